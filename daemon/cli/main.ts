@@ -1,0 +1,304 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { align, locate, type AlignOptions, type SpatialOptions, type Stage } from '../engine/align';
+import { writeFileAtomic } from '../engine/atomic';
+import { compose, prepareOutput, type AudioChoice, type CanvasMode } from '../engine/compose';
+import { VidkompyError } from '../engine/errors';
+import { readAlignment, serialise, type Alignment } from '../engine/result';
+import { ENGINES, type Engine } from '../engine/temporal';
+import { derive } from '../media/derive';
+import { tools } from '../media/tools';
+import { progressBar, type Progress } from './progress';
+
+const VERSION = '0.1.0';
+
+const HELP = `vidkompy ${VERSION}: overlay a foreground video onto a background video, aligned in space and time
+
+Usage:
+  vidkompy comp --bg BG --fg FG [-o OUT.mp4] [options]   align and render fg over bg
+  vidkompy sync --bg BG --fg FG -o ALIGNMENT.json         align only; write the alignment
+  vidkompy find FG BG [--json]                            where FG (image or video) sits in BG
+  vidkompy demo [DIR]                                     round trip on the bundled sample
+
+Alignment options (comp, sync):
+  --engine full|mask     temporal engine (default full; mask ignores static borders and bars)
+  -w, --window N         search band half-width in bg frames (default: automatic)
+  --x-shift X --y-shift Y  place fg's top-left corner at X,Y in bg pixels (skips spatial search)
+  --scale S              fg's scale in bg (with --x-shift/--y-shift, or to fix the search's scale)
+  --zero-shift           same as --x-shift 0 --y-shift 0 --scale 1
+  --unscaled             only consider scale 1 (fg is a same-resolution crop of bg)
+
+Render options (comp):
+  -o, --output FILE      .mp4, .mov or .mkv (default: BG_overlay_FG.mp4 beside BG)
+  --alignment FILE       also write the alignment JSON; with --use-alignment, read it instead
+  --use-alignment FILE   render from a saved alignment without aligning again
+  --bg-size              render at bg's size (default: fg's pixels 1:1, bg scaled up around it)
+  --smooth               feather fg's edges into bg
+  --margin N             feather width in pixels (default 8)
+  --audio auto|fg|bg|none  sound source (default auto: fg's, else bg's matched span)
+  --crf N                x264 quality (default 18)   --preset NAME  x264 preset (default medium)
+
+General:
+  --json                 print the result as JSON on stdout
+  -v, --verbose          print timings and details
+  -q, --quiet            no progress bar
+  -h, --help, --version
+
+Environment: VIDKOMPY_FFMPEG, VIDKOMPY_FFPROBE override the bundled ffmpeg/ffprobe.
+Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage error.`;
+
+const options = {
+  bg: { type: 'string' },
+  fg: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  engine: { type: 'string' },
+  window: { type: 'string', short: 'w' },
+  'x-shift': { type: 'string' },
+  'y-shift': { type: 'string' },
+  scale: { type: 'string' },
+  'zero-shift': { type: 'boolean' },
+  unscaled: { type: 'boolean' },
+  alignment: { type: 'string' },
+  'use-alignment': { type: 'string' },
+  'bg-size': { type: 'boolean' },
+  smooth: { type: 'boolean' },
+  margin: { type: 'string' },
+  audio: { type: 'string' },
+  crf: { type: 'string' },
+  preset: { type: 'string' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} satisfies ParseArgsConfig['options'];
+
+type Values = ReturnType<typeof parse>['values'];
+
+class UsageError extends Error {}
+
+function parse(argv: string[]) {
+  // The Python tool spelled flags with underscores (--x_shift): accept both.
+  const args = argv.map((a) => (a.startsWith('--') ? a.replace(/^--([^=]+)/, (_, k: string) => `--${k.replace(/_/g, '-')}`) : a));
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/\. To specify.*$/s, ''));
+  }
+}
+
+function num(v: Values, key: keyof Values, { int = false, min = -Infinity, max = Infinity } = {}): number | undefined {
+  const raw = v[key];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) {
+    throw new UsageError(`--${key} ${raw}: expected ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` ≤ ${max}` : ''}`);
+  }
+  return n;
+}
+
+function oneOf<T extends string>(v: Values, key: keyof Values, allowed: readonly T[]): T | undefined {
+  const raw = v[key] as string | undefined;
+  if (raw === undefined) return undefined;
+  if (!allowed.includes(raw as T)) throw new UsageError(`--${key} ${raw}: expected one of ${allowed.join(', ')}`);
+  return raw as T;
+}
+
+function spatialOptions(v: Values): SpatialOptions {
+  if (v['zero-shift']) return { x: 0, y: 0, scale: 1 };
+  const x = num(v, 'x-shift');
+  const y = num(v, 'y-shift');
+  if ((x === undefined) !== (y === undefined)) throw new UsageError('give both --x-shift and --y-shift, or neither');
+  return { x, y, scale: num(v, 'scale', { min: 0.01, max: 100 }), unscaled: v.unscaled };
+}
+
+function alignOptions(v: Values): AlignOptions {
+  return { ...spatialOptions(v), engine: oneOf<Engine>(v, 'engine', ENGINES), window: num(v, 'window', { int: true, min: 1 }) };
+}
+
+function requireInputs(v: Values): { bg: string; fg: string } {
+  if (!v.bg || !v.fg) throw new UsageError('give both --bg BG and --fg FG');
+  return { bg: v.bg, fg: v.fg };
+}
+
+const STAGE_LABEL: Record<Stage, string> = { probe: 'probing', spatial: 'locating', decode: 'decoding', temporal: 'matching', refine: 'refining' };
+
+function reporter(p: Progress): (stage: Stage, f: number) => void {
+  return (stage, f) => p.update(STAGE_LABEL[stage], f);
+}
+
+function describe(al: Alignment): string {
+  const s = al.spatial;
+  const t = al.temporal;
+  return (
+    `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); ` +
+    `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine, mean confidence ${t.meanConfidence.toFixed(2)}`
+  );
+}
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+async function cmdSync(v: Values, io: Io, p: Progress): Promise<void> {
+  const { bg, fg } = requireInputs(v);
+  if (!v.output) throw new UsageError('sync needs -o ALIGNMENT.json');
+  const al = await align(bg, fg, { ...alignOptions(v), onProgress: reporter(p) });
+  p.done();
+  await writeFileAtomic(v.output, serialise(al, v.output));
+  if (v.json) io.out(JSON.stringify({ alignment: path.resolve(v.output), spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, timings: al.timings }));
+  else {
+    io.out(`wrote ${v.output}: ${describe(al)}`);
+    if (v.verbose) io.out(`timings (s): ${JSON.stringify(al.timings)}`);
+  }
+}
+
+async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
+  let al: Alignment;
+  const pinned = v['use-alignment'];
+  const inputs = pinned ? undefined : requireInputs(v);
+  const output = v.output ?? defaultOutput(inputs?.bg ?? v.bg, inputs?.fg ?? v.fg);
+  const renderOpts = {
+    canvas: (v['bg-size'] ? 'bg' : 'fg') as CanvasMode,
+    smooth: v.smooth,
+    margin: num(v, 'margin', { int: true, min: 0, max: 1000 }),
+    crf: num(v, 'crf', { int: true, min: 0, max: 51 }),
+    preset: oneOf(v, 'preset', ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const),
+    audio: oneOf<AudioChoice>(v, 'audio', ['auto', 'fg', 'bg', 'none']),
+  };
+  // Fail on an unwritable output now, not after minutes of aligning.
+  const check = await prepareOutput(output, inputs ? [inputs.bg, inputs.fg] : []);
+  await fs.rm(check.temp, { force: true });
+  if (pinned) {
+    al = await readAlignment(pinned);
+  } else {
+    al = await align(inputs!.bg, inputs!.fg, { ...alignOptions(v), onProgress: reporter(p) });
+    if (v.alignment) await writeFileAtomic(v.alignment, serialise(al, v.alignment));
+  }
+  const r = await compose(al, { ...renderOpts, output, onProgress: (f) => p.update('rendering', f) });
+  p.done();
+  if (v.json) {
+    io.out(JSON.stringify({ output: r.output, width: r.width, height: r.height, frames: r.frames, audio: r.audio, spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, timings: { ...al.timings, render: r.seconds } }));
+  } else {
+    io.out(`wrote ${output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}): ${describe(al)}`);
+    if (v.verbose) io.out(`timings (s): ${JSON.stringify({ ...al.timings, render: Number(r.seconds.toFixed(3)) })}`);
+  }
+}
+
+function defaultOutput(bg?: string, fg?: string): string {
+  if (!bg || !fg) throw new UsageError('give -o OUT.mp4');
+  const stem = (f: string) => path.basename(f, path.extname(f));
+  return path.join(path.dirname(bg), `${stem(bg)}_overlay_${stem(fg)}.mp4`);
+}
+
+async function cmdFind(v: Values, io: Io, p: Progress, positionals: string[]): Promise<void> {
+  const [fg, bg] = positionals;
+  if (!fg || !bg || positionals.length > 2) throw new UsageError('usage: vidkompy find FG BG');
+  const l = await locate(bg, fg, { ...spatialOptions(v), onProgress: reporter(p) });
+  p.done();
+  const s = l.placement.scale;
+  const r = { x: l.placement.x - l.content.x * s, y: l.placement.y - l.content.y * s, scale: Number(s.toFixed(5)), confidence: Number(l.placement.score.toFixed(4)), contentRect: l.content };
+  if (v.json) io.out(JSON.stringify(r));
+  else io.out(`x=${r.x} y=${r.y} scale=${r.scale} confidence=${r.confidence.toFixed(3)}`);
+}
+
+/** The bundled sample: shipped in the package, found relative to the bundle (dist/) or the source. */
+async function sampleFile(): Promise<string> {
+  for (const dir of [path.join(__dirname, '..'), path.join(__dirname, '..', '..'), process.cwd()]) {
+    const f = path.join(dir, 'media', 'cityCC0.mpg');
+    if (await fs.stat(f).catch(() => undefined)) return f;
+  }
+  throw new VidkompyError('ENOENT', 'media/cityCC0.mpg: the bundled sample is missing; reinstall vidkompy');
+}
+
+async function cmdDemo(v: Values, io: Io, p: Progress, positionals: string[]): Promise<void> {
+  const dir = path.resolve(positionals[0] ?? 'vidkompy-demo');
+  await fs.mkdir(dir, { recursive: true });
+  const bg = await sampleFile();
+  const fg = path.join(dir, 'fg.mp4');
+  io.out(`demo: deriving a fg from ${path.relative(process.cwd(), bg)}: a 400x240 crop at (151, 83), 30 fps, starting 1.5 s in, graded`);
+  p.update('deriving', 0);
+  const truth = await derive(bg, fg, { crop: { x: 151, y: 83, width: 400, height: 240 }, fps: 30, offset: 1.5, grade: { contrast: 1.15, brightness: 0.03, saturation: 1.2 } });
+  const al = await align(bg, fg, { onProgress: reporter(p) });
+  await writeFileAtomic(path.join(dir, 'alignment.json'), serialise(al, path.join(dir, 'alignment.json')));
+  const out = path.join(dir, 'composite.mp4');
+  const r = await compose(al, { output: out, onProgress: (f) => p.update('rendering', f) });
+  p.done();
+  const map = al.temporal.bgFrameForFg;
+  const errs = truth.bgFrameForFg.map((t, i) => Math.abs(map[i] - t));
+  const within1 = errs.filter((e) => e <= 1).length / errs.length;
+  const summary = {
+    truth: { x: truth.x, y: truth.y, scale: truth.scale },
+    found: { x: al.spatial.x, y: al.spatial.y, scale: al.spatial.scale },
+    framesWithin1: Number((within1 * 100).toFixed(1)),
+    maxFrameError: Math.max(...errs),
+    output: r.output,
+    alignment: path.join(dir, 'alignment.json'),
+    timings: { ...al.timings, render: Number(r.seconds.toFixed(3)) },
+  };
+  if (v.json) io.out(JSON.stringify(summary));
+  else {
+    io.out(`found: ${describe(al)}`);
+    io.out(`truth: x=${truth.x} y=${truth.y} scale=${truth.scale}; ${summary.framesWithin1}% of ${errs.length} fg frames within 1 bg frame of the truth (max error ${summary.maxFrameError})`);
+    io.out(`wrote ${out} (${r.width}x${r.height}, ${r.frames} frames) and ${summary.alignment} in ${(al.timings.total + r.seconds).toFixed(1)} s`);
+  }
+}
+
+export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') }): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    io.out(HELP);
+    return cmd ? 0 : 2;
+  }
+  if (cmd === '--version') {
+    io.out(VERSION);
+    return 0;
+  }
+  let p: Progress | undefined;
+  try {
+    const { values: v, positionals } = parse(rest);
+    if (v.help) {
+      io.out(HELP);
+      return 0;
+    }
+    p = progressBar(!v.quiet && !v.json);
+    if (v.verbose) io.err(`ffmpeg: ${tools().ffmpeg}\nffprobe: ${tools().ffprobe}`);
+    const needsNoPositionals = () => {
+      if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    };
+    switch (cmd) {
+      case 'comp':
+        needsNoPositionals();
+        await cmdComp(v, io, p);
+        break;
+      case 'sync':
+        needsNoPositionals();
+        await cmdSync(v, io, p);
+        break;
+      case 'find':
+      case 'align':
+        await cmdFind(v, io, p, positionals);
+        break;
+      case 'demo':
+        await cmdDemo(v, io, p, positionals);
+        break;
+      default:
+        throw new UsageError(`unknown command '${cmd}'`);
+    }
+    return 0;
+  } catch (e) {
+    p?.done();
+    if (e instanceof UsageError) {
+      io.err(`vidkompy: ${e.message} (see vidkompy --help)`);
+      return 2;
+    }
+    if (e instanceof VidkompyError) {
+      io.err(`vidkompy: ${e.message}`);
+      return 1;
+    }
+    io.err(`vidkompy: internal error: ${(e as Error).stack ?? e}`);
+    return 1;
+  }
+}

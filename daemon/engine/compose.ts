@@ -1,0 +1,263 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { openEncoder, readFrames } from '../media/ffmpeg';
+import type { Rect } from '../media/decode';
+import { VidkompyError, throwIfAborted } from './errors';
+import type { Alignment } from './result';
+
+/**
+ * Renders fg over bg as an alignment says: both videos are read once, in order; every fg frame is
+ * pasted over its mapped bg frame and piped to one encoder that also muxes the audio.
+ */
+
+export type CanvasMode = 'fg' | 'bg';
+export type AudioChoice = 'auto' | 'fg' | 'bg' | 'none';
+
+export interface ComposeOptions {
+  output: string;
+  /** 'fg' (default): fg keeps its own pixels and bg is scaled up around it; 'bg': bg's size. */
+  canvas?: CanvasMode;
+  /** Feather fg's edges into bg over `margin` pixels. */
+  smooth?: boolean;
+  margin?: number;
+  crf?: number;
+  preset?: string;
+  audio?: AudioChoice;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number) => void;
+}
+
+export interface ComposeResult {
+  output: string;
+  width: number;
+  height: number;
+  frames: number;
+  audio: 'fg' | 'bg' | 'none';
+  seconds: number;
+}
+
+/** Where things go on the output canvas. */
+export interface Geometry {
+  width: number;
+  height: number;
+  /** fg's content rect (bars excluded), in fg pixels: what is cut out of fg. */
+  fgCrop: Rect;
+  /** bg is resampled to the canvas (else only padded to even dimensions). */
+  scaled: boolean;
+  /** Where that content lands on the canvas, at what size (may extend past the canvas edge). */
+  paste: Rect;
+}
+
+/** The largest canvas we ask x264 for: 8K, within H.264 level 6.2's frame size. */
+const MAX_SIDE = 7680;
+const MAX_AREA = 8192 * 4320;
+
+const even = (v: number) => Math.max(2, 2 * Math.round(v / 2));
+
+export function geometry(al: Pick<Alignment, 'bg' | 'fg' | 'spatial'>, mode: CanvasMode = 'fg'): Geometry {
+  const { bg, fg, spatial } = al;
+  const s = spatial.scale;
+  // fg is the quality source: when bg shows it smaller (s < 1), enlarge the canvas by 1/s so fg's
+  // pixels land 1:1. Never shrink: a fg shown larger than its own size is upscaled into bg.
+  let k = mode === 'fg' && s < 1 ? 1 / s : 1;
+  const long = Math.max(bg.width, bg.height) * k;
+  if (long > MAX_SIDE) k *= MAX_SIDE / long;
+  if (bg.width * bg.height * k * k > MAX_AREA) k = Math.sqrt(MAX_AREA / (bg.width * bg.height));
+  // x264's 4:2:0 needs even sizes: at k = 1 bg is padded by a line rather than resampled.
+  const width = k === 1 ? bg.width + (bg.width & 1) : even(bg.width * k);
+  const height = k === 1 ? bg.height + (bg.height & 1) : even(bg.height * k);
+  const kx = k === 1 ? 1 : width / bg.width;
+  const ky = k === 1 ? 1 : height / bg.height;
+  const c = fg.contentRect;
+  const paste = {
+    x: Math.round((spatial.x + c.x * s) * kx),
+    y: Math.round((spatial.y + c.y * s) * ky),
+    width: Math.max(1, Math.abs(s * kx - 1) < 1e-9 ? c.width : Math.round(c.width * s * kx)),
+    height: Math.max(1, Math.abs(s * ky - 1) < 1e-9 ? c.height : Math.round(c.height * s * ky)),
+  };
+  return { width, height, fgCrop: c, paste, scaled: k !== 1 };
+}
+
+/** Per-column and per-row weights (0..256) that fade fg into bg near edges inside the canvas. */
+export function featherRamps(g: Geometry, margin: number): { ax: Uint16Array; ay: Uint16Array } {
+  const ramp = (n: number, lo: number, canvas: number) => {
+    const a = new Uint16Array(n).fill(256);
+    if (margin <= 0) return a;
+    const fadeStart = lo > 0; // an edge on the canvas border has nothing to blend into
+    const fadeEnd = lo + n < canvas;
+    for (let i = 0; i < n; i++) {
+      let w = 1;
+      if (fadeStart) w = Math.min(w, (i + 0.5) / margin);
+      if (fadeEnd) w = Math.min(w, (n - i - 0.5) / margin);
+      a[i] = Math.round(256 * Math.max(0, Math.min(1, w)));
+    }
+    return a;
+  };
+  return { ax: ramp(g.paste.width, g.paste.x, g.width), ay: ramp(g.paste.height, g.paste.y, g.height) };
+}
+
+/**
+ * Pastes a yuv420p fg frame (paste.width × paste.height) onto a yuv420p canvas frame in place,
+ * clipped to the canvas, optionally weighted by feather ramps.
+ */
+export function pasteYuv420(canvas: Uint8Array, g: Geometry, fg: Uint8Array, ramps?: { ax: Uint16Array; ay: Uint16Array }): void {
+  const { width: W, height: H } = g;
+  const { x: px, y: py, width: pw, height: ph } = g.paste;
+  const planes = [
+    { cOff: 0, cW: W, cH: H, fOff: 0, fW: pw, fH: ph, x: px, y: py, sub: 1 },
+    { cOff: W * H, cW: W >> 1, cH: H >> 1, fOff: pw * ph, fW: (pw + 1) >> 1, fH: (ph + 1) >> 1, x: Math.floor(px / 2), y: Math.floor(py / 2), sub: 2 },
+  ];
+  planes.push({ ...planes[1], cOff: planes[1].cOff + planes[1].cW * planes[1].cH, fOff: planes[1].fOff + planes[1].fW * planes[1].fH });
+  for (const p of planes) {
+    const x0 = Math.max(0, -p.x);
+    const x1 = Math.min(p.fW, p.cW - p.x);
+    const y0 = Math.max(0, -p.y);
+    const y1 = Math.min(p.fH, p.cH - p.y);
+    if (x1 <= x0) continue;
+    for (let r = y0; r < y1; r++) {
+      const src = p.fOff + r * p.fW;
+      const dst = p.cOff + (p.y + r) * p.cW + p.x;
+      if (!ramps) {
+        canvas.set(fg.subarray(src + x0, src + x1), dst + x0);
+        continue;
+      }
+      const wy = ramps.ay[Math.min(ph - 1, r * p.sub)];
+      for (let c = x0; c < x1; c++) {
+        const w = (wy * ramps.ax[Math.min(pw - 1, c * p.sub)]) >> 8;
+        canvas[dst + c] = (fg[src + c] * w + canvas[dst + c] * (256 - w) + 128) >> 8;
+      }
+    }
+  }
+}
+
+const CONTAINERS: Record<string, string> = { '.mp4': 'mp4', '.m4v': 'mp4', '.mov': 'mov', '.mkv': 'matroska' };
+
+/**
+ * Checks that `output` can be written before any long work starts, and returns the temp path the
+ * encoder writes to (same folder, so the final rename is atomic).
+ */
+export async function prepareOutput(output: string, inputs: string[]): Promise<{ final: string; temp: string; format: string }> {
+  const final = path.resolve(output);
+  const ext = path.extname(final).toLowerCase();
+  const format = CONTAINERS[ext];
+  if (!format) {
+    throw new VidkompyError('BAD_ARGS', `${output}: unsupported output type '${ext || '(none)'}'; use .mp4, .mov or .mkv`, output);
+  }
+  if (inputs.some((i) => path.resolve(i) === final)) {
+    throw new VidkompyError('BAD_ARGS', `${output}: the output would overwrite an input; choose another -o`, output);
+  }
+  const st = await fs.stat(final).catch(() => undefined);
+  if (st?.isDirectory()) throw new VidkompyError('UNWRITABLE', `${output}: is a folder; give a file name with -o`, output);
+  const dir = path.dirname(final);
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw new VidkompyError('UNWRITABLE', `${output}: cannot create folder ${dir} (${(e as NodeJS.ErrnoException).code}); choose a writable folder with -o`, output);
+  }
+  const temp = path.join(dir, `.${path.basename(final, ext)}.partial-${process.pid}-${Date.now().toString(36)}${ext}`);
+  try {
+    await (await fs.open(temp, 'wx')).close();
+  } catch (e) {
+    throw new VidkompyError('UNWRITABLE', `${output}: cannot write in ${dir} (${(e as NodeJS.ErrnoException).code}); choose a writable folder with -o`, output);
+  }
+  return { final, temp, format };
+}
+
+/** Audio input arguments and filter for the chosen source. */
+function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { source: 'fg' | 'bg' | 'none'; args: string[]; filter?: string } {
+  const wantFg = choice === 'fg' || (choice === 'auto' && al.fg.hasAudio);
+  if (wantFg && al.fg.hasAudio) return { source: 'fg', args: ['-i', al.fg.file] };
+  if (choice === 'fg') throw new VidkompyError('BAD_ARGS', `${al.fg.file}: has no audio; use --audio bg or --audio none`, al.fg.file);
+  if (choice === 'none' || !al.bg.hasAudio) {
+    if (choice === 'bg') throw new VidkompyError('BAD_ARGS', `${al.bg.file}: has no audio; use --audio fg or --audio none`, al.bg.file);
+    return { source: 'none', args: [] };
+  }
+  // bg's sound under the matched span, stretched to fg's length when fg plays at another speed.
+  const times = al.temporal.bgTimeForFg;
+  const t0 = times[0];
+  const t1 = times[times.length - 1] + 1 / al.bg.fps;
+  const fgDur = fgFrames / al.fg.fps;
+  const tempo = (t1 - t0) / fgDur;
+  const filters: string[] = [];
+  if (Math.abs(tempo - 1) > 0.002) {
+    // atempo takes 0.5..2 per instance; chain for anything beyond.
+    let left = tempo;
+    while (left > 2) (filters.push('atempo=2'), (left /= 2));
+    while (left < 0.5) (filters.push('atempo=0.5'), (left /= 0.5));
+    filters.push(`atempo=${left.toFixed(6)}`);
+  }
+  return {
+    source: 'bg',
+    args: ['-ss', Math.max(0, t0).toFixed(6), '-t', (t1 - t0).toFixed(6), '-i', al.bg.file],
+    filter: filters.length ? filters.join(',') : undefined,
+  };
+}
+
+export async function compose(al: Alignment, o: ComposeOptions): Promise<ComposeResult> {
+  const t0 = performance.now();
+  const out = await prepareOutput(o.output, [al.bg.file, al.fg.file]);
+  let encoder: ReturnType<typeof openEncoder> | undefined;
+  try {
+    const g = geometry(al, o.canvas);
+    const map = al.temporal.bgFrameForFg;
+    const nF = map.length;
+    const audio = audioPlan(al, o.audio ?? 'auto', nF);
+    const { fgCrop: c, paste } = g;
+    const fgFilter = [
+      c.x || c.y || c.width !== al.fg.width || c.height !== al.fg.height ? `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1` : '',
+      paste.width !== c.width || paste.height !== c.height ? `scale=${paste.width}:${paste.height}:flags=lanczos` : '',
+    ].filter(Boolean).join(',');
+    const bgFilter = g.scaled
+      ? `scale=${g.width}:${g.height}:flags=bicubic`
+      : g.width !== al.bg.width || g.height !== al.bg.height
+        ? `pad=${g.width}:${g.height}:0:0`
+        : undefined;
+    const ramps = o.smooth ? featherRamps(g, o.margin ?? 8) : undefined;
+    const args = [
+      '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${g.width}x${g.height}`, '-framerate', al.fg.fpsRational, '-i', 'pipe:0',
+      ...audio.args,
+      '-map', '0:v:0',
+      ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
+      '-c:v', 'libx264', '-crf', String(o.crf ?? 18), '-preset', o.preset ?? 'medium', '-pix_fmt', 'yuv420p',
+      '-t', (nF / al.fg.fps).toFixed(6),
+      '-movflags', '+faststart', '-f', out.format, out.temp,
+    ];
+    encoder = openEncoder(args, out.final, o.signal);
+    const bgFrames = readFrames({ file: al.bg.file, filter: bgFilter, pixFmt: 'yuv420p', width: g.width, height: g.height, signal: o.signal, what: 'decoding bg for rendering' })[Symbol.asyncIterator]();
+    let bgIndex = -1;
+    let bgFrame: Buffer | undefined;
+    let written = 0;
+    try {
+      for await (const f of readFrames({ file: al.fg.file, filter: fgFilter || undefined, pixFmt: 'yuv420p', width: paste.width, height: paste.height, signal: o.signal, what: 'decoding fg for rendering' })) {
+        // fg is authoritative: a frame past the map's end (damaged tail decoded differently) reuses the last mapping.
+        const want = map[Math.min(written, nF - 1)];
+        while (bgIndex < want) {
+          const r = await bgFrames.next();
+          if (r.done) break;
+          bgFrame = r.value;
+          bgIndex++;
+        }
+        if (!bgFrame) throw new VidkompyError('NO_FRAMES', `${al.bg.file}: no frame could be decoded for rendering; re-export the video`, al.bg.file);
+        // A fresh buffer per frame: the encoder's pipe may still hold the previous one.
+        const canvas = Buffer.from(bgFrame);
+        pasteYuv420(canvas, g, f, ramps);
+        await encoder.write(canvas);
+        written++;
+        if (written % 8 === 0) o.onProgress?.(Math.min(1, written / nF));
+        throwIfAborted(o.signal);
+      }
+    } finally {
+      await bgFrames.return?.(undefined);
+    }
+    if (written === 0) throw new VidkompyError('NO_FRAMES', `${al.fg.file}: no frame could be decoded for rendering; re-export the video`, al.fg.file);
+    await encoder.finish();
+    encoder = undefined;
+    await fs.rename(out.temp, out.final);
+    o.onProgress?.(1);
+    return { output: out.final, width: g.width, height: g.height, frames: written, audio: audio.source, seconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    encoder?.abort();
+    await fs.rm(out.temp, { force: true });
+    throw e;
+  }
+}

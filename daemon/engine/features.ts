@@ -1,0 +1,55 @@
+import { readFrames } from '../media/ffmpeg';
+import type { Rect } from '../media/decode';
+
+/** Every frame of one region of a video, grey, at analysis size: the input of the temporal engines. */
+export interface FeatureSeq {
+  /** n frames × (w × h) bytes. */
+  data: Uint8Array;
+  n: number;
+  w: number;
+  h: number;
+  /** Presentation time of each frame in seconds, from the decoder (empty when unknown). */
+  times: Float64Array;
+}
+
+/** Analysis size for a region: long side ≤ `maxSide`, and all features of both videos within a budget. */
+export function analysisSize(region: Rect, totalFrames: number, maxSide = 96, budgetBytes = 256 << 20): { w: number; h: number } {
+  let side = maxSide;
+  for (;;) {
+    const k = side / Math.max(region.width, region.height);
+    const w = Math.max(4, Math.round(region.width * k));
+    const h = Math.max(4, Math.round(region.height * k));
+    if (w * h * totalFrames <= budgetBytes || side <= 16) return { w, h };
+    side = Math.floor(side * 0.8);
+  }
+}
+
+export async function extractFeatures(
+  file: string,
+  region: Rect,
+  w: number,
+  h: number,
+  expectedFrames: number,
+  onFrame?: (n: number) => void,
+  signal?: AbortSignal,
+): Promise<FeatureSeq> {
+  const dim = w * h;
+  let data = new Uint8Array(dim * Math.max(1, expectedFrames + 8));
+  let n = 0;
+  // Grey first: on 4:2:0 input ffmpeg's crop rounds odd offsets down to the chroma grid, which
+  // would shift the region by a pixel.
+  const filter = `format=gray,crop=${region.width}:${region.height}:${region.x}:${region.y}:exact=1,scale=${w}:${h}:flags=area`;
+  const times: number[] = [];
+  const onTime = (t: number) => times.push(t);
+  for await (const f of readFrames({ file, filter, pixFmt: 'gray', width: w, height: h, onTime, signal, what: 'decoding for alignment' })) {
+    if ((n + 1) * dim > data.length) {
+      const grown = new Uint8Array(data.length * 2);
+      grown.set(data);
+      data = grown;
+    }
+    data.set(f, n * dim);
+    n++;
+    onFrame?.(n);
+  }
+  return { data: data.subarray(0, n * dim), n, w, h, times: times.length === n ? Float64Array.from(times) : new Float64Array(0) };
+}

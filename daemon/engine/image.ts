@@ -1,0 +1,158 @@
+/** Grey images as plain typed arrays, row-major. Pure functions: the hot paths of spatial search. */
+export interface Gray {
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+export function toGray(buf: Uint8Array, width: number, height: number): Gray {
+  const data = new Float32Array(width * height);
+  for (let i = 0; i < data.length; i++) data[i] = buf[i];
+  return { data, width, height };
+}
+
+export function crop(img: Gray, x: number, y: number, w: number, h: number): Gray {
+  const data = new Float32Array(w * h);
+  for (let r = 0; r < h; r++) data.set(img.data.subarray((y + r) * img.width + x, (y + r) * img.width + x + w), r * w);
+  return { data, width: w, height: h };
+}
+
+/** Per destination pixel: the source pixels it covers and how much of each (box filter). */
+function coverage(src: number, dst: number): { start: Int32Array; weights: Float32Array[] } {
+  const scale = src / dst;
+  const start = new Int32Array(dst);
+  const weights: Float32Array[] = [];
+  for (let d = 0; d < dst; d++) {
+    let a = d * scale;
+    let b = (d + 1) * scale;
+    if (scale < 1) {
+      // Upscaling: sample one source-pixel-wide window centred on the destination pixel.
+      const c = (d + 0.5) * scale - 0.5;
+      a = Math.max(0, Math.min(src - 1, c));
+      b = a + 1;
+    }
+    const s = Math.floor(a);
+    const e = Math.min(src, Math.ceil(b - 1e-9));
+    start[d] = s;
+    const w = new Float32Array(Math.max(1, e - s));
+    let sum = 0;
+    for (let k = 0; k < w.length; k++) {
+      const lo = Math.max(a, s + k);
+      const hi = Math.min(b, s + k + 1);
+      w[k] = Math.max(0, hi - lo);
+      sum += w[k];
+    }
+    for (let k = 0; k < w.length; k++) w[k] = sum > 0 ? w[k] / sum : 1 / w.length;
+    weights.push(w);
+  }
+  return { start, weights };
+}
+
+/** Area-average resize (the same box filter as ffmpeg's `flags=area` for downscaling). */
+export function resize(img: Gray, dw: number, dh: number): Gray {
+  const { width: sw, height: sh, data } = img;
+  if (dw === sw && dh === sh) return img;
+  const cx = coverage(sw, dw);
+  const cy = coverage(sh, dh);
+  const tmp = new Float32Array(dw * sh);
+  for (let y = 0; y < sh; y++) {
+    const row = y * sw;
+    for (let x = 0; x < dw; x++) {
+      const s = cx.start[x];
+      const w = cx.weights[x];
+      let acc = 0;
+      for (let k = 0; k < w.length; k++) acc += w[k] * data[row + s + k];
+      tmp[y * dw + x] = acc;
+    }
+  }
+  const out = new Float32Array(dw * dh);
+  for (let y = 0; y < dh; y++) {
+    const s = cy.start[y];
+    const w = cy.weights[y];
+    for (let x = 0; x < dw; x++) {
+      let acc = 0;
+      for (let k = 0; k < w.length; k++) acc += w[k] * tmp[(s + k) * dw + x];
+      out[y * dw + x] = acc;
+    }
+  }
+  return { data: out, width: dw, height: dh };
+}
+
+/** Zero-mean copy of a template and its L2 norm: the fixed half of every NCC evaluation. */
+export interface Template {
+  img: Gray;
+  norm: number;
+}
+
+export function template(img: Gray): Template {
+  const n = img.data.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += img.data[i];
+  mean /= n;
+  const data = new Float32Array(n);
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    const v = img.data[i] - mean;
+    data[i] = v;
+    ss += v * v;
+  }
+  return { img: { data, width: img.width, height: img.height }, norm: Math.sqrt(ss) };
+}
+
+/** Normalised cross-correlation of a template placed at (x, y) in `img`; 0 where either is flat. */
+export function nccAt(img: Gray, t: Template, x: number, y: number): number {
+  const { width: tw, height: th, data: td } = t.img;
+  const iw = img.width;
+  const id = img.data;
+  let sxy = 0;
+  let sy = 0;
+  let syy = 0;
+  for (let r = 0; r < th; r++) {
+    const ro = (y + r) * iw + x;
+    const to = r * tw;
+    for (let c = 0; c < tw; c++) {
+      const v = id[ro + c];
+      sxy += td[to + c] * v;
+      sy += v;
+      syy += v * v;
+    }
+  }
+  const n = tw * th;
+  const varI = syy - (sy * sy) / n;
+  if (varI <= 1e-6 || t.norm <= 1e-6) return 0;
+  return sxy / (t.norm * Math.sqrt(varI));
+}
+
+/** Summed-area tables of an image and of its square, for O(1) window sums. */
+export interface Integral {
+  s: Float64Array;
+  s2: Float64Array;
+  w: number;
+}
+
+export function integral(img: Gray): Integral {
+  const w = img.width + 1;
+  const s = new Float64Array(w * (img.height + 1));
+  const s2 = new Float64Array(w * (img.height + 1));
+  for (let y = 0; y < img.height; y++) {
+    let rs = 0;
+    let rs2 = 0;
+    for (let x = 0; x < img.width; x++) {
+      const v = img.data[y * img.width + x];
+      rs += v;
+      rs2 += v * v;
+      s[(y + 1) * w + x + 1] = s[y * w + x + 1] + rs;
+      s2[(y + 1) * w + x + 1] = s2[y * w + x + 1] + rs2;
+    }
+  }
+  return { s, s2, w };
+}
+
+export function windowSums(ii: Integral, x: number, y: number, tw: number, th: number): [number, number] {
+  const { s, s2, w } = ii;
+  const a = y * w + x;
+  const b = y * w + x + tw;
+  const c = (y + th) * w + x;
+  const d = (y + th) * w + x + tw;
+  return [s[d] - s[b] - s[c] + s[a], s2[d] - s2[b] - s2[c] + s2[a]];
+}

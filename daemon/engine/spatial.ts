@@ -1,0 +1,207 @@
+import { correlate, fft2, nextPow2, type Spectrum } from './fft';
+import { crop, integral, nccAt, resize, template, toGray, windowSums, type Gray, type Template } from './image';
+
+/**
+ * Where fg sits in bg: position of fg's top-left corner in bg pixels and the scale fg is shown at.
+ * Coarse: FFT-based NCC over a scale grid on small frames, maximised over sampled frame pairs.
+ * Fine: a pyramid of direct NCC searches around the estimate on time-matched full-resolution pairs.
+ */
+export interface Placement {
+  x: number;
+  y: number;
+  scale: number;
+  /** Mean NCC of fg's content over bg at the placement, in [-1, 1]. */
+  score: number;
+}
+
+export interface CoarseHit extends Placement {
+  bgSample: number;
+  fgSample: number;
+}
+
+const SCALE_STEP = 1.06;
+const MIN_TEMPLATE = 10;
+
+export interface CoarseOptions {
+  /** Only this scale is tried (manual override or --unity-scale). */
+  fixedScale?: number;
+  /** Largest scale considered (default: fg must fit in bg, and is not blown up past 1). */
+  maxScale?: number;
+}
+
+/**
+ * `bg` samples are given at coarse size (bgSmallW × bgSmallH, a factor `c` of bg's size); `fg`
+ * samples are fg's content at full resolution. Positions returned are in full bg pixels.
+ */
+export function coarseSearch(
+  bg: Uint8Array[],
+  bgSmallW: number,
+  bgSmallH: number,
+  c: number,
+  fg: Gray[],
+  opts: CoarseOptions = {},
+): CoarseHit | undefined {
+  if (!bg.length || !fg.length) return undefined;
+  const fw = fg[0].width;
+  const fh = fg[0].height;
+  const fitScale = Math.min(bgSmallW / (fw * c), bgSmallH / (fh * c));
+  const sMax = Math.min(opts.maxScale ?? 1, fitScale);
+  const sMin = Math.max(MIN_TEMPLATE / (Math.min(fw, fh) * c), sMax / 12);
+  const scales: number[] = [];
+  if (opts.fixedScale !== undefined) {
+    if (opts.fixedScale * fw * c <= bgSmallW + 0.5 && opts.fixedScale * fh * c <= bgSmallH + 0.5) scales.push(opts.fixedScale);
+  } else {
+    for (let s = sMax; s >= sMin; s /= SCALE_STEP) scales.push(s);
+  }
+  if (!scales.length) return undefined;
+  const W = nextPow2(bgSmallW);
+  const H = nextPow2(bgSmallH);
+  const bgImgs = bg.map((b) => toGray(b, bgSmallW, bgSmallH));
+  const bgSpec = bgImgs.map((g) => fft2(g.data, g.width, g.height, W, H));
+  const bgInt = bgImgs.map(integral);
+  const mid = Math.floor(fg.length / 2);
+
+  const evalScale = (s: number, fgIdx: number[]): CoarseHit | undefined => {
+    const tw = Math.max(1, Math.round(fw * s * c));
+    const th = Math.max(1, Math.round(fh * s * c));
+    if (tw > bgSmallW || th > bgSmallH) return undefined;
+    let best: CoarseHit | undefined;
+    for (const fi of fgIdx) {
+      const t = template(resize(fg[fi], tw, th));
+      if (t.norm < 1e-3) continue;
+      const ts = fft2(t.img.data, tw, th, W, H);
+      for (let bi = 0; bi < bgSpec.length; bi++) {
+        const hit = bestNcc(bgSpec[bi], bgInt[bi], ts, t, bgSmallW, bgSmallH);
+        if (hit && (!best || hit.score > best.score)) {
+          best = { x: hit.x / c, y: hit.y / c, scale: s, score: hit.score, bgSample: bi, fgSample: fi };
+        }
+      }
+    }
+    return best;
+  };
+
+  // Sweep scales with the middle fg sample, then re-score the best few with every sample.
+  const sweep = scales.map((s) => evalScale(s, [mid])).filter((h): h is CoarseHit => !!h);
+  if (!sweep.length) return undefined;
+  sweep.sort((a, b) => b.score - a.score);
+  const all = fg.map((_, i) => i);
+  const finalists = sweep.slice(0, 3).map((h) => (fg.length > 1 ? evalScale(h.scale, all) ?? h : h));
+  finalists.sort((a, b) => b.score - a.score);
+  let best = finalists[0];
+  const unity = sweep.find((h) => h.scale === 1);
+  if (unity && unity.score >= best.score - 0.02) best = fg.length > 1 ? evalScale(1, all) ?? unity : unity;
+  return best;
+}
+
+function bestNcc(
+  img: Spectrum,
+  ii: ReturnType<typeof integral>,
+  tpl: Spectrum,
+  t: Template,
+  iw: number,
+  ih: number,
+): { x: number; y: number; score: number } | undefined {
+  const corr = correlate(img, tpl);
+  const tw = t.img.width;
+  const th = t.img.height;
+  const n = tw * th;
+  let best: { x: number; y: number; score: number } | undefined;
+  for (let y = 0; y + th <= ih; y++) {
+    for (let x = 0; x + tw <= iw; x++) {
+      const [s, s2] = windowSums(ii, x, y, tw, th);
+      const v = s2 - (s * s) / n;
+      if (v <= 1e-6) continue;
+      const score = corr[y * img.w + x] / (t.norm * Math.sqrt(v));
+      if (!best || score > best.score) best = { x, y, score };
+    }
+  }
+  return best;
+}
+
+export interface RefinePair {
+  bg: Gray;
+  /** fg's content at full resolution. */
+  fg: Gray;
+}
+
+export interface RefineOptions {
+  /** Only this scale is searched. */
+  fixedScale?: number;
+  /** First pyramid level, as a fraction of full size; levels double up to 1. */
+  from: number;
+  /** How far (relative) the true scale may be from `start.scale`. */
+  scaleUncertainty: number;
+}
+
+/**
+ * Pyramid refinement: at each level search positions within a few pixels and scales within the
+ * remaining uncertainty, scoring the mean NCC over all pairs; then keep refining at full size until
+ * the scale is known to one pixel of fg's width.
+ */
+export function refine(pairs: RefinePair[], start: Placement, opts: RefineOptions): Placement {
+  const bgW = pairs[0].bg.width;
+  const bgH = pairs[0].bg.height;
+  const fw = pairs[0].fg.width;
+  const fh = pairs[0].fg.height;
+  let { x, y, scale } = start;
+  let score = start.score;
+  let u = opts.fixedScale !== undefined ? 0 : opts.scaleUncertainty;
+  if (opts.fixedScale !== undefined) scale = opts.fixedScale;
+  const levels: number[] = [];
+  for (let f = opts.from; f < 1; f *= 2) levels.push(f);
+  levels.push(1);
+  let radius = 3;
+  let extra = 0;
+  const bgAt = new Map<number, Gray[]>();
+  for (let li = 0; li < levels.length; li++) {
+    const f = levels[li];
+    const bw = Math.max(1, Math.round(bgW * f));
+    const bh = Math.max(1, Math.round(bgH * f));
+    let bgs = bgAt.get(f);
+    if (!bgs) bgAt.set(f, (bgs = pairs.map((p) => resize(p.bg, bw, bh))));
+    // One template pixel is the finest scale step that means anything at this level.
+    const delta = 1 / Math.max(1, fw * scale * f);
+    const step = u > 0 ? Math.max(delta, u / 4) : 1;
+    const candidates: number[] = [];
+    if (u > 0) for (let k = -Math.round(u / step); k <= Math.round(u / step); k++) candidates.push(scale * Math.exp(k * step));
+    else candidates.push(scale);
+    let best: Placement | undefined;
+    const seen = new Set<number>();
+    for (const s of candidates) {
+      const tw = Math.round(fw * s * f);
+      const th = Math.round(fh * s * f);
+      if (tw < 4 || th < 4 || tw > bw || th > bh || seen.has(tw * 100003 + th)) continue;
+      seen.add(tw * 100003 + th);
+      const tpls = pairs.map((p) => template(resize(p.fg, tw, th)));
+      const cx = Math.round(x * f);
+      const cy = Math.round(y * f);
+      for (let py = Math.max(0, cy - radius); py <= Math.min(bh - th, cy + radius); py++) {
+        for (let px = Math.max(0, cx - radius); px <= Math.min(bw - tw, cx + radius); px++) {
+          let acc = 0;
+          for (let k = 0; k < bgs.length; k++) acc += nccAt(bgs[k], tpls[k], px, py);
+          acc /= bgs.length;
+          if (!best || acc > best.score) best = { x: px / f, y: py / f, scale: opts.fixedScale ?? (u > 0 ? tw / (fw * f) : s), score: acc };
+        }
+      }
+    }
+    if (!best) break;
+    const moved = Math.abs(best.x - x) * f >= radius || Math.abs(best.y - y) * f >= radius;
+    x = best.x;
+    y = best.y;
+    scale = best.scale;
+    score = best.score;
+    u = u > 0 ? step : 0;
+    radius = 2;
+    // At full size: repeat while the scale is still coarser than a pixel or the best sat on the
+    // edge of the searched square (the optimum may lie beyond it).
+    if (f === 1 && (u > delta * 1.01 || moved) && extra++ < 4) levels.push(1);
+  }
+  // Prefer scale 1 when it is as good: a crop is far more common than a 1-2% resize.
+  if (opts.fixedScale === undefined && scale !== 1 && Math.abs(scale - 1) < 0.02 && fw <= bgW && fh <= bgH) {
+    const unity = refine(pairs, { x, y, scale: 1, score }, { from: 1, scaleUncertainty: 0, fixedScale: 1 });
+    if (unity.score >= score - 0.002) return unity;
+  }
+  return { x: Math.round(x), y: Math.round(y), scale, score };
+}
+
+export { crop };

@@ -1,0 +1,99 @@
+import { promises as fs } from 'node:fs';
+import { openEncoder, readFrames } from './ffmpeg';
+import { probe } from './probe';
+import type { Rect } from './decode';
+import { VidkompyError } from '../engine/errors';
+
+/**
+ * Makes a fg from a bg with a known transform, and returns the ground truth: which bg frame each fg
+ * frame was made from, and where fg sits in bg. The demo uses it to show a round trip; the tests use
+ * it to measure alignment error on real footage.
+ */
+export interface DeriveSpec {
+  /** The part of bg that fg shows (default: all of it). */
+  crop?: Rect;
+  /** fg's picture size (default: the crop's size). Larger than the crop: fg sits in bg at scale < 1. */
+  size?: { width: number; height: number };
+  /** fg's frame rate (default: bg's). */
+  fps?: number;
+  /** bg time of fg's first frame, seconds. */
+  offset?: number;
+  /** fg content speed relative to bg: 1.02 means fg runs through bg's content 2% faster. */
+  speed?: number;
+  /** How many fg frames (default: as many as bg's content allows). */
+  frames?: number;
+  /** Colour grading (ffmpeg eq filter values). */
+  grade?: { contrast?: number; brightness?: number; saturation?: number; gamma?: number };
+  /** Black bars added around fg's picture, in fg pixels. */
+  bars?: { top?: number; bottom?: number; left?: number; right?: number };
+  crf?: number;
+}
+
+export interface DeriveTruth {
+  /** bg frame index under each fg frame. */
+  bgFrameForFg: number[];
+  /** fg's frame corner in bg pixels, and its scale. */
+  x: number;
+  y: number;
+  scale: number;
+  fps: number;
+  width: number;
+  height: number;
+}
+
+export async function derive(bgFile: string, out: string, spec: DeriveSpec, signal?: AbortSignal): Promise<DeriveTruth> {
+  const bg = await probe(bgFile, signal);
+  const crop = spec.crop ?? { x: 0, y: 0, width: bg.width, height: bg.height };
+  if (crop.x < 0 || crop.y < 0 || crop.x + crop.width > bg.width || crop.y + crop.height > bg.height) {
+    throw new VidkompyError('BAD_ARGS', `crop ${JSON.stringify(crop)} is outside ${bgFile} (${bg.width}x${bg.height})`);
+  }
+  const size = spec.size ?? { width: crop.width, height: crop.height };
+  const fps = spec.fps ?? bg.fps;
+  const speed = spec.speed ?? 1;
+  const first = (spec.offset ?? 0) * bg.fps;
+  const step = (bg.fps / fps) * speed;
+  const available = Math.floor((bg.frameCount - 1 - first) / step) + 1;
+  const n = Math.min(spec.frames ?? available, available);
+  if (n < 2) throw new VidkompyError('BAD_ARGS', `${bgFile}: too short for offset ${spec.offset ?? 0}s at speed ${speed}`);
+  const map = Array.from({ length: n }, (_, i) => Math.min(bg.frameCount - 1, Math.round(first + i * step)));
+  const bars = { top: 0, bottom: 0, left: 0, right: 0, ...spec.bars };
+  const g = spec.grade;
+  const filters = [
+    `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`,
+    size.width !== crop.width || size.height !== crop.height ? `scale=${size.width}:${size.height}:flags=bicubic` : '',
+    g ? `eq=contrast=${g.contrast ?? 1}:brightness=${g.brightness ?? 0}:saturation=${g.saturation ?? 1}:gamma=${g.gamma ?? 1}` : '',
+    bars.top || bars.bottom || bars.left || bars.right
+      ? `pad=${size.width + bars.left + bars.right}:${size.height + bars.top + bars.bottom}:${bars.left}:${bars.top}:black`
+      : '',
+    'format=yuv420p',
+  ].filter(Boolean);
+  const temp = `${out}.partial.mp4`;
+  const enc = openEncoder(
+    ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${bg.width}x${bg.height}`, '-framerate', String(fps), '-i', 'pipe:0', '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(spec.crf ?? 18), '-f', 'mp4', temp],
+    out,
+    signal,
+  );
+  try {
+    let j = -1;
+    let i = 0;
+    for await (const f of readFrames({ file: bgFile, pixFmt: 'rgb24', width: bg.width, height: bg.height, signal })) {
+      j++;
+      while (i < n && map[i] === j) {
+        await enc.write(Buffer.from(f));
+        i++;
+      }
+      if (i >= n) break;
+    }
+    // A damaged bg decodes fewer frames than its packets: the truth ends where bg's frames do.
+    if (i < 2) throw new VidkompyError('DECODE', `${bgFile}: only ${j + 1} frames decoded; cannot derive a fg`);
+    map.length = i;
+    await enc.finish();
+    await fs.rename(temp, out);
+  } catch (e) {
+    enc.abort();
+    await fs.rm(temp, { force: true });
+    throw e;
+  }
+  const s = crop.width / size.width;
+  return { bgFrameForFg: map, x: crop.x - bars.left * s, y: crop.y - bars.top * s, scale: s, fps, width: size.width + bars.left + bars.right, height: size.height + bars.top + bars.bottom };
+}

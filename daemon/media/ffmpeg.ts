@@ -1,0 +1,259 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { cancelled, VidkompyError } from '../engine/errors';
+import { tools } from './tools';
+
+/**
+ * The one place that spawns ffmpeg/ffprobe: argument arrays only (no shell), stderr turned into
+ * readable errors, raw frames streamed through pipes with back-pressure.
+ */
+
+const STDERR_KEEP = 16 * 1024;
+
+function spawnTool(bin: string, args: string[]): ChildProcessWithoutNullStreams {
+  return spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+}
+
+function keepTail(acc: string, chunk: Buffer): string {
+  const s = acc + chunk.toString('utf8');
+  return s.length > STDERR_KEEP ? s.slice(s.length - STDERR_KEEP) : s;
+}
+
+/** Turns ffmpeg's stderr into one actionable sentence about `file`. */
+export function explainFailure(file: string, stderr: string, what: string): VidkompyError {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^(Input|Output|Stream mapping|Press|\s*Duration|\s*Metadata)/.test(l));
+  const s = stderr;
+  if (/No such file or directory/.test(s)) {
+    return new VidkompyError('ENOENT', `${file}: file not found; check the path`, file);
+  }
+  if (/Permission denied/.test(s)) {
+    return new VidkompyError('UNWRITABLE', `${file}: permission denied; check the file's permissions`, file);
+  }
+  if (/moov atom not found|Invalid data found when processing input|could not find codec parameters|End of file/i.test(s)) {
+    return new VidkompyError(
+      'NOT_VIDEO',
+      `${file}: not a readable video (ffmpeg: ${lastMeaningful(lines)}); the file may be truncated or not a video: re-export it or check the path`,
+      file,
+    );
+  }
+  return new VidkompyError('DECODE', `${file}: ${what} failed (ffmpeg: ${lastMeaningful(lines)})`, file);
+}
+
+function lastMeaningful(lines: string[]): string {
+  const errorish = lines.filter((l) => /error|invalid|not|fail|unable|cannot/i.test(l));
+  const pick = (errorish.length ? errorish : lines).slice(-1)[0] ?? 'no message';
+  return pick.replace(/^\[[^\]]+\]\s*/, '').slice(0, 300);
+}
+
+export interface RunResult {
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs a tool to completion; rejects with an explained error on a non-zero exit. */
+export async function runTool(
+  which: 'ffmpeg' | 'ffprobe',
+  args: string[],
+  opts: { file: string; what: string; signal?: AbortSignal },
+): Promise<RunResult> {
+  const bin = tools()[which];
+  const child = spawnTool(bin, args);
+  child.stdin.end();
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  child.stderr.on('data', (c: Buffer) => (err = keepTail(err, c)));
+  const onAbort = () => child.kill('SIGKILL');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const [code] = await waitExit(child, bin);
+    if (opts.signal?.aborted) throw cancelled();
+    if (code !== 0) throw explainFailure(opts.file, err, opts.what);
+    return { stdout: Buffer.concat(out), stderr: err };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function waitExit(child: ChildProcessWithoutNullStreams, bin: string): Promise<[number | null]> {
+  return Promise.race([
+    once(child, 'close') as Promise<[number | null]>,
+    once(child, 'error').then(([e]) => {
+      throw new VidkompyError(
+        'TOOL_MISSING',
+        `${bin}: cannot run (${(e as Error).message}); run 'npm ci' or set VIDKOMPY_FFMPEG / VIDKOMPY_FFPROBE`,
+        bin,
+      );
+    }),
+  ]);
+}
+
+let passthrough: Promise<string[]> | undefined;
+
+/**
+ * Arguments that make ffmpeg emit every decoded frame exactly once. rawvideo output is treated as
+ * constant-rate, so by default ffmpeg would duplicate or drop frames to fill timestamp gaps (VFR
+ * input, damaged slices) and frame indices would stop meaning the same thing between passes.
+ * `-fps_mode` replaced `-vsync` in ffmpeg 5.1; older builds (the npm one is from 2018) only know the latter.
+ */
+export function passthroughArgs(): Promise<string[]> {
+  passthrough ??= (async () => {
+    const args = ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'color=s=16x16:d=0.04', '-fps_mode', 'passthrough', '-f', 'null', '-'];
+    try {
+      await runTool('ffmpeg', args, { file: 'ffmpeg', what: 'checking options' });
+      return ['-fps_mode', 'passthrough'];
+    } catch (e) {
+      if (e instanceof VidkompyError && e.code === 'TOOL_MISSING') throw e;
+      return ['-vsync', 'passthrough'];
+    }
+  })();
+  passthrough.catch(() => (passthrough = undefined));
+  return passthrough;
+}
+
+export type PixFmt = 'gray' | 'yuv420p' | 'rgb24';
+
+export interface FrameStreamOptions {
+  file: string;
+  /** ffmpeg arguments before -i (seek, skip_frame). */
+  inputArgs?: string[];
+  /** -vf filter chain, if any. */
+  filter?: string;
+  pixFmt: PixFmt;
+  width: number;
+  height: number;
+  /** stop after this many frames. */
+  maxFrames?: number;
+  /**
+   * Called with each frame's presentation time (seconds), in output order. stderr and stdout are
+   * separate pipes, so a time may arrive a little before or after its frame: match them by index.
+   */
+  onTime?: (t: number) => void;
+  signal?: AbortSignal;
+  what?: string;
+}
+
+export function frameBytes(pixFmt: PixFmt, w: number, h: number): number {
+  if (pixFmt === 'gray') return w * h;
+  if (pixFmt === 'rgb24') return w * h * 3;
+  return w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
+}
+
+const PTS_TIME = /\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)/;
+
+/**
+ * Decodes `file` to raw frames of a fixed size, one Buffer per frame. The consumer pulls: while it
+ * works on a frame the pipe fills and ffmpeg blocks, so memory stays flat however long the video.
+ */
+export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer> {
+  const size = frameBytes(o.pixFmt, o.width, o.height);
+  const filters = [o.filter, o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
+  const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.inputArgs ?? []), '-i', o.file, '-map', '0:v:0', '-an', '-sn', '-dn'];
+  if (filters) args.push('-vf', filters);
+  // Every decoded frame exactly once, in order: frame indices then mean the same in every pass.
+  args.push(...(await passthroughArgs()));
+  if (o.maxFrames !== undefined) args.push('-frames:v', String(o.maxFrames));
+  args.push('-f', 'rawvideo', '-pix_fmt', o.pixFmt, 'pipe:1');
+  const bin = tools().ffmpeg;
+  const child = spawnTool(bin, args);
+  child.stdin.end();
+  let err = '';
+  let partial = '';
+  child.stderr.on('data', (c: Buffer) => {
+    err = keepTail(err, c);
+    if (!o.onTime) return;
+    const lines = (partial + c.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) {
+      const m = PTS_TIME.exec(l);
+      if (m) o.onTime(Number(m[2]));
+    }
+  });
+  const exited = waitExit(child, bin);
+  exited.catch(() => undefined);
+  const onAbort = () => child.kill('SIGKILL');
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  let done = false;
+  try {
+    let frame = Buffer.allocUnsafe(size);
+    let filled = 0;
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      let off = 0;
+      while (off < chunk.length) {
+        const n = Math.min(size - filled, chunk.length - off);
+        chunk.copy(frame, filled, off, off + n);
+        filled += n;
+        off += n;
+        if (filled === size) {
+          yield frame;
+          frame = Buffer.allocUnsafe(size);
+          filled = 0;
+        }
+      }
+    }
+    const [code] = await exited;
+    if (o.signal?.aborted) throw cancelled();
+    if (code !== 0) throw explainFailure(o.file, err, o.what ?? 'decoding');
+    done = true;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    // A consumer that stops early (break, error) must not leave ffmpeg running.
+    if (!done && child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+export interface FrameSink {
+  write(frame: Uint8Array): Promise<void>;
+  /** Closes stdin and waits for ffmpeg to finish the file. */
+  finish(): Promise<void>;
+  abort(): void;
+}
+
+/** Spawns an encoder that reads raw frames on stdin; write() resolves when the pipe can take more. */
+export function openEncoder(args: string[], outFile: string, signal?: AbortSignal): FrameSink {
+  const bin = tools().ffmpeg;
+  const child = spawnTool(bin, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args]);
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err = keepTail(err, c)));
+  const exited = waitExit(child, bin);
+  exited.catch(() => undefined);
+  let broken: Error | undefined;
+  child.stdin.on('error', (e) => (broken = e));
+  const onAbort = () => child.kill('SIGKILL');
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const fail = async (): Promise<never> => {
+    await exited.catch(() => undefined);
+    if (signal?.aborted) throw cancelled();
+    const why = lastMeaningful(err.split('\n').filter(Boolean));
+    if (/Permission denied|Read-only file system/i.test(err)) {
+      throw new VidkompyError('UNWRITABLE', `${outFile}: cannot write the output (${why}); choose a writable folder with -o`, outFile);
+    }
+    throw new VidkompyError('ENCODE', `${outFile}: encoding failed (ffmpeg: ${why})`, outFile);
+  };
+  return {
+    async write(frame) {
+      if (broken || child.exitCode !== null) return fail();
+      if (!child.stdin.write(frame)) {
+        // Wait for the pipe to take more, or for ffmpeg to die (then drain never comes).
+        let onDrain!: () => void;
+        const drained = new Promise<void>((r) => child.stdin.once('drain', (onDrain = r)));
+        await Promise.race([drained, exited.catch(() => undefined)]);
+        child.stdin.off('drain', onDrain);
+        if (child.exitCode !== null) return fail();
+      }
+    },
+    async finish() {
+      child.stdin.end();
+      const [code] = await exited.catch(() => [1] as [number]);
+      signal?.removeEventListener('abort', onAbort);
+      if (code !== 0 || broken) return fail();
+    },
+    abort() {
+      signal?.removeEventListener('abort', onAbort);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { promises as fs } from 'node:fs';
+import { VidkompyError } from '../engine/errors';
+import { runTool } from './ffmpeg';
+
+/** What the engine needs to know about a video (or a still image, which is a 1-frame video). */
+export interface ProbeInfo {
+  file: string;
+  /** Display size: rotation already applied, as ffmpeg's decoder output is auto-rotated. */
+  width: number;
+  height: number;
+  codec: string;
+  pixFmt: string;
+  /** Average frame rate, frames per second. */
+  fps: number;
+  /** The rate as ffprobe states it ("30000/1001"), used verbatim when encoding. */
+  fpsRational: string;
+  /** Nominal (container/codec) frame rate. */
+  nominalFps: number;
+  /** Frames in the video stream (packets counted, not estimated from duration). */
+  frameCount: number;
+  duration: number;
+  startTime: number;
+  rotation: number;
+  vfr: boolean;
+  audio: { codec: string; sampleRate: number; channels: number } | null;
+}
+
+interface FfStream {
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  nb_read_packets?: string;
+  nb_frames?: string;
+  duration?: string;
+  start_time?: string;
+  sample_rate?: string;
+  channels?: number;
+  tags?: Record<string, string>;
+  side_data_list?: { rotation?: number }[];
+  disposition?: { attached_pic?: number };
+}
+
+function rate(s: string | undefined): number {
+  if (!s) return 0;
+  const [n, d] = s.split('/').map(Number);
+  return d ? n / d : n || 0;
+}
+
+export async function probe(file: string, signal?: AbortSignal): Promise<ProbeInfo> {
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch {
+    throw new VidkompyError('ENOENT', `${file}: file not found; check the path`, file);
+  }
+  if (!st.isFile()) throw new VidkompyError('NOT_VIDEO', `${file}: not a file; give the path of a video`, file);
+  if (st.size === 0) throw new VidkompyError('NOT_VIDEO', `${file}: the file is empty; re-export the video`, file);
+  const { stdout } = await runTool(
+    'ffprobe',
+    ['-v', 'error', '-count_packets', '-show_streams', '-show_format', '-of', 'json', file],
+    { file, what: 'probing', signal },
+  );
+  const json = JSON.parse(stdout.toString('utf8')) as { streams?: FfStream[]; format?: { duration?: string; start_time?: string; format_name?: string } };
+  const streams = json.streams ?? [];
+  const v = streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+  if (!v) {
+    const what = streams.length ? `only ${[...new Set(streams.map((s) => s.codec_type))].join('/')} streams` : 'no streams';
+    throw new VidkompyError('NO_VIDEO_STREAM', `${file}: has no video stream (${what}); give a file with video`, file);
+  }
+  const a = streams.find((s) => s.codec_type === 'audio');
+  const image = /image2|_pipe|png|mjpeg/.test(json.format?.format_name ?? '') && (Number(v.nb_read_packets) || 0) <= 1;
+  let frameCount = Number(v.nb_read_packets ?? v.nb_frames ?? 0) || 0;
+  if (frameCount === 0) {
+    throw new VidkompyError('NO_FRAMES', `${file}: the video stream has no frames; re-export the video`, file);
+  }
+  const tagRot = Number(v.tags?.rotate ?? 0) || 0;
+  const sideRot = v.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? 0;
+  const rotation = (((Math.round(tagRot || -sideRot) % 360) + 360) % 360) as number;
+  const swap = rotation === 90 || rotation === 270;
+  const nominalFps = rate(v.r_frame_rate);
+  const duration = Number(v.duration ?? json.format?.duration ?? 0) || 0;
+  let fps = rate(v.avg_frame_rate);
+  let fpsRational = v.avg_frame_rate && fps > 0 ? v.avg_frame_rate : v.r_frame_rate ?? '25/1';
+  if (!(fps > 0)) fps = nominalFps || (duration > 0 ? frameCount / duration : 25);
+  if (image) {
+    frameCount = 1;
+    fps = 1;
+    fpsRational = '1/1';
+  }
+  const vfr = !image && nominalFps > 0 && Math.abs(nominalFps - fps) / nominalFps > 0.01;
+  return {
+    file,
+    width: swap ? v.height ?? 0 : v.width ?? 0,
+    height: swap ? v.width ?? 0 : v.height ?? 0,
+    codec: v.codec_name ?? 'unknown',
+    pixFmt: v.pix_fmt ?? 'unknown',
+    fps,
+    fpsRational,
+    nominalFps: image ? 1 : nominalFps,
+    frameCount,
+    duration: image ? 0 : duration,
+    startTime: Number(v.start_time ?? json.format?.start_time ?? 0) || 0,
+    rotation,
+    vfr,
+    audio: a ? { codec: a.codec_name ?? 'unknown', sampleRate: Number(a.sample_rate) || 0, channels: a.channels ?? 0 } : null,
+  };
+}

@@ -1,0 +1,43 @@
+import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+/** Where ffmpeg and ffprobe come from: env override, the npm-shipped static build, else PATH. */
+export interface Tools {
+  ffmpeg: string;
+  ffprobe: string;
+}
+
+let cached: Tools | undefined;
+
+// The bundles are CommonJS, but tsx runs tests as ESM: resolve relative to the working tree either way.
+const requireHere = createRequire(typeof __filename === 'string' ? __filename : process.cwd() + '/');
+
+function fromPackage(pkg: string): string | undefined {
+  try {
+    const p: string = requireHere(pkg).path;
+    if (!existsSync(p)) return undefined;
+    try {
+      accessSync(p, constants.X_OK);
+    } catch {
+      // npm may have skipped the package's chmod install script; the binary is ours to fix.
+      chmodSync(p, 0o755);
+    }
+    return p;
+  } catch {
+    return undefined;
+  }
+}
+
+export function tools(): Tools {
+  if (cached) return cached;
+  cached = {
+    ffmpeg: process.env.VIDKOMPY_FFMPEG || fromPackage('@ffmpeg-installer/ffmpeg') || 'ffmpeg',
+    ffprobe: process.env.VIDKOMPY_FFPROBE || fromPackage('@ffprobe-installer/ffprobe') || 'ffprobe',
+  };
+  return cached;
+}
+
+/** For settings pushed by the editor: later calls use these paths. */
+export function setTools(t: Partial<Tools>): void {
+  cached = { ...tools(), ...Object.fromEntries(Object.entries(t).filter(([, v]) => v)) };
+}

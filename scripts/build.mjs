@@ -1,0 +1,28 @@
+// Bundles each entry point with esbuild. Native addons and onnxruntime stay external: they load
+// binaries from their own folders at run time.
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const entries = [
+  { in: 'daemon/cli/main.ts', out: 'dist/cli.js' },
+];
+
+const external = ['onnxruntime-node', '*.node', 'vscode'];
+
+await Promise.all(
+  entries
+    .filter((e) => existsSync(e.in))
+    .map((e) =>
+      build({
+        entryPoints: [e.in],
+        outfile: e.out,
+        bundle: true,
+        platform: e.platform ?? 'node',
+        format: e.format ?? 'cjs',
+        target: e.target ?? 'node20',
+        sourcemap: true,
+        external: e.platform === 'browser' ? [] : external,
+        logLevel: 'warning',
+      }),
+    ),
+);

@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { derive, type DeriveSpec, type DeriveTruth } from '../../daemon/media/derive';
+
+/** Where the shared real footage lives; tests that need it skip with this message when it is absent. */
+export const SHARED_MEDIA = path.resolve(__dirname, '..', '..', '..', 'shared', 'media');
+export const HAVE_SHARED = existsSync(path.join(SHARED_MEDIA, 'cityCC0.mpg'));
+export const NO_SHARED = `../shared/media is absent (${SHARED_MEDIA}): real-footage cases need it`;
+export const SAMPLE = path.resolve(__dirname, '..', '..', 'media', 'cityCC0.mpg');
+
+export function media(name: string): string {
+  return path.join(SHARED_MEDIA, name);
+}
+
+/** A per-run cache for derived clips: generating them costs more than the tests that use them. */
+export const CACHE = path.join(os.tmpdir(), `vidkompy-test-${process.getuid?.() ?? 'u'}`);
+
+export async function tempDir(prefix: string): Promise<string> {
+  await fs.mkdir(CACHE, { recursive: true });
+  return fs.mkdtemp(path.join(CACHE, `${prefix}-`));
+}
+
+function key(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
+}
+
+/** A fg derived from `bg` with `spec`, cached on disk with its ground truth. */
+export async function derived(bg: string, spec: DeriveSpec): Promise<{ fg: string; truth: DeriveTruth }> {
+  await fs.mkdir(CACHE, { recursive: true });
+  const st = await fs.stat(bg);
+  const k = key({ bg, size: st.size, mtime: st.mtimeMs, spec, v: 1 });
+  const fg = path.join(CACHE, `derived-${k}.mp4`);
+  const truthFile = `${fg}.truth.json`;
+  if (existsSync(fg) && existsSync(truthFile)) return { fg, truth: JSON.parse(await fs.readFile(truthFile, 'utf8')) };
+  const truth = await derive(bg, fg, spec);
+  await fs.writeFile(truthFile, JSON.stringify(truth));
+  return { fg, truth };
+}
