@@ -1,11 +1,11 @@
 import { contentRect } from './content';
 import { VidkompyError, throwIfAborted } from './errors';
 import { analysisSize, extractFeatures, type FeatureSeq } from './features';
-import { crop, toGray, type Gray } from './image';
+import { crop, ncc, resize, toGray, type Gray } from './image';
 import { round, summary, type Alignment } from './result';
-import { coarseSearch, refine, type Placement } from './spatial';
+import { coarseSearch, refine, type Placement, type RefinePair } from './spatial';
 import { alignTemporal, type Engine } from './temporal';
-import { frameAtTime, sampleFrames, type Rect } from '../media/decode';
+import { framesAt, requireFramesAt, sampleFrames, type Rect } from '../media/decode';
 import { probe, type ProbeInfo } from '../media/probe';
 
 export interface SpatialOptions {
@@ -75,8 +75,15 @@ export async function locate(bgFile: string, fgFile: string, o: SpatialOptions =
   const cc = sw / bg.width;
   const hit = coarseSearch(bgS.frames, sw, sh, cc, fgSamples, { fixedScale: fixedScale(o) });
   if (!hit || hit.score < MIN_SPATIAL_SCORE * 0.8) throw notFound(fg, bg, content, hit);
-  const bgFull = toGray(await frameAtTime(bg, bgS.times[hit.bgSample], o.signal), bg.width, bg.height);
-  const placement = refine([{ bg: bgFull, fg: fgSamples[hit.fgSample] }], hit, { from: 2 * cc, scaleUncertainty: 0.045, fixedScale: fixedScale(o) });
+  // The sample at full size with its neighbours (the sample is only near fg's frame in time); the
+  // one at the sample's own time is checked against its coarse copy, since seeking is not always exact.
+  const t = bgS.times[hit.bgSample];
+  const near = [-2, -1, 0, 1, 2].map((k) => t + k / bg.fps).filter((v) => v >= 0);
+  const coarse = bgS.frames[hit.bgSample];
+  const frames = await framesAt(bg, near, { signal: o.signal, verify: (w, f) => w !== t || ncc(resize(toGray(f, bg.width, bg.height), sw, sh).data, coarse) >= 0.95 });
+  const candidates = frames.filter((f): f is Uint8Array => !!f).map((f) => toGray(f, bg.width, bg.height));
+  if (!candidates.length) throw new VidkompyError('NO_FRAMES', `${bg.file}: no frame near ${t.toFixed(3)} s could be decoded; re-export the video`, bg.file);
+  const placement = refine([{ bg: candidates, fg: fgSamples[hit.fgSample] }], hit, { from: 2 * cc, scaleUncertainty: 0.045, fixedScale: fixedScale(o) });
   o.onProgress?.('spatial', 1);
   return { bg, fg, content, placement, method: 'auto', c: cc };
 }
@@ -127,55 +134,119 @@ function timeOf(seq: FeatureSeq, info: ProbeInfo, i: number): number {
   return seq.times.length > i ? seq.times[i] : i / info.fps;
 }
 
+/** One analysis pass: the regions compared and their features. */
+interface Pass {
+  bgRect: Rect;
+  fgRect: Rect;
+  fgF: FeatureSeq;
+  bgF: FeatureSeq;
+}
+
+/**
+ * A check that a frame fetched by seeking is the frame the sequential decode saw at that time:
+ * reduced the same way, it must match the stored analysis features of its index at least as well
+ * as those of its neighbours.
+ */
+function checker(seq: FeatureSeq, info: ProbeInfo, rect: Rect): (time: number, frame: Uint8Array) => boolean {
+  const index = new Map<number, number>();
+  for (let i = 0; i < seq.n; i++) index.set(timeOf(seq, info, i), i);
+  const dim = seq.w * seq.h;
+  const feat = (i: number) => seq.data.subarray(i * dim, (i + 1) * dim);
+  return (time, frame) => {
+    const i = index.get(time);
+    if (i === undefined) return true;
+    const small = resize(crop(toGray(frame, info.width, info.height), rect.x, rect.y, rect.width, rect.height), seq.w, seq.h).data;
+    const own = ncc(small, feat(i));
+    const next = Math.max(i > 0 ? ncc(small, feat(i - 1)) : -1, i + 1 < seq.n ? ncc(small, feat(i + 1)) : -1);
+    return own >= 0.9 && own + 0.002 >= next;
+  };
+}
+
+/**
+ * Spatial refinement on frames matched in time, searching time and space together. In a camera pan
+ * a placement a few pixels off looks like a match a frame or two off: the two errors confirm each
+ * other and only a joint search breaks the tie. Each picked fg frame is paired with the bg frames
+ * around its match; `shifts` says, per pick, how far the best bg frame was from the map's.
+ */
+async function jointRefine(
+  loc: Located,
+  placement: Placement,
+  pass: Pass,
+  map: Int32Array,
+  confidence: Float32Array,
+  rate: number,
+  o: AlignOptions,
+): Promise<{ placement: Placement; shifts: number[] }> {
+  const { bg, fg, content } = loc;
+  const { fgF, bgF } = pass;
+  const D = Math.max(2, Math.ceil(2 * rate));
+  const picks = pickPairs(confidence, 3);
+  const bgOk = checker(bgF, bg, pass.bgRect);
+  const fgOk = checker(fgF, fg, pass.fgRect);
+  const pairs: RefinePair[] = [];
+  const centres: number[] = [];
+  for (const i of picks) {
+    const first = Math.max(0, map[i] - D);
+    const last = Math.min(bgF.n - 1, map[i] + D);
+    const bgTimes = Array.from({ length: last - first + 1 }, (_, k) => timeOf(bgF, bg, first + k));
+    const [bgFrames, [fgFrame]] = await Promise.all([
+      requireFramesAt(bg, bgTimes, { signal: o.signal, verify: bgOk }),
+      requireFramesAt(fg, [timeOf(fgF, fg, i)], { signal: o.signal, verify: fgOk }),
+    ]);
+    pairs.push({ bg: bgFrames.map((f) => toGray(f, bg.width, bg.height)), fg: contentOf(toGray(fgFrame, fg.width, fg.height), content) });
+    centres.push(map[i] - first);
+  }
+  const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: 0.01, fixedScale: fixedScale(o) });
+  return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };
+}
+
 export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}): Promise<Alignment> {
   const t0 = performance.now();
   const engine = o.engine ?? 'full';
   const loc = await locate(bgFile, fgFile, o);
   const { bg, fg, content } = loc;
-  const tSpatial = performance.now();
-
-  const { bgRect, fgRect } = regions(loc);
-  const { w, h } = analysisSize(fgRect, fg.frameCount + bg.frameCount);
-  let done = 0;
-  const total = fg.frameCount + bg.frameCount;
-  const tick = () => {
-    if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, done / total));
-  };
-  const [fgF, bgF] = await Promise.all([
-    extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal),
-    extractFeatures(bg.file, bgRect, w, h, bg.frameCount, tick, o.signal),
-  ]);
-  if (fgF.n === 0) throw new VidkompyError('NO_FRAMES', `${fg.file}: no frame could be decoded; re-export the video`, fg.file);
-  if (bgF.n === 0) throw new VidkompyError('NO_FRAMES', `${bg.file}: no frame could be decoded; re-export the video`, bg.file);
-  const tDecode = performance.now();
-  throwIfAborted(o.signal);
-
-  const tm = alignTemporal(fgF, bgF, {
-    engine,
-    fgFps: fg.fps,
-    bgFps: bg.fps,
-    window: o.window,
-    onProgress: (f) => o.onProgress?.('temporal', f),
-  });
-  const tTemporal = performance.now();
-
+  const timings = { spatial: performance.now() - t0, decode: 0, temporal: 0, refine: 0 };
   let placement = loc.placement;
-  if (loc.method === 'auto') {
-    // Now that frames are matched in time, sharpen the placement on exact pairs spread over fg.
+  let fgF: FeatureSeq;
+  let bgF: FeatureSeq;
+  let tm: ReturnType<typeof alignTemporal>;
+  for (let pass = 0; ; pass++) {
+    let t = performance.now();
+    const { bgRect, fgRect } = regions({ ...loc, placement });
+    const { w, h } = analysisSize(fgRect, fg.frameCount + bg.frameCount);
+    let done = 0;
+    const total = fg.frameCount + bg.frameCount;
+    const tick = () => {
+      if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, done / total));
+    };
+    [fgF, bgF] = await Promise.all([
+      extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal),
+      extractFeatures(bg.file, bgRect, w, h, bg.frameCount, tick, o.signal),
+    ]);
+    if (fgF.n === 0) throw new VidkompyError('NO_FRAMES', `${fg.file}: no frame could be decoded; re-export the video`, fg.file);
+    if (bgF.n === 0) throw new VidkompyError('NO_FRAMES', `${bg.file}: no frame could be decoded; re-export the video`, bg.file);
+    timings.decode += performance.now() - t;
+    throwIfAborted(o.signal);
+
+    t = performance.now();
+    tm = alignTemporal(fgF, bgF, { engine, fgFps: fg.fps, bgFps: bg.fps, window: o.window, onProgress: (f) => o.onProgress?.('temporal', f) });
+    timings.temporal += performance.now() - t;
+    if (loc.method === 'manual') break;
+
+    t = performance.now();
     o.onProgress?.('refine', 0);
-    const pairs = [];
-    for (const i of pickPairs(tm.confidence, 3)) {
-      const [bf, ff] = await Promise.all([
-        frameAtTime(bg, timeOf(bgF, bg, tm.bgFrameForFg[i]), o.signal),
-        frameAtTime(fg, timeOf(fgF, fg, i), o.signal),
-      ]);
-      pairs.push({ bg: toGray(bf, bg.width, bg.height), fg: contentOf(toGray(ff, fg.width, fg.height), content) });
-    }
-    const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: 0.01, fixedScale: fixedScale(o) });
-    if (refined.score >= placement.score - 0.01) placement = refined;
+    const j = await jointRefine(loc, placement, { bgRect, fgRect, fgF, bgF }, tm.bgFrameForFg, tm.confidence, Math.max(tm.slope, bg.fps / fg.fps), o);
+    timings.refine += performance.now() - t;
+    // How far the analysis crop would move, in analysis pixels: a third of one changes the features.
+    const k = w / bgRect.width;
+    const moved =
+      Math.abs(j.placement.x - placement.x) * k > 0.3 ||
+      Math.abs(j.placement.y - placement.y) * k > 0.3 ||
+      Math.abs(j.placement.scale - placement.scale) * content.width * k > 0.3;
+    if (j.placement.score >= placement.score - 0.01 || !Number.isFinite(placement.score)) placement = j.placement;
     if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
+    if (pass >= 1 || (j.shifts.every((d) => d === 0) && !moved)) break;
   }
-  const tRefine = performance.now();
 
   const s = placement.scale;
   const map = Array.from(tm.bgFrameForFg);
@@ -202,10 +273,10 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       meanConfidence: round(conf.reduce((a, b) => a + b, 0) / Math.max(1, conf.length), 4),
     },
     timings: {
-      spatial: secs(tSpatial - t0),
-      decode: secs(tDecode - tSpatial),
-      temporal: secs(tTemporal - tDecode),
-      refine: secs(tRefine - tTemporal),
+      spatial: secs(timings.spatial),
+      decode: secs(timings.decode),
+      temporal: secs(timings.temporal),
+      refine: secs(timings.refine),
       total: secs(performance.now() - t0),
     },
   };

@@ -73,25 +73,39 @@ export interface Spectrum {
   h: number;
 }
 
-/** 2-D FFT of `data` (width × height) zero-padded to w × h (powers of two). */
-export function fft2(data: Float32Array, width: number, height: number, w: number, h: number): Spectrum {
+/**
+ * 2-D FFT of one real image, or of two packed as real and imaginary parts (`data2`), zero-padded
+ * from width × height to w × h (powers of two). Packing halves the transforms: a real template's
+ * spectrum is Hermitian, so correlating the packed pair gives both correlations, one per part.
+ */
+export function fft2(data: Float32Array, width: number, height: number, w: number, h: number, data2?: Float32Array): Spectrum {
   const re = new Float64Array(w * h);
   const im = new Float64Array(w * h);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) re[y * w + x] = data[y * width + x];
-  transform2(re, im, w, h, false);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      re[y * w + x] = data[y * width + x];
+      if (data2) im[y * w + x] = data2[y * width + x];
+    }
+  }
+  // Rows past `height` are zero and stay zero: only the first `height` rows need transforming.
+  rows(re, im, w, height, false);
+  columns(re, im, w, h, false);
   return { re, im, w, h };
 }
 
-function transform2(re: Float64Array, im: Float64Array, w: number, h: number, inverse: boolean): void {
+function rows(re: Float64Array, im: Float64Array, w: number, count: number, inverse: boolean): void {
   const rr = new Float64Array(w);
   const ri = new Float64Array(w);
-  for (let y = 0; y < h; y++) {
+  for (let y = 0; y < count; y++) {
     rr.set(re.subarray(y * w, y * w + w));
     ri.set(im.subarray(y * w, y * w + w));
     fft1(rr, ri, inverse);
     re.set(rr, y * w);
     im.set(ri, y * w);
   }
+}
+
+function columns(re: Float64Array, im: Float64Array, w: number, h: number, inverse: boolean): void {
   const cr = new Float64Array(h);
   const ci = new Float64Array(h);
   for (let x = 0; x < w; x++) {
@@ -108,20 +122,21 @@ function transform2(re: Float64Array, im: Float64Array, w: number, h: number, in
 }
 
 /**
- * Cross-correlation c(u, v) = Σ t(x, y) · i(x + u, y + v) for every offset, from the two spectra
- * (image and template padded to the same size). Valid offsets are those where the template fits.
+ * Cross-correlation c(u, v) = Σ t(x, y) · i(x + u, y + v) for offsets v < `validRows` (rows beyond
+ * are not computed), from the image's and the template's spectra padded to the same size. For a
+ * packed image pair the real part holds the first image's correlation and the imaginary the second's.
  */
-export function correlate(img: Spectrum, tpl: Spectrum): Float64Array {
+export function correlate(img: Spectrum, tpl: Spectrum, validRows = img.h): { re: Float64Array; im: Float64Array } {
   const { w, h } = img;
   const re = new Float64Array(w * h);
   const im = new Float64Array(w * h);
-  for (let i = 0; i < re.length; i++) {
-    // I · conj(T)
-    re[i] = img.re[i] * tpl.re[i] + img.im[i] * tpl.im[i];
-    im[i] = img.im[i] * tpl.re[i] - img.re[i] * tpl.im[i];
-  }
-  transform2(re, im, w, h, true);
   const n = w * h;
-  for (let i = 0; i < re.length; i++) re[i] /= n;
-  return re;
+  for (let i = 0; i < n; i++) {
+    // I · conj(T), scaled for the inverse transform
+    re[i] = (img.re[i] * tpl.re[i] + img.im[i] * tpl.im[i]) / n;
+    im[i] = (img.im[i] * tpl.re[i] - img.re[i] * tpl.im[i]) / n;
+  }
+  columns(re, im, w, h, true);
+  rows(re, im, w, Math.min(h, validRows), true);
+  return { re, im };
 }

@@ -156,3 +156,27 @@ export function windowSums(ii: Integral, x: number, y: number, tw: number, th: n
   const d = (y + th) * w + x + tw;
   return [s[d] - s[b] - s[c] + s[a], s2[d] - s2[b] - s2[c] + s2[a]];
 }
+
+/** Zero-mean normalised cross-correlation of two equally long arrays; 0 where either is flat. */
+export function ncc(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  let sa = 0;
+  let sb = 0;
+  for (let i = 0; i < n; i++) {
+    sa += a[i];
+    sb += b[i];
+  }
+  const ma = sa / n;
+  const mb = sb / n;
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < n; i++) {
+    const x = a[i] - ma;
+    const y = b[i] - mb;
+    ab += x * y;
+    aa += x * x;
+    bb += y * y;
+  }
+  return aa > 1e-9 && bb > 1e-9 ? ab / Math.sqrt(aa * bb) : 0;
+}

@@ -57,7 +57,9 @@ export function coarseSearch(
   const W = nextPow2(bgSmallW);
   const H = nextPow2(bgSmallH);
   const bgImgs = bg.map((b) => toGray(b, bgSmallW, bgSmallH));
-  const bgSpec = bgImgs.map((g) => fft2(g.data, g.width, g.height, W, H));
+  // Samples packed in pairs: one complex transform serves two real images.
+  const bgSpec: Spectrum[] = [];
+  for (let k = 0; k < bgImgs.length; k += 2) bgSpec.push(fft2(bgImgs[k].data, bgSmallW, bgSmallH, W, H, bgImgs[k + 1]?.data));
   const bgInt = bgImgs.map(integral);
   const mid = Math.floor(fg.length / 2);
 
@@ -70,10 +72,14 @@ export function coarseSearch(
       const t = template(resize(fg[fi], tw, th));
       if (t.norm < 1e-3) continue;
       const ts = fft2(t.img.data, tw, th, W, H);
-      for (let bi = 0; bi < bgSpec.length; bi++) {
-        const hit = bestNcc(bgSpec[bi], bgInt[bi], ts, t, bgSmallW, bgSmallH);
-        if (hit && (!best || hit.score > best.score)) {
-          best = { x: hit.x / c, y: hit.y / c, scale: s, score: hit.score, bgSample: bi, fgSample: fi };
+      for (let k = 0; k < bgSpec.length; k++) {
+        const corr = correlate(bgSpec[k], ts, bgSmallH - th + 1);
+        for (const [bi, part] of [[2 * k, corr.re], [2 * k + 1, corr.im]] as const) {
+          if (bi >= bgImgs.length) continue;
+          const hit = bestNcc(part, W, bgInt[bi], t, bgSmallW, bgSmallH);
+          if (hit && (!best || hit.score > best.score)) {
+            best = { x: hit.x / c, y: hit.y / c, scale: s, score: hit.score, bgSample: bi, fgSample: fi };
+          }
         }
       }
     }
@@ -93,15 +99,15 @@ export function coarseSearch(
   return best;
 }
 
+/** Best NCC position of a template over one image, from a correlation surface (`corr`, stride w). */
 function bestNcc(
-  img: Spectrum,
+  corr: Float64Array,
+  w: number,
   ii: ReturnType<typeof integral>,
-  tpl: Spectrum,
   t: Template,
   iw: number,
   ih: number,
 ): { x: number; y: number; score: number } | undefined {
-  const corr = correlate(img, tpl);
   const tw = t.img.width;
   const th = t.img.height;
   const n = tw * th;
@@ -111,7 +117,7 @@ function bestNcc(
       const [s, s2] = windowSums(ii, x, y, tw, th);
       const v = s2 - (s * s) / n;
       if (v <= 1e-6) continue;
-      const score = corr[y * img.w + x] / (t.norm * Math.sqrt(v));
+      const score = corr[y * w + x] / (t.norm * Math.sqrt(v));
       if (!best || score > best.score) best = { x, y, score };
     }
   }
@@ -119,7 +125,11 @@ function bestNcc(
 }
 
 export interface RefinePair {
-  bg: Gray;
+  /**
+   * Candidate bg frames for this fg frame (its best match in time and a few around it): in a pan,
+   * a placement a pixel off matches a frame off, so space and time are searched together.
+   */
+  bg: Gray[];
   /** fg's content at full resolution. */
   fg: Gray;
 }
@@ -133,14 +143,20 @@ export interface RefineOptions {
   scaleUncertainty: number;
 }
 
+export interface Refined extends Placement {
+  /** Per pair, the index of the bg candidate that matched best. */
+  picks: number[];
+}
+
 /**
  * Pyramid refinement: at each level search positions within a few pixels and scales within the
- * remaining uncertainty, scoring the mean NCC over all pairs; then keep refining at full size until
- * the scale is known to one pixel of fg's width.
+ * remaining uncertainty, scoring the mean over pairs of each pair's best NCC over its candidates;
+ * then keep refining at full size until the scale is known to one pixel of fg's width. After the
+ * first level only the candidates next to each pair's best stay in play.
  */
-export function refine(pairs: RefinePair[], start: Placement, opts: RefineOptions): Placement {
-  const bgW = pairs[0].bg.width;
-  const bgH = pairs[0].bg.height;
+export function refine(pairs: RefinePair[], start: Placement, opts: RefineOptions): Refined {
+  const bgW = pairs[0].bg[0].width;
+  const bgH = pairs[0].bg[0].height;
   const fw = pairs[0].fg.width;
   const fh = pairs[0].fg.height;
   let { x, y, scale } = start;
@@ -152,21 +168,28 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
   levels.push(1);
   let radius = 3;
   let extra = 0;
-  const bgAt = new Map<number, Gray[]>();
+  let active = pairs.map((p) => p.bg.map((_, c) => c));
+  let picks = pairs.map(() => 0);
+  const bgAt = new Map<string, Gray>();
   for (let li = 0; li < levels.length; li++) {
     const f = levels[li];
     const bw = Math.max(1, Math.round(bgW * f));
     const bh = Math.max(1, Math.round(bgH * f));
-    let bgs = bgAt.get(f);
-    if (!bgs) bgAt.set(f, (bgs = pairs.map((p) => resize(p.bg, bw, bh))));
+    const bgOf = (k: number, c: number): Gray => {
+      const key = `${f}:${k}:${c}`;
+      let g = bgAt.get(key);
+      if (!g) bgAt.set(key, (g = resize(pairs[k].bg[c], bw, bh)));
+      return g;
+    };
     // One template pixel is the finest scale step that means anything at this level.
     const delta = 1 / Math.max(1, fw * scale * f);
     const step = u > 0 ? Math.max(delta, u / 4) : 1;
     const candidates: number[] = [];
     if (u > 0) for (let k = -Math.round(u / step); k <= Math.round(u / step); k++) candidates.push(scale * Math.exp(k * step));
     else candidates.push(scale);
-    let best: Placement | undefined;
+    let best: Refined | undefined;
     const seen = new Set<number>();
+    const chosen = new Array<number>(pairs.length);
     for (const s of candidates) {
       const tw = Math.round(fw * s * f);
       const th = Math.round(fh * s * f);
@@ -178,18 +201,23 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
       for (let py = Math.max(0, cy - radius); py <= Math.min(bh - th, cy + radius); py++) {
         for (let px = Math.max(0, cx - radius); px <= Math.min(bw - tw, cx + radius); px++) {
           let acc = 0;
-          for (let k = 0; k < bgs.length; k++) acc += nccAt(bgs[k], tpls[k], px, py);
-          acc /= bgs.length;
-          if (!best || acc > best.score) best = { x: px / f, y: py / f, scale: opts.fixedScale ?? (u > 0 ? tw / (fw * f) : s), score: acc };
+          for (let k = 0; k < pairs.length; k++) {
+            let m = -Infinity;
+            for (const c of active[k]) {
+              const v = nccAt(bgOf(k, c), tpls[k], px, py);
+              if (v > m) (m = v), (chosen[k] = c);
+            }
+            acc += m;
+          }
+          acc /= pairs.length;
+          if (!best || acc > best.score) best = { x: px / f, y: py / f, scale: opts.fixedScale ?? (u > 0 ? tw / (fw * f) : s), score: acc, picks: chosen.slice() };
         }
       }
     }
     if (!best) break;
     const moved = Math.abs(best.x - x) * f >= radius || Math.abs(best.y - y) * f >= radius;
-    x = best.x;
-    y = best.y;
-    scale = best.scale;
-    score = best.score;
+    ({ x, y, scale, score, picks } = best);
+    active = picks.map((c, k) => active[k].filter((a) => Math.abs(a - c) <= 1));
     u = u > 0 ? step : 0;
     radius = 2;
     // At full size: repeat while the scale is still coarser than a pixel or the best sat on the
@@ -198,10 +226,11 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
   }
   // Prefer scale 1 when it is as good: a crop is far more common than a 1-2% resize.
   if (opts.fixedScale === undefined && scale !== 1 && Math.abs(scale - 1) < 0.02 && fw <= bgW && fh <= bgH) {
-    const unity = refine(pairs, { x, y, scale: 1, score }, { from: 1, scaleUncertainty: 0, fixedScale: 1 });
-    if (unity.score >= score - 0.002) return unity;
+    const narrowed = pairs.map((p, k) => ({ fg: p.fg, bg: [p.bg[picks[k]]] }));
+    const unity = refine(narrowed, { x, y, scale: 1, score }, { from: 1, scaleUncertainty: 0, fixedScale: 1 });
+    if (unity.score >= score - 0.002) return { ...unity, picks };
   }
-  return { x: Math.round(x), y: Math.round(y), scale, score };
+  return { x: Math.round(x), y: Math.round(y), scale, score, picks };
 }
 
 export { crop };

@@ -51,18 +51,49 @@ export async function sampleFrames(
 }
 
 /**
- * The first frame at or after `time` (seconds from the start), grey, full size. Accurate seeking:
- * ffmpeg decodes from the keyframe before and drops frames until `time`.
+ * Grey full-size frames at the given presentation times (seconds from the video's start, as the
+ * sequential decode reports them), in the order asked. Seeking is not exact in every container:
+ * MPEG-PS lands frames late, and some H.264 streams decode garbage after a seek to a keyframe that
+ * is not a clean start. So frames are identified by their time, not by their position after the
+ * seek, and checked with `verify` (e.g. against the analysis features) when given; whatever a seek
+ * does not deliver is read by decoding from the very start, which is always right.
  */
-export async function frameAtTime(info: ProbeInfo, time: number, signal?: AbortSignal): Promise<Uint8Array> {
-  const opts = { file: info.file, pixFmt: 'gray' as const, width: info.width, height: info.height, maxFrames: 1, signal };
-  const t = Math.max(0, time - 0.25 / info.fps);
-  for await (const f of readFrames({ ...opts, inputArgs: t > 0 ? ['-ss', t.toFixed(6)] : [], what: `reading the frame at ${time.toFixed(3)} s` })) {
-    return f;
+export async function framesAt(
+  info: ProbeInfo,
+  times: number[],
+  opts: { signal?: AbortSignal; verify?: (time: number, frame: Uint8Array) => boolean } = {},
+): Promise<(Uint8Array | undefined)[]> {
+  const { signal, verify } = opts;
+  if (!times.length) return [];
+  const tol = 0.4 / info.fps;
+  const found = new Map<number, Uint8Array>();
+  const want = [...new Set(times)].sort((a, b) => a - b);
+  for (const back of [1, 6, Infinity]) {
+    const missing = want.filter((t) => !found.has(t));
+    if (!missing.length) break;
+    const start = Math.max(0, missing[0] - back);
+    const last = missing[missing.length - 1];
+    const offset = start > 0 ? Number(start.toFixed(6)) : 0;
+    let t = NaN;
+    const inputArgs = start > 0 ? ['-ss', start.toFixed(6)] : [];
+    for await (const f of readFrames({ file: info.file, pixFmt: 'gray', width: info.width, height: info.height, inputArgs, onTime: (v) => (t = v), signal, what: `reading frames near ${missing[0].toFixed(3)} s` })) {
+      // Times after a seek count from the seek point.
+      const at = t + offset;
+      for (const w of missing) {
+        if (Math.abs(w - at) <= tol && !found.has(w) && (start === 0 || !verify || verify(w, f))) found.set(w, f);
+      }
+      if (at > last + tol) break;
+    }
+    if (start === 0) break;
   }
-  // Past the last decodable frame (truncated file): one from the last second.
-  for await (const f of readFrames({ ...opts, inputArgs: ['-sseof', '-1'], maxFrames: undefined, what: 'reading the last frame' })) {
+  return times.map((t) => found.get(t));
+}
+
+/** Like framesAt, but every frame must be there. */
+export async function requireFramesAt(info: ProbeInfo, times: number[], opts: Parameters<typeof framesAt>[2] = {}): Promise<Uint8Array[]> {
+  const got = await framesAt(info, times, opts);
+  return got.map((f, i) => {
+    if (!f) throw new VidkompyError('NO_FRAMES', `${info.file}: no frame at ${times[i].toFixed(3)} s could be decoded; re-export the video`, info.file);
     return f;
-  }
-  throw new VidkompyError('NO_FRAMES', `${info.file}: no frame could be decoded near ${time.toFixed(3)} s; re-export the video`, info.file);
+  });
 }

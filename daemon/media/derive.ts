@@ -67,7 +67,7 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
       : '',
     'format=yuv420p',
   ].filter(Boolean);
-  const temp = `${out}.partial.mp4`;
+  const temp = `${out}.partial-${process.pid}.mp4`;
   const enc = openEncoder(
     ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${bg.width}x${bg.height}`, '-framerate', String(fps), '-i', 'pipe:0', '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(spec.crf ?? 18), '-f', 'mp4', temp],
     out,

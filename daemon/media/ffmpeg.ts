@@ -128,8 +128,8 @@ export interface FrameStreamOptions {
   /** stop after this many frames. */
   maxFrames?: number;
   /**
-   * Called with each frame's presentation time (seconds), in output order. stderr and stdout are
-   * separate pipes, so a time may arrive a little before or after its frame: match them by index.
+   * Called with each frame's presentation time (seconds from the start, or from the seek point),
+   * just before that frame is yielded. NaN where ffmpeg reported none.
    */
   onTime?: (t: number) => void;
   signal?: AbortSignal;
@@ -162,6 +162,11 @@ export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer>
   child.stdin.end();
   let err = '';
   let partial = '';
+  // showinfo's lines come on stderr, the frames on stdout: two pipes that race each other. Times
+  // are queued and each frame waits for its own before it is yielded.
+  const times: number[] = [];
+  let stderrDone = false;
+  let wake: (() => void) | undefined;
   child.stderr.on('data', (c: Buffer) => {
     err = keepTail(err, c);
     if (!o.onTime) return;
@@ -169,9 +174,18 @@ export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer>
     partial = lines.pop() ?? '';
     for (const l of lines) {
       const m = PTS_TIME.exec(l);
-      if (m) o.onTime(Number(m[2]));
+      if (m) times.push(Number(m[2]));
     }
+    wake?.();
   });
+  child.stderr.on('close', () => {
+    stderrDone = true;
+    wake?.();
+  });
+  const timeOf = async (k: number): Promise<number> => {
+    while (times.length <= k && !stderrDone) await new Promise<void>((r) => (wake = r));
+    return times[k] ?? NaN;
+  };
   const exited = waitExit(child, bin);
   exited.catch(() => undefined);
   const onAbort = () => child.kill('SIGKILL');
@@ -180,6 +194,7 @@ export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer>
   try {
     let frame = Buffer.allocUnsafe(size);
     let filled = 0;
+    let count = 0;
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
       let off = 0;
       while (off < chunk.length) {
@@ -188,6 +203,8 @@ export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer>
         filled += n;
         off += n;
         if (filled === size) {
+          if (o.onTime) o.onTime(await timeOf(count));
+          count++;
           yield frame;
           frame = Buffer.allocUnsafe(size);
           filled = 0;

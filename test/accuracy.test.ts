@@ -1,0 +1,90 @@
+import { describe, it } from 'node:test';
+import { align, type AlignOptions } from '../daemon/engine/align';
+import type { DeriveSpec } from '../daemon/media/derive';
+import { assertAccurate } from './support/accuracy';
+import { derived, HAVE_SHARED, media, NO_SHARED, SAMPLE } from './support/media';
+import { synthPair, type SynthBg, type SynthFg } from './support/synth';
+
+/**
+ * Ground-truth accuracy: each case derives fg from a known bg with a known crop, scale, timing and
+ * grading, aligns, and asserts spatial error ≤ 1 px and ≥ 95% of fg frames within 1 bg frame.
+ */
+
+interface RealCase {
+  name: string;
+  bg: string;
+  spec: DeriveSpec;
+  opts?: AlignOptions;
+  shared?: boolean;
+}
+
+const real: RealCase[] = [
+  { name: 'sample: crop at an offset, 1.5 s start offset', bg: SAMPLE, spec: { crop: { x: 101, y: 57, width: 400, height: 240 }, offset: 1.5 } },
+  { name: 'sample: half-scale inset (fg 2x), 25→30 fps', bg: SAMPLE, spec: { crop: { x: 200, y: 100, width: 320, height: 180 }, size: { width: 640, height: 360 }, fps: 30, offset: 0.4 } },
+  {
+    name: 'sample: letterbox bars, colour grading, 25→24 fps, 2% drift',
+    bg: SAMPLE,
+    spec: { crop: { x: 60, y: 40, width: 560, height: 300 }, bars: { top: 40, bottom: 40 }, grade: { contrast: 1.25, brightness: -0.04, saturation: 1.4, gamma: 1.2 }, fps: 24, speed: 1.02, offset: 0.3 },
+  },
+  {
+    name: 'sample: 25→60 fps, fg 2% slow, mask engine',
+    bg: SAMPLE,
+    spec: { crop: { x: 0, y: 0, width: 480, height: 300 }, fps: 60, speed: 0.98, offset: 1.0 },
+    opts: { engine: 'mask' },
+  },
+  { name: 'box.mp4 (damaged slices): crop, 29.97→25 fps, 1 s offset', bg: media('box.mp4'), spec: { crop: { x: 120, y: 80, width: 400, height: 300 }, fps: 25, offset: 1 }, shared: true },
+  { name: 'vtest.avi (static camera, 10 fps): crop, 10→25 fps, 5 s offset', bg: media('vtest.avi'), spec: { crop: { x: 200, y: 150, width: 320, height: 240 }, fps: 25, offset: 5, frames: 500 }, shared: true },
+  { name: 'diver.mov (MJPEG, colour cast): graded crop, 2% fast', bg: media('diver.mov'), spec: { crop: { x: 100, y: 60, width: 400, height: 320 }, grade: { contrast: 0.8, brightness: 0.05, saturation: 0.6 }, speed: 1.02, fps: 30, offset: 2 }, shared: true },
+  { name: 'cockatoo.mp4 (4:4:4, fast motion): half-scale inset', bg: media('cockatoo.mp4'), spec: { crop: { x: 400, y: 200, width: 480, height: 270 }, size: { width: 960, height: 540 }, offset: 3, frames: 120 }, shared: true },
+  { name: 'balle-jbart.mp4 (near-static): crop, 1.5 s offset, 25→30 fps', bg: media('balle-jbart.mp4'), spec: { crop: { x: 80, y: 60, width: 560, height: 420 }, offset: 1.5, fps: 30 }, shared: true },
+  {
+    name: 'chaplin.mp4 (real pillarbox bars): crop keeping one bar, mask engine',
+    bg: media('chaplin.mp4'),
+    spec: { crop: { x: 40, y: 20, width: 480, height: 320 }, offset: 1.2, fps: 30 },
+    opts: { engine: 'mask' },
+    shared: true,
+  },
+];
+
+interface SynthCase {
+  name: string;
+  bg: SynthBg;
+  fg: SynthFg;
+  opts?: AlignOptions;
+}
+
+const synth: SynthCase[] = [
+  {
+    name: 'synthetic: 24 fps bg, 60 fps fg, 1.5 s offset, 2% drift',
+    bg: { width: 480, height: 270, fps: 24, duration: 6 },
+    fg: { x: 97, y: 41, width: 256, height: 160, scale: 1, fps: 60, offset: 1.5, speed: 1.02, duration: 4 },
+  },
+  {
+    name: 'synthetic: 60 fps bg, 24 fps fg at half scale',
+    bg: { width: 480, height: 270, fps: 60, duration: 5 },
+    fg: { x: 120, y: 70, width: 200, height: 120, scale: 0.5, fps: 24, offset: 0.7, speed: 1, duration: 3.5 },
+  },
+  {
+    name: 'synthetic: 30→24 fps, letterbox bars, grading, 2% slow, mask engine',
+    bg: { width: 480, height: 270, fps: 30, duration: 6 },
+    fg: { x: 40, y: 30, width: 320, height: 180, scale: 1, fps: 24, offset: 1, speed: 0.98, duration: 4.5, grade: { gain: 1.2, lift: -10, gamma: 0.8 }, bars: { top: 24, bottom: 24, left: 0, right: 0 } },
+    opts: { engine: 'mask' },
+  },
+];
+
+describe('alignment accuracy against ground truth', () => {
+  for (const c of real) {
+    it(c.name, { skip: c.shared && !HAVE_SHARED ? NO_SHARED : false }, async (t) => {
+      const { fg, truth } = await derived(c.bg, c.spec);
+      const al = await align(c.bg, fg, c.opts);
+      t.diagnostic(JSON.stringify(assertAccurate(c.name, al, truth)));
+    });
+  }
+  for (const c of synth) {
+    it(c.name, async (t) => {
+      const { bg, fg, truth } = await synthPair(c.bg, c.fg);
+      const al = await align(bg, fg, c.opts);
+      t.diagnostic(JSON.stringify(assertAccurate(c.name, al, truth)));
+    });
+  }
+});

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import type { Alignment } from '../../daemon/engine/result';
+
+export interface Truth {
+  bgFrameForFg: number[];
+  x: number;
+  y: number;
+  scale: number;
+}
+
+export interface Score {
+  dx: number;
+  dy: number;
+  /** Error in fg's width as placed in bg, pixels. */
+  dSize: number;
+  within1: number;
+  maxErr: number;
+  n: number;
+}
+
+export function score(al: Alignment, truth: Truth): Score {
+  const m = al.temporal.bgFrameForFg;
+  const n = Math.min(m.length, truth.bgFrameForFg.length);
+  let within = 0;
+  let maxErr = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.abs(m[i] - truth.bgFrameForFg[i]);
+    if (e <= 1) within++;
+    maxErr = Math.max(maxErr, e);
+  }
+  return {
+    dx: al.spatial.x - truth.x,
+    dy: al.spatial.y - truth.y,
+    dSize: (al.spatial.scale - truth.scale) * (al.fg.width),
+    within1: within / n,
+    maxErr,
+    n,
+  };
+}
+
+/** The issue's bar: spatial error ≤ 1 px, ≥ 95% of fg frames within 1 bg frame of the truth. */
+export function assertAccurate(name: string, al: Alignment, truth: Truth): Score {
+  const s = score(al, truth);
+  const msg = `${name}: ${JSON.stringify(s)} spatial=${JSON.stringify(al.spatial)} truth=${JSON.stringify({ x: truth.x, y: truth.y, scale: truth.scale })}`;
+  assert.ok(Math.abs(s.dx) <= 1 && Math.abs(s.dy) <= 1, `position off by more than 1 px: ${msg}`);
+  assert.ok(Math.abs(s.dSize) <= 1, `size off by more than 1 px: ${msg}`);
+  assert.ok(s.within1 >= 0.95, `fewer than 95% of frames within 1: ${msg}`);
+  assert.equal(al.temporal.bgFrameForFg.length, al.fg.frameCount, `one map entry per fg frame: ${msg}`);
+  for (let i = 1; i < al.temporal.bgFrameForFg.length; i++) assert.ok(al.temporal.bgFrameForFg[i] >= al.temporal.bgFrameForFg[i - 1], `map not monotonic at ${i}: ${name}`);
+  return s;
+}
