@@ -20,6 +20,7 @@ interface RealCase {
 
 const real: RealCase[] = [
   { name: 'sample: crop at an offset, 1.5 s start offset', bg: SAMPLE, spec: { crop: { x: 101, y: 57, width: 400, height: 240 }, offset: 1.5 } },
+  { name: 'sample: short fg (2.4 s) in a camera pan', bg: SAMPLE, spec: { crop: { x: 100, y: 60, width: 320, height: 200 }, offset: 1, frames: 60 } },
   { name: 'sample: half-scale inset (fg 2x), 25→30 fps', bg: SAMPLE, spec: { crop: { x: 200, y: 100, width: 320, height: 180 }, size: { width: 640, height: 360 }, fps: 30, offset: 0.4 } },
   {
     name: 'sample: letterbox bars, colour grading, 25→24 fps, 2% drift',

@@ -3,9 +3,9 @@ import { VidkompyError, throwIfAborted } from './errors';
 import { analysisSize, extractFeatures, type FeatureSeq } from './features';
 import { crop, ncc, resize, toGray, type Gray } from './image';
 import { round, summary, type Alignment } from './result';
-import { coarseSearch, refine, type Placement, type RefinePair } from './spatial';
+import { coarseSearch, refine, type CoarseHit, type Placement, type RefinePair } from './spatial';
 import { alignTemporal, type Engine } from './temporal';
-import { framesAt, requireFramesAt, sampleFrames, type Rect } from '../media/decode';
+import { framesAt, requireFramesAt, sampleFrames, type Rect, type Sampled } from '../media/decode';
 import { probe, type ProbeInfo } from '../media/probe';
 
 export interface SpatialOptions {
@@ -75,17 +75,28 @@ export async function locate(bgFile: string, fgFile: string, o: SpatialOptions =
   const cc = sw / bg.width;
   const hit = coarseSearch(bgS.frames, sw, sh, cc, fgSamples, { fixedScale: fixedScale(o) });
   if (!hit || hit.score < MIN_SPATIAL_SCORE * 0.8) throw notFound(fg, bg, content, hit);
-  // The sample at full size with its neighbours (the sample is only near fg's frame in time); the
-  // one at the sample's own time is checked against its coarse copy, since seeking is not always exact.
+  const placement = await refineAtSample(bg, bgS, hit, fgSamples[hit.fgSample], cc, o);
+  if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
+  o.onProgress?.('spatial', 1);
+  return { bg, fg, content, placement, method: 'auto', c: cc };
+}
+
+/**
+ * The coarse hit sharpened at full size, on the best bg sample and its neighbours (the sample is
+ * only near fg's sample in time). The sample's own frame is checked against its coarse copy, since
+ * seeking is not always exact. In a pan this can still settle a few pixels off, matched to a frame
+ * off: the joint refinement after temporal alignment undoes that.
+ */
+async function refineAtSample(bg: ProbeInfo, bgS: Sampled, hit: CoarseHit, fgSample: Gray, c: number, o: SpatialOptions): Promise<Placement> {
   const t = bgS.times[hit.bgSample];
+  const sw = bgS.width;
+  const sh = bgS.height;
   const near = [-2, -1, 0, 1, 2].map((k) => t + k / bg.fps).filter((v) => v >= 0);
   const coarse = bgS.frames[hit.bgSample];
   const frames = await framesAt(bg, near, { signal: o.signal, verify: (w, f) => w !== t || ncc(resize(toGray(f, bg.width, bg.height), sw, sh).data, coarse) >= 0.95 });
   const candidates = frames.filter((f): f is Uint8Array => !!f).map((f) => toGray(f, bg.width, bg.height));
   if (!candidates.length) throw new VidkompyError('NO_FRAMES', `${bg.file}: no frame near ${t.toFixed(3)} s could be decoded; re-export the video`, bg.file);
-  const placement = refine([{ bg: candidates, fg: fgSamples[hit.fgSample] }], hit, { from: 2 * cc, scaleUncertainty: 0.045, fixedScale: fixedScale(o) });
-  o.onProgress?.('spatial', 1);
-  return { bg, fg, content, placement, method: 'auto', c: cc };
+  return refine([{ bg: candidates, fg: fgSample }], hit, { from: Math.min(1, 2 * c), scaleUncertainty: 0.045, fixedScale: fixedScale(o) });
 }
 
 function contentOf(g: Gray, content: Rect): Gray {
@@ -166,7 +177,8 @@ function checker(seq: FeatureSeq, info: ProbeInfo, rect: Rect): (time: number, f
  * Spatial refinement on frames matched in time, searching time and space together. In a camera pan
  * a placement a few pixels off looks like a match a frame or two off: the two errors confirm each
  * other and only a joint search breaks the tie. Each picked fg frame is paired with the bg frames
- * around its match; `shifts` says, per pick, how far the best bg frame was from the map's.
+ * around its match, up to `reach` fg frames' worth either side; `shifts` says, per pick, how far
+ * the best bg frame was from the map's.
  */
 async function jointRefine(
   loc: Located,
@@ -175,11 +187,12 @@ async function jointRefine(
   map: Int32Array,
   confidence: Float32Array,
   rate: number,
+  reach: number,
   o: AlignOptions,
 ): Promise<{ placement: Placement; shifts: number[] }> {
   const { bg, fg, content } = loc;
   const { fgF, bgF } = pass;
-  const D = Math.max(2, Math.ceil(2 * rate));
+  const D = Math.max(reach, Math.ceil(reach * rate));
   const picks = pickPairs(confidence, 3);
   const bgOk = checker(bgF, bg, pass.bgRect);
   const fgOk = checker(fgF, fg, pass.fgRect);
@@ -235,7 +248,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
 
     t = performance.now();
     o.onProgress?.('refine', 0);
-    const j = await jointRefine(loc, placement, { bgRect, fgRect, fgF, bgF }, tm.bgFrameForFg, tm.confidence, Math.max(tm.slope, bg.fps / fg.fps), o);
+    const j = await jointRefine(loc, placement, { bgRect, fgRect, fgF, bgF }, tm.bgFrameForFg, tm.confidence, Math.max(tm.slope, bg.fps / fg.fps), pass === 0 ? 6 : 2, o);
     timings.refine += performance.now() - t;
     // How far the analysis crop would move, in analysis pixels: a third of one changes the features.
     const k = w / bgRect.width;
@@ -245,7 +258,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       Math.abs(j.placement.scale - placement.scale) * content.width * k > 0.3;
     if (j.placement.score >= placement.score - 0.01 || !Number.isFinite(placement.score)) placement = j.placement;
     if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
-    if (pass >= 1 || (j.shifts.every((d) => d === 0) && !moved)) break;
+    if (pass >= 2 || (j.shifts.every((d) => d === 0) && !moved)) break;
   }
 
   const s = placement.scale;

@@ -21,6 +21,7 @@ export interface CoarseHit extends Placement {
 
 const SCALE_STEP = 1.06;
 const MIN_TEMPLATE = 10;
+const MIN_PLACED = 32;
 
 export interface CoarseOptions {
   /** Only this scale is tried (manual override or --unity-scale). */
@@ -46,7 +47,8 @@ export function coarseSearch(
   const fh = fg[0].height;
   const fitScale = Math.min(bgSmallW / (fw * c), bgSmallH / (fh * c));
   const sMax = Math.min(opts.maxScale ?? 1, fitScale);
-  const sMin = Math.max(MIN_TEMPLATE / (Math.min(fw, fh) * c), sMax / 12);
+  // Too small a template matches anything: fg must cover at least MIN_PLACED pixels of bg.
+  const sMin = Math.max(MIN_TEMPLATE / (Math.min(fw, fh) * c), MIN_PLACED / Math.min(fw, fh), sMax / 12);
   const scales: number[] = [];
   if (opts.fixedScale !== undefined) {
     if (opts.fixedScale * fw * c <= bgSmallW + 0.5 && opts.fixedScale * fh * c <= bgSmallH + 0.5) scales.push(opts.fixedScale);
