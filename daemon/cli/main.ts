@@ -196,12 +196,16 @@ function defaultOutput(bg?: string, fg?: string): string {
 async function cmdFind(v: Values, io: Io, p: Progress, positionals: string[]): Promise<void> {
   const [fg, bg] = positionals;
   if (!fg || !bg || positionals.length > 2) throw new UsageError('usage: vidkompy find FG BG');
-  const l = await locate(bg, fg, { ...spatialOptions(v), onProgress: reporter(p) });
+  const opts = { ...spatialOptions(v), onProgress: reporter(p) };
+  const l = await locate(bg, fg, opts);
+  let r = { x: l.placement.x - l.content.x * l.placement.scale, y: l.placement.y - l.content.y * l.placement.scale, scale: l.placement.scale, confidence: l.placement.score };
+  // Between two videos a frame matched only roughly in time can pull the placement a pixel or two
+  // (a pan looks like a shift): align them in time, which refines the placement on exact pairs.
+  if (l.fg.frameCount > 1 && l.bg.frameCount > 1 && l.method === 'auto') r = (await align(bg, fg, opts, l)).spatial;
   p.done();
-  const s = l.placement.scale;
-  const r = { x: l.placement.x - l.content.x * s, y: l.placement.y - l.content.y * s, scale: Number(s.toFixed(5)), confidence: Number(l.placement.score.toFixed(4)), contentRect: l.content };
-  if (v.json) io.out(JSON.stringify(r));
-  else io.out(`x=${r.x} y=${r.y} scale=${r.scale} confidence=${r.confidence.toFixed(3)}`);
+  const out = { x: Number(r.x.toFixed(2)), y: Number(r.y.toFixed(2)), scale: Number(r.scale.toFixed(5)), confidence: Number(r.confidence.toFixed(4)), contentRect: l.content };
+  if (v.json) io.out(JSON.stringify(out));
+  else io.out(`x=${out.x} y=${out.y} scale=${out.scale} confidence=${out.confidence.toFixed(3)}`);
 }
 
 /** The bundled sample: shipped in the package, found relative to the bundle (dist/) or the source. */
@@ -218,7 +222,7 @@ async function cmdDemo(v: Values, io: Io, p: Progress, positionals: string[]): P
   await fs.mkdir(dir, { recursive: true });
   const bg = await sampleFile();
   const fg = path.join(dir, 'fg.mp4');
-  io.out(`demo: deriving a fg from ${path.relative(process.cwd(), bg)}: a 400x240 crop at (151, 83), 30 fps, starting 1.5 s in, graded`);
+  if (!v.json) io.out(`demo: deriving a fg from ${path.relative(process.cwd(), bg)}: a 400x240 crop at (151, 83), 30 fps, starting 1.5 s in, graded`);
   p.update('deriving', 0);
   const truth = await derive(bg, fg, { crop: { x: 151, y: 83, width: 400, height: 240 }, fps: 30, offset: 1.5, grade: { contrast: 1.15, brightness: 0.03, saturation: 1.2 } });
   const al = await align(bg, fg, { onProgress: reporter(p) });

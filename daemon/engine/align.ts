@@ -169,6 +169,7 @@ function checker(seq: FeatureSeq, info: ProbeInfo, rect: Rect): (time: number, f
     const small = resize(crop(toGray(frame, info.width, info.height), rect.x, rect.y, rect.width, rect.height), seq.w, seq.h).data;
     const own = ncc(small, feat(i));
     const next = Math.max(i > 0 ? ncc(small, feat(i - 1)) : -1, i + 1 < seq.n ? ncc(small, feat(i + 1)) : -1);
+    if (process.env.VK_TRACE) console.error('check', info.file.slice(-12), i, own.toFixed(5), next.toFixed(5));
     return own >= 0.9 && own + 0.002 >= next;
   };
 }
@@ -213,10 +214,11 @@ async function jointRefine(
   return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };
 }
 
-export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}): Promise<Alignment> {
+/** Aligns fg to bg in space and time. `located`: a spatial step already done with the same options. */
+export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}, located?: Located): Promise<Alignment> {
   const t0 = performance.now();
   const engine = o.engine ?? 'full';
-  const loc = await locate(bgFile, fgFile, o);
+  const loc = located ?? (await locate(bgFile, fgFile, o));
   const { bg, fg, content } = loc;
   const timings = { spatial: performance.now() - t0, decode: 0, temporal: 0, refine: 0 };
   let placement = loc.placement;

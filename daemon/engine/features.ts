@@ -36,9 +36,10 @@ export async function extractFeatures(
   const dim = w * h;
   let data = new Uint8Array(dim * Math.max(1, expectedFrames + 8));
   let n = 0;
-  // Grey first: on 4:2:0 input ffmpeg's crop rounds odd offsets down to the chroma grid, which
-  // would shift the region by a pixel.
-  const filter = `format=gray,crop=${region.width}:${region.height}:${region.x}:${region.y}:exact=1,scale=${w}:${h}:flags=area`;
+  // exact=1: on 4:2:0 input ffmpeg's crop would otherwise round odd offsets down to the chroma grid
+  // and shift the region by a pixel (luma is cut exactly; chroma is dropped anyway). Grey last:
+  // converting a full-size frame to grey costs more than the crop and scale together.
+  const filter = `crop=${region.width}:${region.height}:${region.x}:${region.y}:exact=1,scale=${w}:${h}:flags=area,format=gray`;
   const times: number[] = [];
   const onTime = (t: number) => times.push(t);
   for await (const f of readFrames({ file, filter, pixFmt: 'gray', width: w, height: h, onTime, signal, what: 'decoding for alignment' })) {

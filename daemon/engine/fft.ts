@@ -78,7 +78,7 @@ export interface Spectrum {
  * from width × height to w × h (powers of two). Packing halves the transforms: a real template's
  * spectrum is Hermitian, so correlating the packed pair gives both correlations, one per part.
  */
-export function fft2(data: Float32Array, width: number, height: number, w: number, h: number, data2?: Float32Array): Spectrum {
+export function fft2(data: ArrayLike<number>, width: number, height: number, w: number, h: number, data2?: ArrayLike<number>): Spectrum {
   const re = new Float64Array(w * h);
   const im = new Float64Array(w * h);
   for (let y = 0; y < height; y++) {

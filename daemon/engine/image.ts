@@ -1,19 +1,26 @@
-/** Grey images as plain typed arrays, row-major. Pure functions: the hot paths of spatial search. */
+/**
+ * Grey images as plain typed arrays, row-major. Pure functions: the hot paths of spatial search.
+ * Decoded frames stay bytes (a 1080p frame is 2 MB, not 8 as floats); resampled ones are floats.
+ */
+export type Pixels = Float32Array | Uint8Array;
+
 export interface Gray {
-  data: Float32Array;
+  data: Pixels;
   width: number;
   height: number;
 }
 
+/** A decoded frame as an image, without copying it. */
 export function toGray(buf: Uint8Array, width: number, height: number): Gray {
-  const data = new Float32Array(width * height);
-  for (let i = 0; i < data.length; i++) data[i] = buf[i];
-  return { data, width, height };
+  return { data: buf, width, height };
 }
 
 export function crop(img: Gray, x: number, y: number, w: number, h: number): Gray {
-  const data = new Float32Array(w * h);
-  for (let r = 0; r < h; r++) data.set(img.data.subarray((y + r) * img.width + x, (y + r) * img.width + x + w), r * w);
+  const data = img.data instanceof Uint8Array ? new Uint8Array(w * h) : new Float32Array(w * h);
+  for (let r = 0; r < h; r++) {
+    const from = (y + r) * img.width + x;
+    for (let c = 0; c < w; c++) data[r * w + c] = img.data[from + c];
+  }
   return { data, width: w, height: h };
 }
 
@@ -78,46 +85,56 @@ export function resize(img: Gray, dw: number, dh: number): Gray {
   return { data: out, width: dw, height: dh };
 }
 
-/** Zero-mean copy of a template and its L2 norm: the fixed half of every NCC evaluation. */
+/**
+ * Zero-mean copy of a template and its L2 norm: the fixed half of every NCC evaluation. With
+ * `step` > 1 only every step-th pixel of every step-th row is kept: a large template scored on a
+ * regular subset still peaks at the right whole-pixel position, at a fraction of the cost.
+ */
 export interface Template {
-  img: Gray;
+  /** The kept pixels, zero-mean, row-major over the subset grid. */
+  data: Float32Array;
+  width: number;
+  height: number;
+  step: number;
   norm: number;
 }
 
-export function template(img: Gray): Template {
-  const n = img.data.length;
+export function template(img: Gray, step = 1): Template {
+  const cols = Math.ceil(img.width / step);
+  const rows = Math.ceil(img.height / step);
+  const data = new Float32Array(cols * rows);
   let mean = 0;
-  for (let i = 0; i < n; i++) mean += img.data[i];
-  mean /= n;
-  const data = new Float32Array(n);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) mean += data[r * cols + c] = img.data[r * step * img.width + c * step];
+  mean /= data.length;
   let ss = 0;
-  for (let i = 0; i < n; i++) {
-    const v = img.data[i] - mean;
-    data[i] = v;
+  for (let i = 0; i < data.length; i++) {
+    const v = (data[i] -= mean);
     ss += v * v;
   }
-  return { img: { data, width: img.width, height: img.height }, norm: Math.sqrt(ss) };
+  return { data, width: img.width, height: img.height, step, norm: Math.sqrt(ss) };
 }
 
 /** Normalised cross-correlation of a template placed at (x, y) in `img`; 0 where either is flat. */
 export function nccAt(img: Gray, t: Template, x: number, y: number): number {
-  const { width: tw, height: th, data: td } = t.img;
+  const { data: td, step } = t;
+  const cols = Math.ceil(t.width / step);
+  const rows = Math.ceil(t.height / step);
   const iw = img.width;
   const id = img.data;
   let sxy = 0;
   let sy = 0;
   let syy = 0;
-  for (let r = 0; r < th; r++) {
-    const ro = (y + r) * iw + x;
-    const to = r * tw;
-    for (let c = 0; c < tw; c++) {
-      const v = id[ro + c];
+  for (let r = 0; r < rows; r++) {
+    const ro = (y + r * step) * iw + x;
+    const to = r * cols;
+    for (let c = 0; c < cols; c++) {
+      const v = id[ro + c * step];
       sxy += td[to + c] * v;
       sy += v;
       syy += v * v;
     }
   }
-  const n = tw * th;
+  const n = td.length;
   const varI = syy - (sy * sy) / n;
   if (varI <= 1e-6 || t.norm <= 1e-6) return 0;
   return sxy / (t.norm * Math.sqrt(varI));

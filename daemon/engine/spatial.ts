@@ -73,7 +73,7 @@ export function coarseSearch(
     for (const fi of fgIdx) {
       const t = template(resize(fg[fi], tw, th));
       if (t.norm < 1e-3) continue;
-      const ts = fft2(t.img.data, tw, th, W, H);
+      const ts = fft2(t.data, tw, th, W, H);
       for (let k = 0; k < bgSpec.length; k++) {
         const corr = correlate(bgSpec[k], ts, bgSmallH - th + 1);
         for (const [bi, part] of [[2 * k, corr.re], [2 * k + 1, corr.im]] as const) {
@@ -110,8 +110,8 @@ function bestNcc(
   iw: number,
   ih: number,
 ): { x: number; y: number; score: number } | undefined {
-  const tw = t.img.width;
-  const th = t.img.height;
+  const tw = t.width;
+  const th = t.height;
   const n = tw * th;
   let best: { x: number; y: number; score: number } | undefined;
   for (let y = 0; y + th <= ih; y++) {
@@ -143,6 +143,11 @@ export interface RefineOptions {
   from: number;
   /** How far (relative) the true scale may be from `start.scale`. */
   scaleUncertainty: number;
+}
+
+/** Template pixels scored per position: beyond ~200k, a regular subset is as decisive and far cheaper. */
+function strideFor(pixels: number): number {
+  return Math.max(1, Math.floor(Math.sqrt(pixels / 200_000)));
 }
 
 export interface Refined extends Placement {
@@ -197,7 +202,7 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
       const th = Math.round(fh * s * f);
       if (tw < 4 || th < 4 || tw > bw || th > bh || seen.has(tw * 100003 + th)) continue;
       seen.add(tw * 100003 + th);
-      const tpls = pairs.map((p) => template(resize(p.fg, tw, th)));
+      const tpls = pairs.map((p) => template(resize(p.fg, tw, th), strideFor(tw * th)));
       const cx = Math.round(x * f);
       const cy = Math.round(y * f);
       for (let py = Math.max(0, cy - radius); py <= Math.min(bh - th, cy + radius); py++) {
@@ -219,7 +224,9 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
     if (!best) break;
     const moved = Math.abs(best.x - x) * f >= radius || Math.abs(best.y - y) * f >= radius;
     ({ x, y, scale, score, picks } = best);
-    active = picks.map((c, k) => active[k].filter((a) => Math.abs(a - c) <= 1));
+    // Keep the neighbours of each pair's best frame into the first full-size level (coarser levels
+    // can favour a frame next to the right one), then only the best.
+    active = picks.map((c, k) => active[k].filter((a) => (f < 1 ? Math.abs(a - c) <= 1 : a === c)));
     u = u > 0 ? step : 0;
     radius = 2;
     // At full size: repeat while the scale is still coarser than a pixel or the best sat on the

@@ -31,7 +31,7 @@ export async function sampleFrames(
   height: number,
   signal?: AbortSignal,
 ): Promise<Sampled> {
-  const scale = width === info.width && height === info.height ? '' : `,format=gray,scale=${width}:${height}:flags=area`;
+  const scale = width === info.width && height === info.height ? '' : `,scale=${width}:${height}:flags=area,format=gray`;
   const collect = async (inputArgs: string[], step: number) => {
     const frames: Uint8Array[] = [];
     const times: number[] = [];
@@ -72,6 +72,7 @@ export async function framesAt(
     const missing = want.filter((t) => !found.has(t));
     if (!missing.length) break;
     const start = Math.max(0, missing[0] - back);
+    if (process.env.VK_TRACE) console.error('framesAt', info.file.slice(-12), 'start', start, 'missing', missing.length, 'of', want.length);
     const last = missing[missing.length - 1];
     const offset = start > 0 ? Number(start.toFixed(6)) : 0;
     let t = NaN;

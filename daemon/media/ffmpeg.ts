@@ -142,7 +142,14 @@ export function frameBytes(pixFmt: PixFmt, w: number, h: number): number {
   return w * h + 2 * Math.ceil(w / 2) * Math.ceil(h / 2);
 }
 
-const PTS_TIME = /\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+)/;
+// Times near zero print in exponent form ("pts_time:6.51042e-05").
+const PTS_TIME = /\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:\s*(-?[\d.]+(?:e[-+]?\d+)?)/;
+
+/** The presentation time on one line of ffmpeg's showinfo log, if it has one. */
+export function showinfoTime(line: string): number | undefined {
+  const m = PTS_TIME.exec(line);
+  return m ? Number(m[2]) : undefined;
+}
 
 /**
  * Decodes `file` to raw frames of a fixed size, one Buffer per frame. The consumer pulls: while it
@@ -173,8 +180,8 @@ export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer>
     const lines = (partial + c.toString('utf8')).split('\n');
     partial = lines.pop() ?? '';
     for (const l of lines) {
-      const m = PTS_TIME.exec(l);
-      if (m) times.push(Number(m[2]));
+      const t = showinfoTime(l);
+      if (t !== undefined) times.push(t);
     }
     wake?.();
   });

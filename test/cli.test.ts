@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import Ajv from 'ajv';
+import { runTool } from '../daemon/media/ffmpeg';
+import { probe } from '../daemon/media/probe';
+import { cli, runBin } from './support/cli';
+import { derived, SAMPLE, tempDir } from './support/media';
+
+const schema = JSON.parse(require('node:fs').readFileSync(path.resolve(__dirname, '..', 'schemas', 'alignment.schema.json'), 'utf8'));
+const validate = new Ajv({ allErrors: true }).compile(schema);
+
+let dir: string;
+let fg: string;
+const CROP = { x: 150, y: 90, width: 352, height: 224 };
+
+describe('the vidkompy command', () => {
+  before(async () => {
+    dir = await tempDir('cli');
+    fg = (await derived(SAMPLE, { crop: CROP, fps: 30, offset: 0.8, frames: 120 })).fg;
+  });
+
+  it('prints help and its version', async () => {
+    const h = await runBin(['--help']);
+    assert.equal(h.code, 0);
+    assert.match(h.out, /vidkompy comp --bg BG --fg FG/);
+    const v = await runBin(['--version']);
+    assert.match(v.out.trim(), /^\d+\.\d+\.\d+$/);
+    const none = await runBin([]);
+    assert.equal(none.code, 2, 'no command is a usage error');
+  });
+
+  it('sync writes a schema-valid alignment with relative paths, and prints nothing on stderr when not a terminal', async () => {
+    const out = path.join(dir, 'sub', 'pair.align.json');
+    const r = await runBin(['sync', '--bg', SAMPLE, '--fg', fg, '-o', out]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, '', 'no progress bar when stderr is not a TTY');
+    assert.match(r.out, /^wrote .*pair\.align\.json: fg at x=150 y=90 scale=1/);
+    const text = await fs.readFile(out, 'utf8');
+    const al = JSON.parse(text) as { bg: { file: string }; fg: { file: string }; temporal: { bgFrameForFg: number[] } };
+    assert.ok(validate(al), JSON.stringify(validate.errors));
+    assert.ok(!path.isAbsolute(al.bg.file) && !path.isAbsolute(al.fg.file), 'paths relative to the alignment file');
+    assert.equal(path.resolve(path.dirname(out), al.bg.file), SAMPLE);
+    assert.equal(al.temporal.bgFrameForFg.length, 120);
+    assert.match(text, /"bgFrameForFg": \[\d+(,\d+)+\]/, 'frame map on one line for diffs');
+  });
+
+  it('comp renders from a saved alignment without aligning again', async () => {
+    const alFile = path.join(dir, 'pinned.json');
+    assert.equal((await cli('sync', '--bg', SAMPLE, '--fg', fg, '-o', alFile, '-q')).code, 0);
+    const out = path.join(dir, 'pinned.mp4');
+    const r = await runBin(['comp', '--use-alignment', alFile, '-o', out, '--json', '--preset', 'ultrafast']);
+    assert.equal(r.code, 0, r.err);
+    const res = JSON.parse(r.out);
+    assert.equal(res.frames, 120);
+    assert.equal(res.timings.spatial, JSON.parse(await fs.readFile(alFile, 'utf8')).timings.spatial, 'timings come from the saved alignment');
+    const info = await probe(out);
+    assert.equal(info.frameCount, 120);
+    assert.deepEqual([info.width, info.height], [720, 406]);
+  });
+
+  it('refuses a stale alignment', async () => {
+    const alFile = path.join(dir, 'stale.json');
+    assert.equal((await cli('sync', '--bg', SAMPLE, '--fg', fg, '-o', alFile, '-q')).code, 0);
+    const other = (await derived(SAMPLE, { crop: CROP, fps: 30, offset: 0.8, frames: 90 })).fg;
+    const al = JSON.parse(await fs.readFile(alFile, 'utf8'));
+    al.fg.file = path.relative(dir, other);
+    await fs.writeFile(alFile, JSON.stringify(al));
+    const out = path.join(dir, 'stale.mp4');
+    const r = await cli('comp', '--use-alignment', alFile, '-o', out);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /the alignment is stale: fg .* is now 352x224, 90 frames \(was 352x224, 120\); align again/);
+    assert.equal(existsSync(out), false);
+  });
+
+  it('comp writes the alignment too, and names the output after its inputs by default', async () => {
+    const bg = path.join(dir, 'city.mpg');
+    const f = path.join(dir, 'inset.mp4');
+    await fs.copyFile(SAMPLE, bg);
+    await fs.copyFile(fg, f);
+    const alFile = path.join(dir, 'comp.align.json');
+    const r = await cli('comp', '--bg', bg, '--fg', f, '--alignment', alFile, '--preset', 'ultrafast', '-q', '-v');
+    assert.equal(r.code, 0, r.err);
+    assert.ok(existsSync(path.join(dir, 'city_overlay_inset.mp4')));
+    assert.match(r.out, /timings \(s\): \{"spatial"/);
+    assert.ok(validate(JSON.parse(await fs.readFile(alFile, 'utf8'))));
+  });
+
+  it('find locates an image inside an image and a video inside a video', async () => {
+    const full = path.join(dir, 'frame.png');
+    const part = path.join(dir, 'part.png');
+    const ff = (args: string[]) => runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...args], { file: 'fixture', what: 'fixture' });
+    await ff(['-i', SAMPLE, '-vf', 'select=eq(n\\,50)', '-vsync', '0', '-frames:v', '1', full]);
+    await ff(['-i', full, '-vf', 'crop=200:120:333:177', part]);
+    const r = await runBin(['find', part, full, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.deepEqual([j.x, j.y, j.scale], [333, 177, 1]);
+    assert.ok(j.confidence > 0.95);
+
+    const v = await cli('align', fg, SAMPLE);
+    assert.equal(v.code, 0, v.err);
+    assert.match(v.out, /^x=150 y=90 scale=1 confidence=0\.9\d\d/);
+  });
+
+  it('accepts the Python tool\'s underscore flags and a manual placement', async () => {
+    const r = await cli('sync', '--bg', SAMPLE, '--fg', fg, '-o', path.join(dir, 'manual.json'), '--x_shift', '150', '--y_shift', '90', '--json');
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.deepEqual(j.spatial, { x: 150, y: 90, scale: 1, confidence: 1, method: 'manual' });
+  });
+
+  it('the demo round-trips the bundled sample', async () => {
+    const d = path.join(dir, 'demo');
+    const r = await runBin(['demo', d, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.deepEqual(j.found, j.truth);
+    assert.ok(j.framesWithin1 >= 95, `${j.framesWithin1}% within 1 frame`);
+    assert.ok(existsSync(path.join(d, 'composite.mp4')) && existsSync(path.join(d, 'alignment.json')));
+  });
+});

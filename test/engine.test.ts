@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { contentRect } from '../daemon/engine/content';
+import { correlate, fft2, nextPow2 } from '../daemon/engine/fft';
+import { crop, ncc, resize, toGray, type Gray } from '../daemon/engine/image';
+import { readAlignment, serialise, type Alignment } from '../daemon/engine/result';
+import { coarseSearch, refine } from '../daemon/engine/spatial';
+import { monotonicPath, robustLine } from '../daemon/engine/temporal';
+import { explainFailure, passthroughArgs, readFrames, runTool, showinfoTime } from '../daemon/media/ffmpeg';
+import { probe } from '../daemon/media/probe';
+import { HAVE_SHARED, media, NO_SHARED, SAMPLE, tempDir } from './support/media';
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+/** A smooth random texture (sum of blurred noise), the kind of image NCC search is made for. */
+function texture(w: number, h: number, seed: number): Gray {
+  const r = rng(seed);
+  const coarse = new Float32Array(((w >> 3) + 2) * ((h >> 3) + 2)).map(() => r() * 255);
+  const cw = (w >> 3) + 2;
+  const data = new Float32Array(w * h);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const fx = x / 8;
+      const fy = y / 8;
+      const x0 = Math.floor(fx);
+      const y0 = Math.floor(fy);
+      const ax = fx - x0;
+      const ay = fy - y0;
+      const v = (1 - ay) * ((1 - ax) * coarse[y0 * cw + x0] + ax * coarse[y0 * cw + x0 + 1]) + ay * ((1 - ax) * coarse[(y0 + 1) * cw + x0] + ax * coarse[(y0 + 1) * cw + x0 + 1]);
+      data[y * w + x] = v * 0.8 + r() * 0.2 * 255;
+    }
+  return { data, width: w, height: h };
+}
+
+describe('probe', () => {
+  it('reads the bundled sample', async () => {
+    const p = await probe(SAMPLE);
+    assert.deepEqual([p.width, p.height, p.fps, p.frameCount, p.codec, p.vfr, p.audio], [720, 405, 25, 190, 'mpeg2video', false, null]);
+  });
+
+  const table: [string, number, number, number, number, boolean][] = [
+    ['box.mp4', 640, 480, 29.97, 456, true],
+    ['vtest.avi', 768, 576, 10, 795, false],
+    ['cockatoo.mp4', 1280, 720, 20, 280, true],
+    ['diver.mov', 640, 480, 25, 351, true],
+    ['balle-jbart.mp4', 720, 576, 25, 255, true],
+    ['chaplin.mp4', 640, 360, 25, 241, true],
+  ];
+  for (const [name, w, h, fps, frames, audio] of table) {
+    it(`reads ${name}`, { skip: HAVE_SHARED ? false : NO_SHARED }, async () => {
+      const p = await probe(media(name));
+      assert.deepEqual([p.width, p.height, p.frameCount, !!p.audio], [w, h, frames, audio]);
+      assert.ok(Math.abs(p.nominalFps - fps) < 0.01, `${p.nominalFps}`);
+    });
+  }
+
+  it('applies rotation metadata to the display size', async () => {
+    const dir = await tempDir('probe');
+    const plain = path.join(dir, 'plain.mp4');
+    const file = path.join(dir, 'rotated.mp4');
+    // A phone-style clip: stored landscape, flagged to display rotated (set on a remux, as cameras do).
+    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=160x90:d=0.5', '-c:v', 'libx264', plain], { file, what: 'fixture' });
+    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', file], { file, what: 'fixture' });
+    const p = await probe(file);
+    assert.ok([90, 270].includes(p.rotation), `rotation ${p.rotation}`);
+    assert.deepEqual([p.width, p.height], [90, 160]);
+    let n = 0;
+    for await (const f of readFrames({ file, pixFmt: 'gray', width: p.width, height: p.height })) {
+      assert.equal(f.length, 90 * 160);
+      n++;
+    }
+    assert.equal(n, p.frameCount, 'the decoder output is rotated to match');
+  });
+
+  it('decodes every frame once, in order, with timestamps', async () => {
+    const times: number[] = [];
+    let n = 0;
+    for await (const f of readFrames({ file: SAMPLE, pixFmt: 'gray', width: 96, height: 54, filter: 'scale=96:54', onTime: (t) => times.push(t) })) {
+      assert.equal(f.length, 96 * 54);
+      n++;
+    }
+    assert.equal(n, 190);
+    assert.equal(times.length, 190);
+    for (let i = 1; i < times.length; i++) assert.ok(Math.abs(times[i] - times[i - 1] - 0.04) < 1e-6);
+    assert.ok((await passthroughArgs()).includes('passthrough'));
+  });
+
+  it('reads showinfo times, including the exponent form ffmpeg uses near zero', () => {
+    const line = '[Parsed_showinfo_0 @ 0x1] n:   0 pts:      1 pts_time:6.51042e-05 pos:  1234 fmt:gray';
+    assert.equal(showinfoTime(line), 6.51042e-5);
+    assert.equal(showinfoTime('[Parsed_showinfo_0 @ 0x1] n: 12 pts: 6144 pts_time:0.4 pos: 9'), 0.4);
+    assert.equal(showinfoTime('frame=  10 fps=0.0 q=-0.0 size=N/A'), undefined);
+  });
+
+  it('stops ffmpeg when the reader stops early', async () => {
+    let n = 0;
+    for await (const _ of readFrames({ file: SAMPLE, pixFmt: 'gray', width: 720, height: 405 })) if (++n === 3) break;
+    assert.equal(n, 3);
+  });
+
+  it('turns ffmpeg stderr into an error naming the file and the fix', () => {
+    const e = explainFailure('/x/a.mp4', '[mov,mp4] moov atom not found\n/x/a.mp4: Invalid data found when processing input', 'probing');
+    assert.equal(e.code, 'NOT_VIDEO');
+    assert.match(e.message, /^\/x\/a\.mp4: not a readable video .*re-export it or check the path$/);
+  });
+});
+
+describe('content rect (letterbox detection)', () => {
+  const frame = (w: number, h: number, bars: { top: number; bottom: number; left: number; right: number }, seed: number) => {
+    const t = texture(w, h, seed);
+    const out = new Uint8Array(w * h);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const inside = y >= bars.top && y < h - bars.bottom && x >= bars.left && x < w - bars.right;
+        out[y * w + x] = inside ? 40 + (t.data[y * w + x] * 0.8) : (x * 7 + y) % 211 === 0 ? 30 : 8;
+      }
+    return out;
+  };
+  it('finds bars on every side and ignores thin dark edges', () => {
+    const bars = { top: 20, bottom: 22, left: 12, right: 0 };
+    const f = [1, 2, 3].map((s) => frame(200, 150, bars, s));
+    assert.deepEqual(contentRect(f, 200, 150), { x: 12, y: 20, width: 188, height: 108 });
+    const thin = [1, 2].map((s) => frame(200, 150, { top: 2, bottom: 0, left: 0, right: 0 }, s));
+    assert.deepEqual(contentRect(thin, 200, 150), { x: 0, y: 0, width: 200, height: 150 });
+  });
+  it('treats an all-dark video as having no bars', () => {
+    assert.deepEqual(contentRect([new Uint8Array(100 * 80)], 100, 80), { x: 0, y: 0, width: 100, height: 80 });
+  });
+});
+
+describe('FFT correlation and spatial search', () => {
+  it('matches brute-force correlation, for a packed pair of images', () => {
+    const a = texture(37, 23, 1);
+    const b = texture(37, 23, 2);
+    const t = crop(texture(37, 23, 3), 5, 4, 11, 7);
+    const W = nextPow2(37);
+    const H = nextPow2(23);
+    const spec = fft2(a.data, 37, 23, W, H, b.data);
+    const ts = fft2(t.data, 11, 7, W, H);
+    const c = correlate(spec, ts, 23 - 7 + 1);
+    for (const [img, part] of [[a, c.re], [b, c.im]] as const) {
+      for (let v = 0; v + 7 <= 23; v += 3)
+        for (let u = 0; u + 11 <= 37; u += 5) {
+          let s = 0;
+          for (let y = 0; y < 7; y++) for (let x = 0; x < 11; x++) s += t.data[y * 11 + x] * img.data[(v + y) * 37 + u + x];
+          assert.ok(Math.abs(part[v * W + u] - s) < 1e-6 * Math.abs(s) + 1e-3, `(${u},${v}): ${part[v * W + u]} vs ${s}`);
+        }
+    }
+  });
+
+  it('finds a planted crop at scale 1 and a shrunken copy at its scale, to the pixel', () => {
+    const bg = texture(320, 180, 7);
+    const fg = crop(bg, 101, 43, 120, 80);
+    const c = 128 / 320;
+    const small = resize(bg, 128, 72);
+    const bytes = Uint8Array.from(small.data, (v) => Math.round(v));
+    const hit = coarseSearch([bytes], 128, 72, c, [fg]);
+    assert.ok(hit && Math.abs(hit.x - 101) < 4 && Math.abs(hit.y - 43) < 4 && hit.scale === 1, JSON.stringify(hit));
+    const p = refine([{ bg: [bg], fg }], hit!, { from: 2 * c, scaleUncertainty: 0.045 });
+    assert.deepEqual([p.x, p.y, p.scale], [101, 43, 1]);
+    assert.ok(p.score > 0.999);
+
+    // fg at twice the resolution of the region it covers: scale 0.5.
+    const big = resize(crop(bg, 60, 50, 100, 60), 200, 120);
+    const hit2 = coarseSearch([bytes], 128, 72, c, [big]);
+    assert.ok(hit2 && Math.abs(hit2.scale - 0.5) < 0.04, JSON.stringify(hit2));
+    const p2 = refine([{ bg: [bg], fg: big }], hit2!, { from: 2 * c, scaleUncertainty: 0.045 });
+    assert.deepEqual([p2.x, p2.y], [60, 50]);
+    assert.ok(Math.abs(p2.scale * 200 - 100) <= 1, `${p2.scale}`);
+  });
+
+  it('picks the time-matched candidate frame along with the placement', () => {
+    const a = texture(200, 120, 11);
+    const b = texture(200, 120, 12);
+    const fg = crop(b, 40, 30, 80, 50);
+    const p = refine([{ bg: [a, b, a], fg }], { x: 42, y: 29, scale: 1, score: 0 }, { from: 0.5, scaleUncertainty: 0, fixedScale: 1 });
+    assert.deepEqual([p.x, p.y, p.picks[0]], [40, 30, 1]);
+  });
+
+  it('ncc is 1 for a gain-and-offset copy and 0 for a flat input', () => {
+    const a = texture(20, 10, 5).data;
+    assert.ok(Math.abs(ncc(a, a.map((v) => v * 1.7 + 12)) - 1) < 1e-9);
+    assert.equal(ncc(a, new Float32Array(a.length).fill(3)), 0);
+  });
+
+  it('toGray and resize keep means', () => {
+    const g = toGray(Uint8Array.from({ length: 64 }, (_, i) => i * 4), 8, 8);
+    const r = resize(g, 4, 4);
+    const mean = (x: ArrayLike<number>) => Array.from(x).reduce((s, v) => s + v, 0) / x.length;
+    assert.ok(Math.abs(mean(r.data) - mean(g.data)) < 1e-4);
+  });
+});
+
+describe('temporal building blocks', () => {
+  it('the banded path follows the cheapest monotonic route and keeps the rate through flat rows', () => {
+    // 6 rows, every column allowed; row 2 and 3 are flat (no information): the rate prior decides.
+    const rows = 6;
+    const cols = 8;
+    const cost = new Float32Array(rows * cols).fill(1);
+    const truth = [0, 1, 2, 3, 4, 5];
+    truth.forEach((c, r) => (cost[r * cols + c] = 0));
+    for (let c = 0; c < cols; c++) cost[2 * cols + c] = cost[3 * cols + c] = 0.5;
+    const path = monotonicPath(cost, rows, new Int32Array(rows), new Int32Array(rows).fill(cols), cols, 1, 3, 0.1);
+    assert.deepEqual(Array.from(path), truth);
+  });
+
+  it('a robust line ignores outliers', () => {
+    const xs = Array.from({ length: 50 }, (_, i) => i);
+    const ys = xs.map((x) => 2 * x + 3);
+    ys[10] = 500;
+    ys[30] = -200;
+    const l = robustLine(xs, ys);
+    assert.ok(Math.abs(l.slope - 2) < 1e-9 && Math.abs(l.intercept - 3) < 1e-9, JSON.stringify(l));
+  });
+});
+
+describe('alignment files', () => {
+  it('serialise keeps number arrays on one line and drops undefined keys', () => {
+    const text = serialise({ version: 1, temporal: { bgFrameForFg: [1, 2, 3], x: undefined } } as unknown as Alignment);
+    assert.equal(text, '{\n  "version": 1,\n  "temporal": {\n    "bgFrameForFg": [1,2,3]\n  }\n}\n');
+  });
+
+  it('readAlignment rejects files that are not alignments', async () => {
+    const dir = await tempDir('align-file');
+    const f = path.join(dir, 'x.json');
+    await fs.writeFile(f, '{"hello": 1}');
+    await assert.rejects(readAlignment(f), /not a vidkompy alignment \(version 1\); write one with 'vidkompy sync'/);
+    await fs.writeFile(f, '{oops');
+    await assert.rejects(readAlignment(f), /not valid JSON/);
+    await assert.rejects(readAlignment(path.join(dir, 'missing.json')), /file not found/);
+  });
+});
