@@ -7,7 +7,7 @@ import { correlate, fft2, nextPow2 } from '../daemon/engine/fft';
 import { crop, ncc, resize, toGray, type Gray } from '../daemon/engine/image';
 import { readAlignment, serialise, type Alignment } from '../daemon/engine/result';
 import { coarseSearch, refine } from '../daemon/engine/spatial';
-import { monotonicPath, robustLine } from '../daemon/engine/temporal';
+import { alignTemporal, monotonicPath, robustLine } from '../daemon/engine/temporal';
 import { explainFailure, passthroughArgs, readFrames, runTool, showinfoTime } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';
 import { HAVE_SHARED, media, NO_SHARED, SAMPLE, tempDir } from './support/media';
@@ -207,6 +207,30 @@ describe('temporal building blocks', () => {
     for (let c = 0; c < cols; c++) cost[2 * cols + c] = cost[3 * cols + c] = 0.5;
     const path = monotonicPath(cost, rows, new Int32Array(rows), new Int32Array(rows).fill(cols), cols, 1, 3, 0.1);
     assert.deepEqual(Array.from(path), truth);
+  });
+
+  it('the map passes through manual anchors and stays right elsewhere', () => {
+    const r = rng(3);
+    const unit = (n: number, dim: number, from: (i: number, k: number) => number) => {
+      const v = new Float32Array(n * dim);
+      for (let i = 0; i < n; i++) {
+        let ss = 0;
+        for (let k = 0; k < dim; k++) ss += (v[i * dim + k] = from(i, k)) ** 2;
+        for (let k = 0; k < dim; k++) v[i * dim + k] /= Math.sqrt(ss);
+      }
+      return { n, dim, v };
+    };
+    const bg = unit(200, 16, () => r() - 0.5);
+    const fg = unit(100, 16, (i, k) => bg.v[(i + 30) * 16 + k] + (r() - 0.5) * 0.05);
+    const set = { fg, bg, coarseFg: fg, coarseBg: bg, maskFraction: 1 };
+    const free = alignTemporal(set, { engine: 'full', fgFps: 25, bgFps: 25 });
+    assert.deepEqual(Array.from(free.bgFrameForFg), Array.from({ length: 100 }, (_, i) => i + 30));
+    const pinned = alignTemporal(set, { engine: 'full', fgFps: 25, bgFps: 25, anchors: [{ fg: 50, bg: 85 }] });
+    assert.equal(pinned.bgFrameForFg[50], 85, 'the anchor is honoured');
+    assert.equal(pinned.bgFrameForFg[10], 40, 'far from the anchor the content decides');
+    assert.equal(pinned.bgFrameForFg[95], 125);
+    assert.throws(() => alignTemporal(set, { engine: 'full', fgFps: 25, bgFps: 25, anchors: [{ fg: 50, bg: 250 }] }), /outside the videos/);
+    assert.throws(() => alignTemporal(set, { engine: 'full', fgFps: 25, bgFps: 25, anchors: [{ fg: 20, bg: 90 }, { fg: 60, bg: 80 }] }), /anchors out of order/);
   });
 
   it('a robust line ignores outliers', () => {

@@ -4,7 +4,7 @@ import { analysisSize, extractFeatures, type FeatureSeq } from './features';
 import { crop, ncc, resize, toGray, type Gray } from './image';
 import { round, summary, type Alignment } from './result';
 import { coarseSearch, refine, type CoarseHit, type Placement, type RefinePair } from './spatial';
-import { alignTemporal, type Engine } from './temporal';
+import { alignTemporal, pixelDescriptors, type Engine } from './temporal';
 import { framesAt, requireFramesAt, sampleFrames, type Rect, type Sampled } from '../media/decode';
 import { probe, type ProbeInfo } from '../media/probe';
 
@@ -23,6 +23,8 @@ export interface AlignOptions extends SpatialOptions {
   engine?: Engine;
   /** Fine search band half-width, bg frames. */
   window?: number;
+  /** Manual sync points, in seconds from each video's start: the map passes through them. */
+  anchors?: { fg: number; bg: number }[];
 }
 
 export type Stage = 'probe' | 'spatial' | 'decode' | 'temporal' | 'refine';
@@ -140,6 +142,18 @@ export function regions(l: Pick<Located, 'bg' | 'content' | 'placement'>): { bgR
   return { bgRect, fgRect };
 }
 
+/** Anchor times as frame indices: the frame whose time is nearest. */
+function anchorFrames(anchors: AlignOptions['anchors'], fgF: FeatureSeq, bgF: FeatureSeq, fg: ProbeInfo, bg: ProbeInfo): { fg: number; bg: number }[] {
+  const nearest = (seq: FeatureSeq, info: ProbeInfo, t: number) => {
+    if (!seq.times.length) return Math.round(t * info.fps);
+    let best = 0;
+    for (let i = 1; i < seq.n; i++) if (Math.abs(seq.times[i] - t) < Math.abs(seq.times[best] - t)) best = i;
+    // Outside the video stays outside, so the anchor check can say so.
+    return t < seq.times[0] - 1 / info.fps || t > seq.times[seq.n - 1] + 1 / info.fps ? Math.round(t * info.fps) : best;
+  };
+  return (anchors ?? []).map((a) => ({ fg: nearest(fgF, fg, a.fg), bg: nearest(bgF, bg, a.bg) }));
+}
+
 /** A frame's presentation time: the decoder's when known, else from its index at the average rate. */
 function timeOf(seq: FeatureSeq, info: ProbeInfo, i: number): number {
   return seq.times.length > i ? seq.times[i] : i / info.fps;
@@ -244,7 +258,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     throwIfAborted(o.signal);
 
     t = performance.now();
-    tm = alignTemporal(fgF, bgF, { engine, fgFps: fg.fps, bgFps: bg.fps, window: o.window, onProgress: (f) => o.onProgress?.('temporal', f) });
+    tm = alignTemporal(pixelDescriptors(fgF, bgF, engine), { anchors: anchorFrames(o.anchors, fgF, bgF, fg, bg), engine, fgFps: fg.fps, bgFps: bg.fps, window: o.window, onProgress: (f) => o.onProgress?.('temporal', f) });
     timings.temporal += performance.now() - t;
     if (loc.method === 'manual') break;
 

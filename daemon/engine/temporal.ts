@@ -1,3 +1,4 @@
+import { VidkompyError } from './errors';
 import type { FeatureSeq } from './features';
 
 /**
@@ -23,6 +24,8 @@ export interface TemporalOptions {
   bgFps: number;
   /** Half-width of the fine search band in bg frames (default: from the coarse pass's spacing). */
   window?: number;
+  /** Manual sync points the map must pass through, as frame indices. */
+  anchors?: { fg: number; bg: number }[];
   onProgress?: (fraction: number) => void;
 }
 
@@ -174,6 +177,38 @@ export function monotonicPath(
   return path;
 }
 
+/** Anchors sorted by fg frame, within both videos and in order (a map cannot run backwards). */
+export function checkAnchors(anchors: { fg: number; bg: number }[], nF: number, nB: number): { fg: number; bg: number }[] {
+  const sorted = [...anchors].sort((a, b) => a.fg - b.fg);
+  for (const a of sorted) {
+    if (!(a.fg >= 0 && a.fg < nF && a.bg >= 0 && a.bg < nB)) {
+      throw new VidkompyError('BAD_ARGS', `anchor fg frame ${a.fg} → bg frame ${a.bg} is outside the videos (fg has ${nF} frames, bg ${nB}); fix the anchor`);
+    }
+  }
+  for (let k = 1; k < sorted.length; k++) {
+    if (sorted[k].bg < sorted[k - 1].bg) {
+      throw new VidkompyError('BAD_ARGS', `anchors out of order: fg frame ${sorted[k].fg} maps to bg frame ${sorted[k].bg}, before the earlier anchor's ${sorted[k - 1].bg}; fix the anchors`);
+    }
+  }
+  return sorted;
+}
+
+/**
+ * How far to move the coarse path so it meets the anchors: the miss at each anchor, interpolated
+ * linearly between anchors and held constant beyond the first and last.
+ */
+function anchorCorrection(anchors: { fg: number; bg: number }[], coarseAt: (i: number) => number): (i: number) => number {
+  if (!anchors.length) return () => 0;
+  const miss = anchors.map((a) => a.bg - coarseAt(a.fg));
+  return (i) => {
+    if (i <= anchors[0].fg) return miss[0];
+    for (let k = 1; k < anchors.length; k++) {
+      if (i <= anchors[k].fg) return miss[k - 1] + ((miss[k] - miss[k - 1]) * (i - anchors[k - 1].fg)) / (anchors[k].fg - anchors[k - 1].fg);
+    }
+    return miss[miss.length - 1];
+  };
+}
+
 /** Least squares line through (x, y), refitted on the 80% of points nearest the first fit. */
 export function robustLine(xs: number[], ys: number[]): { slope: number; intercept: number } {
   const fit = (idx: number[]) => {
@@ -211,17 +246,53 @@ function costSpread(cost: Float32Array, rows: number, width: Int32Array, stride:
   return Math.max(1e-4, gaps[Math.floor(gaps.length / 2)] ?? 0.01);
 }
 
-export function alignTemporal(fg: FeatureSeq, bg: FeatureSeq, o: TemporalOptions): TemporalResult {
-  const nF = fg.n;
-  const nB = bg.n;
-  const mask = pixelMask(fg, o.engine);
+/**
+ * Per-frame descriptors, one unit-norm row per frame: the dot product of two rows is their
+ * similarity in [-1, 1] and 1 − dot their cost. Pixels (zero-mean, so dot = NCC), perceptual hashes
+ * and learned embeddings all reduce to this, and every temporal engine works on it.
+ */
+export interface Descriptors {
+  n: number;
+  dim: number;
+  v: Float32Array;
+}
+
+/** What the temporal engines compare: fine descriptors for the banded pass, small ones for the search. */
+export interface DescriptorSet {
+  fg: Descriptors;
+  bg: Descriptors;
+  coarseFg: Descriptors;
+  coarseBg: Descriptors;
+  /** Fraction of pixels compared (the mask engine drops static ones), 1 for other descriptors. */
+  maskFraction: number;
+}
+
+/** Pixel descriptors of two analysis sequences: all pixels (`full`) or fg's moving ones (`mask`). */
+export function pixelDescriptors(fg: FeatureSeq, bg: FeatureSeq, engine: Engine): DescriptorSet {
+  const mask = pixelMask(fg, engine);
   let on = 0;
   for (const m of mask) on += m;
+  const f = normalise(fg, mask);
+  const b = normalise(bg, mask);
+  const cf = coarseVectors(fg, mask);
+  const cb = coarseVectors(bg, mask);
+  return {
+    fg: { n: fg.n, dim: f.dim, v: f.v },
+    bg: { n: bg.n, dim: b.dim, v: b.v },
+    coarseFg: { n: fg.n, dim: cf.dim, v: cf.v },
+    coarseBg: { n: bg.n, dim: cb.dim, v: cb.v },
+    maskFraction: on / mask.length,
+  };
+}
+
+export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalResult {
+  const nF = d.fg.n;
+  const nB = d.bg.n;
   const nominalRate = o.bgFps / o.fgFps;
 
   // Coarse pass: sampled fg frames × every bg frame, small vectors.
-  const cf = coarseVectors(fg, mask);
-  const cb = coarseVectors(bg, mask);
+  const cf = d.coarseFg;
+  const cb = d.coarseBg;
   const stepF = Math.max(1, Math.ceil(nF / 300));
   const rowsC = Math.ceil(nF / stepF);
   const costC = new Float32Array(rowsC * nB);
@@ -240,24 +311,31 @@ export function alignTemporal(fg: FeatureSeq, bg: FeatureSeq, o: TemporalOptions
   // A sane playback rate is within ±25% of the nominal one; otherwise the coarse fit is not evidence.
   const rate = Math.abs(line.slope / nominalRate - 1) < 0.25 ? line.slope : nominalRate;
 
-  // Fine pass: every fg frame, inside a band around the coarse path.
+  // Fine pass: every fg frame, inside a band around the coarse path (bent through the anchors).
   const W = Math.max(o.window ?? 0, Math.ceil(R) + 4);
   const lo = new Int32Array(nF);
   const width = new Int32Array(nF);
   const stride = 2 * W + 1;
-  for (let i = 0; i < nF; i++) {
+  const coarseAt = (i: number) => {
     const r = Math.min(rowsC - 1, Math.floor(i / stepF));
     const r2 = Math.min(rowsC - 1, r + 1);
     const t = r2 === r ? 0 : (i - r * stepF) / stepF;
-    const centre = Math.round(coarse[r] + t * (coarse[r2] - coarse[r]));
+    return coarse[r] + t * (coarse[r2] - coarse[r]);
+  };
+  const anchors = checkAnchors(o.anchors ?? [], nF, nB);
+  const bend = anchorCorrection(anchors, coarseAt);
+  for (let i = 0; i < nF; i++) {
+    const pinned = anchors.find((a) => a.fg === i);
+    const centre = pinned ? pinned.bg : Math.round(coarseAt(i) + bend(i));
     let a = Math.max(0, Math.min(nB - 1, centre - W));
     if (i > 0) a = Math.max(a, lo[i - 1]);
-    const b = Math.min(nB - 1, Math.max(a, centre + W));
+    const b = pinned ? Math.max(a, pinned.bg) : Math.min(nB - 1, Math.max(a, centre + W));
+    if (pinned) a = b;
     lo[i] = a;
     width[i] = b - a + 1;
   }
-  const nf = normalise(fg, mask);
-  const nb = normalise(bg, mask);
+  const nf = d.fg;
+  const nb = d.bg;
   const cost = new Float32Array(nF * stride).fill(2);
   for (let i = 0; i < nF; i++) {
     for (let c = 0; c < width[i]; c++) cost[i * stride + c] = 1 - dot(nf.v, i * nf.dim, nb.v, (lo[i] + c) * nb.dim, nf.dim);
@@ -269,5 +347,5 @@ export function alignTemporal(fg: FeatureSeq, bg: FeatureSeq, o: TemporalOptions
   for (let i = 0; i < nF; i++) confidence[i] = Math.max(0, Math.min(1, 1 - cost[i * stride + (path[i] - lo[i])]));
   const fit = robustLine(Array.from({ length: nF }, (_, i) => i), Array.from(path));
   o.onProgress?.(1);
-  return { bgFrameForFg: path, confidence, slope: fit.slope, intercept: fit.intercept, maskFraction: on / mask.length };
+  return { bgFrameForFg: path, confidence, slope: fit.slope, intercept: fit.intercept, maskFraction: d.maskFraction };
 }
