@@ -34,19 +34,21 @@ function nodeDirArgs() {
   return existsSync(path.join(dir, 'include', 'node', 'node_api.h')) ? [`--nodedir=${dir}`] : [];
 }
 
-function fail(reason) {
+/** One line, then exit: 0 (the TypeScript kernels take over) unless VIDKOMPY_REQUIRE_NATIVE=1. */
+function fail(reason, haveLog = true) {
+  const details = haveLog ? ` Full log: ${path.relative(root, logFile)}` : '';
   const line = `vidkompy: native kernels were not built (${reason}); the engine will use the slower TypeScript kernels.`;
   if (required) {
-    process.stderr.write(`${line} VIDKOMPY_REQUIRE_NATIVE=1 is set, so this is an error. Details: ${logFile}\n`);
+    process.stderr.write(`error: ${line} VIDKOMPY_REQUIRE_NATIVE=1 makes this fatal.${details}\n`);
     process.exit(1);
   }
-  process.stderr.write(`warning: ${line} Details: ${logFile}\n`);
+  process.stderr.write(`warning: ${line}${details}\n`);
   process.exit(0);
 }
 
-if (!existsSync(path.join(addonDir, 'binding.gyp'))) fail(`${path.join(addonDir, 'binding.gyp')} is missing`);
+if (!existsSync(path.join(addonDir, 'binding.gyp'))) fail(`${path.relative(root, path.join(addonDir, 'binding.gyp'))} is missing`, false);
 const [cmd, lead] = nodeGyp();
-const args = [...lead, 'rebuild', '--directory', addonDir, ...nodeDirArgs()];
+const args = [...lead, 'rebuild', '--directory', addonDir, '--jobs', 'max', ...nodeDirArgs()];
 const started = Date.now();
 const res = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 const log = [`$ ${[cmd, ...args].join(' ')}`, res.stdout ?? '', res.stderr ?? '', res.error ? String(res.error) : ''].join('\n');
@@ -61,8 +63,10 @@ if (res.error) fail(`could not run node-gyp: ${res.error.message}`);
 if (res.status !== 0) {
   // The compiler's or gyp's own message says what to fix; node-gyp's stack trace does not.
   const lines = log.split('\n');
-  const lastError = lines.find((l) => /^gyp: |error:|fatal error|not found/i.test(l)) ?? lines.reverse().find((l) => /gyp ERR! /.test(l) && !/stack|cwd|node -v|node-gyp -v|command|System|not ok/.test(l));
-  fail(`node-gyp exited with ${res.status ?? res.signal}${lastError ? `: ${lastError.trim()}` : ''}`);
+  const cause =
+    lines.find((l) => /^gyp: |error:|fatal error|not found/i.test(l)) ??
+    lines.reverse().find((l) => /gyp ERR! /.test(l) && !/stack|cwd|node -v|node-gyp -v|command|System|not ok/.test(l));
+  fail(`node-gyp exited with ${res.status ?? res.signal}${cause ? `: ${cause.trim()}` : ''}`);
 }
 const built = path.join(addonDir, 'build', 'Release', 'vidkompy_kernels.node');
 if (!existsSync(built)) fail(`node-gyp succeeded but ${built} is missing`);

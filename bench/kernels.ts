@@ -1,0 +1,237 @@
+/**
+ * Kernel benchmark: each kernel on the same inputs through the native addon and through its
+ * TypeScript twin, at the sizes the engine meets. ratio = TS time / native time.
+ *
+ *   node --import tsx bench/kernels.ts
+ *
+ * Needs the built addon (npm run build:native). Each result is also checked to be identical across
+ * backends: a fast kernel that disagrees with its twin is a bug, not a speed-up.
+ */
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Kernels } from '../daemon/native/kernels';
+import * as ts from '../daemon/native/reference';
+
+export interface KernelBenchRow {
+  kernel: string;
+  nativeMs: number;
+  tsMs: number;
+  ratio: number;
+  size: string;
+}
+
+function loadNative(): Kernels {
+  const file = path.join(__dirname, '..', 'daemon', 'native', 'build', 'Release', 'vidkompy_kernels.node');
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as Kernels;
+  } catch (e) {
+    throw new Error(`bench/kernels: cannot load ${file} (${e instanceof Error ? e.message.split('\n')[0] : e}); run \`npm run build:native\` first`);
+  }
+}
+
+/** Deterministic inputs (xorshift32), so runs are comparable. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+}
+
+function unitRows(rows: number, dim: number, seed: number): Float32Array {
+  const r = rng(seed);
+  const v = new Float32Array(rows * dim);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let k = 0; k < dim; k++) {
+      const x = r() - 0.5;
+      v[i * dim + k] = x;
+      s += x * x;
+    }
+    const inv = 1 / Math.sqrt(s);
+    for (let k = 0; k < dim; k++) v[i * dim + k] *= inv;
+  }
+  return v;
+}
+
+/**
+ * Fastest of `repeat` runs, after one untimed run that warms the JIT and the caches. The fastest,
+ * not the mean: on a shared machine the slow runs measure the neighbours, not the kernel.
+ */
+function time<T>(fn: () => T, repeat: number): { ms: number; out: T } {
+  let out = fn();
+  let best = Infinity;
+  for (let i = 0; i < repeat; i++) {
+    const t0 = performance.now();
+    out = fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return { ms: best, out };
+}
+
+function sameResult(kernel: string, a: unknown, b: unknown): void {
+  const flat = (x: unknown): ArrayLike<number> => {
+    if (ArrayBuffer.isView(x)) return x as unknown as ArrayLike<number>;
+    const r = x as { path: Int32Array; cost: number };
+    return [...r.path, r.cost];
+  };
+  const fa = flat(a), fb = flat(b);
+  if (fa.length !== fb.length) throw new Error(`bench/kernels: ${kernel}: backends returned ${fa.length} vs ${fb.length} values`);
+  for (let i = 0; i < fa.length; i++)
+    if (!Object.is(fa[i], fb[i])) throw new Error(`bench/kernels: ${kernel}: backends differ at ${i}: ${fa[i]} vs ${fb[i]}`);
+}
+
+interface Case {
+  kernel: string;
+  size: string;
+  repeat: { native: number; ts: number };
+  run: (k: Kernels) => unknown;
+}
+
+function cases(): Case[] {
+  const out: Case[] = [];
+
+  {
+    const dim = 96 * 54, bgCount = 64, reps = 200;
+    const r = rng(1);
+    const fg = new Float32Array(8 * dim).map(() => r());
+    const bg = new Float32Array(bgCount * dim).map(() => r());
+    const fgU8 = Uint8Array.from(fg, (x) => x * 255);
+    const bgU8 = Uint8Array.from(bg, (x) => x * 255);
+    const mask = new Uint8Array(dim).map(() => (r() < 0.7 ? 1 : 0));
+    const fgs = Array.from({ length: 8 }, (_, i) => fg.subarray(i * dim, (i + 1) * dim));
+    const fgsU8 = Array.from({ length: 8 }, (_, i) => fgU8.subarray(i * dim, (i + 1) * dim));
+    const size = `${reps} × (1 vs ${bgCount}) × dim ${dim}, 70% mask`;
+    const loop = <T extends Float32Array | Uint8Array>(k: Kernels, f: T[], b: T) => {
+      const all = new Float64Array(reps * bgCount);
+      for (let i = 0; i < reps; i++) all.set(k.frameDistances(f[i % f.length], b, bgCount, dim, 'ncc', mask), i * bgCount);
+      return all;
+    };
+    out.push({ kernel: 'frameDistances ncc f32', size, repeat: { native: 10, ts: 2 }, run: (k) => loop(k, fgs, bg) });
+    out.push({ kernel: 'frameDistances ncc u8', size, repeat: { native: 10, ts: 2 }, run: (k) => loop(k, fgsU8, bgU8) });
+    out.push({
+      kernel: 'frameDistances sad u8',
+      size: `${reps} × (1 vs ${bgCount}) × dim ${dim}`,
+      repeat: { native: 10, ts: 2 },
+      run: (k) => {
+        const all = new Float64Array(reps * bgCount);
+        for (let i = 0; i < reps; i++) all.set(k.frameDistances(fgsU8[i % 8], bgU8, bgCount, dim, 'sad'), i * bgCount);
+        return all;
+      },
+    });
+  }
+
+  {
+    const rows = 20000, band = 41, dim = 5184;
+    const bRows = rows + band;
+    const a = unitRows(rows, dim, 2);
+    const b = unitRows(bRows, dim, 3);
+    const aIndex = new Int32Array(rows).map((_, i) => i);
+    const bStart = new Int32Array(rows).map((_, i) => i);
+    const bCount = new Int32Array(rows).fill(band);
+    const pairs = { aIndex, bStart, bCount };
+    out.push({
+      kernel: 'batchDot banded',
+      size: `${rows} rows × ${band} band × dim ${dim}`,
+      repeat: { native: 2, ts: 1 },
+      run: (k) => k.batchDot(a, rows, b, bRows, dim, pairs),
+    });
+  }
+
+  {
+    const aRows = 300, bRows = 20000, dim = 160;
+    const a = unitRows(aRows, dim, 4);
+    const b = unitRows(bRows, dim, 5);
+    out.push({
+      kernel: 'batchDot full',
+      size: `${aRows} × ${bRows} × dim ${dim}`,
+      repeat: { native: 3, ts: 1 },
+      run: (k) => k.batchDot(a, aRows, b, bRows, dim),
+    });
+  }
+
+  {
+    const n = 2000, words = 4;
+    const r = rng(6);
+    const fill = () => {
+      const v = new BigUint64Array(n * words);
+      const v32 = new Uint32Array(v.buffer);
+      for (let i = 0; i < v32.length; i++) v32[i] = r() * 4294967296;
+      return v;
+    };
+    const a = fill(), b = fill();
+    out.push({ kernel: 'hamming64', size: `${n} × ${n} × ${words} words`, repeat: { native: 15, ts: 2 }, run: (k) => k.hamming64(a, n, b, n, words) });
+  }
+
+  {
+    const rows = 100000, stride = 41;
+    const r = rng(7);
+    const cost = new Float32Array(rows * stride).map(() => r());
+    const lo = new Int32Array(rows).map((_, i) => Math.max(0, i - 20));
+    const width = new Int32Array(rows).fill(stride);
+    out.push({
+      kernel: 'bandedPath',
+      size: `${rows} rows × stride ${stride}, maxStep 3`,
+      repeat: { native: 10, ts: 3 },
+      run: (k) => k.bandedPath(cost, rows, lo, width, stride, 1, 3, 0.05),
+    });
+  }
+
+  {
+    const rows = 20000;
+    const band = ts.sakoeChibaBand(rows, rows, 40);
+    const r = rng(8);
+    const cost = new Float32Array(rows * band.stride).map(() => r());
+    const size = `${rows} rows × width ${band.stride}`;
+    out.push({ kernel: 'dtwBand', size, repeat: { native: 15, ts: 3 }, run: (k) => k.dtwBand(cost, rows, band.lo, band.width, band.stride) });
+    out.push({
+      kernel: 'dtwBand open+jumps',
+      size,
+      repeat: { native: 15, ts: 3 },
+      run: (k) => k.dtwBand(cost, rows, band.lo, band.width, band.stride, { openBegin: true, openEnd: true, jumpPenalty: 2 }),
+    });
+  }
+
+  {
+    const n = 1_000_000;
+    const r = rng(9);
+    const y = new Float64Array(n).map((_, i) => Math.sin(i / 500) + 0.1 * r());
+    out.push({ kernel: 'savitzkyGolay', size: `${n} points, window 31, order 3`, repeat: { native: 15, ts: 3 }, run: (k) => k.savitzkyGolay(y, 31, 3) });
+  }
+  return out;
+}
+
+export async function benchKernels(): Promise<KernelBenchRow[]> {
+  const native = loadNative();
+  const twin: Kernels = ts;
+  const rows: KernelBenchRow[] = [];
+  for (const c of cases()) {
+    const n = time(() => c.run(native), c.repeat.native);
+    const t = time(() => c.run(twin), c.repeat.ts);
+    sameResult(c.kernel, n.out, t.out);
+    rows.push({ kernel: c.kernel, nativeMs: n.ms, tsMs: t.ms, ratio: t.ms / n.ms, size: c.size });
+    await new Promise((resolve) => setImmediate(resolve)); // let a caller's progress output through
+  }
+  return rows;
+}
+
+function table(rows: KernelBenchRow[]): string {
+  const head = ['kernel', 'native ms', 'TS ms', 'ratio', 'size'];
+  const body = rows.map((r) => [r.kernel, r.nativeMs.toFixed(1), r.tsMs.toFixed(1), `${r.ratio.toFixed(1)}×`, r.size]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 4 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...body.map(line)].join('\n');
+}
+
+if (require.main === module) {
+  benchKernels().then(
+    (rows) => process.stdout.write(`${table(rows)}\n`),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,727 @@
+/**
+ * TypeScript twins of the native kernels (daemon/native/src). kernels.ts serves these when the addon
+ * is not built; test/native.test.ts checks both backends against each other.
+ *
+ * Numerics contract: every float sum runs in the same order as the C++ code — 8 interleaved lanes
+ * over the vector, a scalar tail, combined as ((l0+l1)+(l2+l3))+((l4+l5)+(l6+l7))+tail — and the C++
+ * is built without fast-math or FMA contraction, so both backends return bit-identical numbers. That
+ * keeps the engine's decisions (argmins, paths, ties) independent of which backend ran.
+ *
+ * Argument errors throw the same classes as the addon: TypeError for a wrong type, RangeError for a
+ * wrong size or value.
+ */
+
+export type Metric = 'sad' | 'ssd' | 'ncc';
+
+/** Banded requests for batchDot: row r dots a[aIndex[r]] with b[bStart[r] .. bStart[r]+bCount[r]). */
+export interface DotPairs {
+  aIndex: Int32Array;
+  bStart: Int32Array;
+  bCount: Int32Array;
+}
+
+export interface DtwOptions {
+  /** The path may start at any column of row 0 (subsequence DTW). */
+  openBegin?: boolean;
+  /** The path may end at any column of the last row. */
+  openEnd?: boolean;
+  /** Also allow a jump from any column of row r−1 to any later column of row r, at this extra cost. */
+  jumpPenalty?: number;
+}
+
+export interface DtwJump {
+  /** The row the jump lands in. */
+  row: number;
+  /** Column left in row − 1. */
+  from: number;
+  /** Column reached in row. */
+  to: number;
+}
+
+export interface DtwResult {
+  /** For each row, the last column the path visits in that row. */
+  path: Int32Array;
+  /** Sum of the visited cells' costs plus jump penalties. */
+  cost: number;
+  /** Column where the path starts in row 0 (−1 when rows = 0). */
+  start: number;
+  /** Column where the path ends in the last row (−1 when rows = 0). */
+  end: number;
+  jumps: DtwJump[];
+}
+
+/** Per-row column band: row r may use columns [lo[r], lo[r] + width[r]); stride ≥ every width. */
+export interface Band {
+  lo: Int32Array;
+  width: Int32Array;
+  stride: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument checks (messages match the addon's where it matters: the argument's name and the fix).
+
+function describe(v: unknown): string {
+  if (ArrayBuffer.isView(v)) return Object.prototype.toString.call(v).slice(8, -1);
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'Array';
+  return typeof v;
+}
+
+function numberArg(v: unknown, fn: string, name: string): number {
+  if (typeof v !== 'number') throw new TypeError(`${fn}: ${name} must be a number (got ${describe(v)})`);
+  if (!Number.isFinite(v)) throw new RangeError(`${fn}: ${name} must be finite`);
+  return v;
+}
+
+/** Counts, sizes and indices: integers in [min, 2^31 − 1]. */
+function intArg(v: unknown, fn: string, name: string, min = 0): number {
+  const x = numberArg(v, fn, name);
+  if (!Number.isInteger(x) || x < min || x > 2147483647) throw new RangeError(`${fn}: ${name} must be an integer >= ${min} (got ${x})`);
+  return x;
+}
+
+function typedArg<T>(v: unknown, ctor: { new (n: number): T; name: string }, fn: string, name: string): T {
+  if (!(v instanceof ctor)) throw new TypeError(`${fn}: ${name} must be a ${ctor.name} (got ${describe(v)})`);
+  return v;
+}
+
+function needLength(fn: string, name: string, have: number, need: number, what: string): void {
+  if (have < need) throw new RangeError(`${fn}: ${name} has ${have} elements but ${what} needs ${need}`);
+}
+
+/** The addon's lane combine tree; the parentheses are the contract, keep them. */
+function combine(l0: number, l1: number, l2: number, l3: number, l4: number, l5: number, l6: number, l7: number, tail: number): number {
+  // prettier-ignore
+  return (((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))) + tail;
+}
+
+// ---------------------------------------------------------------------------------------------
+// frameDistances
+
+/**
+ * Distances between one fg vector (length dim) and bgCount bg vectors stored back to back.
+ * sad / ssd: sum of |f − b| / (f − b)² over the used elements. ncc: 1 − zero-mean normalised
+ * cross-correlation over the used elements (0 = identical up to gain and offset; 1 when either vector
+ * is flat). mask[k] ≠ 0 uses element k.
+ */
+export function frameDistances(
+  fg: Float32Array | Uint8Array,
+  bg: Float32Array | Uint8Array,
+  bgCount: number,
+  dim: number,
+  metric: Metric,
+  mask?: Uint8Array,
+): Float64Array {
+  const fn = 'frameDistances';
+  const f32 = fg instanceof Float32Array;
+  if (!f32 && !(fg instanceof Uint8Array)) throw new TypeError(`${fn}: fg must be a Float32Array or Uint8Array (got ${describe(fg)})`);
+  if (f32 ? !(bg instanceof Float32Array) : !(bg instanceof Uint8Array))
+    throw new TypeError(`${fn}: bg must be a ${f32 ? 'Float32Array' : 'Uint8Array'} like fg (got ${describe(bg)})`);
+  intArg(bgCount, fn, 'bgCount');
+  intArg(dim, fn, 'dim');
+  if (metric !== 'sad' && metric !== 'ssd' && metric !== 'ncc')
+    throw new TypeError(`${fn}: metric must be 'sad', 'ssd' or 'ncc' (got ${typeof metric === 'string' ? `'${metric}'` : describe(metric)})`);
+  if (mask !== undefined && mask !== null) {
+    typedArg(mask, Uint8Array, fn, 'mask');
+    if (mask.length !== dim) throw new RangeError(`${fn}: mask has ${mask.length} elements but dim is ${dim}`);
+  }
+  if (fg.length !== dim) throw new RangeError(`${fn}: fg has ${fg.length} elements but dim is ${dim}`);
+  needLength(fn, 'bg', bg.length, bgCount * dim, 'bgCount*dim');
+  const m = mask ?? undefined;
+  return f32 ? distancesF32(fg as Float32Array, bg as Float32Array, bgCount, dim, metric, m) : distancesU8(fg, bg as Uint8Array, bgCount, dim, metric, m);
+}
+
+/** 0/1 weights: multiplying by them gives the same numbers as the addon's masked loops. */
+function weights(mask: Uint8Array | undefined, dim: number): Float64Array {
+  const w = new Float64Array(dim);
+  for (let k = 0; k < dim; k++) w[k] = mask === undefined || mask[k] ? 1 : 0;
+  return w;
+}
+
+/** Σ w·|f − b| or Σ w·(f − b)², lane order. */
+function sadF32(f: Float32Array, b: Float32Array, bo: number, w: Float64Array, dim: number, squared: boolean): number {
+  let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+  const end = dim - (dim & 7);
+  let k = 0;
+  if (squared) {
+    for (; k < end; k += 8) {
+      const p = bo + k;
+      const d0 = f[k] - b[p], d1 = f[k + 1] - b[p + 1], d2 = f[k + 2] - b[p + 2], d3 = f[k + 3] - b[p + 3];
+      const d4 = f[k + 4] - b[p + 4], d5 = f[k + 5] - b[p + 5], d6 = f[k + 6] - b[p + 6], d7 = f[k + 7] - b[p + 7];
+      l0 += w[k] * (d0 * d0); l1 += w[k + 1] * (d1 * d1); l2 += w[k + 2] * (d2 * d2); l3 += w[k + 3] * (d3 * d3);
+      l4 += w[k + 4] * (d4 * d4); l5 += w[k + 5] * (d5 * d5); l6 += w[k + 6] * (d6 * d6); l7 += w[k + 7] * (d7 * d7);
+    }
+  } else {
+    for (; k < end; k += 8) {
+      const p = bo + k;
+      l0 += w[k] * Math.abs(f[k] - b[p]); l1 += w[k + 1] * Math.abs(f[k + 1] - b[p + 1]);
+      l2 += w[k + 2] * Math.abs(f[k + 2] - b[p + 2]); l3 += w[k + 3] * Math.abs(f[k + 3] - b[p + 3]);
+      l4 += w[k + 4] * Math.abs(f[k + 4] - b[p + 4]); l5 += w[k + 5] * Math.abs(f[k + 5] - b[p + 5]);
+      l6 += w[k + 6] * Math.abs(f[k + 6] - b[p + 6]); l7 += w[k + 7] * Math.abs(f[k + 7] - b[p + 7]);
+    }
+  }
+  let t = 0;
+  for (; k < dim; k++) {
+    const d = f[k] - b[bo + k];
+    t += w[k] * (squared ? d * d : Math.abs(d));
+  }
+  return combine(l0, l1, l2, l3, l4, l5, l6, l7, t);
+}
+
+/** Σ w·x over x[xo .. xo+dim), lane order. */
+function sumF32(x: Float32Array, xo: number, w: Float64Array, dim: number): number {
+  let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+  const end = dim - (dim & 7);
+  let k = 0;
+  for (; k < end; k += 8) {
+    const p = xo + k;
+    l0 += w[k] * x[p]; l1 += w[k + 1] * x[p + 1]; l2 += w[k + 2] * x[p + 2]; l3 += w[k + 3] * x[p + 3];
+    l4 += w[k + 4] * x[p + 4]; l5 += w[k + 5] * x[p + 5]; l6 += w[k + 6] * x[p + 6]; l7 += w[k + 7] * x[p + 7];
+  }
+  let t = 0;
+  for (; k < dim; k++) t += w[k] * x[xo + k];
+  return combine(l0, l1, l2, l3, l4, l5, l6, l7, t);
+}
+
+/** Every used element equals the first used one. Exact, so a flat frame is always recognised. */
+function flatF32(x: Float32Array, xo: number, mask: Uint8Array | undefined, dim: number): boolean {
+  let k = 0;
+  if (mask) while (k < dim && !mask[k]) k++;
+  if (k >= dim) return true;
+  const ref = x[xo + k];
+  for (; k < dim; k++) if ((mask === undefined || mask[k]) && x[xo + k] !== ref) return false;
+  return true;
+}
+
+function nccDistance(cov: number, varF: number, varB: number): number {
+  const d = 1 - cov / Math.sqrt(varF * varB);
+  return d < 0 ? 0 : d > 2 ? 2 : d;
+}
+
+function distancesF32(fg: Float32Array, bg: Float32Array, bgCount: number, dim: number, metric: Metric, mask: Uint8Array | undefined): Float64Array {
+  const out = new Float64Array(bgCount);
+  const w = weights(mask, dim);
+  if (metric !== 'ncc') {
+    for (let i = 0; i < bgCount; i++) out[i] = sadF32(fg, bg, i * dim, w, dim, metric === 'ssd');
+    return out;
+  }
+  let n = 0;
+  for (let k = 0; k < dim; k++) n += w[k];
+  if (n === 0 || flatF32(fg, 0, mask, dim)) return out.fill(1);
+  const mf = sumF32(fg, 0, w, dim) / n;
+  const fc = new Float64Array(dim);
+  for (let k = 0; k < dim; k++) fc[k] = w[k] ? fg[k] - mf : 0;
+  const varF = sumSquares(fc, dim);
+  const end = dim - (dim & 7);
+  for (let i = 0; i < bgCount; i++) {
+    const bo = i * dim;
+    if (flatF32(bg, bo, mask, dim)) {
+      out[i] = 1;
+      continue;
+    }
+    const mb = sumF32(bg, bo, w, dim) / n;
+    // Σ fc·(b − mb) and Σ w·(b − mb)², lane order
+    let c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0, c6 = 0, c7 = 0;
+    let v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0, v6 = 0, v7 = 0;
+    let k = 0;
+    for (; k < end; k += 8) {
+      const p = bo + k;
+      const d0 = bg[p] - mb, d1 = bg[p + 1] - mb, d2 = bg[p + 2] - mb, d3 = bg[p + 3] - mb;
+      const d4 = bg[p + 4] - mb, d5 = bg[p + 5] - mb, d6 = bg[p + 6] - mb, d7 = bg[p + 7] - mb;
+      c0 += fc[k] * d0; c1 += fc[k + 1] * d1; c2 += fc[k + 2] * d2; c3 += fc[k + 3] * d3;
+      c4 += fc[k + 4] * d4; c5 += fc[k + 5] * d5; c6 += fc[k + 6] * d6; c7 += fc[k + 7] * d7;
+      v0 += w[k] * (d0 * d0); v1 += w[k + 1] * (d1 * d1); v2 += w[k + 2] * (d2 * d2); v3 += w[k + 3] * (d3 * d3);
+      v4 += w[k + 4] * (d4 * d4); v5 += w[k + 5] * (d5 * d5); v6 += w[k + 6] * (d6 * d6); v7 += w[k + 7] * (d7 * d7);
+    }
+    let ct = 0, vt = 0;
+    for (; k < dim; k++) {
+      const d = bg[bo + k] - mb;
+      ct += fc[k] * d;
+      vt += w[k] * (d * d);
+    }
+    const cov = combine(c0, c1, c2, c3, c4, c5, c6, c7, ct);
+    const varB = combine(v0, v1, v2, v3, v4, v5, v6, v7, vt);
+    out[i] = nccDistance(cov, varF, varB);
+  }
+  return out;
+}
+
+/** Σ x², lane order. */
+function sumSquares(x: Float64Array, dim: number): number {
+  let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+  const end = dim - (dim & 7);
+  let k = 0;
+  for (; k < end; k += 8) {
+    l0 += x[k] * x[k]; l1 += x[k + 1] * x[k + 1]; l2 += x[k + 2] * x[k + 2]; l3 += x[k + 3] * x[k + 3];
+    l4 += x[k + 4] * x[k + 4]; l5 += x[k + 5] * x[k + 5]; l6 += x[k + 6] * x[k + 6]; l7 += x[k + 7] * x[k + 7];
+  }
+  let t = 0;
+  for (; k < dim; k++) t += x[k] * x[k];
+  return combine(l0, l1, l2, l3, l4, l5, l6, l7, t);
+}
+
+/** Byte inputs: every sum is an exact integer (far below 2^53), so order does not matter. */
+function distancesU8(fg: Uint8Array, bg: Uint8Array, bgCount: number, dim: number, metric: Metric, mask: Uint8Array | undefined): Float64Array {
+  const out = new Float64Array(bgCount);
+  const m = new Uint8Array(dim);
+  for (let k = 0; k < dim; k++) m[k] = mask === undefined || mask[k] ? 1 : 0;
+  if (metric !== 'ncc') {
+    const sq = metric === 'ssd';
+    for (let i = 0; i < bgCount; i++) {
+      const bo = i * dim;
+      let s = 0;
+      for (let k = 0; k < dim; k++) {
+        const d = fg[k] - bg[bo + k];
+        s += m[k] * (sq ? d * d : Math.abs(d));
+      }
+      out[i] = s;
+    }
+    return out;
+  }
+  let n = 0, sf = 0, sff = 0;
+  for (let k = 0; k < dim; k++) {
+    n += m[k];
+    sf += fg[k] * m[k];
+    sff += fg[k] * fg[k] * m[k];
+  }
+  if (n === 0) return out.fill(1);
+  const varF = sff - (sf * sf) / n;
+  for (let i = 0; i < bgCount; i++) {
+    const bo = i * dim;
+    let sb = 0, sbb = 0, sfb = 0;
+    for (let k = 0; k < dim; k++) {
+      const bm = bg[bo + k] * m[k];
+      sb += bm;
+      sbb += bm * bg[bo + k];
+      sfb += bm * fg[k];
+    }
+    const varB = sbb - (sb * sb) / n;
+    const cov = sfb - (sf * sb) / n;
+    out[i] = varF <= 0 || varB <= 0 ? 1 : nccDistance(cov, varF, varB);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// batchDot
+
+/** a[ao ..]·b[bo ..] over dim elements, double accumulation in lane order. */
+function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
+  let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+  const end = dim - (dim & 7);
+  let k = 0;
+  for (; k < end; k += 8) {
+    const p = ao + k, q = bo + k;
+    l0 += a[p] * b[q]; l1 += a[p + 1] * b[q + 1]; l2 += a[p + 2] * b[q + 2]; l3 += a[p + 3] * b[q + 3];
+    l4 += a[p + 4] * b[q + 4]; l5 += a[p + 5] * b[q + 5]; l6 += a[p + 6] * b[q + 6]; l7 += a[p + 7] * b[q + 7];
+  }
+  let t = 0;
+  for (; k < dim; k++) t += a[ao + k] * b[bo + k];
+  return combine(l0, l1, l2, l3, l4, l5, l6, l7, t);
+}
+
+/**
+ * Dot products of (unit) vectors, rows of length dim. Without pairs: the full aRows×bRows matrix,
+ * row-major. With pairs: for each pairs row r, the dots of a[aIndex[r]] with
+ * b[bStart[r] .. bStart[r]+bCount[r]), written one after another (a banded cost matrix).
+ */
+export function batchDot(a: Float32Array, aRows: number, b: Float32Array, bRows: number, dim: number, pairs?: DotPairs): Float32Array {
+  const fn = 'batchDot';
+  typedArg(a, Float32Array, fn, 'a');
+  intArg(aRows, fn, 'aRows');
+  typedArg(b, Float32Array, fn, 'b');
+  intArg(bRows, fn, 'bRows');
+  intArg(dim, fn, 'dim');
+  needLength(fn, 'a', a.length, aRows * dim, 'aRows*dim');
+  needLength(fn, 'b', b.length, bRows * dim, 'bRows*dim');
+  if (pairs === undefined || pairs === null) {
+    if (aRows * bRows > 0xffffffff) throw new RangeError(`${fn}: aRows*bRows is too large for one matrix; pass pairs for a band`);
+    const out = new Float32Array(aRows * bRows);
+    for (let i = 0; i < aRows; i++) for (let j = 0; j < bRows; j++) out[i * bRows + j] = dot(a, i * dim, b, j * dim, dim);
+    return out;
+  }
+  if (typeof pairs !== 'object' || ArrayBuffer.isView(pairs))
+    throw new TypeError(`${fn}: pairs must be an object { aIndex, bStart, bCount } of Int32Arrays (got ${describe(pairs)})`);
+  const aIndex = typedArg(pairs.aIndex, Int32Array, fn, 'pairs.aIndex');
+  const bStart = typedArg(pairs.bStart, Int32Array, fn, 'pairs.bStart');
+  const bCount = typedArg(pairs.bCount, Int32Array, fn, 'pairs.bCount');
+  const P = aIndex.length;
+  if (bStart.length !== P || bCount.length !== P)
+    throw new RangeError(`${fn}: pairs.aIndex, pairs.bStart and pairs.bCount must have the same length (got ${P}, ${bStart.length}, ${bCount.length})`);
+  let total = 0;
+  for (let r = 0; r < P; r++) {
+    const ai = aIndex[r], bs = bStart[r], bc = bCount[r];
+    if (ai < 0 || ai >= aRows) throw new RangeError(`${fn}: pairs.aIndex[${r}] = ${ai} is outside [0, aRows=${aRows})`);
+    if (bs < 0 || bc < 0 || bs + bc > bRows) throw new RangeError(`${fn}: pairs row ${r} asks for b rows [${bs}, ${bs + bc}) outside [0, bRows=${bRows})`);
+    total += bc;
+  }
+  if (total > 0xffffffff) throw new RangeError(`${fn}: pairs ask for too many dot products in one call`);
+  const out = new Float32Array(total);
+  let o = 0;
+  for (let r = 0; r < P; r++) {
+    const ao = aIndex[r] * dim;
+    for (let j = 0, bo = bStart[r] * dim; j < bCount[r]; j++, bo += dim) out[o++] = dot(a, ao, b, bo, dim);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// hamming64
+
+function popcount32(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
+/**
+ * Hamming distances between packed fingerprints (words 64-bit words each): the full aRows×bRows
+ * matrix, row-major. Uint16Array when words·64 ≤ 65535, else Uint32Array.
+ */
+export function hamming64(a: BigUint64Array, aRows: number, b: BigUint64Array, bRows: number, words: number): Uint16Array | Uint32Array {
+  const fn = 'hamming64';
+  typedArg(a, BigUint64Array, fn, 'a');
+  intArg(aRows, fn, 'aRows');
+  typedArg(b, BigUint64Array, fn, 'b');
+  intArg(bRows, fn, 'bRows');
+  intArg(words, fn, 'words');
+  needLength(fn, 'a', a.length, aRows * words, 'aRows*words');
+  needLength(fn, 'b', b.length, bRows * words, 'bRows*words');
+  if (aRows * bRows > 0xffffffff) throw new RangeError(`${fn}: aRows*bRows is too large for one matrix; split the request`);
+  const out = words * 64 <= 0xffff ? new Uint16Array(aRows * bRows) : new Uint32Array(aRows * bRows);
+  // BigInt arithmetic is slow; a 64-bit word's popcount is the sum over its two 32-bit halves
+  // whatever the byte order.
+  const a32 = new Uint32Array(a.buffer, a.byteOffset, a.length * 2);
+  const b32 = new Uint32Array(b.buffer, b.byteOffset, b.length * 2);
+  const w32 = words * 2;
+  for (let i = 0; i < aRows; i++) {
+    const ao = i * w32;
+    for (let j = 0; j < bRows; j++) {
+      const bo = j * w32;
+      let d = 0;
+      for (let w = 0; w < w32; w++) d += popcount32(a32[ao + w] ^ b32[bo + w]);
+      out[i * bRows + j] = d;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Banded least-cost paths
+
+/** Shared checks for cost, rows, lo, width, stride. */
+function checkBand(fn: string, cost: Float32Array, rows: number, lo: Int32Array, width: Int32Array, stride: number): void {
+  typedArg(cost, Float32Array, fn, 'cost');
+  intArg(rows, fn, 'rows');
+  typedArg(lo, Int32Array, fn, 'lo');
+  typedArg(width, Int32Array, fn, 'width');
+  intArg(stride, fn, 'stride');
+  needLength(fn, 'lo', lo.length, rows, 'rows');
+  needLength(fn, 'width', width.length, rows, 'rows');
+  for (let r = 0; r < rows; r++)
+    if (width[r] < 1 || width[r] > stride) throw new RangeError(`${fn}: width[${r}] = ${width[r]} must be in [1, stride=${stride}]`);
+  if (rows > 0) needLength(fn, 'cost', cost.length, (rows - 1) * stride + width[rows - 1], '(rows-1)*stride+width[rows-1]');
+}
+
+/**
+ * Monotonic least-cost path through a banded cost matrix (the engine's temporal DP). Row r may use
+ * columns [lo[r], lo[r]+width[r]) with costs cost[r*stride ..]; the column step between consecutive
+ * rows is in [0, maxStep] and costs lambda·|step − rate|. Ties go to the smallest step. Returns the
+ * column for each row.
+ */
+export function bandedPath(cost: Float32Array, rows: number, lo: Int32Array, width: Int32Array, stride: number, rate: number, maxStep: number, lambda: number): Int32Array {
+  const fn = 'bandedPath';
+  checkBand(fn, cost, rows, lo, width, stride);
+  numberArg(rate, fn, 'rate');
+  intArg(maxStep, fn, 'maxStep');
+  numberArg(lambda, fn, 'lambda');
+  const path = new Int32Array(rows);
+  if (rows === 0) return path;
+  const back = new Int32Array(rows * stride).fill(-1);
+  let prev = new Float64Array(stride).fill(Infinity);
+  let cur = new Float64Array(stride);
+  for (let c = 0; c < width[0]; c++) prev[c] = cost[c];
+  for (let r = 1; r < rows; r++) {
+    cur.fill(Infinity);
+    const dl = lo[r] - lo[r - 1];
+    const wp = width[r - 1];
+    for (let c = 0; c < width[r]; c++) {
+      // Only steps whose predecessor column base − step lies in [0, wp) can win; visiting just those,
+      // in increasing order, is the engine's loop without its skipped iterations.
+      const base = c + dl;
+      const sTo = Math.min(maxStep, base);
+      let best = Infinity;
+      let arg = -1;
+      for (let step = Math.max(0, base - (wp - 1)); step <= sTo; step++) {
+        const v = prev[base - step] + lambda * Math.abs(step - rate);
+        if (v < best) {
+          best = v;
+          arg = base - step;
+        }
+      }
+      if (arg < 0) {
+        // No predecessor within reach (band jumped): continue from the nearest column of row r − 1.
+        arg = Math.min(wp - 1, Math.max(0, base));
+        best = prev[arg] + lambda * maxStep;
+      }
+      cur[c] = best + cost[r * stride + c];
+      back[r * stride + c] = arg;
+    }
+    [prev, cur] = [cur, prev];
+  }
+  let c = 0;
+  for (let k = 1; k < width[rows - 1]; k++) if (prev[k] < prev[c]) c = k;
+  for (let r = rows - 1; r >= 0; r--) {
+    path[r] = lo[r] + c;
+    if (r > 0) c = back[r * stride + c];
+  }
+  return path;
+}
+
+/**
+ * Sakoe–Chiba band around the diagonal from (0, 0) to (rows−1, cols−1), radius columns either side.
+ * Consecutive rows always overlap or touch, so a DTW path exists even when cols ≫ rows.
+ */
+export function sakoeChibaBand(rows: number, cols: number, radius: number): Band {
+  const fn = 'sakoeChibaBand';
+  intArg(rows, fn, 'rows');
+  intArg(cols, fn, 'cols', rows > 0 ? 1 : 0);
+  intArg(radius, fn, 'radius');
+  const lo = new Int32Array(rows);
+  const width = new Int32Array(rows);
+  const slope = rows > 1 ? (cols - 1) / (rows - 1) : 0;
+  let stride = 0;
+  for (let r = 0; r < rows; r++) {
+    const x = r * slope;
+    const l = Math.max(0, Math.floor(x) - radius);
+    // Reach the column just before the next row's diagonal start, so horizontal moves connect rows.
+    const reach = r === rows - 1 ? cols - 1 : Math.max(Math.ceil(x), Math.floor((r + 1) * slope) - 1);
+    const h = Math.min(cols - 1, reach + radius);
+    lo[r] = l;
+    width[r] = h - l + 1;
+    stride = Math.max(stride, width[r]);
+  }
+  return { lo, width, stride };
+}
+
+// Back-pointer codes; a value >= 0 is a jump from that band offset of row r − 1.
+const DIAG = -1, VERT = -2, HORIZ = -3, START = -4, NONE = -5;
+
+function dtwOpts(v: unknown, fn: string): { openBegin: boolean; openEnd: boolean; jumps: boolean; jumpPenalty: number } {
+  const o = { openBegin: false, openEnd: false, jumps: false, jumpPenalty: 0 };
+  if (v === undefined || v === null) return o;
+  if (typeof v !== 'object' || Array.isArray(v) || ArrayBuffer.isView(v))
+    throw new TypeError(`${fn}: opts must be an object { openBegin?, openEnd?, jumpPenalty? } (got ${describe(v)})`);
+  const obj = v as Record<string, unknown>;
+  const flag = (key: string): boolean => {
+    const f = obj[key];
+    if (f === undefined) return false;
+    if (typeof f !== 'boolean') throw new TypeError(`${fn}: opts.${key} must be a boolean (got ${describe(f)})`);
+    return f;
+  };
+  o.openBegin = flag('openBegin');
+  o.openEnd = flag('openEnd');
+  if (obj.jumpPenalty !== undefined) {
+    o.jumps = true;
+    o.jumpPenalty = numberArg(obj.jumpPenalty, fn, 'opts.jumpPenalty');
+    if (o.jumpPenalty < 0) throw new RangeError(`${fn}: opts.jumpPenalty must be >= 0`);
+  }
+  return o;
+}
+
+/**
+ * DTW inside a per-row band: steps (1,0), (0,1), (1,1), each adding the cost of the cell entered.
+ * Without openBegin the path starts at the first column of row 0's band, without openEnd it ends at
+ * the last column of the last row's band. Ties prefer diagonal, then vertical, then horizontal, then
+ * a jump. Throws a RangeError when no path reaches the end (disconnected band, infinite costs).
+ */
+export function dtwBand(cost: Float32Array, rows: number, lo: Int32Array, width: Int32Array, stride: number, opts?: DtwOptions): DtwResult {
+  const fn = 'dtwBand';
+  checkBand(fn, cost, rows, lo, width, stride);
+  const o = dtwOpts(opts, fn);
+  const path = new Int32Array(rows);
+  if (rows === 0) return { path, cost: 0, start: -1, end: -1, jumps: [] };
+
+  const back = new Int32Array(rows * stride).fill(NONE);
+  let prev = new Float64Array(stride).fill(Infinity);
+  let cur = new Float64Array(stride).fill(Infinity);
+  const pm = new Float64Array(o.jumps ? stride : 0);
+  const pa = new Int32Array(o.jumps ? stride : 0);
+
+  for (let c = 0; c < width[0]; c++) {
+    let best = Infinity;
+    let code = NONE;
+    if (o.openBegin || c === 0) {
+      best = 0;
+      code = START;
+    }
+    if (c > 0 && cur[c - 1] < best) {
+      best = cur[c - 1];
+      code = HORIZ;
+    }
+    cur[c] = best + cost[c];
+    back[c] = code;
+  }
+  [prev, cur] = [cur, prev];
+
+  for (let r = 1; r < rows; r++) {
+    const lp = lo[r - 1], wp = width[r - 1], l = lo[r], w = width[r];
+    if (o.jumps) {
+      // Running prefix minimum of row r − 1 keeps cuts O(width) per row.
+      pm[0] = prev[0];
+      pa[0] = 0;
+      for (let i = 1; i < wp; i++) {
+        if (prev[i] < pm[i - 1]) {
+          pm[i] = prev[i];
+          pa[i] = i;
+        } else {
+          pm[i] = pm[i - 1];
+          pa[i] = pa[i - 1];
+        }
+      }
+    }
+    const ro = r * stride;
+    for (let c = 0; c < w; c++) {
+      const j = l + c;
+      let best = Infinity;
+      let code = NONE;
+      const pd = j - 1 - lp, pv = j - lp;
+      if (pd >= 0 && pd < wp && prev[pd] < best) {
+        best = prev[pd];
+        code = DIAG;
+      }
+      if (pv >= 0 && pv < wp && prev[pv] < best) {
+        best = prev[pv];
+        code = VERT;
+      }
+      if (c > 0 && cur[c - 1] < best) {
+        best = cur[c - 1];
+        code = HORIZ;
+      }
+      if (o.jumps) {
+        const idx = Math.min(pd, wp - 1);
+        if (idx >= 0 && pm[idx] + o.jumpPenalty < best) {
+          best = pm[idx] + o.jumpPenalty;
+          code = pa[idx];
+        }
+      }
+      cur[c] = best + cost[ro + c];
+      back[ro + c] = code;
+    }
+    [prev, cur] = [cur, prev];
+  }
+
+  const wl = width[rows - 1];
+  let c = wl - 1;
+  if (o.openEnd) {
+    c = 0;
+    for (let k = 1; k < wl; k++) if (prev[k] < prev[c]) c = k;
+  }
+  const total = prev[c];
+  if (!(total < Infinity))
+    throw new RangeError(
+      `${fn}: no path reaches the end: consecutive rows' bands must overlap or touch and costs must be finite; widen the band or set opts.jumpPenalty`,
+    );
+
+  let r = rows - 1;
+  path[r] = lo[r] + c;
+  let start = -1;
+  const jumps: DtwJump[] = [];
+  for (;;) {
+    const code = back[r * stride + c];
+    if (code === START) {
+      start = lo[r] + c;
+      break;
+    }
+    if (code === HORIZ) {
+      c--;
+      continue;
+    }
+    let j: number;
+    if (code === DIAG) j = lo[r] + c - 1;
+    else if (code === VERT) j = lo[r] + c;
+    else if (code >= 0) {
+      j = lo[r - 1] + code;
+      jumps.push({ row: r, from: j, to: lo[r] + c });
+    } else throw new Error(`${fn}: internal error: broken back-pointer chain`);
+    r--;
+    c = j - lo[r];
+    path[r] = j;
+  }
+  jumps.reverse();
+  return { path, cost: total, start, end: path[rows - 1], jumps };
+}
+
+// ---------------------------------------------------------------------------------------------
+// savitzkyGolay
+
+/**
+ * C[t*m + k]: weight of sample k in the degree-q least-squares fit over m samples, evaluated at
+ * sample t. Built from an orthonormal basis (Gram–Schmidt, twice) on x scaled to [−1, 1]; the
+ * normal equations lose precision fast as the order grows.
+ */
+function sgTable(m: number, q: number): Float64Array {
+  const h = (m - 1) / 2;
+  const scale = h > 0 ? h : 1;
+  const x = new Float64Array(m);
+  const v = new Float64Array(m);
+  const Q = new Float64Array((q + 1) * m);
+  const C = new Float64Array(m * m);
+  for (let k = 0; k < m; k++) x[k] = (k - h) / scale;
+  const normaliseInto = (j: number): void => {
+    let s = 0;
+    for (let k = 0; k < m; k++) s += v[k] * v[k];
+    const nrm = Math.sqrt(s);
+    for (let k = 0; k < m; k++) Q[j * m + k] = v[k] / nrm;
+  };
+  v.fill(1);
+  normaliseInto(0);
+  for (let j = 1; j <= q; j++) {
+    for (let k = 0; k < m; k++) v[k] = x[k] * Q[(j - 1) * m + k];
+    for (let pass = 0; pass < 2; pass++)
+      for (let i = 0; i < j; i++) {
+        const qi = i * m;
+        let d = 0;
+        for (let k = 0; k < m; k++) d += Q[qi + k] * v[k];
+        for (let k = 0; k < m; k++) v[k] -= d * Q[qi + k];
+      }
+    normaliseInto(j);
+  }
+  for (let t = 0; t < m; t++)
+    for (let k = 0; k < m; k++) {
+      let s = 0;
+      for (let j = 0; j <= q; j++) s += Q[j * m + t] * Q[j * m + k];
+      C[t * m + k] = s;
+    }
+  return C;
+}
+
+/**
+ * Savitzky–Golay smoothing: each point is replaced by the value at that point of the degree-`order`
+ * least-squares polynomial over the `window` points centred on it. Near the ends the fit over the
+ * first/last full window is evaluated at the edge points, so any polynomial of degree ≤ order passes
+ * through unchanged everywhere. A series shorter than the window is fitted as one window.
+ */
+export function savitzkyGolay(y: Float64Array, window: number, order: number): Float64Array {
+  const fn = 'savitzkyGolay';
+  typedArg(y, Float64Array, fn, 'y');
+  intArg(window, fn, 'window', 1);
+  intArg(order, fn, 'order');
+  if (window % 2 === 0) throw new RangeError(`${fn}: window must be odd (got ${window})`);
+  if (order >= window) throw new RangeError(`${fn}: order must be less than window (got order ${order}, window ${window})`);
+  const n = y.length;
+  const out = new Float64Array(n);
+  if (n === 0) return out;
+  const m = Math.min(window, n);
+  const q = Math.min(order, m - 1);
+  const half = (window - 1) / 2;
+  const C = sgTable(m, q);
+  for (let i = 0; i < n; i++) {
+    const s = Math.min(Math.max(i - half, 0), n - m);
+    const co = (i - s) * m;
+    let acc = 0;
+    for (let k = 0; k < m; k++) acc += C[co + k] * y[s + k];
+    out[i] = acc;
+  }
+  return out;
+}

@@ -1,0 +1,629 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { addonCandidates, kernelsBackend, nativeUnavailableReason, type Kernels } from '../daemon/native/kernels';
+import * as ref from '../daemon/native/reference';
+
+/**
+ * The native kernels against their TypeScript twins (differential, on random inputs and edge
+ * cases, on every instruction set the CPU has), plus hand-computed checks of the twins themselves.
+ *
+ * The differential tests fail when the addon is not built (CI builds it); set VIDKOMPY_NO_NATIVE=1
+ * to skip them on a machine without a compiler.
+ */
+
+const ROOT = path.join(__dirname, '..');
+const ADDON = path.join(ROOT, 'daemon', 'native', 'build', 'Release', 'vidkompy_kernels.node');
+const NO_NATIVE = process.env.VIDKOMPY_NO_NATIVE === '1';
+
+interface Addon extends Kernels {
+  abiVersion: number;
+  threads: number;
+  simdLevel(): string;
+  setSimdLevel(level: 'auto' | 'baseline' | 'avx2'): string;
+}
+
+let native: Addon | null = null;
+let loadError = '';
+if (!NO_NATIVE) {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    native = require(ADDON) as Addon;
+  } catch (e) {
+    loadError = e instanceof Error ? e.message.split('\n')[0] : String(e);
+  }
+}
+
+/** Instruction sets this CPU can run; every differential test runs on each. */
+function simdLevels(n: Addon): Array<'baseline' | 'avx2'> {
+  const levels: Array<'baseline' | 'avx2'> = ['baseline'];
+  try {
+    n.setSimdLevel('avx2');
+    levels.push('avx2');
+  } catch {
+    // no AVX2 here: baseline only
+  }
+  n.setSimdLevel('auto');
+  return levels;
+}
+
+/** A test comparing the addon with the twins; `run` gets the addon and must assert. */
+function differential(name: string, run: (n: Addon) => void): void {
+  test(name, { skip: NO_NATIVE ? 'VIDKOMPY_NO_NATIVE=1: native kernels disabled' : false }, () => {
+    if (!native)
+      assert.fail(`native addon not loaded from ${ADDON} (${loadError}). Build it with \`npm run build:native\`, or set VIDKOMPY_NO_NATIVE=1 to skip.`);
+    const n = native;
+    try {
+      for (const level of simdLevels(n)) {
+        n.setSimdLevel(level);
+        run(n);
+      }
+    } finally {
+      n.setSimdLevel('auto');
+    }
+  });
+}
+
+// ---- inputs and comparisons ----
+
+/** mulberry32: small, seeded, good enough for test data. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const f32 = (n: number, r: () => number, scale = 1, offset = 0): Float32Array => Float32Array.from({ length: n }, () => offset + scale * (r() * 2 - 1));
+const u8 = (n: number, r: () => number): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
+
+function unitRows(rows: number, dim: number, r: () => number): Float32Array {
+  const v = f32(rows * dim, r);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let k = 0; k < dim; k++) s += v[i * dim + k] ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let k = 0; k < dim; k++) v[i * dim + k] *= inv;
+  }
+  return v;
+}
+
+/** Integer outputs: same type, same values. */
+function sameInts(actual: ArrayLike<number> & { constructor: { name: string } }, expected: ArrayLike<number> & { constructor: { name: string } }, what: string): void {
+  assert.equal(actual.constructor.name, expected.constructor.name, `${what}: result type`);
+  assert.deepEqual(Array.from(actual), Array.from(expected), what);
+}
+
+/** Float outputs: same type and length, each within 1e-6 relative (1e-9 absolute near zero). */
+function closeFloats(actual: Float32Array | Float64Array, expected: Float32Array | Float64Array, what: string): void {
+  assert.equal(actual.constructor.name, expected.constructor.name, `${what}: result type`);
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i], e = expected[i];
+    assert.ok(Number.isFinite(a), `${what}[${i}] = ${a} is not finite`);
+    const tol = Math.max(1e-9, 1e-6 * Math.max(Math.abs(a), Math.abs(e)));
+    assert.ok(Math.abs(a - e) <= tol, `${what}[${i}]: native ${a} vs twin ${e}`);
+  }
+}
+
+/** Same error class from both backends (and a message naming the problem). */
+function sameError(run: (k: Kernels) => unknown, n: Kernels, cls: typeof TypeError | typeof RangeError, what: string): void {
+  assert.throws(() => run(ref), cls, `twin: ${what}`);
+  assert.throws(() => run(n), cls, `native: ${what}`);
+}
+
+// The engine's DP as it was specified (daemon/engine/temporal.ts), kept verbatim: the bandedPath twin
+// and the addon must both reproduce it.
+function engineMonotonicPath(cost: Float32Array, rows: number, lo: Int32Array, width: Int32Array, stride: number, rate: number, maxStep: number, lambda: number): Int32Array {
+  const back = new Int32Array(rows * stride).fill(-1);
+  let prev = new Float64Array(stride).fill(Infinity);
+  let cur = new Float64Array(stride);
+  for (let c = 0; c < width[0]; c++) prev[c] = cost[c];
+  for (let r = 1; r < rows; r++) {
+    cur.fill(Infinity);
+    const dl = lo[r] - lo[r - 1];
+    for (let c = 0; c < width[r]; c++) {
+      const col = lo[r] + c;
+      let best = Infinity;
+      let arg = -1;
+      for (let step = 0; step <= maxStep; step++) {
+        const pc = col - step - lo[r - 1];
+        if (pc < 0) break;
+        if (pc >= width[r - 1]) continue;
+        const v = prev[pc] + lambda * Math.abs(step - rate);
+        if (v < best) {
+          best = v;
+          arg = pc;
+        }
+      }
+      if (arg < 0) {
+        const pc = Math.min(width[r - 1] - 1, Math.max(0, c + dl));
+        best = prev[pc] + lambda * maxStep;
+        arg = pc;
+      }
+      cur[c] = best + cost[r * stride + c];
+      back[r * stride + c] = arg;
+    }
+    [prev, cur] = [cur, prev];
+  }
+  const path = new Int32Array(rows);
+  let c = 0;
+  for (let k = 1; k < width[rows - 1]; k++) if (prev[k] < prev[c]) c = k;
+  for (let r = rows - 1; r >= 0; r--) {
+    path[r] = lo[r] + c;
+    if (r > 0) c = back[r * stride + c];
+  }
+  return path;
+}
+
+/**
+ * A random band: widths in [1, stride], lo drifting forward with stalls, and (unless `connected`)
+ * occasional steps back and gaps. Connected bands never move back and always touch the previous
+ * row's band, so a DTW path exists.
+ */
+function randomBand(rows: number, stride: number, r: () => number, connected: boolean): { lo: Int32Array; width: Int32Array } {
+  const lo = new Int32Array(rows);
+  const width = new Int32Array(rows);
+  let l = Math.floor(r() * 5);
+  for (let i = 0; i < rows; i++) {
+    width[i] = 1 + Math.floor(r() * stride);
+    if (i > 0) {
+      const roll = r();
+      const step = connected ? Math.floor(r() * 3) : roll < 0.1 ? -Math.floor(r() * 3) : roll < 0.2 ? 5 + Math.floor(r() * 20) : Math.floor(r() * 3);
+      l = Math.max(0, l + step);
+      // DTW needs each row's band to overlap or touch the previous one.
+      if (connected) l = Math.min(l, lo[i - 1] + width[i - 1]);
+    }
+    lo[i] = l;
+  }
+  return { lo, width };
+}
+
+// =============================================================================================
+
+describe('native kernels: differential against the TypeScript twins', () => {
+  differential('the addon is this build (ABI version, exports)', (n) => {
+    assert.equal(n.abiVersion, 1);
+    for (const k of ['frameDistances', 'batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay'] as const) assert.equal(typeof n[k], 'function', k);
+    assert.ok(n.threads >= 1);
+    assert.equal(kernelsBackend(), 'native', `kernels.ts fell back: ${nativeUnavailableReason()}`);
+  });
+
+  differential('frameDistances: random float and byte frames, every metric, with and without masks', (n) => {
+    const r = rng(1);
+    for (const dim of [1, 7, 8, 9, 64, 257]) {
+      for (const bgCount of [0, 1, 5]) {
+        const masks: Array<Uint8Array | undefined> = [undefined, Uint8Array.from({ length: dim }, () => (r() < 0.6 ? 1 : 0)), new Uint8Array(dim), new Uint8Array(dim).fill(1), Uint8Array.from({ length: dim }, () => (r() < 0.5 ? 7 : 0))];
+        for (const mask of masks)
+          for (const metric of ['sad', 'ssd', 'ncc'] as const) {
+            const what = `dim ${dim} × ${bgCount}, ${metric}, mask ${mask ? Array.from(mask.slice(0, 4)).join('') : 'none'}`;
+            const fg = f32(dim, r, 3), bg = f32(bgCount * dim, r, 3);
+            closeFloats(n.frameDistances(fg, bg, bgCount, dim, metric, mask), ref.frameDistances(fg, bg, bgCount, dim, metric, mask), `f32 ${what}`);
+            const fb = u8(dim, r), bb = u8(bgCount * dim, r);
+            closeFloats(n.frameDistances(fb, bb, bgCount, dim, metric, mask), ref.frameDistances(fb, bb, bgCount, dim, metric, mask), `u8 ${what}`);
+          }
+      }
+    }
+  });
+
+  differential('frameDistances: large enough to run on several threads', (n) => {
+    const r = rng(2);
+    const dim = 96 * 54, bgCount = 64;
+    const mask = Uint8Array.from({ length: dim }, () => (r() < 0.7 ? 1 : 0));
+    const fg = f32(dim, r), bg = f32(bgCount * dim, r);
+    const fb = u8(dim, r), bb = u8(bgCount * dim, r);
+    for (const metric of ['sad', 'ssd', 'ncc'] as const) {
+      closeFloats(n.frameDistances(fg, bg, bgCount, dim, metric, mask), ref.frameDistances(fg, bg, bgCount, dim, metric, mask), `f32 ${metric}`);
+      closeFloats(n.frameDistances(fb, bb, bgCount, dim, metric), ref.frameDistances(fb, bb, bgCount, dim, metric), `u8 ${metric}`);
+    }
+  });
+
+  differential('frameDistances: flat frames, byte extremes, ±1e6 floats, empty inputs', (n) => {
+    const r = rng(3);
+    const dim = 33;
+    const cases: Array<[Float32Array | Uint8Array, Float32Array | Uint8Array, number, string]> = [
+      [new Float32Array(dim).fill(0.25), f32(3 * dim, r), 3, 'flat fg'],
+      [f32(dim, r), new Float32Array(3 * dim).fill(-2), 3, 'flat bg'],
+      [new Float32Array(dim).fill(1e6), new Float32Array(2 * dim).fill(1e6), 2, 'flat at 1e6'],
+      [f32(dim, r, 1e6), f32(4 * dim, r, 1e6), 4, '±1e6'],
+      [f32(dim, r, 1, 1e6), f32(4 * dim, r, 1, 1e6), 4, 'small variation on a 1e6 offset'],
+      [new Uint8Array(dim).fill(255), new Uint8Array(2 * dim), 2, '255 vs 0'],
+      [Uint8Array.from({ length: dim }, (_, i) => (i % 2 ? 255 : 0)), Uint8Array.from({ length: 2 * dim }, (_, i) => (i % 2 ? 0 : 255)), 2, 'alternating extremes'],
+      [new Uint8Array(dim).fill(9), new Uint8Array(3 * dim).fill(9), 3, 'all equal bytes'],
+      [new Float32Array(0), new Float32Array(0), 0, 'dim 0, no bg'],
+      [new Float32Array(0), new Float32Array(0), 4, 'dim 0, 4 bg'],
+      [new Uint8Array(dim), new Uint8Array(0), 0, 'no bg frames'],
+    ];
+    for (const [fg, bg, count, what] of cases)
+      for (const metric of ['sad', 'ssd', 'ncc'] as const) {
+        const d = fg.length;
+        const a = n.frameDistances(fg, bg, count, d, metric);
+        closeFloats(a, ref.frameDistances(fg, bg, count, d, metric), `${what} ${metric}`);
+        if (metric === 'ncc') for (const x of a) assert.ok(x >= 0 && x <= 2, `${what}: ncc distance ${x} outside [0, 2]`);
+      }
+    // Flat means distance exactly 1 on both backends.
+    assert.deepEqual(Array.from(n.frameDistances(new Float32Array(dim).fill(1e6), f32(2 * dim, r), 2, dim, 'ncc')), [1, 1]);
+  });
+
+  differential('frameDistances: float results are bit-identical (lane-order contract)', (n) => {
+    const r = rng(4);
+    const dim = 1000, bgCount = 20;
+    const fg = f32(dim, r), bg = f32(bgCount * dim, r);
+    for (const metric of ['sad', 'ssd', 'ncc'] as const) assert.deepEqual(n.frameDistances(fg, bg, bgCount, dim, metric), ref.frameDistances(fg, bg, bgCount, dim, metric), metric);
+  });
+
+  differential('frameDistances: bad arguments throw the same errors', (n) => {
+    const fg = new Float32Array(4), bg = new Float32Array(8);
+    sameError((k) => k.frameDistances(fg, new Uint8Array(8) as unknown as Float32Array, 2, 4, 'sad'), n, TypeError, 'mixed types');
+    sameError((k) => k.frameDistances([1, 2] as unknown as Float32Array, bg, 2, 4, 'sad'), n, TypeError, 'plain array');
+    sameError((k) => k.frameDistances(fg, bg, 2, 4, 'l1' as 'sad'), n, TypeError, 'unknown metric');
+    sameError((k) => k.frameDistances(fg, bg, 3, 4, 'sad'), n, RangeError, 'bg too short');
+    sameError((k) => k.frameDistances(fg, bg, 2, 5, 'sad'), n, RangeError, 'fg length != dim');
+    sameError((k) => k.frameDistances(fg, bg, 2, 4, 'ncc', new Uint8Array(3)), n, RangeError, 'mask length');
+    sameError((k) => k.frameDistances(fg, bg, -1, 4, 'sad'), n, RangeError, 'negative count');
+    sameError((k) => k.frameDistances(fg, bg, 1.5, 4, 'sad'), n, RangeError, 'fractional count');
+    sameError((k) => k.frameDistances(fg, bg, NaN, 4, 'sad'), n, RangeError, 'NaN count');
+    sameError((k) => k.frameDistances(fg, bg, '2' as unknown as number, 4, 'sad'), n, TypeError, 'string count');
+  });
+
+  differential('batchDot: full matrices and bands, including empty ones and band edges', (n) => {
+    const r = rng(5);
+    for (const dim of [0, 1, 5, 8, 13, 160])
+      for (const [aRows, bRows] of [[0, 0], [0, 3], [3, 0], [1, 1], [4, 7], [9, 5]]) {
+        const a = unitRows(aRows, dim, r), b = unitRows(bRows, dim, r);
+        closeFloats(n.batchDot(a, aRows, b, bRows, dim), ref.batchDot(a, aRows, b, bRows, dim), `full ${aRows}×${bRows}×${dim}`);
+        if (aRows === 0) continue;
+        // Bands touching both ends of b, empty bands, and repeated a rows.
+        const P = 2 * aRows;
+        const aIndex = Int32Array.from({ length: P }, (_, i) => i % aRows);
+        const bCount = Int32Array.from({ length: P }, (_, i) => (i % 3 === 0 ? 0 : Math.floor(r() * (bRows + 1))));
+        const bStart = Int32Array.from({ length: P }, (_, i) => (i % 2 ? bRows - bCount[i] : Math.floor(r() * (bRows - bCount[i] + 1))));
+        const pairs = { aIndex, bStart, bCount };
+        closeFloats(n.batchDot(a, aRows, b, bRows, dim, pairs), ref.batchDot(a, aRows, b, bRows, dim, pairs), `banded ${aRows}×${bRows}×${dim}`);
+      }
+  });
+
+  differential('batchDot: threaded sizes; results are bit-identical; self-dots of unit vectors are 1', (n) => {
+    const r = rng(6);
+    const dim = 160, aRows = 64, bRows = 300;
+    const a = unitRows(aRows, dim, r), b = unitRows(bRows, dim, r);
+    assert.deepEqual(n.batchDot(a, aRows, b, bRows, dim), ref.batchDot(a, aRows, b, bRows, dim));
+    const rows = 500, band = 41, big = 5184;
+    const fa = unitRows(rows, 300, r), fb = unitRows(rows + band, 300, r);
+    const pairs = { aIndex: Int32Array.from({ length: rows }, (_, i) => i), bStart: Int32Array.from({ length: rows }, (_, i) => i), bCount: new Int32Array(rows).fill(band) };
+    assert.deepEqual(n.batchDot(fa, rows, fb, rows + band, 300, pairs), ref.batchDot(fa, rows, fb, rows + band, 300, pairs));
+    const one = unitRows(3, big, r);
+    for (const x of n.batchDot(one, 3, one, 3, big, { aIndex: Int32Array.of(0, 1, 2), bStart: Int32Array.of(0, 1, 2), bCount: Int32Array.of(1, 1, 1) }))
+      assert.ok(Math.abs(x - 1) < 1e-6, `self dot ${x}`);
+  });
+
+  differential('batchDot: bad arguments throw the same errors', (n) => {
+    const a = new Float32Array(6), b = new Float32Array(9);
+    const pairs = (aIndex: number[], bStart: number[], bCount: number[]) => ({ aIndex: Int32Array.from(aIndex), bStart: Int32Array.from(bStart), bCount: Int32Array.from(bCount) });
+    sameError((k) => k.batchDot(new Float64Array(6) as unknown as Float32Array, 2, b, 3, 3), n, TypeError, 'Float64Array a');
+    sameError((k) => k.batchDot(a, 3, b, 3, 3), n, RangeError, 'a too short');
+    sameError((k) => k.batchDot(a, 2, b, 3, 3, pairs([2], [0], [1])), n, RangeError, 'aIndex out of range');
+    sameError((k) => k.batchDot(a, 2, b, 3, 3, pairs([0], [2], [2])), n, RangeError, 'band past the end of b');
+    sameError((k) => k.batchDot(a, 2, b, 3, 3, pairs([0], [0], [-1])), n, RangeError, 'negative count');
+    sameError((k) => k.batchDot(a, 2, b, 3, 3, pairs([0, 1], [0], [1])), n, RangeError, 'ragged pairs');
+    sameError((k) => k.batchDot(a, 2, b, 3, 3, { aIndex: [0], bStart: Int32Array.of(0), bCount: Int32Array.of(1) } as unknown as ref.DotPairs), n, TypeError, 'plain array in pairs');
+  });
+
+  differential('hamming64: random, identical and complementary fingerprints, 16- and 32-bit results', (n) => {
+    const r = rng(7);
+    const words64 = (count: number) => {
+      const v = new BigUint64Array(count);
+      const v32 = new Uint32Array(v.buffer);
+      for (let i = 0; i < v32.length; i++) v32[i] = Math.floor(r() * 4294967296);
+      return v;
+    };
+    for (const words of [0, 1, 4, 1100])
+      for (const [aRows, bRows] of [[0, 0], [0, 2], [2, 0], [1, 1], [5, 3], [40, 30]]) {
+        const a = words64(aRows * words), b = words64(bRows * words);
+        sameInts(n.hamming64(a, aRows, b, bRows, words), ref.hamming64(a, aRows, b, bRows, words), `${aRows}×${bRows}×${words} words`);
+      }
+    const a = words64(4);
+    const comp = a.map((x) => ~x & 0xffffffffffffffffn);
+    const both = new BigUint64Array([...a, ...comp]);
+    sameInts(n.hamming64(a, 1, both, 2, 4), Uint16Array.of(0, 256), 'self and complement');
+    const big = words64(2000 * 4);
+    sameInts(n.hamming64(big, 2000, big.subarray(0, 400), 100, 4), ref.hamming64(big, 2000, big.subarray(0, 400), 100, 4), 'threaded, subarray input');
+    sameError((k) => k.hamming64(a, 2, a, 1, 4), n, RangeError, 'a too short');
+    sameError((k) => k.hamming64(new BigInt64Array(4) as unknown as BigUint64Array, 1, a, 1, 4), n, TypeError, 'signed words');
+  });
+
+  differential('bandedPath: the engine DP on random bands, fallbacks, ties and edge bands', (n) => {
+    const r = rng(8);
+    for (let trial = 0; trial < 60; trial++) {
+      const rows = [0, 1, 2, 3, 17, 200][trial % 6];
+      const stride = 1 + Math.floor(r() * 12);
+      const { lo, width } = randomBand(rows, stride, r, trial % 2 === 0);
+      const ties = trial % 3 === 0;
+      const cost = Float32Array.from({ length: rows * stride }, () => (ties ? Math.floor(r() * 3) : r()));
+      const rate = [0, 0.5, 1, 1.7][trial % 4];
+      const maxStep = [0, 1, 3, 6][Math.floor(trial / 4) % 4];
+      const lambda = ties ? 0 : [0, 0.05, 1][trial % 3];
+      const expected = rows ? engineMonotonicPath(cost, rows, lo, width, stride, rate, maxStep, lambda) : new Int32Array(0);
+      const what = `trial ${trial}: ${rows} rows, stride ${stride}, rate ${rate}, maxStep ${maxStep}, lambda ${lambda}`;
+      sameInts(ref.bandedPath(cost, rows, lo, width, stride, rate, maxStep, lambda), expected, `twin ${what}`);
+      sameInts(n.bandedPath(cost, rows, lo, width, stride, rate, maxStep, lambda), expected, `native ${what}`);
+    }
+    // Constant cost: every step ties, so the smallest step wins everywhere.
+    const rows = 50, stride = 9;
+    const lo = Int32Array.from({ length: rows }, (_, i) => Math.max(0, i - 4));
+    const width = new Int32Array(rows).fill(stride);
+    const flat = new Float32Array(rows * stride).fill(0.5);
+    sameInts(n.bandedPath(flat, rows, lo, width, stride, 1, 3, 0), engineMonotonicPath(flat, rows, lo, width, stride, 1, 3, 0), 'all ties');
+  });
+
+  differential('bandedPath: bad arguments throw the same errors', (n) => {
+    const cost = new Float32Array(6), lo = Int32Array.of(0, 1), width = Int32Array.of(3, 3);
+    sameError((k) => k.bandedPath(cost, 2, lo, Int32Array.of(3, 0), 3, 1, 2, 0.1), n, RangeError, 'zero width');
+    sameError((k) => k.bandedPath(cost, 2, lo, Int32Array.of(3, 4), 3, 1, 2, 0.1), n, RangeError, 'width > stride');
+    sameError((k) => k.bandedPath(cost, 3, lo, width, 3, 1, 2, 0.1), n, RangeError, 'lo shorter than rows');
+    sameError((k) => k.bandedPath(cost.subarray(0, 5), 2, lo, width, 3, 1, 2, 0.1), n, RangeError, 'cost too short');
+    sameError((k) => k.bandedPath(cost, 2, lo, width, 3, Infinity, 2, 0.1), n, RangeError, 'infinite rate');
+    sameError((k) => k.bandedPath(cost, 2, [0, 1] as unknown as Int32Array, width, 3, 1, 2, 0.1), n, TypeError, 'plain array lo');
+  });
+
+  differential('dtwBand: random connected bands, open ends, jumps, ties', (n) => {
+    const r = rng(9);
+    for (let trial = 0; trial < 80; trial++) {
+      const rows = [1, 2, 3, 12, 60][trial % 5];
+      const stride = 1 + Math.floor(r() * 10);
+      const { lo, width } = randomBand(rows, stride, r, trial % 7 !== 3);
+      const ties = trial % 4 === 0;
+      const cost = Float32Array.from({ length: rows * stride }, () => (ties ? Math.floor(r() * 2) : r()));
+      const opts: ref.DtwOptions = { openBegin: trial % 2 === 1, openEnd: Math.floor(trial / 2) % 2 === 1 };
+      if (trial % 3 === 0) opts.jumpPenalty = [0, 0.5, 3][trial % 9 === 0 ? 0 : trial % 2 ? 1 : 2];
+      const what = `trial ${trial}: ${rows} rows, stride ${stride}, ${JSON.stringify(opts)}`;
+      let e: ref.DtwResult;
+      try {
+        e = ref.dtwBand(cost, rows, lo, width, stride, opts);
+      } catch (err) {
+        // A band that steps back or leaves a gap may have no path: then both must say so.
+        assert.ok(err instanceof RangeError && trial % 7 === 3, `${what}: ${err}`);
+        assert.throws(() => n.dtwBand(cost, rows, lo, width, stride, opts), RangeError, what);
+        continue;
+      }
+      const a = n.dtwBand(cost, rows, lo, width, stride, opts);
+      sameInts(a.path, e.path, `path ${what}`);
+      assert.deepEqual({ start: a.start, end: a.end, jumps: a.jumps }, { start: e.start, end: e.end, jumps: e.jumps }, what);
+      assert.ok(Math.abs(a.cost - e.cost) <= 1e-6 * Math.max(1, Math.abs(e.cost)), `cost ${what}: ${a.cost} vs ${e.cost}`);
+      for (let i = 0; i < rows; i++) assert.ok(e.path[i] >= lo[i] && e.path[i] < lo[i] + width[i], `${what}: row ${i} leaves its band`);
+    }
+    // Sakoe–Chiba bands, including cols ≫ rows, and the bench's shape at a smaller size.
+    for (const [rows, cols, radius] of [[1, 1, 0], [1, 9, 0], [9, 1, 2], [30, 30, 3], [10, 100, 2], [100, 10, 0], [2000, 2000, 40]]) {
+      const band = ref.sakoeChibaBand(rows, cols, radius);
+      const cost = f32(rows * band.stride, r, 1, 1);
+      for (const opts of [{}, { openBegin: true, openEnd: true }, { jumpPenalty: 1 }]) {
+        const a = n.dtwBand(cost, rows, band.lo, band.width, band.stride, opts);
+        const e = ref.dtwBand(cost, rows, band.lo, band.width, band.stride, opts);
+        sameInts(a.path, e.path, `sakoe ${rows}×${cols}±${radius} ${JSON.stringify(opts)}`);
+        assert.deepEqual([a.start, a.end, a.jumps], [e.start, e.end, e.jumps]);
+        assert.equal(a.cost, e.cost);
+      }
+    }
+    const empty = n.dtwBand(new Float32Array(0), 0, new Int32Array(0), new Int32Array(0), 0);
+    assert.deepEqual({ ...empty, path: Array.from(empty.path) }, { path: [], cost: 0, start: -1, end: -1, jumps: [] });
+  });
+
+  differential('dtwBand: disconnected bands, infinite costs and bad options throw the same errors', (n) => {
+    const cost = new Float32Array(4).fill(1);
+    sameError((k) => k.dtwBand(cost, 2, Int32Array.of(0, 5), Int32Array.of(2, 2), 2), n, RangeError, 'gap between bands');
+    const blocked = Float32Array.of(1, Infinity, Infinity, 1);
+    sameError((k) => k.dtwBand(blocked, 2, Int32Array.of(0, 1), Int32Array.of(2, 2), 2), n, RangeError, 'blocked by infinite costs');
+    sameError((k) => k.dtwBand(cost, 2, Int32Array.of(0, 0), Int32Array.of(2, 2), 2, { jumpPenalty: -1 }), n, RangeError, 'negative penalty');
+    sameError((k) => k.dtwBand(cost, 2, Int32Array.of(0, 0), Int32Array.of(2, 2), 2, { openEnd: 1 as unknown as boolean }), n, TypeError, 'non-boolean flag');
+    sameError((k) => k.dtwBand(cost, 2, Int32Array.of(0, 0), Int32Array.of(2, 2), 2, 'open' as unknown as ref.DtwOptions), n, TypeError, 'string options');
+    // With a cut allowed, the gap is crossed by a jump.
+    const jumped = n.dtwBand(cost, 2, Int32Array.of(0, 5), Int32Array.of(2, 2), 2, { jumpPenalty: 1 });
+    assert.deepEqual(jumped.jumps, ref.dtwBand(cost, 2, Int32Array.of(0, 5), Int32Array.of(2, 2), 2, { jumpPenalty: 1 }).jumps);
+    assert.equal(jumped.jumps.length, 1);
+  });
+
+  differential('savitzkyGolay: random series, windows, orders, short series, threaded length', (n) => {
+    const r = rng(10);
+    for (const len of [0, 1, 2, 5, 30, 31, 32, 200])
+      for (const [window, order] of [[1, 0], [3, 1], [5, 2], [7, 3], [31, 3], [31, 6], [9, 8]]) {
+        const y = Float64Array.from({ length: len }, () => r() * 10 - 5);
+        closeFloats(n.savitzkyGolay(y, window, order), ref.savitzkyGolay(y, window, order), `n ${len}, window ${window}, order ${order}`);
+      }
+    const y = Float64Array.from({ length: 100_000 }, (_, i) => Math.sin(i / 300) + r() * 0.1);
+    assert.deepEqual(n.savitzkyGolay(y, 31, 3), ref.savitzkyGolay(y, 31, 3));
+    sameError((k) => k.savitzkyGolay(y, 4, 2), n, RangeError, 'even window');
+    sameError((k) => k.savitzkyGolay(y, 5, 5), n, RangeError, 'order >= window');
+    sameError((k) => k.savitzkyGolay(Float32Array.of(1, 2) as unknown as Float64Array, 3, 1), n, TypeError, 'Float32Array input');
+  });
+});
+
+// =============================================================================================
+
+describe('TypeScript twins: hand-computed values', () => {
+  test('frameDistances: sad, ssd and ncc of small vectors', () => {
+    const fg = Float32Array.of(1, 2, 3);
+    const bg = Float32Array.of(1, 2, 3, /**/ 3, 2, 1, /**/ 2, 4, 6, /**/ 5, 5, 5);
+    assert.deepEqual(Array.from(ref.frameDistances(fg, bg, 4, 3, 'sad')), [0, 4, 6, 9]);
+    assert.deepEqual(Array.from(ref.frameDistances(fg, bg, 4, 3, 'ssd')), [0, 8, 14, 29]);
+    const ncc = ref.frameDistances(fg, bg, 4, 3, 'ncc');
+    assert.ok(Math.abs(ncc[0]) < 1e-12, 'identical → 0');
+    assert.ok(Math.abs(ncc[1] - 2) < 1e-12, 'reversed → 2');
+    assert.ok(Math.abs(ncc[2]) < 1e-12, 'gain → 0');
+    assert.equal(ncc[3], 1, 'flat → 1');
+    // The mask drops the middle element: 1,_,3 vs 3,_,1 is still reversed.
+    const mask = Uint8Array.of(1, 0, 1);
+    assert.deepEqual(Array.from(ref.frameDistances(fg, bg, 4, 3, 'sad', mask)), [0, 4, 4, 6]);
+    assert.ok(Math.abs(ref.frameDistances(fg, bg, 4, 3, 'ncc', mask)[1] - 2) < 1e-12);
+    // Bytes: offset and gain do not matter to ncc.
+    const b = ref.frameDistances(Uint8Array.of(10, 20, 30, 40), Uint8Array.of(60, 80, 100, 120), 1, 4, 'ncc');
+    assert.ok(Math.abs(b[0]) < 1e-12);
+  });
+
+  test('batchDot: full and banded', () => {
+    const a = Float32Array.of(1, 0, /**/ 0, 1);
+    const b = Float32Array.of(1, 0, /**/ 0.6, 0.8, /**/ 0, -1);
+    assert.deepEqual(Array.from(ref.batchDot(a, 2, b, 3, 2)), [1, Math.fround(0.6), 0, 0, Math.fround(0.8), -1]);
+    const banded = ref.batchDot(a, 2, b, 3, 2, { aIndex: Int32Array.of(1, 0), bStart: Int32Array.of(1, 2), bCount: Int32Array.of(2, 1) });
+    assert.deepEqual(Array.from(banded), [Math.fround(0.8), -1, 0]);
+  });
+
+  test('hamming64: popcounts of known words', () => {
+    const a = new BigUint64Array([0n, 0xffn]);
+    const b = new BigUint64Array([0xffffffffffffffffn, 0x0fn, 1n << 63n]);
+    const d = ref.hamming64(a, 2, b, 3, 1);
+    assert.ok(d instanceof Uint16Array);
+    assert.deepEqual(Array.from(d), [64, 4, 1, 56, 4, 9]);
+    assert.ok(ref.hamming64(new BigUint64Array(1100), 1, new BigUint64Array(1100), 1, 1100) instanceof Uint32Array);
+  });
+
+  test('bandedPath: follows a cheap diagonal and keeps the rate through a flat stretch', () => {
+    const rows = 6, stride = 6;
+    const lo = new Int32Array(rows);
+    const width = new Int32Array(rows).fill(stride);
+    const cost = new Float32Array(rows * stride).fill(1);
+    for (let r = 0; r < rows; r++) cost[r * stride + r] = 0;
+    assert.deepEqual(Array.from(ref.bandedPath(cost, rows, lo, width, stride, 1, 2, 0.1)), [0, 1, 2, 3, 4, 5]);
+    // Every cell equal: the rate prior alone decides, so steps of 1 from the cheapest start.
+    const flat = new Float32Array(rows * stride).fill(1);
+    assert.deepEqual(Array.from(ref.bandedPath(flat, rows, lo, width, stride, 1, 2, 0.1)), [0, 1, 2, 3, 4, 5]);
+  });
+
+  test('sakoeChibaBand: square and wide matrices stay connected and cover both corners', () => {
+    const sq = ref.sakoeChibaBand(5, 5, 1);
+    assert.deepEqual(Array.from(sq.lo), [0, 0, 1, 2, 3]);
+    assert.deepEqual(Array.from(sq.width), [2, 3, 3, 3, 2]);
+    assert.equal(sq.stride, 3);
+    for (const [rows, cols, radius] of [[4, 40, 0], [40, 4, 0], [7, 7, 0], [1, 5, 2]]) {
+      const { lo, width } = ref.sakoeChibaBand(rows, cols, radius);
+      assert.equal(lo[0], 0);
+      assert.equal(lo[rows - 1] + width[rows - 1], cols);
+      for (let r = 1; r < rows; r++) assert.ok(lo[r] <= lo[r - 1] + width[r - 1] && lo[r] >= lo[r - 1], `${rows}×${cols}: row ${r} detached`);
+    }
+  });
+
+  /** |x_i − y_j| over a band, as DTW costs. */
+  function absCost(x: number[], y: number[], band: ref.Band): Float32Array {
+    const cost = new Float32Array(x.length * band.stride).fill(Infinity);
+    for (let i = 0; i < x.length; i++) for (let c = 0; c < band.width[i]; c++) cost[i * band.stride + c] = Math.abs(x[i] - y[band.lo[i] + c]);
+    return cost;
+  }
+  const full = (rows: number, cols: number): ref.Band => ({ lo: new Int32Array(rows), width: new Int32Array(rows).fill(cols), stride: cols });
+  const signal = Array.from({ length: 80 }, (_, i) => Math.sin(i * 0.37) * 10 + ((i * 7919) % 13));
+
+  test('dtwBand: identical sequences follow the diagonal at zero cost', () => {
+    const x = signal.slice(0, 30);
+    const band = ref.sakoeChibaBand(30, 30, 4);
+    const res = ref.dtwBand(absCost(x, x, band), 30, band.lo, band.width, band.stride);
+    assert.deepEqual(Array.from(res.path), Array.from({ length: 30 }, (_, i) => i));
+    assert.equal(res.cost, 0);
+    assert.equal(res.start, 0);
+    assert.equal(res.end, 29);
+    assert.deepEqual(res.jumps, []);
+  });
+
+  test('dtwBand: subsequence DTW finds an embedded segment', () => {
+    const x = signal.slice(30, 50);
+    const band = full(x.length, signal.length);
+    const res = ref.dtwBand(absCost(x, signal, band), x.length, band.lo, band.width, band.stride, { openBegin: true, openEnd: true });
+    assert.equal(res.start, 30);
+    assert.equal(res.end, 49);
+    assert.equal(res.cost, 0);
+    assert.deepEqual(Array.from(res.path), Array.from({ length: 20 }, (_, i) => 30 + i));
+    // Closed ends must start at column 0 and end at the last column instead.
+    const closed = ref.dtwBand(absCost(x, signal, band), x.length, band.lo, band.width, band.stride);
+    assert.equal(closed.start, 0);
+    assert.equal(closed.end, signal.length - 1);
+    assert.ok(closed.cost > 0);
+  });
+
+  test('dtwBand: a cut in bg is reported as one jump', () => {
+    const x = [...signal.slice(0, 20), ...signal.slice(45, 65)];
+    const band = full(x.length, signal.length);
+    const cost = absCost(x, signal, band);
+    const res = ref.dtwBand(cost, x.length, band.lo, band.width, band.stride, { openEnd: true, jumpPenalty: 0.5 });
+    assert.deepEqual(res.jumps, [{ row: 20, from: 19, to: 45 }]);
+    assert.equal(res.cost, 0.5);
+    assert.equal(res.start, 0);
+    assert.equal(res.end, 64);
+    // Without cuts the path must crawl through the skipped frames and costs more.
+    assert.ok(ref.dtwBand(cost, x.length, band.lo, band.width, band.stride, { openEnd: true }).cost > 1);
+  });
+
+  test('savitzkyGolay: polynomials up to the order pass through unchanged, edges included', () => {
+    const quad = Float64Array.from({ length: 40 }, (_, i) => 0.5 * i * i - 3 * i + 7);
+    const sq = ref.savitzkyGolay(quad, 7, 2);
+    for (let i = 0; i < quad.length; i++) assert.ok(Math.abs(sq[i] - quad[i]) < 1e-9 * Math.max(1, Math.abs(quad[i])), `quadratic at ${i}: ${sq[i]} vs ${quad[i]}`);
+    const cubic = Float64Array.from({ length: 25 }, (_, i) => 0.01 * i ** 3 - i);
+    const sc = ref.savitzkyGolay(cubic, 31, 3); // shorter than the window: one fit over everything
+    for (let i = 0; i < cubic.length; i++) assert.ok(Math.abs(sc[i] - cubic[i]) < 1e-9 * Math.max(1, Math.abs(cubic[i])), `cubic at ${i}`);
+    const line = Float64Array.from({ length: 10 }, (_, i) => 2 * i + 1);
+    assert.ok(ref.savitzkyGolay(line, 5, 1).every((v, i) => Math.abs(v - line[i]) < 1e-12));
+  });
+
+  test('savitzkyGolay: a slow sine is nearly unchanged, noise is reduced', () => {
+    const n = 2000;
+    const sine = Float64Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * i) / 400));
+    const s = ref.savitzkyGolay(sine, 11, 2);
+    let worst = 0;
+    for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(s[i] - sine[i]));
+    assert.ok(worst < 1e-3, `max deviation ${worst}`);
+    const r = rng(11);
+    const noisy = Float64Array.from(sine, (v) => v + (r() - 0.5) * 0.2);
+    const smooth = ref.savitzkyGolay(noisy, 31, 2);
+    let before = 0, after = 0;
+    for (let i = 0; i < n; i++) {
+      before += (noisy[i] - sine[i]) ** 2;
+      after += (smooth[i] - sine[i]) ** 2;
+    }
+    assert.ok(after < before / 3, `noise energy ${before} → ${after}`);
+    // Window 1 is the identity.
+    assert.deepEqual(ref.savitzkyGolay(noisy, 1, 0), noisy);
+  });
+});
+
+// =============================================================================================
+
+describe('kernels.ts: loading and fallback', () => {
+  test('looks next to itself and under the package root (for the dist/ bundle)', () => {
+    const fromDist = addonCandidates(path.join(ROOT, 'dist'));
+    assert.ok(fromDist.includes(ADDON), fromDist.join(', '));
+    assert.equal(addonCandidates(path.join(ROOT, 'daemon', 'native'))[0], ADDON);
+  });
+
+  test('VIDKOMPY_NO_NATIVE=1 serves the twins and warns once, through the logger hook', () => {
+    const script = `
+      const k = require('./daemon/native/kernels');
+      const lines = [];
+      k.setKernelLogger((line) => lines.push(line));
+      const a = k.savitzkyGolay(Float64Array.of(1, 2, 3, 4, 5), 3, 1);
+      k.hamming64(new BigUint64Array([1n]), 1, new BigUint64Array([3n]), 1, 1);
+      k.setKernelLogger(null);
+      process.stdout.write(JSON.stringify({ backend: k.kernelsBackend(), lines, first: a[0] }));
+      k.frameDistances(new Uint8Array(2), new Uint8Array(2), 1, 2, 'sad'); // no second warning on stderr
+    `;
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VIDKOMPY_NO_NATIVE: '1' } });
+    assert.equal(res.status, 0, res.stderr);
+    const out = JSON.parse(res.stdout) as { backend: string; lines: string[]; first: number };
+    assert.equal(out.backend, 'typescript');
+    assert.equal(out.lines.length, 1, out.lines.join(''));
+    assert.match(out.lines[0], /^vidkompy: native kernels unavailable \(disabled by VIDKOMPY_NO_NATIVE=1\).*\n$/);
+    assert.ok(Math.abs(out.first - 1) < 1e-12);
+    assert.doesNotMatch(res.stderr, /native kernels unavailable/);
+  });
+
+  test('without a logger hook the warning goes to stderr, once', () => {
+    const script = `
+      const k = require('./daemon/native/kernels');
+      k.bandedPath(new Float32Array(1), 1, new Int32Array(1), Int32Array.of(1), 1, 1, 1, 0);
+      k.bandedPath(new Float32Array(1), 1, new Int32Array(1), Int32Array.of(1), 1, 1, 1, 0);
+    `;
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VIDKOMPY_NO_NATIVE: '1' } });
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stderr.match(/native kernels unavailable/g)?.length, 1, res.stderr);
+  });
+});
