@@ -224,7 +224,8 @@ async function jointRefine(
     pairs.push({ bg: bgFrames.map((f) => toGray(f, bg.width, bg.height)), fg: contentOf(toGray(fgFrame, fg.width, fg.height), content) });
     centres.push(map[i] - first);
   }
-  const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: 0.01, fixedScale: fixedScale(o) });
+  // The first pass starts from a placement found on one roughly-timed pair: allow more scale error.
+  const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: reach > 2 ? 0.03 : 0.01, fixedScale: fixedScale(o) });
   return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };
 }
 
@@ -274,6 +275,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       Math.abs(j.placement.scale - placement.scale) * content.width * k > 0.3;
     if (j.placement.score >= placement.score - 0.01 || !Number.isFinite(placement.score)) placement = j.placement;
     if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
+    if (process.env.VK_TRACE) console.error("pass", pass, JSON.stringify(j), moved);
     if (pass >= 2 || (j.shifts.every((d) => d === 0) && !moved)) break;
   }
 

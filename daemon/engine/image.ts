@@ -24,11 +24,15 @@ export function crop(img: Gray, x: number, y: number, w: number, h: number): Gra
   return { data, width: w, height: h };
 }
 
-/** Per destination pixel: the source pixels it covers and how much of each (box filter). */
-function coverage(src: number, dst: number): { start: Int32Array; weights: Float32Array[] } {
+/**
+ * Per destination pixel: the first source pixel it covers and the weight of each of `taps`
+ * consecutive source pixels (box filter), flattened so the inner loops touch one array.
+ */
+function coverage(src: number, dst: number): { start: Int32Array; taps: number; weights: Float32Array } {
   const scale = src / dst;
+  const taps = scale < 1 ? 2 : Math.ceil(scale) + 1;
   const start = new Int32Array(dst);
-  const weights: Float32Array[] = [];
+  const weights = new Float32Array(dst * taps);
   for (let d = 0; d < dst; d++) {
     let a = d * scale;
     let b = (d + 1) * scale;
@@ -38,21 +42,19 @@ function coverage(src: number, dst: number): { start: Int32Array; weights: Float
       a = Math.max(0, Math.min(src - 1, c));
       b = a + 1;
     }
-    const s = Math.floor(a);
-    const e = Math.min(src, Math.ceil(b - 1e-9));
-    start[d] = s;
-    const w = new Float32Array(Math.max(1, e - s));
+    const s0 = Math.min(src - 1, Math.floor(a));
+    start[d] = s0;
     let sum = 0;
-    for (let k = 0; k < w.length; k++) {
-      const lo = Math.max(a, s + k);
-      const hi = Math.min(b, s + k + 1);
-      w[k] = Math.max(0, hi - lo);
-      sum += w[k];
+    for (let k = 0; k < taps && s0 + k < src; k++) {
+      const lo = Math.max(a, s0 + k);
+      const hi = Math.min(b, s0 + k + 1);
+      const w = Math.max(0, hi - lo);
+      weights[d * taps + k] = w;
+      sum += w;
     }
-    for (let k = 0; k < w.length; k++) w[k] = sum > 0 ? w[k] / sum : 1 / w.length;
-    weights.push(w);
+    for (let k = 0; k < taps; k++) weights[d * taps + k] = sum > 0 ? weights[d * taps + k] / sum : k === 0 ? 1 : 0;
   }
-  return { start, weights };
+  return { start, taps, weights };
 }
 
 /** Area-average resize (the same box filter as ffmpeg's `flags=area` for downscaling). */
@@ -62,24 +64,28 @@ export function resize(img: Gray, dw: number, dh: number): Gray {
   const cx = coverage(sw, dw);
   const cy = coverage(sh, dh);
   const tmp = new Float32Array(dw * sh);
+  const tx = cx.taps;
   for (let y = 0; y < sh; y++) {
     const row = y * sw;
     for (let x = 0; x < dw; x++) {
-      const s = cx.start[x];
-      const w = cx.weights[x];
+      const s0 = row + cx.start[x];
+      const wo = x * tx;
       let acc = 0;
-      for (let k = 0; k < w.length; k++) acc += w[k] * data[row + s + k];
+      // Weights past the source edge are zero; clamp the index instead of branching per tap.
+      for (let k = 0; k < tx; k++) acc += cx.weights[wo + k] * data[Math.min(s0 + k, row + sw - 1)];
       tmp[y * dw + x] = acc;
     }
   }
   const out = new Float32Array(dw * dh);
+  const ty = cy.taps;
   for (let y = 0; y < dh; y++) {
-    const s = cy.start[y];
-    const w = cy.weights[y];
-    for (let x = 0; x < dw; x++) {
-      let acc = 0;
-      for (let k = 0; k < w.length; k++) acc += w[k] * tmp[(s + k) * dw + x];
-      out[y * dw + x] = acc;
+    const s0 = cy.start[y];
+    const o = y * dw;
+    for (let k = 0; k < ty; k++) {
+      const w = cy.weights[y * ty + k];
+      if (w === 0) continue;
+      const r = Math.min(s0 + k, sh - 1) * dw;
+      for (let x = 0; x < dw; x++) out[o + x] += w * tmp[r + x];
     }
   }
   return { data: out, width: dw, height: dh };

@@ -22,6 +22,8 @@ export interface CoarseHit extends Placement {
 const SCALE_STEP = 1.06;
 const MIN_TEMPLATE = 10;
 const MIN_PLACED = 32;
+/** Candidate frames per pair that the full scale search sees at once. */
+const WINDOW = 5;
 
 export interface CoarseOptions {
   /** Only this scale is tried (manual override or --unity-scale). */
@@ -143,11 +145,15 @@ export interface RefineOptions {
   from: number;
   /** How far (relative) the true scale may be from `start.scale`. */
   scaleUncertainty: number;
+  /** Stop after the first level: enough to choose among candidate frames. */
+  pickOnly?: boolean;
+  /** Scale candidates either side of the current scale at a level (default 4). */
+  scaleSteps?: number;
 }
 
-/** Template pixels scored per position: beyond ~200k, a regular subset is as decisive and far cheaper. */
+/** Template pixels scored per position: beyond ~60k, a regular subset is as decisive and far cheaper. */
 function strideFor(pixels: number): number {
-  return Math.max(1, Math.floor(Math.sqrt(pixels / 200_000)));
+  return Math.max(1, Math.round(Math.sqrt(pixels / 60_000)));
 }
 
 export interface Refined extends Placement {
@@ -162,6 +168,25 @@ export interface Refined extends Placement {
  * first level only the candidates next to each pair's best stay in play.
  */
 export function refine(pairs: RefinePair[], start: Placement, opts: RefineOptions): Refined {
+  // Many candidates: first pick each pair's frame at the starting scale (cheap), then search scale
+  // with only that frame and its neighbours, instead of every scale against every frame.
+  // The pick, on a coarser scale grid, can be a frame or two off, so the window follows the
+  // refined picks until they settle inside it.
+  if (!opts.pickOnly && pairs.some((p) => p.bg.length > WINDOW)) {
+    const first = refine(pairs, start, { ...opts, scaleSteps: 2, pickOnly: true });
+    let picks = first.picks;
+    let at: Placement = { ...start, x: first.x, y: first.y };
+    for (let round = 0; ; round++) {
+      const offsets = pairs.map((p, k) => Math.max(0, Math.min(p.bg.length - WINDOW, picks[k] - (WINDOW >> 1))));
+      const narrowed = pairs.map((p, k) => ({ fg: p.fg, bg: p.bg.slice(offsets[k], offsets[k] + WINDOW) }));
+      const r = refine(narrowed, at, opts);
+      const next = r.picks.map((c, k) => c + offsets[k]);
+      const onEdge = r.picks.some((c, k) => (c === 0 && offsets[k] > 0) || (c === WINDOW - 1 && offsets[k] + WINDOW < pairs[k].bg.length));
+      if (!onEdge || round === 3) return { ...r, picks: next };
+      picks = next;
+      at = r;
+    }
+  }
   const bgW = pairs[0].bg[0].width;
   const bgH = pairs[0].bg[0].height;
   const fw = pairs[0].fg.width;
@@ -190,7 +215,7 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
     };
     // One template pixel is the finest scale step that means anything at this level.
     const delta = 1 / Math.max(1, fw * scale * f);
-    const step = u > 0 ? Math.max(delta, u / 4) : 1;
+    const step = u > 0 ? Math.max(delta, u / (opts.scaleSteps ?? 4)) : 1;
     const candidates: number[] = [];
     if (u > 0) for (let k = -Math.round(u / step); k <= Math.round(u / step); k++) candidates.push(scale * Math.exp(k * step));
     else candidates.push(scale);
@@ -222,6 +247,7 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
       }
     }
     if (!best) break;
+    if (opts.pickOnly) return best;
     const moved = Math.abs(best.x - x) * f >= radius || Math.abs(best.y - y) * f >= radius;
     ({ x, y, scale, score, picks } = best);
     // Keep the neighbours of each pair's best frame into the first full-size level (coarser levels
