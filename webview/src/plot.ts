@@ -1,0 +1,313 @@
+/**
+ * The drift plot, on uPlot: bg time against fg time (a straight line when nothing drifts), the
+ * offset bg − fg on a second axis (flat when both run at the same speed), per-frame confidence as
+ * shading, cuts and anchors as marks, the current frame as a cursor line.
+ *
+ * The state module owns the zoom window: uPlot's own drag-zoom and double-click reset are turned
+ * into actions and the window comes back through `setZoom`, so there is one source of truth that
+ * survives re-alignments and reloads.
+ */
+import uPlot from 'uplot';
+import type { AlignmentView } from '../../protocol/lsp';
+import { bounds, frameAtTime, offsets, type Span } from './state';
+import { withAlpha, type Palette } from './theme';
+
+export interface PlotHandlers {
+  scrub(fgFrame: number): void;
+  zoomTo(span: Span | null): void;
+  zoomBy(factor: number, at: number): void;
+  panBy(dt: number): void;
+  hover(fgFrame: number | null): void;
+}
+
+export const PLOT_HEIGHT = 260;
+/** Pixels a click may wander and still be a click, not a drag-to-zoom. */
+const CLICK_SLOP = 4;
+
+export function plotData(v: AlignmentView): uPlot.AlignedData {
+  return [v.fgTimes, v.bgTimeForFg, offsets(v)];
+}
+
+/**
+ * The lowest confidence of the frames under each pixel column of the plot area (NaN: no frame).
+ * `xs` are the frames' x positions in pixels from the area's left edge; a frame owns the pixels
+ * half-way to its neighbours, so zoomed in each frame is a band and zoomed out the worst wins.
+ */
+export function confidenceColumns(xs: ArrayLike<number>, conf: ArrayLike<number>, width: number): Float32Array {
+  const cols = new Float32Array(Math.max(0, Math.ceil(width))).fill(NaN);
+  const n = xs.length;
+  for (let i = 0; i < n; i++) {
+    const a = i > 0 ? (xs[i - 1] + xs[i]) / 2 : xs[i] - 0.5;
+    const b = i < n - 1 ? (xs[i] + xs[i + 1]) / 2 : xs[i] + 0.5;
+    if (b < 0 || a >= cols.length) continue;
+    const from = Math.max(0, Math.floor(a));
+    const to = Math.min(cols.length - 1, Math.max(from, Math.ceil(b) - 1));
+    const c = conf[i];
+    for (let k = from; k <= to; k++) if (!(cols[k] <= c)) cols[k] = c;
+  }
+  return cols;
+}
+
+/**
+ * The offset axis spans at least half a second: bg frames are whole, so an offset that does not
+ * drift still wobbles by a frame, and auto-ranging would blow that up into a saw across the plot.
+ */
+export function offsetRange(lo: number | null, hi: number | null): uPlot.Range.MinMax {
+  if (lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) return [-0.25, 0.25];
+  const mid = (lo + hi) / 2;
+  const half = Math.max(0.25, ((hi - lo) / 2) * 1.1);
+  return [mid - half, mid + half];
+}
+
+/** The pointer's x in CSS pixels from the plot area's left edge (offsetX would follow child targets). */
+function localX(over: HTMLElement, e: MouseEvent): number {
+  return e.clientX - over.getBoundingClientRect().left;
+}
+
+export class DriftPlot {
+  private u: uPlot | null = null;
+  private view: AlignmentView | null = null;
+  private zoom: Span | null = null;
+  private fgFrame = 0;
+  private downX = NaN;
+  private readonly resize = new ResizeObserver(() => this.fit());
+
+  constructor(
+    private readonly el: HTMLElement,
+    private palette: Palette,
+    private readonly on: PlotHandlers,
+  ) {
+    this.resize.observe(el);
+  }
+
+  update(view: AlignmentView): void {
+    this.view = view;
+    if (!this.u) this.u = this.create(view);
+    else this.u.setData(plotData(view));
+    this.applyZoom();
+  }
+
+  setZoom(zoom: Span | null): void {
+    this.zoom = zoom;
+    this.applyZoom();
+  }
+
+  setFrame(fgFrame: number): void {
+    this.fgFrame = fgFrame;
+    this.u?.redraw(false);
+  }
+
+  setPalette(p: Palette): void {
+    this.palette = p;
+    // Axes are sized with the font: rebuild rather than redraw.
+    if (this.u && this.view) {
+      this.u.destroy();
+      this.u = this.create(this.view);
+      this.applyZoom();
+    }
+  }
+
+  /** The plot area's width in CSS pixels (for turning wheel deltas into time). */
+  areaWidth(): number {
+    return this.u ? this.u.bbox.width / devicePixelRatio : this.el.clientWidth;
+  }
+
+  /** The x window currently shown. */
+  window(): Span | null {
+    const s = this.u?.scales.x;
+    return s && s.min !== undefined && s.max !== undefined ? { min: s.min, max: s.max } : null;
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.u?.destroy();
+    this.u = null;
+  }
+
+  private applyZoom(): void {
+    if (!this.u || !this.view) return;
+    const b = this.zoom ?? bounds(this.view);
+    // A single frame has no width; give the scale some so uPlot can draw it.
+    const span = b.max > b.min ? b : { min: b.min - 0.5, max: b.max + 0.5 };
+    this.u.setScale('x', span);
+  }
+
+  private fit(): void {
+    const w = Math.max(120, this.el.clientWidth);
+    if (this.u && (this.u.width !== w || this.u.height !== PLOT_HEIGHT)) this.u.setSize({ width: w, height: PLOT_HEIGHT });
+  }
+
+  private create(view: AlignmentView): uPlot {
+    const p = () => this.palette;
+    const axis = (label: string, scale: string, extra: Partial<uPlot.Axis> = {}): uPlot.Axis => ({
+      label,
+      scale,
+      stroke: () => p().foreground,
+      font: p().font,
+      labelFont: p().font,
+      grid: { stroke: () => p().grid, width: 1 },
+      ticks: { stroke: () => p().grid, width: 1 },
+      ...extra,
+    });
+    const opts: uPlot.Options = {
+      width: Math.max(120, this.el.clientWidth),
+      height: PLOT_HEIGHT,
+      legend: { show: false },
+      scales: { x: { time: false }, y: {}, off: { range: (_u, lo, hi) => offsetRange(lo, hi) } },
+      series: [
+        { label: 'fg time (s)' },
+        { label: 'bg time (s)', scale: 'y', stroke: () => p().map, width: 2, points: { show: false } },
+        { label: 'offset bg − fg (s)', scale: 'off', stroke: () => p().offset, width: 1.5, dash: [6, 4], points: { show: false } },
+      ],
+      axes: [
+        axis('fg time (s)', 'x'),
+        axis('bg time (s)', 'y'),
+        axis('offset (s)', 'off', { side: 1, grid: { show: false }, stroke: () => p().offset }),
+      ],
+      cursor: {
+        drag: { x: true, y: false, setScale: false },
+        points: { show: false },
+        // Double-click shows everything, through the state like every other zoom.
+        bind: { dblclick: () => null },
+      },
+      hooks: {
+        drawAxes: [(u) => this.drawConfidence(u)],
+        draw: [(u) => this.drawMarks(u)],
+        setSelect: [(u) => this.selected(u)],
+        setCursor: [(u) => this.on.hover(u.cursor.idx ?? null)],
+        ready: [(u) => this.bind(u)],
+      },
+    };
+    return new uPlot(opts, plotData(view), this.el);
+  }
+
+  private bind(u: uPlot): void {
+    const over = u.over;
+    over.addEventListener('mousedown', (e) => (this.downX = e.clientX));
+    over.addEventListener('click', (e) => {
+      if (!this.view || Math.abs(e.clientX - this.downX) > CLICK_SLOP) return;
+      this.on.scrub(frameAtTime(this.view, u.posToVal(localX(over, e), 'x')));
+    });
+    over.addEventListener('dblclick', () => this.on.zoomTo(null));
+    over.addEventListener(
+      'wheel',
+      (e) => {
+        e.preventDefault();
+        const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? over.clientHeight : 1;
+        const win = this.window();
+        if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+          const d = (e.shiftKey && !e.deltaX ? e.deltaY : e.deltaX) * unit;
+          if (win) this.on.panBy((d / Math.max(1, over.clientWidth)) * (win.max - win.min));
+        } else {
+          this.on.zoomBy(Math.exp(e.deltaY * unit * 0.0015), u.posToVal(localX(over, e), 'x'));
+        }
+      },
+      { passive: false },
+    );
+  }
+
+  private selected(u: uPlot): void {
+    const s = u.select;
+    if (s.width > CLICK_SLOP) {
+      this.on.zoomTo({ min: u.posToVal(s.left, 'x'), max: u.posToVal(s.left + s.width, 'x') });
+    }
+    if (s.width > 0) u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+  }
+
+  /** Under the series: low-confidence stretches tinted across the plot, and a strip along the bottom. */
+  private drawConfidence(u: uPlot): void {
+    const v = this.view;
+    if (!v || !v.confidence.length) return;
+    const { ctx, bbox } = u;
+    const xs = v.fgTimes.map((t) => u.valToPos(t, 'x', true) - bbox.left);
+    const cols = confidenceColumns(xs, v.confidence, bbox.width);
+    const strip = Math.round(5 * devicePixelRatio);
+    const p = this.palette;
+    ctx.save();
+    // Runs of equal (quantised) confidence are one rectangle each.
+    let k = 0;
+    while (k < cols.length) {
+      const c = cols[k];
+      let e = k + 1;
+      const q = Number.isNaN(c) ? -1 : Math.round(c * 20);
+      while (e < cols.length && (Number.isNaN(cols[e]) ? -1 : Math.round(cols[e] * 20)) === q) e++;
+      if (q >= 0) {
+        const conf = q / 20;
+        const x = bbox.left + k;
+        if (conf < 0.8) {
+          ctx.fillStyle = withAlpha(ctx, p.cut, 0.3 * (1 - conf / 0.8));
+          ctx.fillRect(x, bbox.top, e - k, bbox.height - strip);
+        }
+        ctx.fillStyle = withAlpha(ctx, p.good, conf);
+        ctx.fillRect(x, bbox.top + bbox.height - strip, e - k, strip);
+        ctx.fillStyle = withAlpha(ctx, p.cut, 1 - conf);
+        ctx.fillRect(x, bbox.top + bbox.height - strip, e - k, strip);
+      }
+      k = e;
+    }
+    ctx.restore();
+  }
+
+  /** Over the series: cuts, anchors, and the current frame. */
+  private drawMarks(u: uPlot): void {
+    const v = this.view;
+    if (!v) return;
+    const { ctx, bbox } = u;
+    const dpr = devicePixelRatio;
+    const p = this.palette;
+    const inside = (x: number) => x >= bbox.left - 1 && x <= bbox.left + bbox.width + 1;
+    const vline = (x: number) => {
+      ctx.beginPath();
+      ctx.moveTo(Math.round(x) + 0.5, bbox.top);
+      ctx.lineTo(Math.round(x) + 0.5, bbox.top + bbox.height);
+      ctx.stroke();
+    };
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+    ctx.clip();
+    ctx.lineWidth = dpr;
+
+    ctx.strokeStyle = p.cut;
+    ctx.setLineDash([4 * dpr, 3 * dpr]);
+    for (const c of v.cuts) {
+      const t = v.fgTimes[c];
+      if (t === undefined) continue;
+      const x = u.valToPos(t, 'x', true);
+      if (inside(x)) vline(x);
+    }
+    ctx.setLineDash([]);
+
+    // Anchors are in seconds (fg, bg), as the project file and the engine take them.
+    ctx.strokeStyle = withAlpha(ctx, p.anchor, 0.6);
+    ctx.fillStyle = p.anchor;
+    const r = 5 * dpr;
+    for (const a of v.anchors) {
+      const x = u.valToPos(a.fg, 'x', true);
+      if (!inside(x)) continue;
+      vline(x);
+      const y = u.valToPos(a.bg, 'y', true);
+      ctx.beginPath();
+      ctx.moveTo(x, y - r);
+      ctx.lineTo(x + r, y);
+      ctx.lineTo(x, y + r);
+      ctx.lineTo(x - r, y);
+      ctx.closePath();
+      ctx.fill();
+    }
+
+    const f = Math.min(this.fgFrame, v.fgTimes.length - 1);
+    if (f >= 0) {
+      const x = u.valToPos(v.fgTimes[f], 'x', true);
+      if (inside(x)) {
+        ctx.strokeStyle = withAlpha(ctx, p.foreground, 0.7);
+        vline(x);
+        ctx.fillStyle = p.foreground;
+        ctx.beginPath();
+        ctx.arc(x, u.valToPos(v.bgTimeForFg[f], 'y', true), 3.5 * dpr, 0, 2 * Math.PI);
+        ctx.fill();
+      }
+    }
+    ctx.restore();
+  }
+}
