@@ -14,6 +14,8 @@ import path from 'node:path';
 import { align } from '../daemon/engine/align';
 import { compose } from '../daemon/engine/compose';
 import { tools } from '../daemon/media/tools';
+import { benchEmbed } from './embed';
+import { benchLong } from './long';
 
 const DIR = path.join(os.tmpdir(), 'vidkompy-bench');
 const PRESET = 'veryfast';
@@ -90,6 +92,12 @@ async function main(): Promise<void> {
   const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
   console.log(`floors: decode = ffmpeg decoding bg and fg concurrently to null; compose = ffmpeg decode both + overlay + same x264 encode`);
+
+  const long = await benchLong('full');
+  console.log(`\n1-hour alignment (synthetic descriptor sequences, temporal engine only): bg ${long.bgFrames} frames, fg ${long.fgFrames} frames: ${long.seconds.toFixed(2)} s, peak RSS ${long.peakMiB.toFixed(0)} MiB (inputs included), ${(long.within1 * 100).toFixed(1)}% within 1 frame`);
+
+  const emb = await benchEmbed();
+  console.log(`\nembeddings (built-in model, ${emb.size}): ${emb.framesPerSecond.toFixed(0)} frames/s over ${emb.frames} frames on ${emb.provider.toUpperCase()}`);
 
   const kernels = path.join(__dirname, 'kernels.ts');
   if (existsSync(kernels)) {

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { align, locate, type AlignOptions, type SpatialOptions, type Stage } from '../engine/align';
+import { align, FEATURES, locate, type AlignOptions, type Features, type SpatialOptions, type Stage } from '../engine/align';
+import type { ModelSpec } from '../embed/model';
 import { writeFileAtomic } from '../engine/atomic';
 import { compose, prepareOutput, type AudioChoice, type CanvasMode } from '../engine/compose';
 import { VidkompyError } from '../engine/errors';
@@ -10,6 +11,10 @@ import { ENGINES, type Engine } from '../engine/temporal';
 import { derive } from '../media/derive';
 import { tools } from '../media/tools';
 import { progressBar, type Progress } from './progress';
+import { fromProjectAlignment } from '../project/alignment';
+import { checkProjectFiles } from '../project/check';
+import { loadProject, runProject } from '../project/jobs';
+import { startServer, STDIO_USAGE } from '../server/server';
 
 const VERSION = '0.1.0';
 
@@ -20,9 +25,18 @@ Usage:
   vidkompy sync --bg BG --fg FG -o ALIGNMENT.json         align only; write the alignment
   vidkompy find FG BG [--json]                            where FG (image or video) sits in BG
   vidkompy demo [DIR]                                     round trip on the bundled sample
+  vidkompy check PROJECT.vidkompy.json [...]              check projects: file:line:col: severity: message; exit 1 on errors
+  vidkompy run PROJECT.vidkompy.json                      align a project (reusing a fresh saved alignment) and render it
+  vidkompy daemon --stdio                                 the language server for editors (LSP over stdio)
 
 Alignment options (comp, sync):
-  --engine full|mask     temporal engine (default full; mask ignores static borders and bars)
+  --engine NAME          temporal engine: full (default), mask (ignores static borders and bars),
+                         fast (perceptual hashes), precise (pyramid + drift correction),
+                         edit (fg is an edit of bg: finds the cuts)
+  --features NAME        frame descriptor: pixels (default), hash, embedding (ONNX; built-in model)
+  --model FILE.onnx      your own ONNX image model for --features embedding, with
+                         --model-input NAME --model-output NAME --model-size WxH (default 224x224)
+                         --model-mean R,G,B --model-std R,G,B (default ImageNet) --model-layout nchw|nhwc
   -w, --window N         search band half-width in bg frames (default: automatic)
   --x-shift X --y-shift Y  place fg's top-left corner at X,Y in bg pixels (skips spatial search)
   --scale S              fg's scale in bg (with --x-shift/--y-shift, or to fix the search's scale)
@@ -53,6 +67,14 @@ const options = {
   fg: { type: 'string' },
   output: { type: 'string', short: 'o' },
   engine: { type: 'string' },
+  features: { type: 'string' },
+  model: { type: 'string' },
+  'model-input': { type: 'string' },
+  'model-output': { type: 'string' },
+  'model-size': { type: 'string' },
+  'model-mean': { type: 'string' },
+  'model-std': { type: 'string' },
+  'model-layout': { type: 'string' },
   window: { type: 'string', short: 'w' },
   'x-shift': { type: 'string' },
   'y-shift': { type: 'string' },
@@ -114,7 +136,39 @@ function spatialOptions(v: Values): SpatialOptions {
 }
 
 function alignOptions(v: Values): AlignOptions {
-  return { ...spatialOptions(v), engine: oneOf<Engine>(v, 'engine', ENGINES), window: num(v, 'window', { int: true, min: 1 }) };
+  return {
+    ...spatialOptions(v),
+    engine: oneOf<Engine>(v, 'engine', ENGINES),
+    window: num(v, 'window', { int: true, min: 1 }),
+    features: oneOf<Features>(v, 'features', FEATURES),
+    model: modelSpec(v),
+  };
+}
+
+/** An external ONNX model from the --model flags (defaults fit a typical ImageNet export). */
+function modelSpec(v: Values): ModelSpec | undefined {
+  if (!v.model) {
+    if (v['model-input'] || v['model-output'] || v['model-size'] || v['model-mean'] || v['model-std'] || v['model-layout']) throw new UsageError('the --model-* flags need --model FILE.onnx');
+    return undefined;
+  }
+  const triple = (key: 'model-mean' | 'model-std', dflt: [number, number, number]): [number, number, number] => {
+    const raw = v[key];
+    if (raw === undefined) return dflt;
+    const t = raw.split(',').map(Number);
+    if (t.length !== 3 || !t.every(Number.isFinite)) throw new UsageError(`--${key} ${raw}: expected three numbers R,G,B`);
+    return [t[0], t[1], t[2]];
+  };
+  const size = (v['model-size'] ?? '224x224').split('x').map(Number);
+  if (size.length !== 2 || !size.every((n) => Number.isInteger(n) && n > 0)) throw new UsageError(`--model-size ${v['model-size']}: expected WxH, e.g. 224x224`);
+  return {
+    path: path.resolve(v.model),
+    input: v['model-input'] ?? 'input',
+    output: v['model-output'] ?? 'output',
+    size: [size[0], size[1]],
+    mean: triple('model-mean', [0.485, 0.456, 0.406]),
+    std: triple('model-std', [0.229, 0.224, 0.225]),
+    layout: oneOf(v, 'model-layout', ['nchw', 'nhwc'] as const) ?? 'nchw',
+  };
 }
 
 function requireInputs(v: Values): { bg: string; fg: string } {
@@ -133,7 +187,8 @@ function describe(al: Alignment): string {
   const t = al.temporal;
   return (
     `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); ` +
-    `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine, mean confidence ${t.meanConfidence.toFixed(2)}`
+    `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? 'pixels'}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
+    (t.cuts?.length ? `; cuts at fg frames ${t.cuts.map((c) => c.fg).join(', ')}` : '')
   );
 }
 
@@ -250,6 +305,33 @@ async function cmdDemo(v: Values, io: Io, p: Progress, positionals: string[]): P
   }
 }
 
+async function cmdCheck(io: Io, positionals: string[]): Promise<number> {
+  if (!positionals.length) throw new UsageError('usage: vidkompy check PROJECT.vidkompy.json [...]');
+  const { lines, errors } = await checkProjectFiles(positionals);
+  for (const l of lines) io.out(l);
+  return errors ? 1 : 0;
+}
+
+async function cmdRun(v: Values, io: Io, p: Progress, positionals: string[]): Promise<void> {
+  if (positionals.length !== 1) throw new UsageError('usage: vidkompy run PROJECT.vidkompy.json');
+  const project = await loadProject(positionals[0]);
+  const { alignment, cached, render: r } = await runProject(project, { onAlignProgress: reporter(p), onRenderProgress: (f) => p.update('rendering', f) });
+  p.done();
+  const al = fromProjectAlignment(alignment, project.file);
+  if (v.json) {
+    io.out(JSON.stringify({ output: r.output, alignment: project.alignmentFile, cached, width: r.width, height: r.height, frames: r.frames, audio: r.audio, spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed }));
+  } else {
+    io.out(`wrote ${r.output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}) with ${cached ? 'the saved' : 'a new'} alignment ${project.alignmentFile}: ${describe(al)}`);
+  }
+}
+
+/** Never resolves: the server ends the process when the client says exit (or closes stdin). */
+function cmdDaemon(args: string[]): Promise<number> {
+  if (!args.includes('--stdio')) throw new UsageError(STDIO_USAGE);
+  startServer();
+  return new Promise<number>(() => undefined);
+}
+
 export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') }): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
@@ -262,6 +344,8 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
   }
   let p: Progress | undefined;
   try {
+    // The client adds its own flags (--clientProcessId=N): the daemon takes its arguments as they come.
+    if (cmd === 'daemon') return await cmdDaemon(rest);
     const { values: v, positionals } = parse(rest);
     if (v.help) {
       io.out(HELP);
@@ -287,6 +371,11 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         break;
       case 'demo':
         await cmdDemo(v, io, p, positionals);
+        break;
+      case 'check':
+        return await cmdCheck(io, positionals);
+      case 'run':
+        await cmdRun(v, io, p, positionals);
         break;
       default:
         throw new UsageError(`unknown command '${cmd}'`);

@@ -1,10 +1,16 @@
 import { contentRect } from './content';
 import { VidkompyError, throwIfAborted } from './errors';
-import { analysisSize, extractFeatures, type FeatureSeq } from './features';
+import { analysisSize, extractFeatures, extractHashFeatures, type FeatureSeq } from './features';
 import { crop, ncc, resize, toGray, type Gray } from './image';
 import { round, summary, type Alignment } from './result';
 import { coarseSearch, refine, type CoarseHit, type Placement, type RefinePair } from './spatial';
-import { alignTemporal, pixelDescriptors, type Engine } from './temporal';
+import { alignEdit, type Cut } from './edit';
+import { alignFast } from './fast';
+import { hashDescriptors } from './hashes';
+import { alignTemporal, pixelDescriptors, type DescriptorSet, type Engine, type TemporalResult } from './temporal';
+import { embeddingDescriptors, embedVideo } from '../embed/embed';
+import { builtinModel, type ModelSpec } from '../embed/model';
+import type { Provider } from '../embed/provider';
 import { framesAt, requireFramesAt, sampleFrames, type Rect, type Sampled } from '../media/decode';
 import { probe, type ProbeInfo } from '../media/probe';
 
@@ -19,8 +25,17 @@ export interface SpatialOptions {
   onProgress?: (stage: Stage, fraction: number) => void;
 }
 
+export type Features = 'pixels' | 'hash' | 'embedding';
+export const FEATURES: readonly Features[] = ['pixels', 'hash', 'embedding'];
+
 export interface AlignOptions extends SpatialOptions {
   engine?: Engine;
+  /** The frame descriptor (default: pixels; the fast engine always uses hashes). */
+  features?: Features;
+  /** The ONNX model for `embedding` (default: the built-in one). */
+  model?: ModelSpec;
+  /** Where embeddings are cached (default ~/.cache/vidkompy); false: no cache. */
+  cacheDir?: string | false;
   /** Fine search band half-width, bg frames. */
   window?: number;
   /** Manual sync points, in seconds from each video's start: the map passes through them. */
@@ -173,6 +188,7 @@ interface Pass {
  * as those of its neighbours.
  */
 function checker(seq: FeatureSeq, info: ProbeInfo, rect: Rect): (time: number, frame: Uint8Array) => boolean {
+  if (seq.w === 0) return () => true;
   const index = new Map<number, number>();
   for (let i = 0; i < seq.n; i++) index.set(timeOf(seq, info, i), i);
   const dim = seq.w * seq.h;
@@ -229,6 +245,73 @@ async function jointRefine(
   return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };
 }
 
+/**
+ * Decodes both regions into the engine's frame descriptors and finds the frame map. Returns the
+ * grey analysis frames too: the refinement checks frames fetched by seeking against them.
+ */
+async function matchInTime(
+  loc: Located,
+  fgRect: Rect,
+  bgRect: Rect,
+  w: number,
+  h: number,
+  engine: Engine,
+  tick: () => void,
+  o: AlignOptions,
+): Promise<{ fgF: FeatureSeq; bgF: FeatureSeq; tm: TemporalResult & { cuts?: Cut[] }; provider?: Provider; decodeSeconds: number; temporalSeconds: number }> {
+  const { fg, bg } = loc;
+  const features = engine === 'fast' ? 'hash' : o.features ?? 'pixels';
+  if (engine === 'mask' && features !== 'pixels') {
+    throw new VidkompyError('BAD_ARGS', `the mask engine compares pixels (it masks out static ones); use --features pixels, or another engine with ${features}`);
+  }
+  const t0 = performance.now();
+  const empty = (info: ProbeInfo) => new VidkompyError('NO_FRAMES', `${info.file}: no frame could be decoded; re-export the video`, info.file);
+  const base = { smoothing: 2 * Math.round(fg.fps / 4) + 1, engine, fgFps: fg.fps, bgFps: bg.fps, window: o.window, onProgress: (f: number) => o.onProgress?.('temporal', f) };
+  const solve = (d: DescriptorSet, fgF: FeatureSeq, bgF: FeatureSeq) => {
+    const opts = { ...base, anchors: anchorFrames(o.anchors, fgF, bgF, fg, bg) };
+    return engine === 'edit' ? alignEdit(d, opts) : alignTemporal(d, opts);
+  };
+  const need = (nf: number, nb: number) => {
+    if (nf === 0) throw empty(fg);
+    if (nb === 0) throw empty(bg);
+    throwIfAborted(o.signal);
+  };
+  const done = (fgF: FeatureSeq, bgF: FeatureSeq, t1: number, tm: TemporalResult & { cuts?: Cut[] }, provider?: Provider) => {
+    return { fgF, bgF, tm, provider, decodeSeconds: (t1 - t0) / 1000, temporalSeconds: (performance.now() - t1) / 1000 };
+  };
+  if (features === 'hash') {
+    const [f, b] = await Promise.all([
+      extractHashFeatures(fg.file, fgRect, fg.frameCount, tick, o.signal),
+      extractHashFeatures(bg.file, bgRect, bg.frameCount, tick, o.signal),
+    ]);
+    need(f.hashes.n, b.hashes.n);
+    const t1 = performance.now();
+    if (engine === 'fast') return done(f.seq, b.seq, t1, alignFast(f.hashes, b.hashes, { ...base, anchors: anchorFrames(o.anchors, f.seq, b.seq, fg, bg) }));
+    const fd = hashDescriptors(f.hashes);
+    const bd = hashDescriptors(b.hashes);
+    return done(f.seq, b.seq, t1, solve({ fg: fd, bg: bd, coarseFg: fd, coarseBg: bd, maskFraction: 1 }, f.seq, b.seq));
+  }
+  if (features === 'embedding') {
+    const model = o.model ?? builtinModel();
+    const eo = { signal: o.signal, cacheDir: o.cacheDir, onProgress: () => tick() };
+    const [f, b] = await Promise.all([
+      embedVideo(fg.file, fgRect, model, { ...eo, expectedFrames: fg.frameCount }),
+      embedVideo(bg.file, bgRect, model, { ...eo, expectedFrames: bg.frameCount }),
+    ]);
+    // No grey frames to check seeks against: the refinement trusts the timestamps alone.
+    const seqOf = (e: typeof f): FeatureSeq => ({ data: new Uint8Array(0), n: e.descriptors.n, w: 0, h: 0, times: e.times });
+    const fgF = seqOf(f);
+    const bgF = seqOf(b);
+    need(fgF.n, bgF.n);
+    const t1 = performance.now();
+    return done(fgF, bgF, t1, solve(embeddingDescriptors(f, b), fgF, bgF), f.provider === 'cuda' && b.provider === 'cuda' ? 'cuda' : 'cpu');
+  }
+  const [fgF, bgF] = await Promise.all([extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal), extractFeatures(bg.file, bgRect, w, h, bg.frameCount, tick, o.signal)]);
+  need(fgF.n, bgF.n);
+  const t1 = performance.now();
+  return done(fgF, bgF, t1, solve(pixelDescriptors(fgF, bgF, engine), fgF, bgF));
+}
+
 /** Aligns fg to bg in space and time. `located`: a spatial step already done with the same options. */
 export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}, located?: Located): Promise<Alignment> {
   const t0 = performance.now();
@@ -239,9 +322,9 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   let placement = loc.placement;
   let fgF: FeatureSeq;
   let bgF: FeatureSeq;
-  let tm: ReturnType<typeof alignTemporal>;
+  let tm: TemporalResult & { cuts?: Cut[] };
+  let provider: Provider | undefined;
   for (let pass = 0; ; pass++) {
-    let t = performance.now();
     const { bgRect, fgRect } = regions({ ...loc, placement });
     const { w, h } = analysisSize(fgRect, fg.frameCount + bg.frameCount);
     let done = 0;
@@ -249,21 +332,15 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     const tick = () => {
       if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, done / total));
     };
-    [fgF, bgF] = await Promise.all([
-      extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal),
-      extractFeatures(bg.file, bgRect, w, h, bg.frameCount, tick, o.signal),
-    ]);
-    if (fgF.n === 0) throw new VidkompyError('NO_FRAMES', `${fg.file}: no frame could be decoded; re-export the video`, fg.file);
-    if (bgF.n === 0) throw new VidkompyError('NO_FRAMES', `${bg.file}: no frame could be decoded; re-export the video`, bg.file);
-    timings.decode += performance.now() - t;
-    throwIfAborted(o.signal);
-
-    t = performance.now();
-    tm = alignTemporal(pixelDescriptors(fgF, bgF, engine), { anchors: anchorFrames(o.anchors, fgF, bgF, fg, bg), engine, fgFps: fg.fps, bgFps: bg.fps, window: o.window, onProgress: (f) => o.onProgress?.('temporal', f) });
-    timings.temporal += performance.now() - t;
+    const matched = await matchInTime(loc, fgRect, bgRect, w, h, engine, tick, o);
+    ({ fgF, bgF } = matched);
+    timings.decode += matched.decodeSeconds * 1000;
+    timings.temporal += matched.temporalSeconds * 1000;
+    tm = matched.tm;
+    provider = matched.provider;
     if (loc.method === 'manual') break;
 
-    t = performance.now();
+    const t = performance.now();
     o.onProgress?.('refine', 0);
     const j = await jointRefine(loc, placement, { bgRect, fgRect, fgF, bgF }, tm.bgFrameForFg, tm.confidence, Math.max(tm.slope, bg.fps / fg.fps), pass === 0 ? 6 : 2, o);
     timings.refine += performance.now() - t;
@@ -275,7 +352,6 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       Math.abs(j.placement.scale - placement.scale) * content.width * k > 0.3;
     if (j.placement.score >= placement.score - 0.01 || !Number.isFinite(placement.score)) placement = j.placement;
     if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
-    if (process.env.VK_TRACE) console.error("pass", pass, JSON.stringify(j), moved);
     if (pass >= 2 || (j.shifts.every((d) => d === 0) && !moved)) break;
   }
 
@@ -296,12 +372,16 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     },
     temporal: {
       engine,
+      features: engine === 'fast' ? 'hash' : o.features ?? 'pixels',
+      window: tm.window,
+      ...(provider ? { provider } : {}),
       bgFrameForFg: map,
       bgTimeForFg: map.map((j) => round(timeOf(bgF, bg, j), 6)),
       confidence: conf,
       offsetSeconds: round(timeOf(bgF, bg, map[0]) - timeOf(fgF, fg, 0), 6),
       speed: round((tm.slope * fg.fps) / bg.fps, 6),
       meanConfidence: round(conf.reduce((a, b) => a + b, 0) / Math.max(1, conf.length), 4),
+      ...(tm.cuts ? { cuts: tm.cuts } : {}),
     },
     timings: {
       spatial: secs(timings.spatial),

@@ -25,6 +25,11 @@ export interface Alignment {
   spatial: { x: number; y: number; scale: number; confidence: number; method: 'auto' | 'manual' };
   temporal: {
     engine: Engine;
+    /** The frame descriptor compared (absent: pixels), and for embeddings the ONNX execution provider that ran. */
+    features?: 'pixels' | 'hash' | 'embedding';
+    /** Half-width (bg frames) of the band the final pass searched: at least the --window asked for. */
+    window?: number;
+    provider?: 'cpu' | 'cuda';
     bgFrameForFg: number[];
     bgTimeForFg: number[];
     confidence: number[];
@@ -32,6 +37,8 @@ export interface Alignment {
     offsetSeconds: number;
     speed: number;
     meanConfidence: number;
+    /** edit engine: where fg cuts from one stretch of bg to a later one. */
+    cuts?: { fg: number; bgFrom: number; bgTo: number }[];
   };
   timings: Record<string, number>;
 }

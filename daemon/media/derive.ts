@@ -22,6 +22,11 @@ export interface DeriveSpec {
   speed?: number;
   /** How many fg frames (default: as many as bg's content allows). */
   frames?: number;
+  /**
+   * An edit: fg shows these stretches of bg (seconds) one after another, at `fps` and `speed`;
+   * `offset` and `frames` are then ignored.
+   */
+  segments?: { start: number; end: number }[];
   /** Colour grading (ffmpeg eq filter values). */
   grade?: { contrast?: number; brightness?: number; saturation?: number; gamma?: number };
   /** Black bars added around fg's picture, in fg pixels. */
@@ -50,12 +55,20 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
   const size = spec.size ?? { width: crop.width, height: crop.height };
   const fps = spec.fps ?? bg.fps;
   const speed = spec.speed ?? 1;
-  const first = (spec.offset ?? 0) * bg.fps;
   const step = (bg.fps / fps) * speed;
-  const available = Math.floor((bg.frameCount - 1 - first) / step) + 1;
-  const n = Math.min(spec.frames ?? available, available);
+  let map: number[];
+  if (spec.segments) {
+    map = spec.segments.flatMap((g) => {
+      const count = Math.floor(((g.end - g.start) * bg.fps) / step);
+      return Array.from({ length: count }, (_, i) => Math.min(bg.frameCount - 1, Math.round(g.start * bg.fps + i * step)));
+    });
+  } else {
+    const first = (spec.offset ?? 0) * bg.fps;
+    const available = Math.floor((bg.frameCount - 1 - first) / step) + 1;
+    map = Array.from({ length: Math.min(spec.frames ?? available, available) }, (_, i) => Math.min(bg.frameCount - 1, Math.round(first + i * step)));
+  }
+  const n = map.length;
   if (n < 2) throw new VidkompyError('BAD_ARGS', `${bgFile}: too short for offset ${spec.offset ?? 0}s at speed ${speed}`);
-  const map = Array.from({ length: n }, (_, i) => Math.min(bg.frameCount - 1, Math.round(first + i * step)));
   const bars = { top: 0, bottom: 0, left: 0, right: 0, ...spec.bars };
   const g = spec.grade;
   const filters = [

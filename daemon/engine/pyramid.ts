@@ -1,0 +1,191 @@
+import { bandedPath, batchDot } from '../native/kernels';
+import type { Descriptors } from './descriptors';
+
+/**
+ * The pyramid's building blocks, shared by the engines: a top level that searches all of bg, and
+ * banded levels that follow a path down to every frame.
+ */
+
+/** bg frames per batchDot call at the top level: bounds memory however long bg is. */
+const CHUNK = 8192;
+
+/** A robust scale for cost differences: the median gap between a row's median and minimum cost. */
+/**
+ * A robust scale for cost differences: the median gap between a row's median and minimum cost.
+ * With `around`, each row only looks within `reach` columns of that column, so the scale (and the
+ * rate penalty built on it) does not change when the band is widened.
+ */
+export function costSpread(cost: Float32Array, rows: number, width: Int32Array, stride: number, around?: (r: number) => number, reach = Infinity): number {
+  const gaps: number[] = [];
+  const stepR = Math.max(1, Math.floor(rows / 200));
+  for (let r = 0; r < rows; r += stepR) {
+    const c = around ? around(r) : 0;
+    const a = around ? Math.max(0, c - reach) : 0;
+    const b = around ? Math.min(width[r], c + reach + 1) : width[r];
+    const row = Array.from(cost.subarray(r * stride + a, r * stride + b)).sort((x, y) => x - y);
+    if (row.length > 1) gaps.push(row[Math.floor(row.length / 2)] - row[0]);
+  }
+  gaps.sort((a, b) => a - b);
+  return Math.max(1e-4, gaps[Math.floor(gaps.length / 2)] ?? 0.01);
+}
+
+/** Per row: the smaller cost rise `k` columns either side of the path (one side at a band edge). */
+function sharpness(cost: Float32Array, rows: number, lo: Int32Array, width: Int32Array, stride: number, path: Int32Array, k: number): Float32Array {
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const c = path[r] - lo[r];
+    const at = cost[r * stride + c];
+    let rise = Infinity;
+    if (c - k >= 0) rise = Math.min(rise, cost[r * stride + c - k] - at);
+    if (c + k < width[r]) rise = Math.min(rise, cost[r * stride + c + k] - at);
+    out[r] = Number.isFinite(rise) ? Math.max(0, rise) : 0;
+  }
+  return out;
+}
+
+/** Rows r of a descriptor set gathered into one contiguous block, for batchDot. */
+function gather(d: Descriptors, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * d.dim);
+  for (let r = 0; r < rows.length; r++) out.set(d.v.subarray(rows[r] * d.dim, (rows[r] + 1) * d.dim), r * d.dim);
+  return out;
+}
+
+export interface Level {
+  /** fg frame of each row. */
+  rows: Int32Array;
+  /** bg frame chosen for each row. */
+  path: Int32Array;
+  /** cost at the chosen frame, per row. */
+  cost: Float32Array;
+  /** How much the cost rises a little way either side of the chosen frame (0 where flat). */
+  sharp: Float32Array;
+}
+
+/** The top level's matrix: fg rows every `step` frames × bg blocks, each block's best frame and cost. */
+export interface TopMatrix {
+  rows: Int32Array;
+  block: number;
+  nBlk: number;
+  /** rows × nBlk: the block's best cost, and which bg frame gave it. */
+  cost: Float32Array;
+  arg: Int32Array;
+  /** bg blocks per row at the nominal rate. */
+  rate: number;
+}
+
+/**
+ * Top of the pyramid: fg rows every `step` frames against all of bg in blocks of half a step.
+ * Each (row, block) keeps the block's best frame. bg is scored in bounded chunks.
+ */
+export function topMatrix(fg: Descriptors, bg: Descriptors, step: number, rate: number): TopMatrix {
+  const nF = fg.n;
+  const nB = bg.n;
+  const rows = Int32Array.from({ length: Math.ceil(nF / step) }, (_, r) => Math.min(nF - 1, r * step));
+  const R = step * rate;
+  const block = Math.max(1, Math.floor(R / 2));
+  const nBlk = Math.ceil(nB / block);
+  const cost = new Float32Array(rows.length * nBlk).fill(2);
+  const arg = new Int32Array(rows.length * nBlk);
+  const a = gather(fg, rows);
+  const chunk = Math.max(block, Math.floor(CHUNK / block) * block);
+  for (let j0 = 0; j0 < nB; j0 += chunk) {
+    const n = Math.min(chunk, nB - j0);
+    const dots = batchDot(a, rows.length, bg.v.subarray(j0 * bg.dim, (j0 + n) * bg.dim), n, bg.dim);
+    for (let r = 0; r < rows.length; r++) {
+      const o = r * n;
+      for (let j = 0; j < n; j++) {
+        const c = 1 - dots[o + j];
+        const k = r * nBlk + Math.floor((j0 + j) / block);
+        if (c < cost[k]) {
+          cost[k] = c;
+          arg[k] = j0 + j;
+        }
+      }
+    }
+  }
+  return { rows, block, nBlk, cost, arg, rate: R / block };
+}
+
+/** The least-cost monotonic path through the top matrix; each row takes its block's best frame. */
+export function topLevel(fg: Descriptors, bg: Descriptors, step: number, rate: number): Level {
+  const m = topMatrix(fg, bg, step, rate);
+  const { rows, nBlk, cost, arg } = m;
+  const lo = new Int32Array(rows.length);
+  const width = new Int32Array(rows.length).fill(nBlk);
+  const lambda = (0.1 * costSpread(cost, rows.length, width, nBlk)) / Math.max(1, m.rate);
+  const blocks = bandedPath(cost, rows.length, lo, width, nBlk, m.rate, Math.max(1, Math.ceil(m.rate * 2) + 1), lambda);
+  const path = new Int32Array(rows.length);
+  const pc = new Float32Array(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    path[r] = arg[r * nBlk + blocks[r]];
+    pc[r] = cost[r * nBlk + blocks[r]];
+  }
+  return { rows, path, cost: pc, sharp: sharpness(cost, rows.length, lo, width, nBlk, blocks, 1) };
+}
+
+/** A level's path, linearly interpolated at any fg frame (extrapolated along the end segments). */
+export function interpolate(level: Level): (i: number) => number {
+  const { rows, path } = level;
+  if (rows.length < 2) return () => path[0];
+  return (i) => {
+    // Binary search for the segment [rows[r], rows[r + 1]] that holds i.
+    let a = 0;
+    let b = rows.length - 2;
+    while (a < b) {
+      const m = (a + b + 1) >> 1;
+      if (rows[m] <= i) a = m;
+      else b = m - 1;
+    }
+    const t = (i - rows[a]) / Math.max(1, rows[a + 1] - rows[a]);
+    return path[a] + t * (path[a + 1] - path[a]);
+  };
+}
+
+/**
+ * One level below: fg rows every `step` frames, each searching `half` bg frames either side of where
+ * the level above (bent through the anchors) puts it.
+ */
+export function bandLevel(
+  fg: Descriptors,
+  bg: Descriptors,
+  step: number,
+  centreAt: (i: number) => number,
+  half: number,
+  rate: number,
+  anchors: { fg: number; bg: number }[],
+): Level {
+  const nF = fg.n;
+  const nB = bg.n;
+  const rowList: number[] = [];
+  for (let i = 0; i < nF; i += step) rowList.push(i);
+  if (rowList[rowList.length - 1] !== nF - 1 && step > 1) rowList.push(nF - 1);
+  for (const a of anchors) if (!rowList.includes(a.fg)) rowList.push(a.fg);
+  rowList.sort((x, y) => x - y);
+  const rows = Int32Array.from(rowList);
+  const n = rows.length;
+  const stride = 2 * half + 1;
+  const lo = new Int32Array(n);
+  const width = new Int32Array(n);
+  for (let r = 0; r < n; r++) {
+    const pinned = anchors.find((a) => a.fg === rows[r]);
+    const centre = pinned ? pinned.bg : Math.round(centreAt(rows[r]));
+    let a = Math.max(0, Math.min(nB - 1, centre - half));
+    if (r > 0) a = Math.max(a, lo[r - 1]);
+    let b = Math.min(nB - 1, Math.max(a, centre + half));
+    if (pinned) a = b = Math.max(a, pinned.bg);
+    lo[r] = a;
+    width[r] = Math.min(stride, b - a + 1);
+  }
+  const dots = batchDot(fg.v, fg.n, bg.v, bg.n, fg.dim, { aIndex: rows, bStart: lo, bCount: width });
+  const cost = new Float32Array(n * stride).fill(2);
+  let o = 0;
+  for (let r = 0; r < n; r++) for (let c = 0; c < width[r]; c++) cost[r * stride + c] = 1 - dots[o++];
+  const R = step * rate;
+  const centres = Int32Array.from(rows, (i, r) => Math.round(centreAt(i)) - lo[r]);
+  const lambda = (0.1 * costSpread(cost, n, width, stride, (r) => centres[r], Math.ceil(R) + 4)) / Math.max(1, R);
+  const path = bandedPath(cost, n, lo, width, stride, R, Math.max(1, Math.ceil(R * 2) + 1), lambda);
+  const pc = new Float32Array(n);
+  for (let r = 0; r < n; r++) pc[r] = cost[r * stride + (path[r] - lo[r])];
+  return { rows, path, cost: pc, sharp: sharpness(cost, n, lo, width, stride, path, Math.max(2, Math.round(R))) };
+}
+
