@@ -7,9 +7,22 @@
  * accept a `workDoneToken` and report LSP work-done progress; cancelling the request (the standard
  * `$/cancelRequest`) or `vidkompy/cancel` stops them and leaves no output behind.
  */
-import { NotificationType, RequestType, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
+import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 
 export const PROTOCOL_VERSION = 1;
+
+/** The settings section the daemon reads from `workspace/didChangeConfiguration` (see daemon/server/settings.ts). */
+export const SETTINGS_SECTION = 'vidkompy';
+
+/**
+ * `data` of every error reply from the daemon: the VidkompyError code (ENOENT, NOT_VIDEO, BAD_ARGS,
+ * STALE, CANCELLED, …; INTERNAL for a bug) and the file it is about. Cancelled jobs fail with the
+ * LSP code RequestCancelled (-32800), bad params with InvalidParams (-32602).
+ */
+export interface ErrorData {
+  code: string;
+  file?: string;
+}
 
 /** A probe summary of one video, as the daemon reports it (hover, preview, status). */
 export interface VideoInfo {
@@ -45,6 +58,7 @@ export interface AlignResult {
   /** True when inputs and options were unchanged and the saved alignment was reused. */
   cached: boolean;
 }
+/** Aligns the project (or reuses its fresh saved alignment) and writes `NAME.vidkompy.align.json`. */
 export const alignRequest = new RequestType<ProjectParams, AlignResult, void>('vidkompy/align');
 
 export interface RenderResult {
@@ -54,6 +68,7 @@ export interface RenderResult {
   frames: number;
   audio: 'fg' | 'bg' | 'none';
 }
+/** Renders from the saved alignment; fails with STALE when there is none or it no longer matches the project. */
 export const renderRequest = new RequestType<ProjectParams, RenderResult, void>('vidkompy/render');
 
 export interface CancelParams {
@@ -84,7 +99,8 @@ export interface Status {
   kernels: 'native' | 'typescript';
   jobs: Job[];
 }
-export const statusRequest = new RequestType<void, Status, void>('vidkompy/status');
+/** No params: `sendRequest(statusRequest)`. */
+export const statusRequest = new RequestType0<Status, void>('vidkompy/status');
 /** Sent by the daemon whenever a job starts, progresses (throttled), or ends. */
 export const statusNotification = new NotificationType<Status>('vidkompy/status');
 

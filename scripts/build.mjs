@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 const entries = [
   { in: 'daemon/cli/main.ts', out: 'dist/cli.js' },
   { in: 'daemon/server/main.ts', out: 'dist/daemon.js' },
+  { in: 'extension/main.ts', out: 'dist/extension.js' },
   { in: 'webview/src/main.ts', out: 'dist/webview/main.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 

@@ -1,0 +1,108 @@
+import { promises as fs } from 'node:fs';
+import { align, type Stage } from '../engine/align';
+import { writeFileAtomic } from '../engine/atomic';
+import { compose, prepareOutput, type ComposeResult } from '../engine/compose';
+import { VidkompyError, type ErrorCode } from '../engine/errors';
+import type { Engine } from '../engine/temporal';
+import { fromProjectAlignment, inputHashes, readProjectAlignment, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from './alignment';
+import { checkProjectText, readProjectText } from './check';
+import { parseJson } from './jsonTree';
+import { alignOptionsOf, composeOptionsOf, resolveProject, type ProjectFile, type ResolvedProject } from './project';
+
+/**
+ * The two heavy jobs on a project, shared by the daemon and `vidkompy run`: align (or reuse a
+ * fresh saved alignment) and render from the saved alignment.
+ */
+
+export interface JobHooks {
+  signal?: AbortSignal;
+  /** Where embeddings are cached (the engine's default when undefined). */
+  cacheDir?: string;
+  onAlignProgress?: (stage: Stage, fraction: number) => void;
+  onRenderProgress?: (fraction: number) => void;
+}
+
+/** Findings that carry probe()'s own error code through to the job's error reply. */
+const MEDIA_CODES: ErrorCode[] = ['ENOENT', 'NOT_VIDEO', 'NO_VIDEO_STREAM', 'NO_FRAMES', 'DECODE', 'TOOL_MISSING'];
+
+/**
+ * Reads a project for a job: refused with every error the checks find, so a job never starts on a
+ * project the editor shows as broken. `text`: the editor's unsaved text, when it has some.
+ */
+export async function loadProject(file: string, defaultEngine?: Engine, text?: string): Promise<ResolvedProject> {
+  const src = text ?? (await readProjectText(file));
+  const errors = (await checkProjectText(file, src)).filter((d) => d.severity === 'error');
+  if (errors.length) {
+    const first = errors[0];
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more: run 'vidkompy check ${file}')` : '';
+    const code = MEDIA_CODES.find((c) => c === first.code) ?? 'BAD_ARGS';
+    throw new VidkompyError(code, `${file}: ${first.message}${more}`, file);
+  }
+  return resolveProject(file, parseJson(src).value as ProjectFile, defaultEngine);
+}
+
+/**
+ * Reads a project leniently, for what only looks (previews, code actions): any file with "bg" and
+ * "fg" paths will do, even while other fields are being edited.
+ */
+export async function readProject(file: string, defaultEngine?: Engine, text?: string): Promise<ResolvedProject> {
+  const src = text ?? (await readProjectText(file));
+  const v = parseJson(src).value as Partial<ProjectFile> | undefined;
+  if (!v || typeof v !== 'object' || typeof v.bg !== 'string' || typeof v.fg !== 'string') {
+    throw new VidkompyError('BAD_ARGS', `${file}: a project needs "bg" and "fg" paths; run 'vidkompy check ${file}' for details`, file);
+  }
+  return resolveProject(file, v as ProjectFile, defaultEngine);
+}
+
+export interface AlignOutcome {
+  alignment: ProjectAlignment;
+  cached: boolean;
+  /** The ONNX execution provider, when this alignment ran a model. */
+  provider?: 'cpu' | 'cuda';
+}
+
+/** Aligns the project and saves the alignment beside it, unless the saved one is still fresh. */
+export async function alignProject(p: ResolvedProject, hooks: JobHooks = {}): Promise<AlignOutcome> {
+  const options = alignOptionsOf(p);
+  // A damaged or foreign file in the alignment's place is replaced, not fatal.
+  const saved = await readProjectAlignment(p.alignmentFile).catch(() => undefined);
+  if (saved && !(await staleReasons(saved, p)).length) return { alignment: saved, cached: true };
+  const [al, hashes] = await Promise.all([align(p.bg, p.fg, { ...options, cacheDir: hooks.cacheDir, signal: hooks.signal, onProgress: hooks.onAlignProgress }), inputHashes(p)]);
+  const alignment = toProjectAlignment(al, p, hashes);
+  await writeFileAtomic(p.alignmentFile, serialiseProjectAlignment(alignment));
+  return { alignment, cached: false, provider: al.temporal.provider };
+}
+
+/** The saved alignment, refused when there is none yet. */
+export async function savedAlignment(p: ResolvedProject): Promise<ProjectAlignment> {
+  const saved = await readProjectAlignment(p.alignmentFile);
+  if (saved) return saved;
+  throw new VidkompyError('STALE', `${p.alignmentFile}: no alignment yet for ${p.file}; align the project first (vidkompy/align, or 'vidkompy run')`, p.alignmentFile);
+}
+
+/** The saved alignment, refused when there is none or it no longer matches the project. */
+export async function freshAlignment(p: ResolvedProject): Promise<ProjectAlignment> {
+  const saved = await savedAlignment(p);
+  const reasons = await staleReasons(saved, p);
+  if (reasons.length) {
+    throw new VidkompyError('STALE', `${p.alignmentFile}: the saved alignment is stale: ${reasons.join('; ')}; re-align the project (vidkompy/align, or 'vidkompy run')`, p.alignmentFile);
+  }
+  return saved;
+}
+
+/** Renders the project from its saved alignment (which must be fresh). */
+export async function renderProject(p: ResolvedProject, hooks: JobHooks = {}): Promise<ComposeResult> {
+  const saved = await freshAlignment(p);
+  return compose(fromProjectAlignment(saved, p.file), { ...composeOptionsOf(p), signal: hooks.signal, onProgress: hooks.onRenderProgress });
+}
+
+/**
+ * `vidkompy run`: align (reusing a fresh saved alignment) and render. The output is checked for
+ * writability first, so a typo in "output" fails now rather than after the alignment.
+ */
+export async function runProject(p: ResolvedProject, hooks: JobHooks = {}): Promise<AlignOutcome & { render: ComposeResult }> {
+  const check = await prepareOutput(p.output, [p.bg, p.fg]);
+  await fs.rm(check.temp, { force: true });
+  const aligned = await alignProject(p, hooks);
+  return { ...aligned, render: await renderProject(p, hooks) };
+}

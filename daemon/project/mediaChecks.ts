@@ -1,0 +1,95 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { VidkompyError } from '../engine/errors';
+import type { ProbeInfo } from '../media/probe';
+import { anchorNodes, diag, withoutFile, type ProjectDiagnostic } from './diagnostics';
+import { cachedProbe } from './filecache';
+import { nodeAt, spanOf, stringAt, type ParsedJson } from './jsonTree';
+
+/**
+ * Checks that need the media: do the files exist and hold video, and can this pair align at all.
+ * Probes are cached by (path, size, mtime), so re-checking on every keystroke costs a stat.
+ */
+
+/** fg may run at most this much longer than bg: the map is steady, so fg would have to play slower. */
+export const MAX_FG_OVER_BG = 1.1;
+
+/** Seconds the video's frames cover (duration can be off in damaged files; frames are counted). */
+export const playSeconds = (p: ProbeInfo) => (p.fps > 0 ? p.frameCount / p.fps : p.duration);
+
+export async function mediaDiagnostics(parsed: ParsedJson, projectFile: string, probeFn: (file: string) => Promise<ProbeInfo> = cachedProbe): Promise<ProjectDiagnostic[]> {
+  const root = parsed.root;
+  const dir = path.dirname(path.resolve(projectFile));
+  const out: ProjectDiagnostic[] = [];
+  const probeSide = async (side: 'bg' | 'fg'): Promise<ProbeInfo | undefined> => {
+    const ref = stringAt(root, [side]);
+    if (!ref || !ref.value) return undefined;
+    const file = path.resolve(dir, ref.value);
+    try {
+      return await probeFn(file);
+    } catch (e) {
+      if (!(e instanceof VidkompyError)) throw e;
+      const message =
+        e.code === 'ENOENT'
+          ? `${side} "${ref.value}" not found (looked for ${file}); fix the path, relative to this project file`
+          : `${side} "${ref.value}": ${withoutFile(e.message, file)}`;
+      out.push(diag(spanOf(ref.node), 'error', e.code, message));
+      return undefined;
+    }
+  };
+  const [bg, fg] = await Promise.all([probeSide('bg'), probeSide('fg')]);
+  const model = stringAt(root, ['model', 'path']);
+  if (model && !(await fs.stat(path.resolve(dir, model.value)).catch(() => undefined))) {
+    out.push(diag(spanOf(model.node), 'error', 'ENOENT', `model "${model.value}" not found (looked for ${path.resolve(dir, model.value)}); fix the path, relative to this project file`));
+  }
+  if (bg && fg) out.push(...pairDiagnostics(parsed, bg, fg));
+  for (const [side, info] of [['bg', bg], ['fg', fg]] as const) if (info) out.push(...anchorRange(parsed, side, info));
+  return out;
+}
+
+/** What makes a pair of good videos impossible (or unlikely) to align as configured. */
+function pairDiagnostics(parsed: ParsedJson, bg: ProbeInfo, fg: ProbeInfo): ProjectDiagnostic[] {
+  const root = parsed.root;
+  const out: ProjectDiagnostic[] = [];
+  const fgRef = stringAt(root, ['fg']);
+  if (!fgRef) return out;
+  const at = spanOf(fgRef.node);
+  const scale = nodeAt(root, ['spatial', 'scale'])?.value;
+  const unscaled = nodeAt(root, ['spatial', 'unscaled'])?.value === true;
+  if (typeof scale !== 'number' && (fg.width > bg.width || fg.height > bg.height)) {
+    const size = `fg (${fg.width}x${fg.height}) is larger than bg (${bg.width}x${bg.height})`;
+    out.push(
+      unscaled
+        ? diag(at, 'error', 'FG_LARGER', `${size}: at scale 1 ("unscaled": true) it cannot sit inside bg; check the bg/fg order, or remove "unscaled"`)
+        : diag(at, 'warning', 'FG_LARGER', `${size}: at scale 1 it cannot sit inside bg, so it will be searched for scaled down; check the bg/fg order, or give "spatial": { "scale": S }`),
+    );
+  }
+  // Every fg frame gets a bg frame along one steady rate: a fg much longer than bg would have to
+  // play that much slower than bg, which real footage of the same scene almost never does.
+  const fgSpan = playSeconds(fg);
+  const bgSpan = playSeconds(bg);
+  if (fgSpan > bgSpan * MAX_FG_OVER_BG) {
+    out.push(
+      diag(
+        at,
+        'error',
+        'TOO_LONG',
+        `fg runs ${fgSpan.toFixed(2)} s (${fg.frameCount} frames at ${round2(fg.fps)} fps) but bg only ${bgSpan.toFixed(2)} s (${bg.frameCount} at ${round2(bg.fps)} fps): every fg frame needs a bg frame, so fg may be at most ${Math.round((MAX_FG_OVER_BG - 1) * 100)}% longer than bg; check the bg/fg order, or trim fg`,
+      ),
+    );
+  }
+  return out;
+}
+
+const round2 = (v: number) => Math.round(v * 100) / 100;
+
+/** Anchors are seconds from each video's start: they must fall inside it. */
+function anchorRange(parsed: ParsedJson, side: 'bg' | 'fg', info: ProbeInfo): ProjectDiagnostic[] {
+  const span = playSeconds(info);
+  return anchorNodes(parsed.root)
+    .filter((a) => a[side] > span)
+    .map((a) => {
+      const node = nodeAt(a.node, [side]) ?? a.node;
+      return diag(spanOf(node), 'error', 'ANCHORS', `anchors[${a.index}].${side} = ${a[side]} s is past ${side}'s end (${span.toFixed(2)} s); anchors are seconds from each video's start`);
+    });
+}

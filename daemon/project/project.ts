@@ -1,0 +1,126 @@
+import path from 'node:path';
+import type { ModelSpec } from '../embed/model';
+import { FEATURES, type AlignOptions, type Features } from '../engine/align';
+import type { AudioChoice, CanvasMode, ComposeOptions } from '../engine/compose';
+import { VidkompyError } from '../engine/errors';
+import { ENGINES, type Engine } from '../engine/temporal';
+
+/** A `*.vidkompy.json` file as written; `schemas/project.schema.json` describes it. */
+export interface ProjectFile {
+  $schema?: string;
+  bg: string;
+  fg: string;
+  output?: string;
+  engine?: ProjectEngine;
+  window?: number;
+  spatial?: { x?: number; y?: number; scale?: number; unscaled?: boolean };
+  features?: Features;
+  model?: Partial<ModelSpec> & { path: string };
+  audio?: AudioChoice;
+  render?: { crf?: number; preset?: Preset; canvas?: CanvasMode; smooth?: boolean; margin?: number };
+  anchors?: Anchor[];
+}
+
+/** Engines a project may name (the schema's list); the engine's `ENGINES` says which this version runs. */
+export const PROJECT_ENGINES = ['full', 'mask', 'fast', 'precise', 'edit'] as const;
+export type ProjectEngine = (typeof PROJECT_ENGINES)[number];
+export type Preset = 'ultrafast' | 'superfast' | 'veryfast' | 'faster' | 'fast' | 'medium' | 'slow' | 'slower' | 'veryslow';
+
+export interface Anchor {
+  fg: number;
+  bg: number;
+}
+
+/**
+ * An external model's preprocessing when the project leaves it out: what a typical ImageNet export
+ * takes (the same defaults as the CLI's --model-* flags).
+ */
+export const MODEL_DEFAULTS: Omit<ModelSpec, 'path'> = { input: 'input', output: 'output', size: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], layout: 'nchw' };
+
+export const PROJECT_SUFFIX = '.vidkompy.json';
+export const ALIGN_SUFFIX = '.vidkompy.align.json';
+export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.avi', '.mpg', '.mpeg', '.webm', '.m4v'];
+export const OUTPUT_EXTENSIONS = ['.mp4', '.m4v', '.mov', '.mkv'];
+
+export function isProjectFile(file: string): boolean {
+  return file.endsWith(PROJECT_SUFFIX);
+}
+
+/** `demo` for `demo.vidkompy.json` (any other name keeps its stem). */
+export function projectName(file: string): string {
+  const base = path.basename(file);
+  return base.endsWith(PROJECT_SUFFIX) ? base.slice(0, -PROJECT_SUFFIX.length) : path.basename(base, path.extname(base));
+}
+
+export function alignmentFileOf(projectFile: string): string {
+  return path.join(path.dirname(path.resolve(projectFile)), projectName(projectFile) + ALIGN_SUFFIX);
+}
+
+/** A path as the project writes it: relative to the project's folder, `/`-separated. */
+export function relativeToProject(projectFile: string, file: string): string {
+  return path.relative(path.dirname(path.resolve(projectFile)), path.resolve(file)).split(path.sep).join('/') || '.';
+}
+
+/** A project with every path absolute and every default filled in: what the jobs run on. */
+export interface ResolvedProject {
+  file: string;
+  bg: string;
+  fg: string;
+  output: string;
+  alignmentFile: string;
+  engine: ProjectEngine;
+  features: Features;
+  /** The external ONNX model, absolute, defaults filled in (undefined: the built-in one). */
+  model?: ModelSpec;
+  data: ProjectFile;
+}
+
+export function resolveProject(file: string, data: ProjectFile, defaultEngine: Engine = 'full'): ResolvedProject {
+  const abs = path.resolve(file);
+  const dir = path.dirname(abs);
+  return {
+    file: abs,
+    bg: path.resolve(dir, data.bg),
+    fg: path.resolve(dir, data.fg),
+    output: path.resolve(dir, data.output ?? `${projectName(abs)}.mp4`),
+    alignmentFile: alignmentFileOf(abs),
+    engine: data.engine ?? defaultEngine,
+    features: data.features ?? 'pixels',
+    model: data.model && { ...MODEL_DEFAULTS, ...data.model, path: path.resolve(dir, data.model.path) },
+    data,
+  };
+}
+
+/**
+ * Why this version cannot align the project as written, if it cannot: one sentence per problem.
+ * The schema knows every engine and descriptor of the family; the engine says which it has.
+ */
+export function unavailable(p: { engine: string; features: string }, engines: readonly string[] = ENGINES, features: readonly string[] = FEATURES): string[] {
+  const out: string[] = [];
+  if (!engines.includes(p.engine)) out.push(`engine "${p.engine}" is not available in this version; use ${engines.map((e) => `"${e}"`).join(', ')}`);
+  if (!features.includes(p.features)) out.push(`features "${p.features}" is not available in this version; use ${features.map((f) => `"${f}"`).join(', ')}`);
+  return out;
+}
+
+/** The engine options for the project, refusing what this version cannot run. */
+export function alignOptionsOf(p: ResolvedProject): AlignOptions {
+  const why = unavailable(p);
+  if (why.length) throw new VidkompyError('BAD_ARGS', `${p.file}: ${why.join('; ')}`, p.file);
+  const s = p.data.spatial ?? {};
+  return {
+    engine: p.engine as Engine,
+    features: p.features,
+    model: p.features === 'embedding' ? p.model : undefined,
+    window: p.data.window,
+    x: s.x,
+    y: s.y,
+    scale: s.scale,
+    unscaled: s.unscaled,
+    anchors: p.data.anchors,
+  };
+}
+
+export function composeOptionsOf(p: ResolvedProject): ComposeOptions {
+  const r = p.data.render ?? {};
+  return { output: p.output, canvas: r.canvas, smooth: r.smooth, margin: r.margin, crf: r.crf, preset: r.preset, audio: p.data.audio };
+}

@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { modify, type JSONPath } from '../project/jsonc';
+import { CodeActionKind, type CodeAction, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
+import { align, locate } from '../engine/align';
+import { round } from '../engine/result';
+import { readProjectAlignment } from '../project/alignment';
+import { nodeAt, stringAt, type ParsedJson, type Span } from '../project/jsonTree';
+import { relativeToProject, type ResolvedProject } from '../project/project';
+import { findFiles } from './files';
+
+/**
+ * Two edits the daemon can make for the user: put a found placement into "spatial" (which then
+ * skips the spatial search), and point a broken path at the file of that name that does exist.
+ */
+
+export const SPATIAL_TITLE = 'Insert the detected spatial offset';
+
+export interface Placement {
+  x: number;
+  y: number;
+  scale: number;
+}
+
+/** Data a spatial action carries until resolved: which document (resolved on its text then). */
+export interface SpatialActionData {
+  kind: 'spatial';
+  uri: string;
+}
+
+const FORMAT = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' } };
+
+/** Text edits that set `path` to `value`, formatted like the rest of the file. */
+export function setValueEdits(parsed: ParsedJson, path: JSONPath, value: unknown, range: (s: Span) => Range): TextEdit[] {
+  return modify(parsed.text, path, value, FORMAT).map((e) => ({ range: range(e), newText: e.content }));
+}
+
+/** The "spatial" object with a placement in it; other spatial keys stay as they were. */
+export function spatialWith(parsed: ParsedJson, p: Placement): Record<string, unknown> {
+  const had = (nodeAt(parsed.root, ['spatial'])?.type === 'object' ? (parsed.value as { spatial: Record<string, unknown> }).spatial : {}) ?? {};
+  return { ...had, x: p.x, y: p.y, scale: p.scale };
+}
+
+/** Offered when the project places fg by search (no x/y yet). */
+export function wantsSpatial(parsed: ParsedJson): boolean {
+  return !!stringAt(parsed.root, ['bg']) && !!stringAt(parsed.root, ['fg']) && nodeAt(parsed.root, ['spatial', 'x']) === undefined;
+}
+
+/**
+ * Where fg sits in bg: from the saved alignment when it was made from these very files, else by
+ * searching. A placement pinned in the project is used for every later alignment, so it must be
+ * exact: as in `vidkompy find`, the sampled-frame search is sharpened on time-matched frames (in
+ * a pan, frames matched only roughly in time pull the placement a pixel or two).
+ */
+export async function detectPlacement(p: ResolvedProject, signal?: AbortSignal): Promise<Placement & { from: 'alignment' | 'search' }> {
+  const saved = await readProjectAlignment(p.alignmentFile).catch(() => undefined);
+  if (saved && saved.inputs.bg.file === relativeToProject(p.file, p.bg) && saved.inputs.fg.file === relativeToProject(p.file, p.fg)) {
+    return { x: saved.spatial.x, y: saved.spatial.y, scale: saved.spatial.scale, from: 'alignment' };
+  }
+  const s = p.data.spatial ?? {};
+  const options = { scale: s.scale, unscaled: s.unscaled, signal };
+  const l = await locate(p.bg, p.fg, options);
+  if (l.fg.frameCount > 1 && l.bg.frameCount > 1) {
+    const { spatial } = await align(p.bg, p.fg, options, l);
+    return { x: spatial.x, y: spatial.y, scale: spatial.scale, from: 'search' };
+  }
+  const sc = l.placement.scale;
+  return { x: round(l.placement.x - l.content.x * sc, 2), y: round(l.placement.y - l.content.y * sc, 2), scale: round(sc, 5), from: 'search' };
+}
+
+const PATH_FIELDS: JSONPath[] = [['bg'], ['fg'], ['model', 'path']];
+
+/** "Fix the path": for each missing file, the files of the same name under the project's folders. */
+export async function fixPathActions(parsed: ParsedJson, projectFile: string, diagnostics: Diagnostic[], roots: string[], range: (s: Span) => Range, uri: string): Promise<CodeAction[]> {
+  const out: CodeAction[] = [];
+  for (const d of diagnostics.filter((x) => x.code === 'ENOENT')) {
+    for (const field of PATH_FIELDS) {
+      const ref = stringAt(parsed.root, field);
+      if (!ref) continue;
+      const r = range({ offset: ref.node.offset, length: ref.node.length });
+      if (r.start.line !== d.range.start.line || r.start.character !== d.range.start.character) continue;
+      const name = path.basename(ref.value);
+      const found = new Set<string>();
+      for (const root of roots) for (const f of await findFiles(root, (n) => n === name, { maxDepth: 8, maxEntries: 20000, maxResults: 5 })) found.add(f);
+      for (const f of found) {
+        const rel = relativeToProject(projectFile, f);
+        out.push({
+          title: `Fix the path: use "${rel}"`,
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [d],
+          isPreferred: found.size === 1,
+          edit: { changes: { [uri]: [{ range: r, newText: JSON.stringify(rel) }] } },
+        });
+      }
+    }
+  }
+  return out;
+}

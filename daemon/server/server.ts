@@ -1,0 +1,315 @@
+import path from 'node:path';
+import {
+  CodeActionKind,
+  createConnection,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type CancellationToken,
+  type CodeAction,
+  type Connection,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import { setTools } from '../media/tools';
+import { alignProject, loadProject, readProject, renderProject, savedAlignment } from '../project/jobs';
+import { fromProjectAlignment } from '../project/alignment';
+import { kernelsBackend } from '../native/kernels';
+import { cachedProbe, setHashCacheDirectory } from '../project/filecache';
+import { rangeMapper } from '../project/check';
+import { parseJson } from '../project/jsonTree';
+import { isProjectFile } from '../project/project';
+import {
+  alignRequest,
+  cancelRequest,
+  frameRequest,
+  probeRequest,
+  PROTOCOL_VERSION,
+  renderRequest,
+  resultRequest,
+  SETTINGS_SECTION,
+  statusNotification,
+  statusRequest,
+  type Job,
+  type Status,
+} from '../../protocol/lsp';
+import { detectPlacement, fixPathActions, setValueEdits, SPATIAL_TITLE, spatialWith, wantsSpatial, type SpatialActionData } from './codeActions';
+import { complete } from './completion';
+import { toResponseError } from './errors';
+import { hover } from './hover';
+import { createJobQueue } from './jobQueue';
+import { alignFraction, STAGE_LABEL, startProgress } from './progress';
+import { DEFAULT_SETTINGS, readSettings, type Settings } from './settings';
+import { pathToUri, uriToPath } from './uri';
+import { createValidator } from './validation';
+import { alignmentView, previewFrame, toVideoInfo } from './view';
+
+/**
+ * The vidkompy daemon: a language server for `*.vidkompy.json` projects that also owns the heavy
+ * work (align, render, previews) behind the custom requests of protocol/lsp.ts. It speaks only
+ * LSP on its streams and logs to the client's console; a failing request gets an error reply and
+ * the daemon carries on.
+ */
+
+const VERSION: string = require('../../package.json').version;
+
+export const STDIO_USAGE = 'the vidkompy daemon speaks LSP over stdio only: start it with --stdio (editors do this for you)';
+
+/**
+ * Starts the daemon on stdin/stdout; the caller has checked that `--stdio` is among the process's
+ * arguments. The library then takes its transport from the command line, which also sends any
+ * stray console output to the client's log instead of the protocol stream, ends the process when
+ * stdin closes, and watches the editor's `--clientProcessId`.
+ */
+export function startServer(): Connection {
+  const connection = createConnection(ProposedFeatures.all);
+  const documents = new TextDocuments(TextDocument);
+  const log = (s: string) => connection.console.log(s);
+  let settings: Settings = DEFAULT_SETTINGS;
+  let roots: string[] = [];
+  let canCreateProgress = false;
+  let canResolveActions = false;
+  /** The ONNX execution provider of the last alignment that ran one. */
+  let provider: Status['provider'] = 'cpu';
+
+  const projectDoc = (uri: string) => {
+    const doc = documents.get(uri);
+    if (!doc) return undefined;
+    const file = fileOf(uri);
+    return file && isProjectFile(file) ? { doc, file } : undefined;
+  };
+  /** The editor's text of a project, when it has the file open (unsaved edits included). */
+  const openText = (file: string) => documents.all().find((d) => fileOf(d.uri) === file)?.getText();
+  const rootsFor = (file: string) => {
+    const dir = path.dirname(file);
+    return [dir, ...roots.filter((r) => dir.startsWith(r + path.sep) || dir === r)];
+  };
+
+  // Status: every job change goes out, progress at most every STATUS_MS.
+  const STATUS_MS = 200;
+  const lastState = new Map<number, Job['state']>();
+  let lastSent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const status = (): Status => ({ version: VERSION, protocol: PROTOCOL_VERSION, provider, kernels: kernelsBackend(), jobs: queue.list() });
+  const sendStatus = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    lastSent = Date.now();
+    // By method name: the protocol objects come from the client-side copy of vscode-jsonrpc.
+    void connection.sendNotification(statusNotification.method, status()).catch(() => undefined);
+  };
+  const queue = createJobQueue((job) => {
+    const changed = lastState.get(job.id) !== job.state;
+    lastState.set(job.id, job.state);
+    if (changed || Date.now() - lastSent >= STATUS_MS) sendStatus();
+    else timer ??= setTimeout(sendStatus, STATUS_MS - (Date.now() - lastSent));
+  });
+
+  const validator = createValidator((uri, version, diagnostics) => void connection.sendDiagnostics({ uri, version, diagnostics }), log);
+  const validate = (doc: TextDocument) => {
+    const file = fileOf(doc.uri);
+    if (file && isProjectFile(file)) validator.validate(doc, file).catch((e: unknown) => log(`validating ${file}: ${(e as Error)?.stack ?? e}`));
+  };
+  const revalidateAll = () => documents.all().forEach(validate);
+  // A bug in a background task is logged, never the end of the daemon the editor relies on.
+  process.on('unhandledRejection', (e) => log(`vidkompy: unhandled rejection: ${(e as Error)?.stack ?? e}`));
+
+  const applySettings = async (raw: unknown) => {
+    settings = readSettings(raw, settings);
+    setTools({ ffmpeg: settings.ffmpegPath, ffprobe: settings.ffprobePath });
+    setHashCacheDirectory(settings.cacheDirectory);
+    revalidateAll();
+  };
+
+  /** Registers a custom request: params checked by the handler, every failure an error reply. */
+  function handle<P, R>(type: RequestType<P, R, void> | RequestType0<R, void>, fn: (params: P, signal: AbortSignal) => Promise<R>): void {
+    // jsonrpc passes (params, token), or only (token) when the request has no params.
+    connection.onRequest(type.method, async (...args: unknown[]) => {
+      const token = args[args.length - 1] as CancellationToken;
+      const params = (args.length > 1 ? args[0] : undefined) as P;
+      const controller = new AbortController();
+      const sub = token.onCancellationRequested(() => controller.abort());
+      try {
+        return await fn(params, controller.signal);
+      } catch (e) {
+        throw toResponseError(e, log);
+      } finally {
+        sub.dispose();
+      }
+    });
+  }
+
+  const projectParam = (params: unknown, method: string) => uriToPath((params as { project?: unknown } | null)?.project, `${method}: params.project`);
+
+  connection.onInitialize((params): InitializeResult => {
+    canCreateProgress = params.capabilities.window?.workDoneProgress === true;
+    canResolveActions = params.capabilities.textDocument?.codeAction?.resolveSupport?.properties.includes('edit') === true;
+    const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    roots = folders.flatMap((u) => fileOf(u) ?? []);
+    const init = params.initializationOptions as { settings?: unknown } | undefined;
+    if (init?.settings) void applySettings(init.settings);
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        completionProvider: { triggerCharacters: ['"', '/'] },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite], resolveProvider: true },
+        experimental: { vidkompy: { protocol: PROTOCOL_VERSION } },
+      },
+      serverInfo: { name: 'vidkompy', version: VERSION },
+    };
+  });
+
+  connection.onDidChangeConfiguration((p) => void applySettings((p.settings as Record<string, unknown> | null)?.[SETTINGS_SECTION]).catch((e) => log(`settings: ${e}`)));
+
+  documents.onDidChangeContent(({ document }) => validate(document));
+  documents.onDidClose(({ document }) => {
+    validator.forget(document.uri);
+    void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
+  });
+
+  connection.onHover(async (params) => {
+    const open = projectDoc(params.textDocument.uri);
+    if (!open) return null;
+    const text = open.doc.getText();
+    return hover(parseJson(text), open.file, open.doc.offsetAt(params.position), rangeMapper(text)).catch((e) => {
+      log(`hover: ${(e as Error)?.stack ?? e}`);
+      return null;
+    });
+  });
+
+  connection.onCompletion(async (params) => {
+    const open = projectDoc(params.textDocument.uri);
+    if (!open) return [];
+    const text = open.doc.getText();
+    return complete({ parsed: parseJson(text), projectFile: open.file, offset: open.doc.offsetAt(params.position), roots: rootsFor(open.file), range: rangeMapper(text) });
+  });
+
+  connection.onCodeAction(async (params) => {
+    const open = projectDoc(params.textDocument.uri);
+    if (!open) return [];
+    const text = open.doc.getText();
+    const parsed = parseJson(text);
+    const wanted = (kind: string) => !params.context.only || params.context.only.some((k) => kind === k || kind.startsWith(k + '.'));
+    const actions: CodeAction[] = [];
+    if (wanted(CodeActionKind.QuickFix)) actions.push(...(await fixPathActions(parsed, open.file, params.context.diagnostics, rootsFor(open.file), rangeMapper(text), params.textDocument.uri)));
+    if (wanted(CodeActionKind.RefactorRewrite) && wantsSpatial(parsed)) {
+      const data: SpatialActionData = { kind: 'spatial', uri: params.textDocument.uri };
+      // The search takes seconds: only run it when the user picks the action (codeAction/resolve).
+      if (canResolveActions) actions.push({ title: SPATIAL_TITLE, kind: CodeActionKind.RefactorRewrite, data });
+    }
+    return actions;
+  });
+
+  connection.onCodeActionResolve(async (action, token) => {
+    const data = action.data as SpatialActionData | undefined;
+    const open = data?.kind === 'spatial' ? projectDoc(data.uri) : undefined;
+    if (!open) return action;
+    const controller = new AbortController();
+    const sub = token.onCancellationRequested(() => controller.abort());
+    try {
+      const text = open.doc.getText();
+      const parsed = parseJson(text);
+      const p = await readProject(open.file, settings.defaultEngine, text);
+      const placement = await detectPlacement(p, controller.signal);
+      log(`vidkompy: spatial offset x=${placement.x} y=${placement.y} scale=${placement.scale} (from the ${placement.from}) for ${open.file}`);
+      return { ...action, edit: { changes: { [data!.uri]: setValueEdits(parsed, ['spatial'], spatialWith(parsed, placement), rangeMapper(text)) } } };
+    } catch (e) {
+      throw toResponseError(e, log);
+    } finally {
+      sub.dispose();
+    }
+  });
+
+  handle(probeRequest, async (params) => toVideoInfo(await cachedProbe(uriToPath((params as { uri?: unknown } | null)?.uri, 'vidkompy/probe: params.uri'))));
+
+  handle(alignRequest, async (params, signal) => {
+    const file = projectParam(params, 'vidkompy/align');
+    const uri = pathToUri(file);
+    const p = await loadProject(file, settings.defaultEngine, openText(file));
+    const progress = await startProgress(connection, `vidkompy: aligning ${path.basename(file)}`, params.workDoneToken, canCreateProgress, () => queue.cancel(uri));
+    try {
+      const fraction = alignFraction();
+      const outcome = await queue.submit(
+        'align',
+        uri,
+        (sig, setJob) =>
+          alignProject(p, {
+            signal: sig,
+            cacheDir: settings.cacheDirectory || undefined,
+            onAlignProgress: (stage, f) => {
+              const x = fraction(stage, f);
+              setJob(x, stage);
+              progress.report(x, STAGE_LABEL[stage]);
+            },
+          }),
+        signal,
+      );
+      provider = outcome.provider ?? provider;
+      const { spatial: s, temporal: t } = outcome.alignment;
+      return { alignment: pathToUri(p.alignmentFile), spatial: { x: s.x, y: s.y, scale: s.scale, confidence: s.confidence }, offsetSeconds: t.offsetSeconds, speed: t.speed, meanConfidence: t.meanConfidence, cached: outcome.cached };
+    } finally {
+      progress.done();
+    }
+  });
+
+  handle(renderRequest, async (params, signal) => {
+    const file = projectParam(params, 'vidkompy/render');
+    const uri = pathToUri(file);
+    const p = await loadProject(file, settings.defaultEngine, openText(file));
+    const progress = await startProgress(connection, `vidkompy: rendering ${path.basename(p.output)}`, params.workDoneToken, canCreateProgress, () => queue.cancel(uri));
+    try {
+      const r = await queue.submit(
+        'render',
+        uri,
+        (sig, setJob) =>
+          renderProject(p, {
+            signal: sig,
+            onRenderProgress: (f) => {
+              setJob(f, 'rendering');
+              progress.report(f, 'rendering');
+            },
+          }),
+        signal,
+      );
+      return { output: pathToUri(r.output), width: r.width, height: r.height, frames: r.frames, audio: r.audio };
+    } finally {
+      progress.done();
+    }
+  });
+
+  handle(cancelRequest, async (params) => {
+    const project = (params as { project?: unknown } | null)?.project;
+    return { cancelled: queue.cancel(project === undefined ? undefined : pathToUri(uriToPath(project, 'vidkompy/cancel: params.project'))) };
+  });
+
+  handle(statusRequest, async () => status());
+
+  handle(resultRequest, async (params) => {
+    const file = projectParam(params, 'vidkompy/result');
+    return alignmentView(await readProject(file, settings.defaultEngine, openText(file)), pathToUri(file));
+  });
+
+  handle(frameRequest, async (params, signal) => {
+    const file = projectParam(params, 'vidkompy/frame');
+    const p = await readProject(file, settings.defaultEngine, openText(file));
+    return previewFrame(fromProjectAlignment(await savedAlignment(p), p.file), params, signal);
+  });
+
+  connection.onShutdown(() => {
+    queue.cancel();
+  });
+
+  documents.listen(connection);
+  connection.listen();
+  return connection;
+}
+
+function fileOf(uri: string): string | undefined {
+  try {
+    return uri.startsWith('file:') ? uriToPath(uri, 'document') : undefined;
+  } catch {
+    return undefined;
+  }
+}
