@@ -6,8 +6,9 @@ import { round, summary, type Alignment } from './result';
 import { coarseSearch, refine, type CoarseHit, type Placement, type RefinePair } from './spatial';
 import { alignEdit, type Cut } from './edit';
 import { alignFast } from './fast';
+import { audioEnvelope, audioPrior, type AudioPrior } from './audio';
 import { hashDescriptors } from './hashes';
-import { alignTemporal, pixelDescriptors, type DescriptorSet, type Engine, type TemporalResult } from './temporal';
+import { alignTemporal, pixelDescriptors, type DescriptorSet, type Engine, type TemporalOptions, type TemporalResult } from './temporal';
 import { embeddingDescriptors, embedVideo } from '../embed/embed';
 import { builtinModel, type ModelSpec } from '../embed/model';
 import type { Provider } from '../embed/provider';
@@ -36,6 +37,8 @@ export interface AlignOptions extends SpatialOptions {
   model?: ModelSpec;
   /** Where embeddings are cached (default ~/.cache/vidkompy); false: no cache. */
   cacheDir?: string | false;
+  /** Use both videos' sound to narrow the search (default: on when both have audio). */
+  audioPrior?: boolean;
   /** Fine search band half-width, bg frames. */
   window?: number;
   /** Manual sync points, in seconds from each video's start: the map passes through them. */
@@ -258,6 +261,7 @@ async function matchInTime(
   engine: Engine,
   tick: () => void,
   o: AlignOptions,
+  audio: Promise<AudioPrior | undefined>,
 ): Promise<{ fgF: FeatureSeq; bgF: FeatureSeq; tm: TemporalResult & { cuts?: Cut[] }; provider?: Provider; decodeSeconds: number; temporalSeconds: number }> {
   const { fg, bg } = loc;
   const features = engine === 'fast' ? 'hash' : o.features ?? 'pixels';
@@ -266,15 +270,16 @@ async function matchInTime(
   }
   const t0 = performance.now();
   const empty = (info: ProbeInfo) => new VidkompyError('NO_FRAMES', `${info.file}: no frame could be decoded; re-export the video`, info.file);
-  const base = { smoothing: 2 * Math.round(fg.fps / 4) + 1, engine, fgFps: fg.fps, bgFps: bg.fps, window: o.window, onProgress: (f: number) => o.onProgress?.('temporal', f) };
+  const base = { smoothing: 2 * Math.round(fg.fps / 4) + 1, engine, fgFps: fg.fps, bgFps: bg.fps, window: o.window, prior: undefined as TemporalOptions['prior'], onProgress: (f: number) => o.onProgress?.('temporal', f) };
   const solve = (d: DescriptorSet, fgF: FeatureSeq, bgF: FeatureSeq) => {
     const opts = { ...base, anchors: anchorFrames(o.anchors, fgF, bgF, fg, bg) };
     return engine === 'edit' ? alignEdit(d, opts) : alignTemporal(d, opts);
   };
-  const need = (nf: number, nb: number) => {
+  const need = async (nf: number, nb: number) => {
     if (nf === 0) throw empty(fg);
     if (nb === 0) throw empty(bg);
     throwIfAborted(o.signal);
+    base.prior = priorFrames(await audio, fg, bg);
   };
   const done = (fgF: FeatureSeq, bgF: FeatureSeq, t1: number, tm: TemporalResult & { cuts?: Cut[] }, provider?: Provider) => {
     return { fgF, bgF, tm, provider, decodeSeconds: (t1 - t0) / 1000, temporalSeconds: (performance.now() - t1) / 1000 };
@@ -284,7 +289,7 @@ async function matchInTime(
       extractHashFeatures(fg.file, fgRect, fg.frameCount, tick, o.signal),
       extractHashFeatures(bg.file, bgRect, bg.frameCount, tick, o.signal),
     ]);
-    need(f.hashes.n, b.hashes.n);
+    await need(f.hashes.n, b.hashes.n);
     const t1 = performance.now();
     if (engine === 'fast') return done(f.seq, b.seq, t1, alignFast(f.hashes, b.hashes, { ...base, anchors: anchorFrames(o.anchors, f.seq, b.seq, fg, bg) }));
     const fd = hashDescriptors(f.hashes);
@@ -302,14 +307,41 @@ async function matchInTime(
     const seqOf = (e: typeof f): FeatureSeq => ({ data: new Uint8Array(0), n: e.descriptors.n, w: 0, h: 0, times: e.times });
     const fgF = seqOf(f);
     const bgF = seqOf(b);
-    need(fgF.n, bgF.n);
+    await need(fgF.n, bgF.n);
     const t1 = performance.now();
     return done(fgF, bgF, t1, solve(embeddingDescriptors(f, b), fgF, bgF), f.provider === 'cuda' && b.provider === 'cuda' ? 'cuda' : 'cpu');
   }
   const [fgF, bgF] = await Promise.all([extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal), extractFeatures(bg.file, bgRect, w, h, bg.frameCount, tick, o.signal)]);
-  need(fgF.n, bgF.n);
+  await need(fgF.n, bgF.n);
   const t1 = performance.now();
   return done(fgF, bgF, t1, solve(pixelDescriptors(fgF, bgF, engine), fgF, bgF));
+}
+
+/**
+ * The audio prior in frames, when fg's sound was found in bg's consistently enough to trust:
+ * bg frame ≈ offset + slope · fg frame, searched ±1 s around.
+ */
+function priorFrames(p: AudioPrior | undefined, fg: ProbeInfo, bg: ProbeInfo): TemporalOptions['prior'] {
+  if (!p || p.agreement < 0.5) return undefined;
+  return { offset: p.offset * bg.fps, slope: (p.slope * bg.fps) / fg.fps, spread: Math.ceil(bg.fps) + 2 };
+}
+
+/** Both videos' sound, when both have some and the engine can use it (an edit breaks the line). */
+async function audioPriorOf(loc: Located, engine: Engine, o: AlignOptions): Promise<AudioPrior | undefined> {
+  if (o.audioPrior === false || engine === 'edit' || !loc.fg.audio || !loc.bg.audio) return undefined;
+  try {
+    const [f, b] = await Promise.all([audioEnvelope(loc.fg.file, o.signal), audioEnvelope(loc.bg.file, o.signal)]);
+    return audioPrior(f, b);
+  } catch (e) {
+    if (o.signal?.aborted) throw e;
+    // Sound that cannot be decoded is no evidence; the frames still decide.
+    return undefined;
+  }
+}
+
+async function audioSummary(audio: Promise<AudioPrior | undefined>): Promise<{ audio?: { offset: number; speed: number; agreement: number } }> {
+  const p = await audio;
+  return p ? { audio: { offset: round(p.offset, 4), speed: round(p.slope, 6), agreement: round(p.agreement, 3) } } : {};
 }
 
 /** Aligns fg to bg in space and time. `located`: a spatial step already done with the same options. */
@@ -324,6 +356,8 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   let bgF: FeatureSeq;
   let tm: TemporalResult & { cuts?: Cut[] };
   let provider: Provider | undefined;
+  const audio = audioPriorOf(loc, engine, o);
+  audio.catch(() => undefined);
   for (let pass = 0; ; pass++) {
     const { bgRect, fgRect } = regions({ ...loc, placement });
     const { w, h } = analysisSize(fgRect, fg.frameCount + bg.frameCount);
@@ -332,7 +366,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     const tick = () => {
       if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, done / total));
     };
-    const matched = await matchInTime(loc, fgRect, bgRect, w, h, engine, tick, o);
+    const matched = await matchInTime(loc, fgRect, bgRect, w, h, engine, tick, o, audio);
     ({ fgF, bgF } = matched);
     timings.decode += matched.decodeSeconds * 1000;
     timings.temporal += matched.temporalSeconds * 1000;
@@ -374,6 +408,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       engine,
       features: engine === 'fast' ? 'hash' : o.features ?? 'pixels',
       window: tm.window,
+      ...(await audioSummary(audio)),
       ...(provider ? { provider } : {}),
       bgFrameForFg: map,
       bgTimeForFg: map.map((j) => round(timeOf(bgF, bg, j), 6)),

@@ -27,7 +27,8 @@ export function alignFast(fg: HashSeq, bg: HashSeq, o: TemporalOptions): Tempora
   // 2. Where fg lies, at the keyframes' spacing or coarser.
   const fd = hashDescriptors(fg);
   const bd = hashDescriptors(bg);
-  const top = topLevel(fd, bd, Math.max(k, Math.ceil(nF / 300)), nominal);
+  const p = o.prior;
+  const top = topLevel(fd, bd, Math.max(k, Math.ceil(nF / 300)), nominal, p ? (i) => [p.offset + p.slope * i - p.spread, p.offset + p.slope * i + p.spread + 1] : undefined);
   o.onProgress?.(0.3);
   const line = robustLine(top.rows, top.path);
   const rate = Math.abs(line.slope / nominal - 1) < 0.25 ? line.slope : nominal;

@@ -8,6 +8,8 @@ import type { Descriptors } from './descriptors';
 
 /** bg frames per batchDot call at the top level: bounds memory however long bg is. */
 const CHUNK = 8192;
+/** Cost of a cell nobody scored (outside a prior's band). Real costs, 1 − dot, are at most 2. */
+export const UNSCORED = 4;
 
 /** A robust scale for cost differences: the median gap between a row's median and minimum cost. */
 /**
@@ -22,7 +24,9 @@ export function costSpread(cost: Float32Array, rows: number, width: Int32Array, 
     const c = around ? around(r) : 0;
     const a = around ? Math.max(0, c - reach) : 0;
     const b = around ? Math.min(width[r], c + reach + 1) : width[r];
-    const row = Array.from(cost.subarray(r * stride + a, r * stride + b)).sort((x, y) => x - y);
+    const row = Array.from(cost.subarray(r * stride + a, r * stride + b))
+      .filter((v) => v < UNSCORED)
+      .sort((x, y) => x - y);
     if (row.length > 1) gaps.push(row[Math.floor(row.length / 2)] - row[0]);
   }
   gaps.sort((a, b) => a - b);
@@ -77,15 +81,34 @@ export interface TopMatrix {
  * Top of the pyramid: fg rows every `step` frames against all of bg in blocks of half a step.
  * Each (row, block) keeps the block's best frame. bg is scored in bounded chunks.
  */
-export function topMatrix(fg: Descriptors, bg: Descriptors, step: number, rate: number): TopMatrix {
+export function topMatrix(fg: Descriptors, bg: Descriptors, step: number, rate: number, band?: (i: number) => [number, number]): TopMatrix {
   const nF = fg.n;
   const nB = bg.n;
   const rows = Int32Array.from({ length: Math.ceil(nF / step) }, (_, r) => Math.min(nF - 1, r * step));
   const R = step * rate;
   const block = Math.max(1, Math.floor(R / 2));
   const nBlk = Math.ceil(nB / block);
-  const cost = new Float32Array(rows.length * nBlk).fill(2);
+  const cost = new Float32Array(rows.length * nBlk).fill(UNSCORED);
   const arg = new Int32Array(rows.length * nBlk);
+  if (band) {
+    // A prior (audio) says where each row can be: score only there.
+    const ranges = Array.from(rows, (i) => band(i).map((v) => Math.max(0, Math.min(nB, Math.round(v)))));
+    const bStart = Int32Array.from(ranges, ([a]) => a);
+    const bCount = Int32Array.from(ranges, ([a, b]) => Math.max(0, b - a));
+    const dots = batchDot(fg.v, fg.n, bg.v, bg.n, fg.dim, { aIndex: rows, bStart, bCount });
+    let o = 0;
+    for (let r = 0; r < rows.length; r++) {
+      for (let j = bStart[r]; j < bStart[r] + bCount[r]; j++) {
+        const c = 1 - dots[o++];
+        const k = r * nBlk + Math.floor(j / block);
+        if (c < cost[k]) {
+          cost[k] = c;
+          arg[k] = j;
+        }
+      }
+    }
+    return { rows, block, nBlk, cost, arg, rate: R / block };
+  }
   const a = gather(fg, rows);
   const chunk = Math.max(block, Math.floor(CHUNK / block) * block);
   for (let j0 = 0; j0 < nB; j0 += chunk) {
@@ -107,8 +130,8 @@ export function topMatrix(fg: Descriptors, bg: Descriptors, step: number, rate: 
 }
 
 /** The least-cost monotonic path through the top matrix; each row takes its block's best frame. */
-export function topLevel(fg: Descriptors, bg: Descriptors, step: number, rate: number): Level {
-  const m = topMatrix(fg, bg, step, rate);
+export function topLevel(fg: Descriptors, bg: Descriptors, step: number, rate: number, band?: (i: number) => [number, number]): Level {
+  const m = topMatrix(fg, bg, step, rate, band);
   const { rows, nBlk, cost, arg } = m;
   const lo = new Int32Array(rows.length);
   const width = new Int32Array(rows.length).fill(nBlk);

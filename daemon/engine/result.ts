@@ -29,6 +29,8 @@ export interface Alignment {
     features?: 'pixels' | 'hash' | 'embedding';
     /** Half-width (bg frames) of the band the final pass searched: at least the --window asked for. */
     window?: number;
+    /** The audio prior, when both videos had sound: bg s = offset + speed · fg s, and how many windows agreed. */
+    audio?: { offset: number; speed: number; agreement: number };
     provider?: 'cpu' | 'cuda';
     bgFrameForFg: number[];
     bgTimeForFg: number[];

@@ -34,6 +34,11 @@ export interface TemporalOptions {
   window?: number;
   /** Manual sync points the map must pass through, as frame indices. */
   anchors?: { fg: number; bg: number }[];
+  /**
+   * Other evidence (the audio prior) of where the map runs: bg frame ≈ offset + slope · fg frame,
+   * within ±spread bg frames. The top level searches only there.
+   */
+  prior?: { offset: number; slope: number; spread: number };
   /** precise: Savitzky-Golay window of the drift correction, fg frames (odd). */
   smoothing?: number;
   onProgress?: (fraction: number) => void;
@@ -137,7 +142,8 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
 
   // precise always builds the pyramid from every 8th frame down (8, 4, 2, 1), whatever the length.
   const s0 = Math.max(o.engine === 'precise' ? Math.min(8, nF) : 1, Math.ceil(nF / TOP_ROWS));
-  let level = topLevel(d.coarseFg, d.coarseBg, s0, nominal);
+  const p = o.prior;
+  let level = topLevel(d.coarseFg, d.coarseBg, s0, nominal, p ? (i) => [p.offset + p.slope * i - p.spread, p.offset + p.slope * i + p.spread + 1] : undefined);
   o.onProgress?.(0.3);
   const line = robustLine(level.rows, level.path);
   // A sane playback rate is within ±25% of the nominal one; otherwise the top level is not evidence.

@@ -46,7 +46,8 @@ export async function sampleFrames(
   const step = info.frameCount <= 1 ? 0 : (span * 0.98) / count;
   let got = { frames: [] as Uint8Array[], times: [] as number[] };
   if (info.frameCount > 600) got = await collect(['-skip_frame', 'nokey'], step);
-  if (got.frames.length < Math.min(count, 3)) got = await collect([], step);
+  // Keyframes can be 10 s apart (x264's default): too sparse to meet fg's content, then decode all.
+  if (got.frames.length < Math.min(count / 2, Math.max(3, info.frameCount / 2))) got = await collect([], step);
   return { ...got, width, height };
 }
 

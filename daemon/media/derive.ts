@@ -31,6 +31,8 @@ export interface DeriveSpec {
   grade?: { contrast?: number; brightness?: number; saturation?: number; gamma?: number };
   /** Black bars added around fg's picture, in fg pixels. */
   bars?: { top?: number; bottom?: number; left?: number; right?: number };
+  /** Carry bg's sound over, from `offset`, sped up by `speed` (not with `segments`). */
+  audio?: boolean;
   crf?: number;
 }
 
@@ -81,8 +83,14 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     'format=yuv420p',
   ].filter(Boolean);
   const temp = `${out}.partial-${process.pid}.mp4`;
+  if (spec.audio && (!bg.audio || spec.segments)) {
+    throw new VidkompyError('BAD_ARGS', `${bgFile}: ${bg.audio ? 'audio is not carried over into an edit (segments)' : 'has no audio to carry over'}`);
+  }
+  const audio = spec.audio
+    ? ['-ss', String(spec.offset ?? 0), '-i', bgFile, '-map', '0:v', '-map', '1:a:0', ...(speed !== 1 ? ['-af', `atempo=${speed}`] : []), '-c:a', 'aac', '-b:a', '128k', '-shortest']
+    : [];
   const enc = openEncoder(
-    ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${bg.width}x${bg.height}`, '-framerate', String(fps), '-i', 'pipe:0', '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(spec.crf ?? 18), '-f', 'mp4', temp],
+    ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${bg.width}x${bg.height}`, '-framerate', String(fps), '-i', 'pipe:0', ...audio, '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(spec.crf ?? 18), '-f', 'mp4', temp],
     out,
     signal,
   );

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
 import { cancelled, VidkompyError } from '../engine/errors';
 import { tools } from './tools';
 
@@ -79,39 +78,43 @@ export async function runTool(
 }
 
 function waitExit(child: ChildProcessWithoutNullStreams, bin: string): Promise<[number | null]> {
-  return Promise.race([
-    once(child, 'close') as Promise<[number | null]>,
-    once(child, 'error').then(([e]) => {
-      throw new VidkompyError(
-        'TOOL_MISSING',
-        `${bin}: cannot run (${(e as Error).message}); run 'npm ci' or set VIDKOMPY_FFMPEG / VIDKOMPY_FFPROBE`,
-        bin,
-      );
-    }),
-  ]);
+  // Plain listeners, not events.once: once(child, 'close') would reject with the raw spawn error
+  // before it could be explained.
+  return new Promise((resolve, reject) => {
+    child.once('error', (e) =>
+      reject(new VidkompyError('TOOL_MISSING', `${bin}: cannot run (${e.message}); run 'npm ci' or set VIDKOMPY_FFMPEG / VIDKOMPY_FFPROBE`, bin)),
+    );
+    child.once('close', (code) => resolve([code]));
+  });
 }
 
-let passthrough: Promise<string[]> | undefined;
+const passthrough = new Map<string, Promise<string[]>>();
 
 /**
  * Arguments that make ffmpeg emit every decoded frame exactly once. rawvideo output is treated as
  * constant-rate, so by default ffmpeg would duplicate or drop frames to fill timestamp gaps (VFR
  * input, damaged slices) and frame indices would stop meaning the same thing between passes.
- * `-fps_mode` replaced `-vsync` in ffmpeg 5.1; older builds (the npm one is from 2018) only know the latter.
+ * `-fps_mode` replaced `-vsync` in ffmpeg 5.1; older builds (the npm one is from 2018) only know the
+ * latter. Asked once per ffmpeg binary.
  */
 export function passthroughArgs(): Promise<string[]> {
-  passthrough ??= (async () => {
-    const args = ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'color=s=16x16:d=0.04', '-fps_mode', 'passthrough', '-f', 'null', '-'];
-    try {
-      await runTool('ffmpeg', args, { file: 'ffmpeg', what: 'checking options' });
-      return ['-fps_mode', 'passthrough'];
-    } catch (e) {
-      if (e instanceof VidkompyError && e.code === 'TOOL_MISSING') throw e;
-      return ['-vsync', 'passthrough'];
-    }
-  })();
-  passthrough.catch(() => (passthrough = undefined));
-  return passthrough;
+  const bin = tools().ffmpeg;
+  let p = passthrough.get(bin);
+  if (!p) {
+    p = (async () => {
+      const args = ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'color=s=16x16:d=0.04', '-fps_mode', 'passthrough', '-f', 'null', '-'];
+      try {
+        await runTool('ffmpeg', args, { file: 'ffmpeg', what: 'checking options' });
+        return ['-fps_mode', 'passthrough'];
+      } catch (e) {
+        if (e instanceof VidkompyError && e.code === 'TOOL_MISSING') throw e;
+        return ['-vsync', 'passthrough'];
+      }
+    })();
+    passthrough.set(bin, p);
+    p.catch(() => passthrough.delete(bin));
+  }
+  return p;
 }
 
 export type PixFmt = 'gray' | 'yuv420p' | 'rgb24';

@@ -37,7 +37,12 @@ export function tools(): Tools {
   return cached;
 }
 
-/** For settings pushed by the editor: later calls use these paths. */
+/**
+ * For settings pushed by the editor: later calls use these paths. An empty or absent path means
+ * the default again (environment, bundled binary, PATH).
+ */
 export function setTools(t: Partial<Tools>): void {
-  cached = { ...tools(), ...Object.fromEntries(Object.entries(t).filter(([, v]) => v)) };
+  cached = undefined;
+  const defaults = tools();
+  cached = { ffmpeg: t.ffmpeg || defaults.ffmpeg, ffprobe: t.ffprobe || defaults.ffprobe };
 }

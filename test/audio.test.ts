@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { align } from '../daemon/engine/align';
+import { audioEnvelope, audioPrior, ENVELOPE_RATE } from '../daemon/engine/audio';
+import { runTool } from '../daemon/media/ffmpeg';
+import { score } from './support/accuracy';
+import { CACHE, derived, SAMPLE } from './support/media';
+
+/**
+ * The audio prior. bg is the bundled clip looped four times (30.4 s) with a pink-noise track: the
+ * picture repeats every 7.6 s, the sound never does — so only the sound tells the loops apart.
+ */
+let looped: string;
+
+before(async () => {
+  looped = path.join(CACHE, 'looped-noise-v1.mp4');
+  if (existsSync(looped)) return;
+  const temp = `${looped}.partial-${process.pid}.mp4`;
+  await runTool(
+    'ffmpeg',
+    ['-nostdin', '-v', 'error', '-y', '-stream_loop', '3', '-i', SAMPLE, '-f', 'lavfi', '-i', 'anoisesrc=d=30.4:c=pink:seed=7:a=0.3', '-map', '0:v', '-map', '1:a', '-shortest', '-vf', 'crop=720:404:0:0', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-c:a', 'aac', temp],
+    { file: temp, what: 'making the looped clip' },
+  );
+  await (await import('node:fs/promises')).rename(temp, looped);
+});
+
+describe('audio prior', () => {
+  it('finds the start offset and the drift from the sound alone', async () => {
+    const { fg } = await derived(looped, { crop: { x: 100, y: 60, width: 400, height: 240 }, offset: 1.2, speed: 1.02, frames: 600, audio: true });
+    const [f, b] = await Promise.all([audioEnvelope(fg), audioEnvelope(looped)]);
+    assert.ok(Math.abs(b.length / ENVELOPE_RATE - 30.4) < 0.1, `bg envelope covers the clip: ${b.length}`);
+    const p = audioPrior(f, b);
+    assert.ok(p, 'found');
+    assert.ok(p.windows.length >= 3, `${p.windows.length} windows`);
+    assert.ok(Math.abs(p.offset - 1.2) < 0.03, `offset ${p.offset}`);
+    assert.ok(Math.abs(p.slope - 1.02) < 0.003, `speed ${p.slope}`);
+    assert.equal(p.agreement, 1);
+  });
+
+  it('tells repeated footage apart where the picture cannot', async (t) => {
+    // fg from the third loop: every frame of it also appears 7.6 s and 15.2 s earlier.
+    const { fg, truth } = await derived(looped, { crop: { x: 100, y: 60, width: 400, height: 240 }, offset: 17, fps: 30, frames: 100, audio: true });
+    const withSound = await align(looped, fg);
+    const s = score(withSound, truth);
+    assert.ok(withSound.temporal.audio && Math.abs(withSound.temporal.audio.offset - 17) < 0.05, JSON.stringify(withSound.temporal.audio));
+    assert.ok(s.within1 >= 0.95, `with the audio prior: ${JSON.stringify(s)}`);
+    const pictureOnly = await align(looped, fg, { audioPrior: false });
+    t.diagnostic(`picture only: ${JSON.stringify(score(pictureOnly, truth))} (offset ${pictureOnly.temporal.offsetSeconds} s, truth 17 s)`);
+  });
+
+  it('ignores sound that does not match, and the frames still decide', async () => {
+    // fg carries the sample's picture but bg's sound from 10 s away: the prior must not be trusted.
+    const { fg, truth } = await derived(looped, { crop: { x: 100, y: 60, width: 400, height: 240 }, offset: 2, frames: 120, audio: true });
+    const other = path.join(CACHE, `mismatched-${path.basename(fg)}`);
+    if (!existsSync(other)) {
+      await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', fg, '-f', 'lavfi', '-i', 'anoisesrc=d=5:c=pink:seed=99:a=0.3', '-map', '0:v', '-map', '1:a', '-shortest', '-c:v', 'copy', '-c:a', 'aac', other], { file: other, what: 'fixture' });
+    }
+    const al = await align(looped, other);
+    assert.ok(!al.temporal.audio || al.temporal.audio.agreement < 0.5, `unrelated sound is not evidence: ${JSON.stringify(al.temporal.audio)}`);
+    const s = score(al, truth);
+    assert.ok(s.within1 >= 0.95, JSON.stringify(s));
+  });
+});
