@@ -77,19 +77,22 @@ export async function locate(bgFile: string, fgFile: string, o: SpatialOptions =
   o.onProgress?.('probe', 0);
   const [bg, fg] = await Promise.all([probe(bgFile, o.signal), probe(fgFile, o.signal)]);
   o.onProgress?.('spatial', 0);
-  const fgS = await sampleFrames(fg, FG_SAMPLES, fg.width, fg.height, o.signal);
+  const manual = o.x !== undefined || o.y !== undefined;
+  const c = Math.min(1, COARSE_SIZE / Math.max(bg.width, bg.height));
+  const sw = Math.max(8, Math.round(bg.width * c));
+  const sh = Math.max(8, Math.round(bg.height * c));
+  // Both videos are sampled at once: two decoders keep two cores busy.
+  const [fgS, bgS] = await Promise.all([
+    sampleFrames(fg, FG_SAMPLES, fg.width, fg.height, o.signal),
+    manual ? undefined : sampleFrames(bg, BG_SAMPLES, sw, sh, o.signal),
+  ]);
   const content = contentRect(fgS.frames, fg.width, fg.height);
   const fgSamples = fgS.frames.map((f) => contentOf(toGray(f, fg.width, fg.height), content));
-  const manual = o.x !== undefined || o.y !== undefined;
-  if (manual) {
+  if (manual || !bgS) {
     const s = o.scale ?? 1;
     const placement = { x: (o.x ?? 0) + content.x * s, y: (o.y ?? 0) + content.y * s, scale: s, score: NaN };
     return { bg, fg, content, placement, method: 'manual', c: 1 };
   }
-  const c = Math.min(1, COARSE_SIZE / Math.max(bg.width, bg.height));
-  const sw = Math.max(8, Math.round(bg.width * c));
-  const sh = Math.max(8, Math.round(bg.height * c));
-  const bgS = await sampleFrames(bg, BG_SAMPLES, sw, sh, o.signal);
   throwIfAborted(o.signal);
   o.onProgress?.('spatial', 0.5);
   const cc = sw / bg.width;

@@ -18,16 +18,8 @@ import { validateAlignmentFile } from './schema';
  * `schemas/project-alignment.schema.json` describes it.
  */
 
-export interface InputRecord extends FileRecord {
-  width: number;
-  height: number;
-  fps: number;
-  fpsRational: string;
-  frameCount: number;
-  duration: number;
-  vfr: boolean;
-  hasAudio: boolean;
-}
+/** An input as recorded: its file and content hash, and the engine's probe summary of it. */
+export interface InputRecord extends FileRecord, Omit<VideoSummary, 'file'> {}
 
 /** The options that shape an alignment; render options do not, and are not here. */
 export interface AlignmentOptionsRecord {
