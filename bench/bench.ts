@@ -11,8 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { align } from '../daemon/engine/align';
-import { compose } from '../daemon/engine/compose';
+import type { Alignment } from '../daemon/engine/result';
 import { tools } from '../daemon/media/tools';
 import { benchEmbed } from './embed';
 import { benchLong } from './long';
@@ -52,46 +51,63 @@ async function media(): Promise<{ bg: string; fg: string }> {
   return { bg, fg };
 }
 
-/** Runs `work` while sampling this process's resident memory; returns seconds and the peak in MiB. */
-async function measure<T>(work: () => Promise<T>): Promise<{ seconds: number; peakMiB: number; value: T }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  const t = performance.now();
-  try {
-    const value = await work();
-    return { seconds: (performance.now() - t) / 1000, peakMiB: Math.max(peak, process.memoryUsage().rss) / 2 ** 20, value };
-  } finally {
-    clearInterval(timer);
-  }
+/**
+ * Runs a command through bash and reads back, with `times`, the CPU seconds (user + system) of
+ * everything it ran: on a shared machine, wall time depends on the neighbours, CPU time does not.
+ */
+function timed(argv: string[]): Promise<{ wall: number; cpu: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const child = spawn('bash', ['-c', '"$@" > "$VK_OUT"; s=$?; times >&2; exit $s', 'bash', ...argv], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, VK_OUT: path.join(DIR, 'step.out') },
+    });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', reject);
+    child.on('close', async (code) => {
+      if (code !== 0) return reject(new Error(`${argv.join(' ')}: ${err}`));
+      // `times` prints the shell's line, then its children's: "0m12.345s 0m0.678s".
+      const lines = err.trim().split('\n').slice(-2);
+      const secs = (m: RegExpMatchArray) => Number(m[1]) * 60 + Number(m[2]);
+      const parts = [...(lines[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)];
+      resolve({ wall: (performance.now() - t) / 1000, cpu: parts.reduce((a, m) => a + secs(m), 0), stdout: await fs.readFile(path.join(DIR, 'step.out'), 'utf8') });
+    });
+  });
 }
 
 const f2 = (v: number) => v.toFixed(2);
 
 async function main(): Promise<void> {
   const { bg, fg } = await media();
-  const rows: string[][] = [];
+  const ff = [tools().ffmpeg, '-nostdin', '-v', 'error', '-y'];
+  const step = (...args: string[]) => [process.execPath, '--import', 'tsx', path.join(__dirname, 'step.ts'), ...args];
+  const alFile = path.join(DIR, 'alignment.json');
 
-  const decodeFloor = await measure(() => Promise.all([run(['-i', bg, '-f', 'null', '-']), run(['-i', fg, '-f', 'null', '-'])]));
-  const al = await measure(() => align(bg, fg));
-  const a = al.value;
+  // Both decodes at once, as align runs them; paths travel as arguments, never inside the script.
+  const floorA = await timed(['bash', '-c', '"${@:3}" -i "$1" -f null - & "${@:3}" -i "$2" -f null - & wait', 'floor', bg, fg, ...ff]);
+  const ours = await timed(step('align', bg, fg, alFile));
+  const a = JSON.parse(await fs.readFile(alFile, 'utf8')) as Alignment;
+  const alStats = JSON.parse(ours.stdout) as { seconds: number; peakMiB: number };
   const err = Math.max(Math.abs(a.spatial.x - CROP.x), Math.abs(a.spatial.y - CROP.y));
-  rows.push(['align', f2(al.seconds), f2(decodeFloor.seconds), f2(al.seconds / decodeFloor.seconds), '≤ 2', al.peakMiB.toFixed(0)]);
 
-  const out = path.join(DIR, 'out.mp4');
   const floorOut = path.join(DIR, 'floor.mp4');
-  const composeFloor = await measure(() =>
-    run(['-i', bg, '-ss', String(OFFSET), '-i', fg, '-filter_complex', `[0:v][1:v]overlay=${CROP.x}:${CROP.y}:shortest=1`, '-c:v', 'libx264', '-preset', PRESET, '-crf', String(CRF), '-an', floorOut]),
-  );
-  const comp = await measure(() => compose(a, { output: out, preset: PRESET, crf: CRF, audio: 'none' }));
-  rows.push(['compose', f2(comp.seconds), f2(composeFloor.seconds), f2(comp.seconds / composeFloor.seconds), '≤ 1.5', comp.peakMiB.toFixed(0)]);
+  const floorC = await timed([...ff, '-i', bg, '-ss', String(OFFSET), '-i', fg, '-filter_complex', `[0:v][1:v]overlay=${CROP.x}:${CROP.y}:shortest=1`, '-c:v', 'libx264', '-preset', PRESET, '-crf', String(CRF), '-an', floorOut]);
+  const comp = await timed(step('compose', bg, fg, alFile, path.join(DIR, 'out.mp4'), PRESET, String(CRF)));
+  const cStats = JSON.parse(comp.stdout) as { seconds: number; peakMiB: number };
 
-  console.log(`vidkompy bench: bg 1920x1080 30 fps 60 s, fg 1280x720 30 fps 55 s (x264 ${PRESET} crf ${CRF}), ${os.cpus().length} cores`);
+  const rows = [
+    ['align', f2(ours.wall), f2(floorA.wall), f2(ours.wall / floorA.wall), f2(ours.cpu), f2(floorA.cpu), f2(ours.cpu / floorA.cpu), '≤ 2', alStats.peakMiB.toFixed(0)],
+    ['compose', f2(comp.wall), f2(floorC.wall), f2(comp.wall / floorC.wall), f2(comp.cpu), f2(floorC.cpu), f2(comp.cpu / floorC.cpu), '≤ 1.5', cStats.peakMiB.toFixed(0)],
+  ];
+  console.log(`vidkompy bench: bg 1920x1080 30 fps 60 s, fg 1280x720 30 fps 55 s (x264 ${PRESET} crf ${CRF}), ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
   console.log(`alignment: x=${a.spatial.x} y=${a.spatial.y} scale=${a.spatial.scale} (error ${err} px), offset ${a.temporal.offsetSeconds} s (truth ${OFFSET}), stage timings ${JSON.stringify(a.timings)}`);
-  const head = ['step', 'seconds', 'floor s', 'ratio', 'target', 'peak RSS MiB'];
+  const head = ['step', 'wall s', 'floor', 'ratio', 'CPU s', 'floor', 'ratio', 'target', 'peak RSS MiB (node)'];
   const table = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
-  console.log(`floors: decode = ffmpeg decoding bg and fg concurrently to null; compose = ffmpeg decode both + overlay + same x264 encode`);
+  console.log('floors: align = ffmpeg decoding bg and fg concurrently to null; compose = ffmpeg decoding both, overlaying and encoding with the same x264 settings.');
+  console.log('CPU s = user + system seconds of the whole process tree (ffmpeg children included): stable on a shared machine, where wall time is not.');
 
   const long = await benchLong('full');
   console.log(`\n1-hour alignment (synthetic descriptor sequences, temporal engine only): bg ${long.bgFrames} frames, fg ${long.fgFrames} frames: ${long.seconds.toFixed(2)} s, peak RSS ${long.peakMiB.toFixed(0)} MiB (inputs included), ${(long.within1 * 100).toFixed(1)}% within 1 frame`);

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../engine/atomic';
  */
 
 /** Bump when the entry format or the way embeddings are computed changes. */
-export const CACHE_VERSION = 1;
+export const CACHE_VERSION = 2;
 
 /** $XDG_CACHE_HOME/vidkompy, else ~/.cache/vidkompy. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {

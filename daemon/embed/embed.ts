@@ -118,7 +118,7 @@ async function infer(file: string, region: Rect, m: LoadedModel, opts: EmbedOpti
   const filter = `crop=${region.width}:${region.height}:${region.x}:${region.y}:exact=1,scale=${W}:${H}:flags=area`;
   const producer = (async () => {
     let cur = fresh();
-    const frames = readFrames({ file, filter, pixFmt: 'rgb24', width: W, height: H, onTime: (t) => times.push(t), signal: opts.signal, what: 'decoding for embeddings' });
+    const frames = readFrames({ file, filter, pixFmt: 'rgb24', width: W, height: H, onTime: (t) => times.push(t), signal: opts.signal, analysis: true, what: 'decoding for embeddings' });
     for await (const f of frames) {
       frameToTensor(f, W, H, tables, spec.layout, cur.data, cur.count * frameFloats);
       cur.count++;

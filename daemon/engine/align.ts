@@ -233,19 +233,23 @@ async function jointRefine(
   const picks = pickPairs(confidence, 3);
   const bgOk = checker(bgF, bg, pass.bgRect);
   const fgOk = checker(fgF, fg, pass.fgRect);
-  const pairs: RefinePair[] = [];
-  const centres: number[] = [];
-  for (const i of picks) {
-    const first = Math.max(0, map[i] - D);
-    const last = Math.min(bgF.n - 1, map[i] + D);
-    const bgTimes = Array.from({ length: last - first + 1 }, (_, k) => timeOf(bgF, bg, first + k));
-    const [bgFrames, [fgFrame]] = await Promise.all([
-      requireFramesAt(bg, bgTimes, { signal: o.signal, verify: bgOk }),
-      requireFramesAt(fg, [timeOf(fgF, fg, i)], { signal: o.signal, verify: fgOk }),
-    ]);
-    pairs.push({ bg: bgFrames.map((f) => toGray(f, bg.width, bg.height)), fg: contentOf(toGray(fgFrame, fg.width, fg.height), content) });
-    centres.push(map[i] - first);
-  }
+  // All picks' frames at once: the seeks overlap.
+  const shots = await Promise.all(
+    picks.map(async (i) => {
+      const first = Math.max(0, map[i] - D);
+      const last = Math.min(bgF.n - 1, map[i] + D);
+      const bgTimes = Array.from({ length: last - first + 1 }, (_, k) => timeOf(bgF, bg, first + k));
+      const [bgFrames, [fgFrame]] = await Promise.all([
+        // Both sides decoded alike (without deblocking, like the analysis frames they are checked against).
+        requireFramesAt(bg, bgTimes, { signal: o.signal, verify: bgOk, analysis: true }),
+        requireFramesAt(fg, [timeOf(fgF, fg, i)], { signal: o.signal, verify: fgOk, analysis: true }),
+      ]);
+      const pair: RefinePair = { bg: bgFrames.map((f) => toGray(f, bg.width, bg.height)), fg: contentOf(toGray(fgFrame, fg.width, fg.height), content) };
+      return { pair, centre: map[i] - first };
+    }),
+  );
+  const pairs = shots.map((s) => s.pair);
+  const centres = shots.map((s) => s.centre);
   // The first pass starts from a placement found on one roughly-timed pair: allow more scale error.
   const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: reach > 2 ? 0.03 : 0.01, fixedScale: fixedScale(o) });
   return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };

@@ -47,7 +47,7 @@ export async function extractFeatures(
   const filter = `crop=${region.width}:${region.height}:${region.x}:${region.y}:exact=1,scale=${w}:${h}:flags=area,format=gray`;
   const times: number[] = [];
   const onTime = (t: number) => times.push(t);
-  for await (const f of readFrames({ file, filter, pixFmt: 'gray', width: w, height: h, onTime, signal, what: 'decoding for alignment' })) {
+  for await (const f of readFrames({ file, filter, pixFmt: 'gray', width: w, height: h, onTime, signal, analysis: true, what: 'decoding for alignment' })) {
     if ((n + 1) * dim > data.length) {
       const grown = new Uint8Array(data.length * 2);
       grown.set(data);
@@ -75,7 +75,7 @@ export async function extractHashFeatures(
   let n = 0;
   const times: number[] = [];
   const filter = `crop=${region.width}:${region.height}:${region.x}:${region.y}:exact=1,scale=${HASH_SIZE}:${HASH_SIZE}:flags=area`;
-  for await (const f of readFrames({ file, filter, pixFmt: 'rgb24', width: HASH_SIZE, height: HASH_SIZE, onTime: (t) => times.push(t), signal, what: 'decoding for alignment' })) {
+  for await (const f of readFrames({ file, filter, pixFmt: 'rgb24', width: HASH_SIZE, height: HASH_SIZE, onTime: (t) => times.push(t), signal, analysis: true, what: 'decoding for alignment' })) {
     if (n >= hashes.n) hashes = grow(hashes, hashes.n * 2);
     hashFrame(f, hashes, n++);
     onFrame?.(n);

@@ -57,10 +57,25 @@ function coverage(src: number, dst: number): { start: Int32Array; taps: number; 
   return { start, taps, weights };
 }
 
+/** Exactly half size: each output pixel is the mean of a 2×2 block (the common pyramid step). */
+function half(img: Gray): Gray {
+  const { width: sw, data } = img;
+  const dw = sw >> 1;
+  const dh = img.height >> 1;
+  const out = new Float32Array(dw * dh);
+  for (let y = 0; y < dh; y++) {
+    const r0 = 2 * y * sw;
+    const r1 = r0 + sw;
+    for (let x = 0; x < dw; x++) out[y * dw + x] = (data[r0 + 2 * x] + data[r0 + 2 * x + 1] + data[r1 + 2 * x] + data[r1 + 2 * x + 1]) * 0.25;
+  }
+  return { data: out, width: dw, height: dh };
+}
+
 /** Area-average resize (the same box filter as ffmpeg's `flags=area` for downscaling). */
 export function resize(img: Gray, dw: number, dh: number): Gray {
   const { width: sw, height: sh, data } = img;
   if (dw === sw && dh === sh) return img;
+  if (dw * 2 === sw && dh * 2 === sh) return half(img);
   const cx = coverage(sw, dw);
   const cy = coverage(sh, dh);
   const tmp = new Float32Array(dw * sh);

@@ -203,6 +203,8 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
   let active = pairs.map((p) => p.bg.map((_, c) => c));
   let picks = pairs.map(() => 0);
   const bgAt = new Map<string, Gray>();
+  // The same template sizes come back at full size across iterations: resize each once.
+  const templates = new Map<string, Template>();
   for (let li = 0; li < levels.length; li++) {
     const f = levels[li];
     const bw = Math.max(1, Math.round(bgW * f));
@@ -227,7 +229,12 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
       const th = Math.round(fh * s * f);
       if (tw < 4 || th < 4 || tw > bw || th > bh || seen.has(tw * 100003 + th)) continue;
       seen.add(tw * 100003 + th);
-      const tpls = pairs.map((p) => template(resize(p.fg, tw, th), strideFor(tw * th)));
+      const tpls = pairs.map((p, k) => {
+        const key = `${k}:${tw}:${th}`;
+        let t = templates.get(key);
+        if (!t) templates.set(key, (t = template(resize(p.fg, tw, th), strideFor(tw * th))));
+        return t;
+      });
       const cx = Math.round(x * f);
       const cy = Math.round(y * f);
       for (let py = Math.max(0, cy - radius); py <= Math.min(bh - th, cy + radius); py++) {

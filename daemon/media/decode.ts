@@ -37,7 +37,7 @@ export async function sampleFrames(
     const times: number[] = [];
     const filter = `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${step.toFixed(4)})${scale}`;
     const what = `sampling frames of ${info.file}`;
-    for await (const f of readFrames({ file: info.file, inputArgs, filter, pixFmt: 'gray', width, height, maxFrames: count, onTime: (t) => times.push(t), signal, what })) {
+    for await (const f of readFrames({ file: info.file, inputArgs, filter, pixFmt: 'gray', width, height, maxFrames: count, onTime: (t) => times.push(t), signal, analysis: !!scale, what })) {
       frames.push(f);
     }
     return { frames, times: times.length === frames.length ? times : frames.map((_, i) => i * step) };
@@ -62,9 +62,9 @@ export async function sampleFrames(
 export async function framesAt(
   info: ProbeInfo,
   times: number[],
-  opts: { signal?: AbortSignal; verify?: (time: number, frame: Uint8Array) => boolean } = {},
+  opts: { signal?: AbortSignal; verify?: (time: number, frame: Uint8Array) => boolean; analysis?: boolean } = {},
 ): Promise<(Uint8Array | undefined)[]> {
-  const { signal, verify } = opts;
+  const { signal, verify, analysis } = opts;
   if (!times.length) return [];
   const tol = 0.4 / info.fps;
   const found = new Map<number, Uint8Array>();
@@ -78,7 +78,7 @@ export async function framesAt(
     const offset = start > 0 ? Number(start.toFixed(6)) : 0;
     let t = NaN;
     const inputArgs = start > 0 ? ['-ss', start.toFixed(6)] : [];
-    for await (const f of readFrames({ file: info.file, pixFmt: 'gray', width: info.width, height: info.height, inputArgs, onTime: (v) => (t = v), signal, what: `reading frames near ${missing[0].toFixed(3)} s` })) {
+    for await (const f of readFrames({ file: info.file, pixFmt: 'gray', width: info.width, height: info.height, inputArgs, onTime: (v) => (t = v), signal, analysis, what: `reading frames near ${missing[0].toFixed(3)} s` })) {
       // Times after a seek count from the seek point.
       const at = t + offset;
       for (const w of missing) {

@@ -131,6 +131,11 @@ export interface FrameStreamOptions {
   /** stop after this many frames. */
   maxFrames?: number;
   /**
+   * Skip the H.264/HEVC deblocking filter (a quarter of the decode time). For analysis frames
+   * scaled far down it changes nothing that matters; never for pictures that are shown or rendered.
+   */
+  analysis?: boolean;
+  /**
    * Called with each frame's presentation time (seconds from the start, or from the seek point),
    * just before that frame is yielded. NaN where ffmpeg reported none.
    */
@@ -161,7 +166,7 @@ export function showinfoTime(line: string): number | undefined {
 export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer> {
   const size = frameBytes(o.pixFmt, o.width, o.height);
   const filters = [o.filter, o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
-  const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.inputArgs ?? []), '-i', o.file, '-map', '0:v:0', '-an', '-sn', '-dn'];
+  const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.analysis ? ['-skip_loop_filter', 'all'] : []), ...(o.inputArgs ?? []), '-i', o.file, '-map', '0:v:0', '-an', '-sn', '-dn'];
   if (filters) args.push('-vf', filters);
   // Every decoded frame exactly once, in order: frame indices then mean the same in every pass.
   args.push(...(await passthroughArgs()));
