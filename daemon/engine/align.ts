@@ -205,7 +205,6 @@ function checker(seq: FeatureSeq, info: ProbeInfo, rect: Rect): (time: number, f
     const small = resize(crop(toGray(frame, info.width, info.height), rect.x, rect.y, rect.width, rect.height), seq.w, seq.h).data;
     const own = ncc(small, feat(i));
     const next = Math.max(i > 0 ? ncc(small, feat(i - 1)) : -1, i + 1 < seq.n ? ncc(small, feat(i + 1)) : -1);
-    if (process.env.VK_TRACE) console.error('check', info.file.slice(-12), i, own.toFixed(5), next.toFixed(5));
     return own >= 0.9 && own + 0.002 >= next;
   };
 }

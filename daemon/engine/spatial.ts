@@ -173,7 +173,8 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
   // The pick, on a coarser scale grid, can be a frame or two off, so the window follows the
   // refined picks until they settle inside it.
   if (!opts.pickOnly && pairs.some((p) => p.bg.length > WINDOW)) {
-    const first = refine(pairs, start, { ...opts, scaleSteps: 2, pickOnly: true });
+    // Half the starting resolution is enough to choose among frames (the window then narrows it).
+    const first = refine(pairs, start, { ...opts, from: opts.from / 2, scaleSteps: 2, pickOnly: true });
     let picks = first.picks;
     let at: Placement = { ...start, x: first.x, y: first.y };
     for (let round = 0; ; round++) {

@@ -73,7 +73,6 @@ export async function framesAt(
     const missing = want.filter((t) => !found.has(t));
     if (!missing.length) break;
     const start = Math.max(0, missing[0] - back);
-    if (process.env.VK_TRACE) console.error('framesAt', info.file.slice(-12), 'start', start, 'missing', missing.length, 'of', want.length);
     const last = missing[missing.length - 1];
     const offset = start > 0 ? Number(start.toFixed(6)) : 0;
     let t = NaN;
