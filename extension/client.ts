@@ -67,7 +67,9 @@ export function createClient(ctx: Ctx, crash: CrashPolicy): LanguageClient {
     documentSelector: PROJECT_SELECTOR,
     outputChannel: ctx.log,
     // Computed when the client (re)starts, so a restarted daemon gets the current settings.
-    initializationOptions: () => ({ settings: ctx.settings() }),
+    // VS Code's JSON service validates *.vidkompy.json against the schema we contribute
+    // (jsonValidation): the daemon then sends only its own findings, not the same errors again.
+    initializationOptions: () => ({ settings: ctx.settings(), clientValidatesSchema: true }),
     errorHandler: errorHandler(crash),
     markdown: { isTrusted: false, supportHtml: false },
   };

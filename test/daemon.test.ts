@@ -171,6 +171,21 @@ describe('the vidkompy daemon over stdio', () => {
     assert.match(text_(syntax.diagnostics[0]), /a ',' is expected here/);
   });
 
+  it('leaves syntax and schema errors to a client that validates the schema itself', async () => {
+    const own = await startClient({ root: dir, init: { clientValidatesSchema: true } });
+    try {
+      const text = '{\n  "bg": "bg.mpg",\n  "fg": "clips/nowhere.mp4",\n  "engine": "warp"\n}\n';
+      const uri = own.open(path.join(dir, 'own-schema.vidkompy.json'), text);
+      const pub = await own.diagnostics(uri, (p) => p.diagnostics.length >= 1);
+      assert.deepEqual(pub.diagnostics.map((d) => d.code), ['ENOENT'], 'the missing file, not the bad engine value (VS Code shows that one)');
+      own.change(uri, '{\n  "bg": "bg.mpg"\n  "fg": "clips/fg.mp4"\n}\n', 2);
+      const syntax = await own.diagnostics(uri, (p) => p.version === 2);
+      assert.deepEqual(syntax.diagnostics, []);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('hovers field docs and probe summaries', async () => {
     const file = path.join(dir, 'hover.vidkompy.json');
     const text = projectText({ bg: 'bg.mpg', fg: 'clips/fg.mp4', engine: 'full' });

@@ -121,8 +121,11 @@ export function projectChecks(parsed: ParsedJson, projectFile: string): ProjectD
   const root = parsed.root;
   const engine = stringAt(root, ['engine']);
   const features = stringAt(root, ['features']);
-  if (engine) for (const m of unavailable({ engine: engine.value, features: 'pixels' })) out.push(diag(spanOf(engine.node), 'error', 'UNAVAILABLE', m));
-  if (features) for (const m of unavailable({ engine: 'full', features: features.value })) out.push(diag(spanOf(features.node), 'error', 'UNAVAILABLE', m));
+  // Values the schema already refuses get its error alone; this is for values it names but this
+  // build cannot run.
+  const known = (key: string, v: string) => ((schemaAt([key]) as { enum?: unknown[] } | undefined)?.enum ?? []).includes(v);
+  if (engine && known('engine', engine.value)) for (const m of unavailable({ engine: engine.value, features: 'pixels' })) out.push(diag(spanOf(engine.node), 'error', 'UNAVAILABLE', m));
+  if (features && known('features', features.value)) for (const m of unavailable({ engine: 'full', features: features.value })) out.push(diag(spanOf(features.node), 'error', 'UNAVAILABLE', m));
   if (features && features.value !== 'pixels' && engine?.value === 'mask') {
     out.push(diag(spanOf(features.node), 'error', 'FEATURES', `the mask engine compares pixels (it masks out the static ones); use "features": "pixels", or another engine with "${features.value}"`));
   }

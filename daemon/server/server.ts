@@ -106,7 +106,14 @@ export function startServer(): Connection {
     else timer ??= setTimeout(sendStatus, STATUS_MS - (Date.now() - lastSent));
   });
 
-  const validator = createValidator((uri, version, diagnostics) => void connection.sendDiagnostics({ uri, version, diagnostics }), log);
+  // A client whose own JSON service already validates against the contributed schema (VS Code with
+  // the extension's jsonValidation) would show syntax and schema errors twice: it asks for the rest only.
+  let clientValidatesSchema = false;
+  const validator = createValidator(
+    (uri, version, diagnostics) =>
+      void connection.sendDiagnostics({ uri, version, diagnostics: clientValidatesSchema ? diagnostics.filter((d) => d.code !== 'schema' && d.code !== 'syntax') : diagnostics }),
+    log,
+  );
   const validate = (doc: TextDocument) => {
     const file = fileOf(doc.uri);
     if (file && isProjectFile(file)) validator.validate(doc, file).catch((e: unknown) => log(`validating ${file}: ${(e as Error)?.stack ?? e}`));
@@ -147,8 +154,9 @@ export function startServer(): Connection {
     canResolveActions = params.capabilities.textDocument?.codeAction?.resolveSupport?.properties.includes('edit') === true;
     const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
     roots = folders.flatMap((u) => fileOf(u) ?? []);
-    const init = params.initializationOptions as { settings?: unknown } | undefined;
+    const init = params.initializationOptions as { settings?: unknown; clientValidatesSchema?: boolean } | undefined;
     if (init?.settings) void applySettings(init.settings);
+    clientValidatesSchema = init?.clientValidatesSchema === true;
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,

@@ -73,7 +73,7 @@ export interface TestClient {
   close(): Promise<number | null>;
 }
 
-export async function startClient(opts: { root: string; capabilities?: ClientCapabilities; settings?: unknown; command?: string[] }): Promise<TestClient> {
+export async function startClient(opts: { root: string; capabilities?: ClientCapabilities; settings?: unknown; command?: string[]; init?: Record<string, unknown> }): Promise<TestClient> {
   const command = opts.command ?? [DAEMON, '--stdio'];
   const child = spawn(process.execPath, command, { cwd: opts.root, stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
@@ -123,7 +123,7 @@ export async function startClient(opts: { root: string; capabilities?: ClientCap
     rootUri: pathToFileURL(opts.root).href,
     workspaceFolders: [{ uri: pathToFileURL(opts.root).href, name: 'test' }],
     capabilities: opts.capabilities ?? { textDocument: { codeAction: { resolveSupport: { properties: ['edit'] } } } },
-    initializationOptions: opts.settings ? { settings: opts.settings } : undefined,
+    initializationOptions: opts.settings || opts.init ? { ...opts.init, ...(opts.settings ? { settings: opts.settings } : {}) } : undefined,
   });
   await conn.sendNotification(InitializedNotification.type, {});
 
