@@ -7,7 +7,8 @@ import { coarseSearch, refine, type CoarseHit, type Placement, type RefinePair }
 import { alignEdit, type Cut } from './edit';
 import { alignFast } from './fast';
 import { audioEnvelope, audioPrior, type AudioPrior } from './audio';
-import { hashDescriptors } from './hashes';
+import { fileIdentity, type AlignCache } from './cache';
+import { hashDescriptors, HIST_BINS } from './hashes';
 import { alignTemporal, pixelDescriptors, type DescriptorSet, type Engine, type TemporalOptions, type TemporalResult } from './temporal';
 import { embeddingDescriptors, embedVideo } from '../embed/embed';
 import { builtinModel, type ModelSpec } from '../embed/model';
@@ -39,6 +40,12 @@ export interface AlignOptions extends SpatialOptions {
   cacheDir?: string | false;
   /** Use both videos' sound to narrow the search (default: on when both have audio). */
   audioPrior?: boolean;
+  /**
+   * Memory kept between alignments of the same videos (the daemon's): a placement already verified
+   * on time-matched frames, the analysis frames and their descriptors. With it, changing an option
+   * that does not move fg re-aligns without decoding.
+   */
+  cache?: AlignCache;
   /** Fine search band half-width, bg frames. */
   window?: number;
   /** Manual sync points, in seconds from each video's start: the map passes through them. */
@@ -254,6 +261,17 @@ async function jointRefine(
   return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };
 }
 
+/** `compute`'s value from the cache when there, else computed and kept (`bytes`: its size). */
+async function cached<T>(cache: AlignCache | undefined, key: string, bytes: (v: T) => number, compute: () => Promise<T>): Promise<T> {
+  const hit = cache?.get<T>(key);
+  if (hit !== undefined) return hit;
+  const v = await compute();
+  cache?.set(key, v, bytes(v));
+  return v;
+}
+
+const seqBytes = (f: FeatureSeq) => f.data.length + f.times.length * 8;
+
 /**
  * Decodes both regions into the engine's frame descriptors and finds the frame map. Returns the
  * grey analysis frames too: the refinement checks frames fetched by seeking against them.
@@ -268,6 +286,7 @@ async function matchInTime(
   tick: () => void,
   o: AlignOptions,
   audio: Promise<AudioPrior | undefined>,
+  ids: { fg: string; bg: string },
 ): Promise<{ fgF: FeatureSeq; bgF: FeatureSeq; tm: TemporalResult & { cuts?: Cut[] }; provider?: Provider; decodeSeconds: number; temporalSeconds: number }> {
   const { fg, bg } = loc;
   const features = engine === 'fast' ? 'hash' : o.features ?? 'pixels';
@@ -291,9 +310,11 @@ async function matchInTime(
     return { fgF, bgF, tm, provider, decodeSeconds: (t1 - t0) / 1000, temporalSeconds: (performance.now() - t1) / 1000 };
   };
   if (features === 'hash') {
+    type H = Awaited<ReturnType<typeof extractHashFeatures>>;
+    const hashBytes = (v: H) => v.hashes.n * (24 + HIST_BINS * 4) + seqBytes(v.seq);
     const [f, b] = await Promise.all([
-      extractHashFeatures(fg.file, fgRect, fg.frameCount, tick, o.signal),
-      extractHashFeatures(bg.file, bgRect, bg.frameCount, tick, o.signal),
+      cached<H>(o.cache, `hash:${ids.fg}:${JSON.stringify(fgRect)}`, hashBytes, () => extractHashFeatures(fg.file, fgRect, fg.frameCount, tick, o.signal)),
+      cached<H>(o.cache, `hash:${ids.bg}:${JSON.stringify(bgRect)}`, hashBytes, () => extractHashFeatures(bg.file, bgRect, bg.frameCount, tick, o.signal)),
     ]);
     await need(f.hashes.n, b.hashes.n);
     const t1 = performance.now();
@@ -317,10 +338,18 @@ async function matchInTime(
     const t1 = performance.now();
     return done(fgF, bgF, t1, solve(embeddingDescriptors(f, b), fgF, bgF), f.provider === 'cuda' && b.provider === 'cuda' ? 'cuda' : 'cpu');
   }
-  const [fgF, bgF] = await Promise.all([extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal), extractFeatures(bg.file, bgRect, w, h, bg.frameCount, tick, o.signal)]);
+  const fgKey = `px:${ids.fg}:${JSON.stringify(fgRect)}:${w}x${h}`;
+  const bgKey = `px:${ids.bg}:${JSON.stringify(bgRect)}:${w}x${h}`;
+  const [fgF, bgF] = await Promise.all([
+    cached(o.cache, fgKey, seqBytes, () => extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal)),
+    cached(o.cache, bgKey, seqBytes, () => extractFeatures(bg.file, bgRect, w, h, bg.frameCount, tick, o.signal)),
+  ]);
   await need(fgF.n, bgF.n);
   const t1 = performance.now();
-  return done(fgF, bgF, t1, solve(pixelDescriptors(fgF, bgF, engine), fgF, bgF));
+  const moving = engine === 'mask';
+  const descBytes = (d: DescriptorSet) => 4 * (d.fg.v.length + d.bg.v.length + d.coarseFg.v.length + d.coarseBg.v.length);
+  const d = await cached(o.cache, `desc:${fgKey}|${bgKey}|${moving}`, descBytes, async () => pixelDescriptors(fgF, bgF, engine));
+  return done(fgF, bgF, t1, solve(d, fgF, bgF));
 }
 
 /**
@@ -333,10 +362,11 @@ function priorFrames(p: AudioPrior | undefined, fg: ProbeInfo, bg: ProbeInfo): T
 }
 
 /** Both videos' sound, when both have some and the engine can use it (an edit breaks the line). */
-async function audioPriorOf(loc: Located, engine: Engine, o: AlignOptions): Promise<AudioPrior | undefined> {
+async function audioPriorOf(loc: Located, engine: Engine, o: AlignOptions, ids: { fg: string; bg: string }): Promise<AudioPrior | undefined> {
   if (o.audioPrior === false || engine === 'edit' || !loc.fg.audio || !loc.bg.audio) return undefined;
   try {
-    const [f, b] = await Promise.all([audioEnvelope(loc.fg.file, o.signal), audioEnvelope(loc.bg.file, o.signal)]);
+    const env = (file: string, id: string) => cached(o.cache, `audio:${id}`, (e: Float32Array) => e.length * 4, () => audioEnvelope(file, o.signal));
+    const [f, b] = await Promise.all([env(loc.fg.file, ids.fg), env(loc.bg.file, ids.bg)]);
     return audioPrior(f, b);
   } catch (e) {
     if (o.signal?.aborted) throw e;
@@ -354,7 +384,11 @@ async function audioSummary(audio: Promise<AudioPrior | undefined>): Promise<{ a
 export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}, located?: Located): Promise<Alignment> {
   const t0 = performance.now();
   const engine = o.engine ?? 'full';
-  const loc = located ?? (await locate(bgFile, fgFile, o));
+  const ids = o.cache ? { bg: await fileIdentity(bgFile), fg: await fileIdentity(fgFile) } : { bg: bgFile, fg: fgFile };
+  const spatialKey = `loc:${JSON.stringify([ids.bg, ids.fg, o.x, o.y, o.scale, o.unscaled])}`;
+  // A placement verified on time-matched frames does not depend on the temporal options.
+  const verified = located ? undefined : o.cache?.get<Located>(spatialKey);
+  const loc = located ?? verified ?? (await locate(bgFile, fgFile, o));
   const { bg, fg, content } = loc;
   const timings = { spatial: performance.now() - t0, decode: 0, temporal: 0, refine: 0 };
   let placement = loc.placement;
@@ -362,7 +396,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   let bgF: FeatureSeq;
   let tm: TemporalResult & { cuts?: Cut[] };
   let provider: Provider | undefined;
-  const audio = audioPriorOf(loc, engine, o);
+  const audio = audioPriorOf(loc, engine, o, ids);
   audio.catch(() => undefined);
   for (let pass = 0; ; pass++) {
     const { bgRect, fgRect } = regions({ ...loc, placement });
@@ -372,13 +406,13 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     const tick = () => {
       if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, done / total));
     };
-    const matched = await matchInTime(loc, fgRect, bgRect, w, h, engine, tick, o, audio);
+    const matched = await matchInTime(loc, fgRect, bgRect, w, h, engine, tick, o, audio, ids);
     ({ fgF, bgF } = matched);
     timings.decode += matched.decodeSeconds * 1000;
     timings.temporal += matched.temporalSeconds * 1000;
     tm = matched.tm;
     provider = matched.provider;
-    if (loc.method === 'manual') break;
+    if (loc.method === 'manual' || verified) break;
 
     const t = performance.now();
     o.onProgress?.('refine', 0);
@@ -392,7 +426,9 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       Math.abs(j.placement.scale - placement.scale) * content.width * k > 0.3;
     if (j.placement.score >= placement.score - 0.01 || !Number.isFinite(placement.score)) placement = j.placement;
     if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
-    if (pass >= 2 || (j.shifts.every((d) => d === 0) && !moved)) break;
+    const settled = j.shifts.every((d) => d === 0) && !moved;
+    if (settled) o.cache?.set(spatialKey, { ...loc, placement }, 1024);
+    if (pass >= 2 || settled) break;
   }
 
   const s = placement.scale;

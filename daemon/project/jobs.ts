@@ -3,10 +3,17 @@ import { align, type Stage } from '../engine/align';
 import { writeFileAtomic } from '../engine/atomic';
 import { compose, prepareOutput, type ComposeResult } from '../engine/compose';
 import { VidkompyError, type ErrorCode } from '../engine/errors';
+import { memoryCache } from '../engine/cache';
 import type { Engine } from '../engine/temporal';
 import { fromProjectAlignment, inputHashes, readProjectAlignment, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from './alignment';
 import { checkProjectText, readProjectText } from './check';
 import { parseJson } from './jsonTree';
+
+/**
+ * One per process: the daemon re-aligns the same videos as a project is edited, and options that do
+ * not move fg (engine, window, anchors) then re-align from memory.
+ */
+export const alignCache = memoryCache(768 << 20);
 import { alignOptionsOf, composeOptionsOf, resolveProject, type ProjectFile, type ResolvedProject } from './project';
 
 /**
@@ -67,7 +74,7 @@ export async function alignProject(p: ResolvedProject, hooks: JobHooks = {}): Pr
   // A damaged or foreign file in the alignment's place is replaced, not fatal.
   const saved = await readProjectAlignment(p.alignmentFile).catch(() => undefined);
   if (saved && !(await staleReasons(saved, p)).length) return { alignment: saved, cached: true };
-  const [al, hashes] = await Promise.all([align(p.bg, p.fg, { ...options, cacheDir: hooks.cacheDir, signal: hooks.signal, onProgress: hooks.onAlignProgress }), inputHashes(p)]);
+  const [al, hashes] = await Promise.all([align(p.bg, p.fg, { ...options, cacheDir: hooks.cacheDir, cache: alignCache, signal: hooks.signal, onProgress: hooks.onAlignProgress }), inputHashes(p)]);
   const alignment = toProjectAlignment(al, p, hashes);
   await writeFileAtomic(p.alignmentFile, serialiseProjectAlignment(alignment));
   return { alignment, cached: false, provider: al.temporal.provider };
