@@ -33,7 +33,7 @@ const STATUS_ITEM = `${EXTENSION_ID}.vidkompy.status`;
 const SHOTS = path.join(os.tmpdir(), 'vidkompy-extension-shots');
 const VSCE = path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
 const TARGET = `${process.platform}-${process.arch}`;
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent: install it (apt-get install -y chromium) to run the VS Code tests`;
+const skip = existsSync(CHROMIUM) || process.env.VIDKOMPY_REQUIRE_BROWSER ? false : `${CHROMIUM} is absent: install it (apt-get install -y chromium) to run the VS Code tests`;
 
 /** Whether dist/ is newer than everything the extension, the daemon and the webview are built from. */
 async function distIsFresh(): Promise<boolean> {

@@ -1,19 +1,47 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { VidkompyError } from './errors';
+import { cancelled, VidkompyError } from './errors';
+
+export interface CommitOptions {
+  /** A cancel that arrives before the rename leaves nothing behind. */
+  signal?: AbortSignal;
+  /** Called right after the rename: from here on the result exists and a cancel can no longer undo it. */
+  onCommit?: () => void;
+}
 
 /** Writes `data` to a temp file beside `file` and renames it into place: readers never see half a file. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: CommitOptions = {}): Promise<void> {
   const final = path.resolve(file);
   const dir = path.dirname(final);
   const temp = path.join(dir, `.${path.basename(final)}.partial-${process.pid}-${Date.now().toString(36)}`);
   try {
     await fs.mkdir(dir, { recursive: true });
     await fs.writeFile(temp, data);
-    await fs.rename(temp, final);
   } catch (e) {
     await fs.rm(temp, { force: true }).catch(() => undefined);
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new VidkompyError('UNWRITABLE', `${file}: cannot write (${code}); choose a writable path`, file);
   }
+  commitRename(temp, final, file, opts);
+}
+
+/**
+ * The point of no return of a job: the cancel check and the rename run in one synchronous step, so
+ * a cancel either lands before it (nothing is written) or after `onCommit` (the job is done).
+ */
+export function commitRename(temp: string, final: string, what: string, opts: CommitOptions = {}): void {
+  try {
+    if (opts.signal?.aborted) throw cancelled();
+    renameSync(temp, final);
+  } catch (e) {
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // The temp file's name marks it as partial; the error below is what matters.
+    }
+    if (e instanceof VidkompyError) throw e;
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new VidkompyError('UNWRITABLE', `${what}: cannot write (${code}); choose a writable path`, what);
+  }
+  opts.onCommit?.();
 }

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openEncoder, readFrames } from '../media/ffmpeg';
 import type { Rect } from '../media/decode';
+import { commitRename } from './atomic';
 import { VidkompyError, throwIfAborted } from './errors';
 import type { Alignment } from './result';
 
@@ -25,6 +26,8 @@ export interface ComposeOptions {
   audio?: AudioChoice;
   signal?: AbortSignal;
   onProgress?: (fraction: number) => void;
+  /** Called once the output is in place, when a cancel can no longer undo the render. */
+  onCommit?: () => void;
 }
 
 export interface ComposeResult {
@@ -256,7 +259,7 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
     if (written === 0) throw new VidkompyError('NO_FRAMES', `${al.fg.file}: no frame could be decoded for rendering; re-export the video`, al.fg.file);
     await encoder.finish();
     encoder = undefined;
-    await fs.rename(out.temp, out.final);
+    commitRename(out.temp, out.final, out.final, { signal: o.signal, onCommit: o.onCommit });
     o.onProgress?.(1);
     return { output: out.final, width: g.width, height: g.height, frames: written, audio: audio.source, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {

@@ -7,12 +7,17 @@ import type { Job } from '../../protocol/lsp';
  * previews) never waits on this queue.
  */
 
-export type Work<T> = (signal: AbortSignal, progress: (fraction: number, stage?: string) => void) => Promise<T>;
+/**
+ * `commit`: the work calls it once its result is in place; from then on a cancel neither counts
+ * the job nor aborts it, so a cancel that reports a job stopped means no result was written.
+ */
+export type Work<T> = (signal: AbortSignal, progress: (fraction: number, stage?: string) => void, commit: () => void) => Promise<T>;
 
 interface Entry {
   job: Job;
   controller: AbortController;
   start: () => void;
+  committed?: boolean;
 }
 
 /** Finished jobs stay listed a while, so a status shortly after shows how each ended. */
@@ -63,9 +68,15 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
               job.stage = stage;
               onChange(job);
             };
-            work(controller.signal, progress)
+            work(controller.signal, progress, () => (entry.committed = true))
               .then(
                 (v) => {
+                  // A cancel that counted this job wins even if the work ended anyway (a saved
+                  // alignment reused, say): nothing was committed, so the reply is a cancel.
+                  if (controller.signal.aborted && !entry.committed) {
+                    finish(entry, 'cancelled', 'cancelled');
+                    return reject(cancelled());
+                  }
                   finish(entry, 'done');
                   resolve(v);
                 },
@@ -96,7 +107,7 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
       });
     },
     cancel(project) {
-      const hit = [...(running ? [running] : []), ...pending].filter((e) => project === undefined || e.job.project === project);
+      const hit = [...(running ? [running] : []), ...pending].filter((e) => !e.committed && (project === undefined || e.job.project === project));
       for (const e of hit) e.controller.abort();
       return hit.length;
     },

@@ -242,9 +242,10 @@ export function startServer(): Connection {
       const outcome = await queue.submit(
         'align',
         uri,
-        (sig, setJob) =>
+        (sig, setJob, commit) =>
           alignProject(p, {
             signal: sig,
+            onCommit: commit,
             cacheDir: settings.cacheDirectory || undefined,
             onAlignProgress: (stage, f) => {
               const x = fraction(stage, f);
@@ -271,9 +272,10 @@ export function startServer(): Connection {
       const r = await queue.submit(
         'render',
         uri,
-        (sig, setJob) =>
+        (sig, setJob, commit) =>
           renderProject(p, {
             signal: sig,
+            onCommit: commit,
             onRenderProgress: (f) => {
               setJob(f, 'rendering');
               progress.report(f, 'rendering');

@@ -6,6 +6,12 @@
 /** fg: a 352x224 crop of the bundled clip at 150,90, re-timed to 30 fps from 0.8 s, 60 frames. */
 export const FG_SPEC = { crop: { x: 150, y: 90, width: 352, height: 224 }, fps: 30, offset: 0.8, frames: 60 };
 
+/**
+ * The cancel test's fg: its own crop and timing, so no placement or analysis frame the daemon
+ * keeps from aligning the demo serves it, and the align runs long enough to be cancelled.
+ */
+export const OTHER_SPEC = { crop: { x: 40, y: 30, width: 560, height: 340 }, fps: 25, offset: 0.3, speed: 1.01, frames: 170 };
+
 export const FILES = {
   bg: 'bg.mpg',
   fg: 'clips/fg.mp4',
@@ -14,14 +20,15 @@ export const FILES = {
   alignment: 'demo.vidkompy.align.json',
   /** Its fg does not exist. */
   broken: 'broken.vidkompy.json',
-  /** Aligns too (another engine), for the cancel test. */
+  /** Aligns too (its own fg, another engine), for the cancel test. */
   other: 'other.vidkompy.json',
+  otherFg: 'clips/other.mp4',
 } as const;
 
 export const PROJECTS: Record<string, Record<string, unknown>> = {
   [FILES.project]: { bg: FILES.bg, fg: FILES.fg, render: { preset: 'veryfast', crf: 30 } },
   [FILES.broken]: { bg: FILES.bg, fg: 'clips/missing.mp4' },
-  [FILES.other]: { bg: FILES.bg, fg: FILES.fg, engine: 'mask' },
+  [FILES.other]: { bg: FILES.bg, fg: FILES.otherFg, engine: 'mask' },
 };
 
 /** What the broken project's diagnostic says (the daemon's ENOENT on the fg path). */
