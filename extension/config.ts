@@ -1,13 +1,11 @@
 import * as vscode from 'vscode';
+import { ENGINES, type Engine } from '../protocol/engines';
 import { SETTINGS_SECTION } from '../protocol/lsp';
 
 /**
  * The `vidkompy` settings, read once into a typed object and pushed to the daemon whole (its
  * daemon/server/settings.ts reads the same names). Nothing else in the extension reads raw settings.
  */
-
-export const ENGINES = ['full', 'mask', 'fast', 'precise', 'edit'] as const;
-export type Engine = (typeof ENGINES)[number];
 
 export interface Config {
   /** ffmpeg binary; empty: VIDKOMPY_FFMPEG, else the one bundled with the extension. */

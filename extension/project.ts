@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 // The ES module build: the package's UMD main hides its requires from esbuild (see daemon/project/jsonc.ts).
 import { findNodeAtLocation, modify, parseTree, type FormattingOptions, type Node } from 'jsonc-parser/lib/esm/main.js';
-import type { Engine } from './config';
+import type { Engine } from '../protocol/engines';
 
 /**
  * Project files as the editor sees them: which project a command is about, the template of a new

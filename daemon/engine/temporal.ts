@@ -1,3 +1,4 @@
+import type { Engine } from '../../protocol/engines';
 import { bandedPath, batchDot } from '../native/kernels';
 import type { DescriptorSet } from './descriptors';
 import { bandLevel, interpolate, topLevel } from './pyramid';
@@ -23,8 +24,8 @@ export { pixelDescriptors, type Descriptors, type DescriptorSet } from './descri
  * rate, which keeps the map drift-free through stretches where frames cannot be told apart.
  * Manual anchors bend the band through themselves and pin their rows.
  */
-export const ENGINES = ['full', 'mask', 'fast', 'precise', 'edit'] as const;
-export type Engine = (typeof ENGINES)[number];
+
+export { ENGINES, type Engine } from '../../protocol/engines';
 
 export interface TemporalOptions {
   engine: Engine;

@@ -9,11 +9,12 @@ import {
   type CodeAction,
   type Connection,
   type InitializeResult,
+  type ProgressToken,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import { setTools } from '../media/tools';
-import { alignProject, loadProject, readProject, renderProject, savedAlignment } from '../project/jobs';
+import { alignProject, loadProject, readProject, renderProject, savedAlignment, type JobHooks } from '../project/jobs';
 import { fromProjectAlignment } from '../project/alignment';
 import { kernelsBackend } from '../native/kernels';
 import { cachedProbe, setHashCacheDirectory } from '../project/filecache';
@@ -232,61 +233,55 @@ export function startServer(): Connection {
 
   handle(probeRequest, async (params) => toVideoInfo(await cachedProbe(uriToPath((params as { uri?: unknown } | null)?.uri, 'vidkompy/probe: params.uri'))));
 
-  handle(alignRequest, async (params, signal) => {
-    const file = projectParam(params, 'vidkompy/align');
+  /**
+   * A heavy job on a project: queued, with work-done progress whose cancel button cancels it. `run`
+   * gets the hooks every job passes on (the queue's signal and commit) and a progress reporter.
+   */
+  const projectJob = async <T>(
+    kind: 'align' | 'render',
+    file: string,
+    title: string,
+    token: ProgressToken | undefined,
+    signal: AbortSignal,
+    run: (hooks: Pick<JobHooks, 'signal' | 'onCommit'>, report: (fraction: number, stage: string, label: string) => void) => Promise<T>,
+  ): Promise<T> => {
     const uri = pathToUri(file);
-    const p = await loadProject(file, settings.defaultEngine, openText(file));
-    const progress = await startProgress(connection, `vidkompy: aligning ${path.basename(file)}`, params.workDoneToken, canCreateProgress, () => queue.cancel(uri));
+    const progress = await startProgress(connection, title, token, canCreateProgress, () => queue.cancel(uri));
     try {
-      const fraction = alignFraction();
-      const outcome = await queue.submit(
-        'align',
+      return await queue.submit(
+        kind,
         uri,
         (sig, setJob, commit) =>
-          alignProject(p, {
-            signal: sig,
-            onCommit: commit,
-            cacheDir: settings.cacheDirectory || undefined,
-            onAlignProgress: (stage, f) => {
-              const x = fraction(stage, f);
-              setJob(x, stage);
-              progress.report(x, STAGE_LABEL[stage]);
-            },
+          run({ signal: sig, onCommit: commit }, (fraction, stage, label) => {
+            setJob(fraction, stage);
+            progress.report(fraction, label);
           }),
         signal,
       );
-      provider = outcome.provider ?? provider;
-      const { spatial: s, temporal: t } = outcome.alignment;
-      return { alignment: pathToUri(p.alignmentFile), spatial: { x: s.x, y: s.y, scale: s.scale, confidence: s.confidence }, offsetSeconds: t.offsetSeconds, speed: t.speed, meanConfidence: t.meanConfidence, cached: outcome.cached };
     } finally {
       progress.done();
     }
+  };
+
+  handle(alignRequest, async (params, signal) => {
+    const file = projectParam(params, 'vidkompy/align');
+    const p = await loadProject(file, settings.defaultEngine, openText(file));
+    const fraction = alignFraction();
+    const outcome = await projectJob('align', file, `vidkompy: aligning ${path.basename(file)}`, params.workDoneToken, signal, (hooks, report) =>
+      alignProject(p, { ...hooks, cacheDir: settings.cacheDirectory || undefined, onAlignProgress: (stage, f) => report(fraction(stage, f), stage, STAGE_LABEL[stage]) }),
+    );
+    provider = outcome.provider ?? provider;
+    const { spatial: s, temporal: t } = outcome.alignment;
+    return { alignment: pathToUri(p.alignmentFile), spatial: { x: s.x, y: s.y, scale: s.scale, confidence: s.confidence }, offsetSeconds: t.offsetSeconds, speed: t.speed, meanConfidence: t.meanConfidence, cached: outcome.cached };
   });
 
   handle(renderRequest, async (params, signal) => {
     const file = projectParam(params, 'vidkompy/render');
-    const uri = pathToUri(file);
     const p = await loadProject(file, settings.defaultEngine, openText(file));
-    const progress = await startProgress(connection, `vidkompy: rendering ${path.basename(p.output)}`, params.workDoneToken, canCreateProgress, () => queue.cancel(uri));
-    try {
-      const r = await queue.submit(
-        'render',
-        uri,
-        (sig, setJob, commit) =>
-          renderProject(p, {
-            signal: sig,
-            onCommit: commit,
-            onRenderProgress: (f) => {
-              setJob(f, 'rendering');
-              progress.report(f, 'rendering');
-            },
-          }),
-        signal,
-      );
-      return { output: pathToUri(r.output), width: r.width, height: r.height, frames: r.frames, audio: r.audio };
-    } finally {
-      progress.done();
-    }
+    const r = await projectJob('render', file, `vidkompy: rendering ${path.basename(p.output)}`, params.workDoneToken, signal, (hooks, report) =>
+      renderProject(p, { ...hooks, onRenderProgress: (f) => report(f, 'rendering', 'rendering') }),
+    );
+    return { output: pathToUri(r.output), width: r.width, height: r.height, frames: r.frames, audio: r.audio };
   });
 
   handle(cancelRequest, async (params) => {
