@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { contentRect } from '../daemon/engine/content';
 import { correlate, fft2, nextPow2 } from '../daemon/engine/fft';
-import { crop, ncc, resize, toGray, type Gray } from '../daemon/engine/image';
+import { crop, ncc, resize, resizedTemplate, template, toGray, type Gray } from '../daemon/engine/image';
 import { readAlignment, serialise, type Alignment } from '../daemon/engine/result';
 import { coarseSearch, refine } from '../daemon/engine/spatial';
 import { alignTemporal, monotonicPath, robustLine } from '../daemon/engine/temporal';
@@ -193,6 +193,16 @@ describe('FFT correlation and spatial search', () => {
     const r = resize(g, 4, 4);
     const mean = (x: ArrayLike<number>) => Array.from(x).reduce((s, v) => s + v, 0) / x.length;
     assert.ok(Math.abs(mean(r.data) - mean(g.data)) < 1e-4);
+  });
+
+  it('a template resized at its kept pixels only is the template of the full resize, value for value', () => {
+    const img = texture(301, 177, 9);
+    for (const [dw, dh, step] of [[250, 140, 3], [150, 88, 2], [301, 177, 4], [400, 240, 5], [97, 61, 1], [150, 88, 4]]) {
+      const fast = resizedTemplate(img, dw, dh, step);
+      const full = template(resize(img, dw, dh), step);
+      assert.deepEqual([fast.width, fast.height, fast.step, fast.norm], [full.width, full.height, full.step, full.norm], `${dw}x${dh} step ${step}`);
+      assert.deepEqual(fast.data, full.data, `${dw}x${dh} step ${step}`);
+    }
   });
 });
 

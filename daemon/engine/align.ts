@@ -80,7 +80,7 @@ function fixedScale(o: SpatialOptions): number | undefined {
  * The spatial step on its own: where fg's content sits in bg, from sampled frames. Coarse FFT search
  * over scales, then a full-resolution refinement on the best-matching sample pair.
  */
-export async function locate(bgFile: string, fgFile: string, o: SpatialOptions = {}): Promise<Located> {
+export async function locate(bgFile: string, fgFile: string, o: SpatialOptions = {}, onContent?: (bg: ProbeInfo, fg: ProbeInfo, content: Rect) => void): Promise<Located> {
   o.onProgress?.('probe', 0);
   const [bg, fg] = await Promise.all([probe(bgFile, o.signal), probe(fgFile, o.signal)]);
   o.onProgress?.('spatial', 0);
@@ -89,11 +89,12 @@ export async function locate(bgFile: string, fgFile: string, o: SpatialOptions =
   const sw = Math.max(8, Math.round(bg.width * c));
   const sh = Math.max(8, Math.round(bg.height * c));
   // Both videos are sampled at once: two decoders keep two cores busy.
-  const [fgS, bgS] = await Promise.all([
-    sampleFrames(fg, FG_SAMPLES, fg.width, fg.height, o.signal),
-    manual ? undefined : sampleFrames(bg, BG_SAMPLES, sw, sh, o.signal),
-  ]);
+  const bgP = manual ? undefined : sampleFrames(bg, BG_SAMPLES, sw, sh, o.signal);
+  bgP?.catch(() => undefined);
+  const fgS = await sampleFrames(fg, FG_SAMPLES, fg.width, fg.height, o.signal);
   const content = contentRect(fgS.frames, fg.width, fg.height);
+  onContent?.(bg, fg, content);
+  const bgS = await bgP;
   const fgSamples = fgS.frames.map((f) => contentOf(toGray(f, fg.width, fg.height), content));
   if (manual || !bgS) {
     const s = o.scale ?? 1;
@@ -287,6 +288,7 @@ async function matchInTime(
   o: AlignOptions,
   audio: Promise<AudioPrior | undefined>,
   ids: { fg: string; bg: string },
+  early: Map<string, Promise<FeatureSeq>>,
 ): Promise<{ fgF: FeatureSeq; bgF: FeatureSeq; tm: TemporalResult & { cuts?: Cut[] }; provider?: Provider; decodeSeconds: number; temporalSeconds: number }> {
   const { fg, bg } = loc;
   const features = engine === 'fast' ? 'hash' : o.features ?? 'pixels';
@@ -341,7 +343,7 @@ async function matchInTime(
   const fgKey = `px:${ids.fg}:${JSON.stringify(fgRect)}:${w}x${h}`;
   const bgKey = `px:${ids.bg}:${JSON.stringify(bgRect)}:${w}x${h}`;
   const [fgF, bgF] = await Promise.all([
-    cached(o.cache, fgKey, seqBytes, () => extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal)),
+    cached(o.cache, fgKey, seqBytes, () => early.get(fgKey) ?? extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal)),
     cached(o.cache, bgKey, seqBytes, () => extractFeatures(bg.file, bgRect, w, h, bg.frameCount, tick, o.signal)),
   ]);
   await need(fgF.n, bgF.n);
@@ -388,7 +390,25 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const spatialKey = `loc:${JSON.stringify([ids.bg, ids.fg, o.x, o.y, o.scale, o.unscaled])}`;
   // A placement verified on time-matched frames does not depend on the temporal options.
   const verified = located ? undefined : o.cache?.get<Located>(spatialKey);
-  const loc = located ?? verified ?? (await locate(bgFile, fgFile, o));
+  // fg's analysis frames do not depend on where fg sits in bg (unless it overhangs bg's edge): start
+  // decoding them as soon as fg's picture is known, while the spatial search runs. Stopped once the
+  // first pass is over, so a decode nobody wanted (overhang, fg not found) does not run on.
+  const early = new Map<string, Promise<FeatureSeq>>();
+  const stopEarly = new AbortController();
+  let earlyDone = 0;
+  const decodeEarly = (bg: ProbeInfo, fg: ProbeInfo, content: Rect) => {
+    if ((o.features ?? 'pixels') !== 'pixels' || engine === 'fast') return;
+    const { w, h } = analysisSize(content, fg.frameCount + bg.frameCount);
+    const key = `px:${ids.fg}:${JSON.stringify(content)}:${w}x${h}`;
+    if (o.cache?.get(key)) return;
+    const p = extractFeatures(fg.file, content, w, h, fg.frameCount, () => earlyDone++, o.signal ? AbortSignal.any([o.signal, stopEarly.signal]) : stopEarly.signal);
+    p.catch(() => undefined);
+    early.set(key, p);
+  };
+  const loc = located ?? verified ?? (await locate(bgFile, fgFile, o, decodeEarly).catch((e: unknown) => {
+    stopEarly.abort();
+    throw e;
+  }));
   const { bg, fg, content } = loc;
   const timings = { spatial: performance.now() - t0, decode: 0, temporal: 0, refine: 0 };
   let placement = loc.placement;
@@ -404,9 +424,10 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     let done = 0;
     const total = fg.frameCount + bg.frameCount;
     const tick = () => {
-      if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, done / total));
+      // fg's frames decoded early count towards the first pass.
+      if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, (done + (pass === 0 ? earlyDone : 0)) / total));
     };
-    const matched = await matchInTime(loc, fgRect, bgRect, w, h, engine, tick, o, audio, ids);
+    const matched = await matchInTime(loc, fgRect, bgRect, w, h, engine, tick, o, audio, ids, early).finally(() => stopEarly.abort());
     ({ fgF, bgF } = matched);
     timings.decode += matched.decodeSeconds * 1000;
     timings.temporal += matched.temporalSeconds * 1000;

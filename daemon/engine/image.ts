@@ -124,15 +124,66 @@ export function template(img: Gray, step = 1): Template {
   const cols = Math.ceil(img.width / step);
   const rows = Math.ceil(img.height / step);
   const data = new Float32Array(cols * rows);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] = img.data[r * step * img.width + c * step];
+  return centred(data, img.width, img.height, step);
+}
+
+/** The kept pixels made zero-mean in place, with their norm. */
+function centred(data: Float32Array, width: number, height: number, step: number): Template {
   let mean = 0;
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) mean += data[r * cols + c] = img.data[r * step * img.width + c * step];
+  for (let i = 0; i < data.length; i++) mean += data[i];
   mean /= data.length;
   let ss = 0;
   for (let i = 0; i < data.length; i++) {
     const v = (data[i] -= mean);
     ss += v * v;
   }
-  return { data, width: img.width, height: img.height, step, norm: Math.sqrt(ss) };
+  return { data, width, height, step, norm: Math.sqrt(ss) };
+}
+
+/**
+ * `template(resize(img, dw, dh), step)` without computing the resized pixels the template drops:
+ * the same values, at about 1/step² of the resize's cost (a 1280×720 fg kept at step 4 resizes a
+ * sixteenth of its pixels for each scale tried).
+ */
+export function resizedTemplate(img: Gray, dw: number, dh: number, step: number): Template {
+  const { width: sw, height: sh, data } = img;
+  if (step === 1 || (dw === sw && dh === sh) || (dw * 2 === sw && dh * 2 === sh)) return template(resize(img, dw, dh), step);
+  const cx = coverage(sw, dw);
+  const cy = coverage(sh, dh);
+  const cols = Math.ceil(dw / step);
+  const rows = Math.ceil(dh / step);
+  const tx = cx.taps;
+  const ty = cy.taps;
+  // The horizontal pass, only at the kept columns and only on the source rows the kept rows read.
+  const tmp = new Float32Array(cols * sh);
+  const need = new Uint8Array(sh);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < ty; k++) need[Math.min(cy.start[r * step] + k, sh - 1)] = 1;
+  for (let y = 0; y < sh; y++) {
+    if (!need[y]) continue;
+    const row = y * sw;
+    for (let c = 0; c < cols; c++) {
+      const x = c * step;
+      const s0 = row + cx.start[x];
+      const wo = x * tx;
+      let acc = 0;
+      for (let k = 0; k < tx; k++) acc += cx.weights[wo + k] * data[Math.min(s0 + k, row + sw - 1)];
+      tmp[y * cols + c] = acc;
+    }
+  }
+  const out = new Float32Array(cols * rows);
+  for (let r = 0; r < rows; r++) {
+    const y = r * step;
+    const s0 = cy.start[y];
+    const o = r * cols;
+    for (let k = 0; k < ty; k++) {
+      const w = cy.weights[y * ty + k];
+      if (w === 0) continue;
+      const t = Math.min(s0 + k, sh - 1) * cols;
+      for (let c = 0; c < cols; c++) out[o + c] += w * tmp[t + c];
+    }
+  }
+  return centred(out, dw, dh, step);
 }
 
 /** Normalised cross-correlation of a template placed at (x, y) in `img`; 0 where either is flat. */

@@ -1,5 +1,5 @@
 import { correlate, fft2, nextPow2, type Spectrum } from './fft';
-import { crop, integral, nccAt, resize, template, toGray, windowSums, type Gray, type Template } from './image';
+import { crop, integral, nccAt, resize, resizedTemplate, template, toGray, windowSums, type Gray, type Template } from './image';
 
 /**
  * Where fg sits in bg: position of fg's top-left corner in bg pixels and the scale fg is shown at.
@@ -233,7 +233,7 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
       const tpls = pairs.map((p, k) => {
         const key = `${k}:${tw}:${th}`;
         let t = templates.get(key);
-        if (!t) templates.set(key, (t = template(resize(p.fg, tw, th), strideFor(tw * th))));
+        if (!t) templates.set(key, (t = resizedTemplate(p.fg, tw, th, strideFor(tw * th))));
         return t;
       });
       const cx = Math.round(x * f);
