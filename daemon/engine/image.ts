@@ -71,11 +71,24 @@ function half(img: Gray): Gray {
   return { data: out, width: dw, height: dh };
 }
 
+/**
+ * Whether the resize is a power-of-two reduction: halving again is the same box filter (a quarter
+ * is common: the pyramid's coarse levels), and far cheaper than the general path.
+ */
+function byHalving(sw: number, sh: number, dw: number, dh: number): boolean {
+  const k = sw / dw;
+  return k >= 2 && k === sh / dh && Number.isInteger(k) && (k & (k - 1)) === 0;
+}
+
 /** Area-average resize (the same box filter as ffmpeg's `flags=area` for downscaling). */
 export function resize(img: Gray, dw: number, dh: number): Gray {
   const { width: sw, height: sh, data } = img;
   if (dw === sw && dh === sh) return img;
-  if (dw * 2 === sw && dh * 2 === sh) return half(img);
+  if (byHalving(sw, sh, dw, dh)) {
+    let g = half(img);
+    while (g.width > dw) g = half(g);
+    return g;
+  }
   const cx = coverage(sw, dw);
   const cy = coverage(sh, dh);
   const tmp = new Float32Array(dw * sh);
@@ -148,7 +161,7 @@ function centred(data: Float32Array, width: number, height: number, step: number
  */
 export function resizedTemplate(img: Gray, dw: number, dh: number, step: number): Template {
   const { width: sw, height: sh, data } = img;
-  if (step === 1 || (dw === sw && dh === sh) || (dw * 2 === sw && dh * 2 === sh)) return template(resize(img, dw, dh), step);
+  if (step === 1 || (dw === sw && dh === sh) || byHalving(sw, sh, dw, dh)) return template(resize(img, dw, dh), step);
   const cx = coverage(sw, dw);
   const cy = coverage(sh, dh);
   const cols = Math.ceil(dw / step);
