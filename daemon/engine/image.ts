@@ -82,41 +82,58 @@ function byHalving(sw: number, sh: number, dw: number, dh: number): boolean {
 
 /** Area-average resize (the same box filter as ffmpeg's `flags=area` for downscaling). */
 export function resize(img: Gray, dw: number, dh: number): Gray {
-  const { width: sw, height: sh, data } = img;
+  const { width: sw, height: sh } = img;
   if (dw === sw && dh === sh) return img;
   if (byHalving(sw, sh, dw, dh)) {
     let g = half(img);
     while (g.width > dw) g = half(g);
     return g;
   }
+  return { data: resizeKept(img, dw, dh, 1), width: dw, height: dh };
+}
+
+/**
+ * The general area-average resize to dw×dh, computed only at every `step`-th column of every
+ * `step`-th row (all of them at step 1), row-major over those.
+ */
+function resizeKept(img: Gray, dw: number, dh: number, step: number): Float32Array {
+  const { width: sw, height: sh, data } = img;
   const cx = coverage(sw, dw);
   const cy = coverage(sh, dh);
-  const tmp = new Float32Array(dw * sh);
+  const cols = Math.ceil(dw / step);
+  const rows = Math.ceil(dh / step);
   const tx = cx.taps;
+  const ty = cy.taps;
+  // The horizontal pass, only at the kept columns and only on the source rows the kept rows read.
+  const tmp = new Float32Array(cols * sh);
+  const need = new Uint8Array(sh);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < ty; k++) need[Math.min(cy.start[r * step] + k, sh - 1)] = 1;
   for (let y = 0; y < sh; y++) {
+    if (!need[y]) continue;
     const row = y * sw;
-    for (let x = 0; x < dw; x++) {
+    for (let c = 0; c < cols; c++) {
+      const x = c * step;
       const s0 = row + cx.start[x];
       const wo = x * tx;
       let acc = 0;
       // Weights past the source edge are zero; clamp the index instead of branching per tap.
       for (let k = 0; k < tx; k++) acc += cx.weights[wo + k] * data[Math.min(s0 + k, row + sw - 1)];
-      tmp[y * dw + x] = acc;
+      tmp[y * cols + c] = acc;
     }
   }
-  const out = new Float32Array(dw * dh);
-  const ty = cy.taps;
-  for (let y = 0; y < dh; y++) {
+  const out = new Float32Array(cols * rows);
+  for (let r = 0; r < rows; r++) {
+    const y = r * step;
     const s0 = cy.start[y];
-    const o = y * dw;
+    const o = r * cols;
     for (let k = 0; k < ty; k++) {
       const w = cy.weights[y * ty + k];
       if (w === 0) continue;
-      const r = Math.min(s0 + k, sh - 1) * dw;
-      for (let x = 0; x < dw; x++) out[o + x] += w * tmp[r + x];
+      const t = Math.min(s0 + k, sh - 1) * cols;
+      for (let c = 0; c < cols; c++) out[o + c] += w * tmp[t + c];
     }
   }
-  return { data: out, width: dw, height: dh };
+  return out;
 }
 
 /**
@@ -141,6 +158,17 @@ export function template(img: Gray, step = 1): Template {
   return centred(data, img.width, img.height, step);
 }
 
+/**
+ * `template(resize(img, dw, dh), step)` without computing the resized pixels the template drops:
+ * the same values, at about 1/step² of the resize's cost (a 1280×720 fg kept at step 4 resizes a
+ * sixteenth of its pixels for each scale tried).
+ */
+export function resizedTemplate(img: Gray, dw: number, dh: number, step: number): Template {
+  const { width: sw, height: sh } = img;
+  if (step === 1 || (dw === sw && dh === sh) || byHalving(sw, sh, dw, dh)) return template(resize(img, dw, dh), step);
+  return centred(resizeKept(img, dw, dh, step), dw, dh, step);
+}
+
 /** The kept pixels made zero-mean in place, with their norm. */
 function centred(data: Float32Array, width: number, height: number, step: number): Template {
   let mean = 0;
@@ -152,51 +180,6 @@ function centred(data: Float32Array, width: number, height: number, step: number
     ss += v * v;
   }
   return { data, width, height, step, norm: Math.sqrt(ss) };
-}
-
-/**
- * `template(resize(img, dw, dh), step)` without computing the resized pixels the template drops:
- * the same values, at about 1/step² of the resize's cost (a 1280×720 fg kept at step 4 resizes a
- * sixteenth of its pixels for each scale tried).
- */
-export function resizedTemplate(img: Gray, dw: number, dh: number, step: number): Template {
-  const { width: sw, height: sh, data } = img;
-  if (step === 1 || (dw === sw && dh === sh) || byHalving(sw, sh, dw, dh)) return template(resize(img, dw, dh), step);
-  const cx = coverage(sw, dw);
-  const cy = coverage(sh, dh);
-  const cols = Math.ceil(dw / step);
-  const rows = Math.ceil(dh / step);
-  const tx = cx.taps;
-  const ty = cy.taps;
-  // The horizontal pass, only at the kept columns and only on the source rows the kept rows read.
-  const tmp = new Float32Array(cols * sh);
-  const need = new Uint8Array(sh);
-  for (let r = 0; r < rows; r++) for (let k = 0; k < ty; k++) need[Math.min(cy.start[r * step] + k, sh - 1)] = 1;
-  for (let y = 0; y < sh; y++) {
-    if (!need[y]) continue;
-    const row = y * sw;
-    for (let c = 0; c < cols; c++) {
-      const x = c * step;
-      const s0 = row + cx.start[x];
-      const wo = x * tx;
-      let acc = 0;
-      for (let k = 0; k < tx; k++) acc += cx.weights[wo + k] * data[Math.min(s0 + k, row + sw - 1)];
-      tmp[y * cols + c] = acc;
-    }
-  }
-  const out = new Float32Array(cols * rows);
-  for (let r = 0; r < rows; r++) {
-    const y = r * step;
-    const s0 = cy.start[y];
-    const o = r * cols;
-    for (let k = 0; k < ty; k++) {
-      const w = cy.weights[y * ty + k];
-      if (w === 0) continue;
-      const t = Math.min(s0 + k, sh - 1) * cols;
-      for (let c = 0; c < cols; c++) out[o + c] += w * tmp[t + c];
-    }
-  }
-  return centred(out, dw, dh, step);
 }
 
 /** Normalised cross-correlation of a template placed at (x, y) in `img`; 0 where either is flat. */
