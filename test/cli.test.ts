@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test';
 import Ajv from 'ajv';
 import { runTool } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';
+import { tools } from '../daemon/media/tools';
 import { cli, runBin } from './support/cli';
 import { derived, SAMPLE, tempDir } from './support/media';
 
@@ -44,6 +45,26 @@ describe('the vidkompy command', () => {
     assert.equal(path.resolve(path.dirname(out), al.bg.file), SAMPLE);
     assert.equal(al.temporal.bgFrameForFg.length, 120);
     assert.match(text, /"bgFrameForFg": \[\d+(,\d+)+\]/, 'frame map on one line for diffs');
+  });
+
+  it('--threads reaches every ffmpeg that decodes or encodes, and refuses a budget below one', async () => {
+    // A wrapper in front of the real ffmpeg records each command line.
+    const log = path.join(dir, 'ffmpeg-calls.log');
+    const wrapper = path.join(dir, 'ffmpeg-logged');
+    await fs.writeFile(wrapper, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${tools().ffmpeg}' "$@"\n`, { mode: 0o755 });
+    const out = path.join(dir, 'threads.mp4');
+    const r = await runBin(['comp', '--bg', SAMPLE, '--fg', fg, '-o', out, '--threads', '1', '--preset', 'ultrafast', '-q'], { env: { ...process.env, VIDKOMPY_FFMPEG: wrapper } });
+    assert.equal(r.code, 0, r.err);
+    assert.equal((await probe(out)).frameCount, 120);
+    const calls = (await fs.readFile(log, 'utf8')).trim().split('\n');
+    const decodes = calls.filter((c) => c.endsWith('pipe:1'));
+    assert.ok(decodes.length >= 4, `sampling, analysis and rendering decodes (${decodes.length})`);
+    for (const c of decodes) assert.match(c, /-threads 1 -i /, c);
+    const encoder = calls.find((c) => c.includes('libx264'));
+    assert.match(encoder ?? '', /-threads 1 -movflags/);
+    const bad = await runBin(['sync', '--bg', SAMPLE, '--fg', fg, '--threads', '0']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--threads 0: expected an integer ≥ 1/);
   });
 
   it('comp renders from a saved alignment without aligning again', async () => {

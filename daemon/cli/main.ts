@@ -9,7 +9,7 @@ import { VidkompyError } from '../engine/errors';
 import { readAlignment, serialise, type Alignment } from '../engine/result';
 import { ENGINES, type Engine } from '../engine/temporal';
 import { derive } from '../media/derive';
-import { tools } from '../media/tools';
+import { setThreadBudget, tools } from '../media/tools';
 import { progressBar, type Progress } from './progress';
 import { fromProjectAlignment } from '../project/alignment';
 import { checkProjectFiles } from '../project/check';
@@ -57,9 +57,11 @@ General:
   --json                 print the result as JSON on stdout
   -v, --verbose          print timings and details
   -q, --quiet            no progress bar
+  --threads N            CPU threads for decoding, encoding, kernels and the model (default: all)
   -h, --help, --version
 
-Environment: VIDKOMPY_FFMPEG, VIDKOMPY_FFPROBE override the bundled ffmpeg/ffprobe.
+Environment: VIDKOMPY_FFMPEG, VIDKOMPY_FFPROBE override the bundled ffmpeg/ffprobe;
+VIDKOMPY_THREADS is the default for --threads.
 Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage error.`;
 
 const options = {
@@ -92,6 +94,7 @@ const options = {
   json: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   quiet: { type: 'boolean', short: 'q' },
+  threads: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
@@ -351,6 +354,8 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       io.out(HELP);
       return 0;
     }
+    const threads = num(v, 'threads', { int: true, min: 1, max: 1024 });
+    if (threads !== undefined) setThreadBudget(threads);
     p = progressBar(!v.quiet && !v.json);
     if (v.verbose) io.err(`ffmpeg: ${tools().ffmpeg}\nffprobe: ${tools().ffprobe}`);
     const needsNoPositionals = () => {

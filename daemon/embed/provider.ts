@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { VidkompyError } from '../engine/errors';
+import { threadBudget } from '../media/tools';
 
 /**
  * onnxruntime-node, loaded lazily: importing the engine must not load a native library that only
@@ -72,7 +73,8 @@ export interface OpenedSession {
 export async function openSession(model: string | Uint8Array, plan: ProviderPlan = planProvider()): Promise<OpenedSession> {
   const ort = await loadOrt();
   // No spinning: ffmpeg decodes on the same cores while the model runs, and the model is small.
-  const options = { graphOptimizationLevel: 'all', logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } } as const;
+  const threads = threadBudget();
+  const options = { graphOptimizationLevel: 'all', logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } }, ...(threads ? { intraOpNumThreads: threads } : {}) } as const;
   let reason = plan.reason;
   if (plan.tryCuda) {
     try {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { tools } from '../media/tools';
+import { threadArgs, tools } from '../media/tools';
 import { cancelled } from './errors';
 import { correlate, fft2, nextPow2 } from './fft';
 import { robustLine } from './temporal';
@@ -25,7 +25,7 @@ const MIN_SCORE = 0.3;
 
 /** The onset envelope of a file's first audio stream: half-wave rectified rise of log energy. */
 export async function audioEnvelope(file: string, signal?: AbortSignal): Promise<Float32Array> {
-  const child = spawn(tools().ffmpeg, ['-nostdin', '-v', 'error', '-i', file, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', 'pipe:1'], {
+  const child = spawn(tools().ffmpeg, ['-nostdin', '-v', 'error', ...threadArgs(), '-i', file, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', 'pipe:1'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const onAbort = () => child.kill('SIGKILL');

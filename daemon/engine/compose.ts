@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openEncoder, readFrames } from '../media/ffmpeg';
+import { threadArgs } from '../media/tools';
 import type { Rect } from '../media/decode';
 import { commitRename } from './atomic';
 import { VidkompyError, throwIfAborted } from './errors';
@@ -223,6 +224,7 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
       ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
       '-c:v', 'libx264', '-crf', String(o.crf ?? 18), '-preset', o.preset ?? 'medium', '-pix_fmt', 'yuv420p',
       '-t', (nF / al.fg.fps).toFixed(6),
+      ...threadArgs(),
       '-movflags', '+faststart', '-f', out.format, out.temp,
     ];
     encoder = openEncoder(args, out.final, o.signal);

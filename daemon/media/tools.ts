@@ -38,6 +38,26 @@ export function tools(): Tools {
 }
 
 /**
+ * The thread budget, 0 meaning all: VIDKOMPY_THREADS, which the daemon's "threads" setting and the
+ * CLI's --threads set. One variable, because the native kernels read it too.
+ */
+export function threadBudget(): number {
+  const n = Number(process.env.VIDKOMPY_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+export function setThreadBudget(n: number): void {
+  if (Number.isInteger(n) && n > 0) process.env.VIDKOMPY_THREADS = String(n);
+  else delete process.env.VIDKOMPY_THREADS;
+}
+
+/** ffmpeg's `-threads` for a decoder (before its -i) or an encoder (before the output): empty when all. */
+export function threadArgs(): string[] {
+  const n = threadBudget();
+  return n ? ['-threads', String(n)] : [];
+}
+
+/**
  * For settings pushed by the editor: later calls use these paths. An empty or absent path means
  * the default again (environment, bundled binary, PATH).
  */

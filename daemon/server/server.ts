@@ -13,7 +13,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import { setTools } from '../media/tools';
+import { setThreadBudget, setTools, threadBudget } from '../media/tools';
 import { alignProject, loadProject, readProject, renderProject, savedAlignment, type JobHooks } from '../project/jobs';
 import { fromProjectAlignment } from '../project/alignment';
 import { kernelsBackend } from '../native/kernels';
@@ -123,9 +123,12 @@ export function startServer(): Connection {
   // A bug in a background task is logged, never the end of the daemon the editor relies on.
   process.on('unhandledRejection', (e) => log(`vidkompy: unhandled rejection: ${(e as Error)?.stack ?? e}`));
 
+  // The editor's "threads" (0: all) over the budget this process started with (VIDKOMPY_THREADS).
+  const startThreads = threadBudget();
   const applySettings = async (raw: unknown) => {
     settings = readSettings(raw, settings);
     setTools({ ffmpeg: settings.ffmpegPath, ffprobe: settings.ffprobePath });
+    setThreadBudget(settings.threads || startThreads);
     setHashCacheDirectory(settings.cacheDirectory);
     revalidateAll();
   };

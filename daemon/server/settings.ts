@@ -12,7 +12,7 @@ export interface Settings {
   ffprobePath: string;
   /** Where the daemon keeps what survives a restart (input hashes); empty: nothing is kept. */
   cacheDirectory: string;
-  /** CPU threads the daemon may use; 0: all. Reported in status; the engine has no thread knob yet. */
+  /** CPU threads a job may use (ffmpeg, native kernels, the model); 0: all (or VIDKOMPY_THREADS). */
   threads: number;
   /** Engine for projects that name none. */
   defaultEngine: Engine;

@@ -19,9 +19,9 @@ export async function cli(...argv: string[]): Promise<CliResult> {
 export const BIN = path.resolve(__dirname, '..', '..', 'bin', 'vidkompy.js');
 
 /** Runs the built CLI (bin/vidkompy.js → dist/cli.js) as a real process. */
-export function runBin(args: string[], opts: { cwd?: string } = {}): Promise<CliResult> {
+export function runBin(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));

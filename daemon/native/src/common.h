@@ -9,6 +9,7 @@
 #include <napi.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -130,6 +131,18 @@ inline unsigned hardwareThreads() {
   return n == 0 ? 1 : n;
 }
 
+// The threads one call may use: VIDKOMPY_THREADS (the daemon's "threads" setting, the CLI's
+// --threads) when above 0, else every hardware thread. Read per call: the setting can change while
+// the pool (sized by the hardware) lives on.
+inline unsigned threadBudget() {
+  unsigned n = hardwareThreads();
+  if (const char* e = std::getenv("VIDKOMPY_THREADS")) {
+    const long v = std::strtol(e, nullptr, 10);
+    if (v > 0 && static_cast<unsigned long>(v) < n) n = static_cast<unsigned>(v);
+  }
+  return n;
+}
+
 // A persistent pool (hardware_concurrency − 1 std::threads, started on first use) runs the chunks
 // of one parallelFor at a time; the calling thread works too, so a call never waits on a worker that
 // the OS has not scheduled yet. A call that finds the pool busy (another JS thread) runs inline.
@@ -141,7 +154,7 @@ void runChunks(size_t chunks, void (*call)(void*, size_t), void* ctx, size_t wor
 // costs more than it saves, so fewer threads (or none) are used.
 template <typename F>
 void parallelFor(size_t n, double work, double minWorkPerThread, F&& fn) {
-  size_t threads = std::min<size_t>(hardwareThreads(), n);
+  size_t threads = std::min<size_t>(threadBudget(), n);
   if (minWorkPerThread > 0) threads = std::min<size_t>(threads, static_cast<size_t>(work / minWorkPerThread));
   if (threads <= 1) {
     if (n > 0) fn(size_t{0}, n);
