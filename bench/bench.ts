@@ -15,6 +15,7 @@ import type { Alignment } from '../daemon/engine/result';
 import { tools } from '../daemon/media/tools';
 import { benchEmbed } from './embed';
 import { benchLong } from './long';
+import { benchResponsive } from './responsive';
 
 const DIR = path.join(os.tmpdir(), 'vidkompy-bench');
 const PRESET = 'veryfast';
@@ -113,6 +114,9 @@ async function main(): Promise<void> {
   await timed(step('realign', bg, fg, warmFile));
   const warm = JSON.parse(await fs.readFile(warmFile, 'utf8')) as { seconds: number; hits: number; spatial: { x: number; y: number } };
   console.log(`\nre-alignment after an option change (engine full → precise, window 12), analysis cached in memory as in the daemon: ${warm.seconds.toFixed(2)} s (target < 1 s), ${warm.hits} cache hits, placement ${warm.spatial.x},${warm.spatial.y}`);
+
+  const resp = await benchResponsive(DIR, bg, fg);
+  console.log(`\ndaemon replies while it aligns the pair (${resp.alignSeconds.toFixed(1)} s, job in its worker thread): ${resp.hovers} hovers, median ${resp.medianMs.toFixed(1)} ms, p95 ${resp.p95Ms.toFixed(1)} ms, max ${resp.maxMs.toFixed(1)} ms`);
 
   const long = await benchLong('full');
   console.log(`\n1-hour alignment (synthetic descriptor sequences, temporal engine only): bg ${long.bgFrames} frames, fg ${long.fgFrames} frames: ${long.seconds.toFixed(2)} s, peak RSS ${long.peakMiB.toFixed(0)} MiB (inputs included), ${(long.within1 * 100).toFixed(1)}% within 1 frame`);

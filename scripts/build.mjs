@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 const entries = [
   { in: 'daemon/cli/main.ts', out: 'dist/cli.js' },
   { in: 'daemon/server/main.ts', out: 'dist/daemon.js' },
+  // The daemon's job worker thread (daemon/server/jobRunner.ts), loaded from beside dist/daemon.js.
+  { in: 'daemon/server/jobWorker.ts', out: 'dist/jobWorker.js' },
   { in: 'extension/main.ts', out: 'dist/extension.js' },
   { in: 'webview/src/main.ts', out: 'dist/webview/main.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];

@@ -94,7 +94,7 @@ describe('the extension in a real VS Code', { skip, timeout: 15 * 60_000 }, () =
   it('packages only what runs: the bundles, schemas, binaries and the sample', async (t) => {
     const { stdout } = await run(process.execPath, [VSCE, 'ls'], { cwd: ROOT, maxBuffer: 32 << 20 });
     const files = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-    for (const f of ['package.json', 'dist/extension.js', 'dist/daemon.js', 'dist/webview/main.js', 'dist/webview/main.css', 'schemas/project.schema.json', 'schemas/project-alignment.schema.json', 'media/cityCC0.mpg']) {
+    for (const f of ['package.json', 'dist/extension.js', 'dist/daemon.js', 'dist/jobWorker.js', 'dist/webview/main.js', 'dist/webview/main.css', 'schemas/project.schema.json', 'schemas/project-alignment.schema.json', 'media/cityCC0.mpg']) {
       assert.ok(files.includes(f), `${f} is in the .vsix`);
     }
     assert.ok(files.some((f) => /^node_modules\/@ffmpeg-installer\/[^/]+\/ffmpeg(\.exe)?$/.test(f)), 'the ffmpeg binary is in the .vsix');

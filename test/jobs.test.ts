@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { writeFileAtomic } from '../daemon/engine/atomic';
-import { createJobQueue } from '../daemon/server/jobQueue';
+import { createJobQueue, tryCommit } from '../daemon/server/jobQueue';
 import type { Job } from '../protocol/lsp';
 import { tempDir } from './support/media';
 
@@ -20,9 +20,9 @@ describe('job queue and commits', () => {
     const changes: Job[] = [];
     const queue = createJobQueue((j) => changes.push({ ...j }));
     const job = (file: string, gate: Promise<void>) =>
-      queue.submit('align', file, async (signal, _progress, commit) => {
+      queue.submit('align', file, async (signal, _progress, state) => {
         await gate;
-        await writeFileAtomic(file, '{"ok":true}\n', { signal, onCommit: commit });
+        await writeFileAtomic(file, '{"ok":true}\n', { signal, commit: () => tryCommit(state) });
         await settle(); // what a job still does after its result is in place (replying, logging)
         return file;
       });

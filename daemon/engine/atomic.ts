@@ -5,8 +5,11 @@ import { cancelled, VidkompyError } from './errors';
 export interface CommitOptions {
   /** A cancel that arrives before the rename leaves nothing behind. */
   signal?: AbortSignal;
-  /** Called right after the rename: from here on the result exists and a cancel can no longer undo it. */
-  onCommit?: () => void;
+  /**
+   * Claims the result for the job just before the rename: false when a cancel got there first (the
+   * job then fails as cancelled); once it has returned true, a cancel can no longer undo the job.
+   */
+  commit?: () => boolean;
 }
 
 /** Writes `data` to a temp file beside `file` and renames it into place: readers never see half a file. */
@@ -26,12 +29,13 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
 }
 
 /**
- * The point of no return of a job: the cancel check and the rename run in one synchronous step, so
- * a cancel either lands before it (nothing is written) or after `onCommit` (the job is done).
+ * The point of no return of a job: the cancel check, the claim and the rename run in one
+ * synchronous step, so a cancel either lands before it (nothing is written) or after the claim (the
+ * job is done).
  */
 export function commitRename(temp: string, final: string, what: string, opts: CommitOptions = {}): void {
   try {
-    if (opts.signal?.aborted) throw cancelled();
+    if (opts.signal?.aborted || (opts.commit && !opts.commit())) throw cancelled();
     renameSync(temp, final);
   } catch (e) {
     try {
@@ -43,5 +47,4 @@ export function commitRename(temp: string, final: string, what: string, opts: Co
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new VidkompyError('UNWRITABLE', `${what}: cannot write (${code}); choose a writable path`, what);
   }
-  opts.onCommit?.();
 }

@@ -27,8 +27,8 @@ export interface ComposeOptions {
   audio?: AudioChoice;
   signal?: AbortSignal;
   onProgress?: (fraction: number) => void;
-  /** Called once the output is in place, when a cancel can no longer undo the render. */
-  onCommit?: () => void;
+  /** Claims the output just before it is renamed into place (see CommitOptions). */
+  commit?: () => boolean;
 }
 
 export interface ComposeResult {
@@ -261,7 +261,7 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
     if (written === 0) throw new VidkompyError('NO_FRAMES', `${al.fg.file}: no frame could be decoded for rendering; re-export the video`, al.fg.file);
     await encoder.finish();
     encoder = undefined;
-    commitRename(out.temp, out.final, out.final, { signal: o.signal, onCommit: o.onCommit });
+    commitRename(out.temp, out.final, out.final, { signal: o.signal, commit: o.commit });
     o.onProgress?.(1);
     return { output: out.final, width: g.width, height: g.height, frames: written, audio: audio.source, seconds: (performance.now() - t0) / 1000 };
   } catch (e) {

@@ -27,8 +27,8 @@ export interface JobHooks {
   cacheDir?: string;
   onAlignProgress?: (stage: Stage, fraction: number) => void;
   onRenderProgress?: (fraction: number) => void;
-  /** The job's result is in place: a cancel from here on has nothing left to stop. */
-  onCommit?: () => void;
+  /** Claims the job's result just before it is renamed into place (see CommitOptions). */
+  commit?: () => boolean;
 }
 
 /** Findings that carry probe()'s own error code through to the job's error reply. */
@@ -78,7 +78,7 @@ export async function alignProject(p: ResolvedProject, hooks: JobHooks = {}): Pr
   if (saved && !(await staleReasons(saved, p)).length) return { alignment: saved, cached: true };
   const [al, hashes] = await Promise.all([align(p.bg, p.fg, { ...options, cacheDir: hooks.cacheDir, cache: alignCache, signal: hooks.signal, onProgress: hooks.onAlignProgress }), inputHashes(p)]);
   const alignment = toProjectAlignment(al, p, hashes);
-  await writeFileAtomic(p.alignmentFile, serialiseProjectAlignment(alignment), { signal: hooks.signal, onCommit: hooks.onCommit });
+  await writeFileAtomic(p.alignmentFile, serialiseProjectAlignment(alignment), { signal: hooks.signal, commit: hooks.commit });
   return { alignment, cached: false, provider: al.temporal.provider };
 }
 
@@ -102,7 +102,7 @@ export async function freshAlignment(p: ResolvedProject): Promise<ProjectAlignme
 /** Renders the project from its saved alignment (which must be fresh). */
 export async function renderProject(p: ResolvedProject, hooks: JobHooks = {}): Promise<ComposeResult> {
   const saved = await freshAlignment(p);
-  return compose(fromProjectAlignment(saved, p.file), { ...composeOptionsOf(p), signal: hooks.signal, onProgress: hooks.onRenderProgress, onCommit: hooks.onCommit });
+  return compose(fromProjectAlignment(saved, p.file), { ...composeOptionsOf(p), signal: hooks.signal, onProgress: hooks.onRenderProgress, commit: hooks.commit });
 }
 
 /**
@@ -113,6 +113,6 @@ export async function runProject(p: ResolvedProject, hooks: JobHooks = {}): Prom
   const check = await prepareOutput(p.output, [p.bg, p.fg]);
   await fs.rm(check.temp, { force: true });
   // Only the render's rename ends the job; a cancel between the two steps still stops it.
-  const aligned = await alignProject(p, { ...hooks, onCommit: undefined });
+  const aligned = await alignProject(p, { ...hooks, commit: undefined });
   return { ...aligned, render: await renderProject(p, hooks) };
 }

@@ -8,16 +8,35 @@ import type { Job } from '../../protocol/lsp';
  */
 
 /**
- * `commit`: the work calls it once its result is in place; from then on a cancel neither counts
- * the job nor aborts it, so a cancel that reports a job stopped means no result was written.
+ * A job's fate, one shared word that the queue (cancel) and the work (commit) settle with a
+ * compare-and-swap, from any thread: whichever leaves RUNNING first wins. A cancel the queue
+ * counts therefore always means no result was written, however late it lands.
  */
-export type Work<T> = (signal: AbortSignal, progress: (fraction: number, stage?: string) => void, commit: () => void) => Promise<T>;
+export const RUNNING = 0;
+export const CANCELLED = 1;
+export const COMMITTED = 2;
+
+export function jobState(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4));
+}
+
+/** The work's claim on its result, just before the result is renamed into place. */
+export function tryCommit(state: Int32Array): boolean {
+  return Atomics.compareExchange(state, 0, RUNNING, COMMITTED) === RUNNING;
+}
+
+function tryCancel(state: Int32Array): boolean {
+  return Atomics.compareExchange(state, 0, RUNNING, CANCELLED) !== COMMITTED;
+}
+
+/** `state`: the job's fate word, for `tryCommit` (directly or in another thread). */
+export type Work<T> = (signal: AbortSignal, progress: (fraction: number, stage?: string) => void, state: Int32Array) => Promise<T>;
 
 interface Entry {
   job: Job;
   controller: AbortController;
+  state: Int32Array;
   start: () => void;
-  committed?: boolean;
 }
 
 /** Finished jobs stay listed a while, so a status shortly after shows how each ended. */
@@ -55,11 +74,13 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
   return {
     submit<T>(kind: Job['kind'], project: string, work: Work<T>, signal?: AbortSignal): Promise<T> {
       const controller = new AbortController();
+      const state = jobState();
       const job: Job = { id: nextId++, kind, project, state: 'queued', progress: 0 };
       return new Promise<T>((resolve, reject) => {
         const entry: Entry = {
           job,
           controller,
+          state,
           start: () => {
             job.state = 'running';
             onChange(job);
@@ -68,12 +89,12 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
               job.stage = stage;
               onChange(job);
             };
-            work(controller.signal, progress, () => (entry.committed = true))
+            work(controller.signal, progress, state)
               .then(
                 (v) => {
-                  // A cancel that counted this job wins even if the work ended anyway (a saved
-                  // alignment reused, say): nothing was committed, so the reply is a cancel.
-                  if (controller.signal.aborted && !entry.committed) {
+                  // A counted cancel wins even if the work ended anyway (a saved alignment
+                  // reused, say): nothing was committed, so the reply is a cancel.
+                  if (Atomics.load(state, 0) === CANCELLED) {
                     finish(entry, 'cancelled', 'cancelled');
                     return reject(cancelled());
                   }
@@ -81,7 +102,7 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
                   resolve(v);
                 },
                 (err: unknown) => {
-                  const isCancel = controller.signal.aborted || (err instanceof VidkompyError && err.code === 'CANCELLED');
+                  const isCancel = Atomics.load(state, 0) === CANCELLED || (err instanceof VidkompyError && err.code === 'CANCELLED');
                   finish(entry, isCancel ? 'cancelled' : 'failed', isCancel ? 'cancelled' : (err as Error)?.message);
                   reject(isCancel ? cancelled() : err);
                 },
@@ -100,16 +121,23 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
           finish(entry, 'cancelled', 'cancelled before it started');
           reject(cancelled());
         });
-        signal?.addEventListener('abort', () => controller.abort(), { once: true });
+        signal?.addEventListener('abort', () => {
+          if (tryCancel(state)) controller.abort();
+        }, { once: true });
         pending.push(entry);
         onChange(job);
         pump();
       });
     },
     cancel(project) {
-      const hit = [...(running ? [running] : []), ...pending].filter((e) => !e.committed && (project === undefined || e.job.project === project));
-      for (const e of hit) e.controller.abort();
-      return hit.length;
+      let n = 0;
+      for (const e of [...(running ? [running] : []), ...pending]) {
+        if (project !== undefined && e.job.project !== project) continue;
+        if (!tryCancel(e.state)) continue; // committed: past cancelling
+        e.controller.abort();
+        n++;
+      }
+      return n;
     },
     list: () => [...finished, ...(running ? [running.job] : []), ...pending.map((e) => e.job)].map((j) => ({ ...j })),
   };

@@ -13,8 +13,9 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
-import { setThreadBudget, setTools, threadBudget } from '../media/tools';
-import { alignProject, loadProject, readProject, renderProject, savedAlignment, type JobHooks } from '../project/jobs';
+import { setThreadBudget, setTools, threadBudget, tools } from '../media/tools';
+import { loadProject, readProject, savedAlignment } from '../project/jobs';
+import { createJobRunner, type JobOptions } from './jobRunner';
 import { fromProjectAlignment } from '../project/alignment';
 import { kernelsBackend } from '../native/kernels';
 import { cachedProbe, setHashCacheDirectory } from '../project/filecache';
@@ -106,6 +107,10 @@ export function startServer(): Connection {
     if (changed || Date.now() - lastSent >= STATUS_MS) sendStatus();
     else timer ??= setTimeout(sendStatus, STATUS_MS - (Date.now() - lastSent));
   });
+  const jobs = createJobRunner(
+    () => ({ ...tools(), threads: threadBudget(), hashCacheDirectory: settings.cacheDirectory, embedCacheDirectory: settings.cacheDirectory || undefined }),
+    log,
+  );
 
   // A client whose own JSON service already validates against the contributed schema (VS Code with
   // the extension's jsonValidation) would show syntax and schema errors twice: it asks for the rest only.
@@ -246,7 +251,7 @@ export function startServer(): Connection {
     title: string,
     token: ProgressToken | undefined,
     signal: AbortSignal,
-    run: (hooks: Pick<JobHooks, 'signal' | 'onCommit'>, report: (fraction: number, stage: string, label: string) => void) => Promise<T>,
+    run: (o: JobOptions, report: (fraction: number, stage: string, label: string) => void) => Promise<T>,
   ): Promise<T> => {
     const uri = pathToUri(file);
     const progress = await startProgress(connection, title, token, canCreateProgress, () => queue.cancel(uri));
@@ -254,8 +259,8 @@ export function startServer(): Connection {
       return await queue.submit(
         kind,
         uri,
-        (sig, setJob, commit) =>
-          run({ signal: sig, onCommit: commit }, (fraction, stage, label) => {
+        (sig, setJob, state) =>
+          run({ signal: sig, state }, (fraction, stage, label) => {
             setJob(fraction, stage);
             progress.report(fraction, label);
           }),
@@ -270,8 +275,8 @@ export function startServer(): Connection {
     const file = projectParam(params, 'vidkompy/align');
     const p = await loadProject(file, settings.defaultEngine, openText(file));
     const fraction = alignFraction();
-    const outcome = await projectJob('align', file, `vidkompy: aligning ${path.basename(file)}`, params.workDoneToken, signal, (hooks, report) =>
-      alignProject(p, { ...hooks, cacheDir: settings.cacheDirectory || undefined, onAlignProgress: (stage, f) => report(fraction(stage, f), stage, STAGE_LABEL[stage]) }),
+    const outcome = await projectJob('align', file, `vidkompy: aligning ${path.basename(file)}`, params.workDoneToken, signal, (o, report) =>
+      jobs.align(p, { ...o, onProgress: (stage, f) => report(fraction(stage, f), stage, STAGE_LABEL[stage]) }),
     );
     provider = outcome.provider ?? provider;
     const { spatial: s, temporal: t } = outcome.alignment;
@@ -281,8 +286,8 @@ export function startServer(): Connection {
   handle(renderRequest, async (params, signal) => {
     const file = projectParam(params, 'vidkompy/render');
     const p = await loadProject(file, settings.defaultEngine, openText(file));
-    const r = await projectJob('render', file, `vidkompy: rendering ${path.basename(p.output)}`, params.workDoneToken, signal, (hooks, report) =>
-      renderProject(p, { ...hooks, onRenderProgress: (f) => report(f, 'rendering', 'rendering') }),
+    const r = await projectJob('render', file, `vidkompy: rendering ${path.basename(p.output)}`, params.workDoneToken, signal, (o, report) =>
+      jobs.render(p, { ...o, onProgress: (f) => report(f, 'rendering', 'rendering') }),
     );
     return { output: pathToUri(r.output), width: r.width, height: r.height, frames: r.frames, audio: r.audio };
   });
@@ -305,8 +310,9 @@ export function startServer(): Connection {
     return previewFrame(fromProjectAlignment(await savedAlignment(p), p.file), params, signal);
   });
 
-  connection.onShutdown(() => {
+  connection.onShutdown(async () => {
     queue.cancel();
+    await jobs.dispose();
   });
 
   documents.listen(connection);

@@ -46,7 +46,7 @@ function newest(dir: string, exts: string[]): number {
  * so this only runs when a test file is run on its own after an edit).
  */
 export function ensureBuilt(): void {
-  const built = ['cli.js', 'daemon.js'].map((f) => path.join(ROOT, 'dist', f));
+  const built = ['cli.js', 'daemon.js', 'jobWorker.js'].map((f) => path.join(ROOT, 'dist', f));
   const oldest = Math.min(...built.map((f) => (existsSync(f) ? statSync(f).mtimeMs : 0)));
   const src = Math.max(newest(path.join(ROOT, 'daemon'), ['.ts']), newest(path.join(ROOT, 'protocol'), ['.ts']), newest(path.join(ROOT, 'schemas'), ['.json']));
   if (oldest >= src) return;

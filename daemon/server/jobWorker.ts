@@ -1,0 +1,36 @@
+import { parentPort } from 'node:worker_threads';
+import { VidkompyError } from '../engine/errors';
+import { setThreadBudget, setTools } from '../media/tools';
+import { setHashCacheDirectory } from '../project/filecache';
+import { alignProject, renderProject } from '../project/jobs';
+import { tryCommit } from './jobQueue';
+import type { FromWorker, ToWorker } from './jobRunner';
+
+/** The job worker (see jobRunner.ts): runs one align or render at a time for the daemon. */
+
+const port = parentPort;
+if (!port) throw new Error('jobWorker.ts runs as a worker thread of the daemon');
+const post = (m: FromWorker) => port.postMessage(m);
+const running = new Map<number, AbortController>();
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'cancel') return running.get(m.id)?.abort();
+  const { id, kind, project, state, env } = m;
+  setTools({ ffmpeg: env.ffmpeg, ffprobe: env.ffprobe });
+  setThreadBudget(env.threads);
+  setHashCacheDirectory(env.hashCacheDirectory);
+  const controller = new AbortController();
+  running.set(id, controller);
+  const hooks = { signal: controller.signal, commit: () => tryCommit(state) };
+  const job =
+    kind === 'align'
+      ? alignProject(project, { ...hooks, cacheDir: env.embedCacheDirectory, onAlignProgress: (stage, fraction) => post({ type: 'progress', id, stage, fraction }) })
+      : renderProject(project, { ...hooks, onRenderProgress: (fraction) => post({ type: 'progress', id, stage: 'rendering', fraction }) });
+  job.then(
+    (result) => post({ type: 'done', id, result }),
+    (e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      post({ type: 'error', id, error: { code: err instanceof VidkompyError ? err.code : undefined, message: err.message, file: err instanceof VidkompyError ? err.file : undefined, stack: err.stack } });
+    },
+  ).finally(() => running.delete(id));
+});
