@@ -51,7 +51,9 @@ export function wantsSpatial(parsed: ParsedJson): boolean {
  * exact: as in `vidkompy find`, the sampled-frame search is sharpened on time-matched frames (in
  * a pan, frames matched only roughly in time pull the placement a pixel or two).
  */
-export async function detectPlacement(p: ResolvedProject, signal?: AbortSignal): Promise<Placement & { from: 'alignment' | 'search' }> {
+export type Detected = Placement & { from: 'alignment' | 'search' };
+
+export async function detectPlacement(p: ResolvedProject, signal?: AbortSignal): Promise<Detected> {
   const saved = await readProjectAlignment(p.alignmentFile).catch(() => undefined);
   if (saved && saved.inputs.bg.file === relativeToProject(p.file, p.bg) && saved.inputs.fg.file === relativeToProject(p.file, p.fg)) {
     return { x: saved.spatial.x, y: saved.spatial.y, scale: saved.spatial.scale, from: 'alignment' };

@@ -5,12 +5,14 @@ import type { Stage } from '../engine/align';
 import type { ComposeResult } from '../engine/compose';
 import { VidkompyError, type ErrorCode } from '../engine/errors';
 import type { AlignOutcome } from '../project/jobs';
+import { jobState } from './jobQueue';
 import type { ResolvedProject } from '../project/project';
+import type { Detected } from './codeActions';
 
 /**
- * Align and render run in a worker thread, so their long stretches of computation (the spatial
- * search, descriptor matching) never hold up the language server's replies: hover, completion and
- * diagnostics answer while a job runs. One worker lives as long as the daemon, so what it keeps in
+ * Align, render and the spatial search behind the "insert the detected offset" action run in a
+ * worker thread, so their long stretches of computation never hold up the language server's
+ * replies: hover, completion and diagnostics answer while a job runs. One worker lives as long as the daemon, so what it keeps in
  * memory (placements, analysis frames) serves the next re-alignment; a worker that dies fails its
  * job and is replaced on the next one.
  */
@@ -27,13 +29,16 @@ export interface WorkerEnv {
   embedCacheDirectory?: string;
 }
 
+type Kind = 'align' | 'render' | 'detect';
+type Result = AlignOutcome | ComposeResult | Detected;
+
 export type ToWorker =
-  | { type: 'run'; id: number; kind: 'align' | 'render'; project: ResolvedProject; state: Int32Array; env: WorkerEnv }
+  | { type: 'run'; id: number; kind: Kind; project: ResolvedProject; state: Int32Array; env: WorkerEnv }
   | { type: 'cancel'; id: number };
 
 export type FromWorker =
   | { type: 'progress'; id: number; stage: Stage | 'rendering'; fraction: number }
-  | { type: 'done'; id: number; result: AlignOutcome | ComposeResult }
+  | { type: 'done'; id: number; result: Result }
   | { type: 'error'; id: number; error: { code?: ErrorCode; message: string; file?: string; stack?: string } };
 
 export interface JobOptions {
@@ -45,11 +50,13 @@ export interface JobOptions {
 export interface JobRunner {
   align(p: ResolvedProject, o: JobOptions & { onProgress: (stage: Stage, fraction: number) => void }): Promise<AlignOutcome>;
   render(p: ResolvedProject, o: JobOptions & { onProgress: (fraction: number) => void }): Promise<ComposeResult>;
+  /** Where fg sits in bg, for the code action (not a queued job: nothing is written). */
+  detect(p: ResolvedProject, signal: AbortSignal): Promise<Detected>;
   dispose(): Promise<void>;
 }
 
 interface Pending {
-  resolve: (v: AlignOutcome | ComposeResult) => void;
+  resolve: (v: Result) => void;
   reject: (e: Error) => void;
   onProgress: (stage: Stage | 'rendering', fraction: number) => void;
 }
@@ -99,7 +106,7 @@ export function createJobRunner(env: () => WorkerEnv, log: (line: string) => voi
     return (worker = w);
   };
 
-  const run = <T extends AlignOutcome | ComposeResult>(kind: 'align' | 'render', project: ResolvedProject, o: JobOptions, onProgress: Pending['onProgress']): Promise<T> =>
+  const run = <T extends Result>(kind: Kind, project: ResolvedProject, o: JobOptions, onProgress: Pending['onProgress']): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const w = start();
       const id = nextId++;
@@ -113,6 +120,7 @@ export function createJobRunner(env: () => WorkerEnv, log: (line: string) => voi
   return {
     align: (p, o) => run<AlignOutcome>('align', p, o, (stage, f) => stage !== 'rendering' && o.onProgress(stage, f)),
     render: (p, o) => run<ComposeResult>('render', p, o, (_stage, f) => o.onProgress(f)),
+    detect: (p, signal) => run<Detected>('detect', p, { signal, state: jobState() }, () => undefined),
     dispose: async () => {
       const w = worker;
       worker = undefined;

@@ -3,10 +3,11 @@ import { VidkompyError } from '../engine/errors';
 import { setThreadBudget, setTools } from '../media/tools';
 import { setHashCacheDirectory } from '../project/filecache';
 import { alignProject, renderProject } from '../project/jobs';
+import { detectPlacement } from './codeActions';
 import { tryCommit } from './jobQueue';
 import type { FromWorker, ToWorker } from './jobRunner';
 
-/** The job worker (see jobRunner.ts): runs one align or render at a time for the daemon. */
+/** The job worker (see jobRunner.ts): runs the daemon's aligns, renders and placement searches. */
 
 const port = parentPort;
 if (!port) throw new Error('jobWorker.ts runs as a worker thread of the daemon');
@@ -25,7 +26,9 @@ port.on('message', (m: ToWorker) => {
   const job =
     kind === 'align'
       ? alignProject(project, { ...hooks, cacheDir: env.embedCacheDirectory, onAlignProgress: (stage, fraction) => post({ type: 'progress', id, stage, fraction }) })
-      : renderProject(project, { ...hooks, onRenderProgress: (fraction) => post({ type: 'progress', id, stage: 'rendering', fraction }) });
+      : kind === 'render'
+        ? renderProject(project, { ...hooks, onRenderProgress: (fraction) => post({ type: 'progress', id, stage: 'rendering', fraction }) })
+        : detectPlacement(project, controller.signal);
   job.then(
     (result) => post({ type: 'done', id, result }),
     (e: unknown) => {

@@ -36,7 +36,7 @@ import {
   type Job,
   type Status,
 } from '../../protocol/lsp';
-import { detectPlacement, fixPathActions, setValueEdits, SPATIAL_TITLE, spatialWith, wantsSpatial, type SpatialActionData } from './codeActions';
+import { fixPathActions, setValueEdits, SPATIAL_TITLE, spatialWith, wantsSpatial, type SpatialActionData } from './codeActions';
 import { complete } from './completion';
 import { toResponseError } from './errors';
 import { hover } from './hover';
@@ -229,7 +229,7 @@ export function startServer(): Connection {
       const text = open.doc.getText();
       const parsed = parseJson(text);
       const p = await readProject(open.file, settings.defaultEngine, text);
-      const placement = await detectPlacement(p, controller.signal);
+      const placement = await jobs.detect(p, controller.signal);
       log(`vidkompy: spatial offset x=${placement.x} y=${placement.y} scale=${placement.scale} (from the ${placement.from}) for ${open.file}`);
       return { ...action, edit: { changes: { [data!.uri]: setValueEdits(parsed, ['spatial'], spatialWith(parsed, placement), rangeMapper(text)) } } };
     } catch (e) {
