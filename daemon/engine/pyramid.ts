@@ -1,5 +1,6 @@
 import { bandedPath, batchDot } from '../native/kernels';
 import type { Descriptors } from './descriptors';
+import { robustLine } from './line';
 
 /**
  * The pyramid's building blocks, shared by the engines: a top level that searches all of bg, and
@@ -165,6 +166,26 @@ export function interpolate(level: Level): (i: number) => number {
 }
 
 /**
+ * The path's ends are open and the rate penalty is paid per step, so a path that starts late or ends
+ * early covers fewer bg frames and pays for fewer steps: where frames are alike, its ends creep
+ * inwards (a 29.97→25 fps crop of a slow scene started two frames late). Charging each end a virtual
+ * step from (and to) the line through the path's middle makes that creep cost what any other
+ * departure from the rate costs; clear evidence still wins.
+ */
+function endsOnLine(path: Int32Array, cost: Float32Array, rows: Int32Array, lo: Int32Array, width: Int32Array, stride: number, rate: number, maxStep: number, lambda: number): Int32Array {
+  const n = rows.length;
+  if (n < 20) return path;
+  const mid = Array.from({ length: n - 2 * Math.floor(n * 0.15) }, (_, k) => k + Math.floor(n * 0.15));
+  const line = robustLine(mid.map((r) => rows[r]), mid.map((r) => path[r]));
+  const dp = cost.slice();
+  for (const r of [0, n - 1]) {
+    const at = line.slope * rows[r] + line.intercept;
+    for (let c = 0; c < width[r]; c++) dp[r * stride + c] += lambda * Math.abs(lo[r] + c - at);
+  }
+  return bandedPath(dp, n, lo, width, stride, rate, maxStep, lambda);
+}
+
+/**
  * One level below: fg rows every `step` frames, each searching `half` bg frames either side of where
  * the level above (bent through the anchors) puts it.
  */
@@ -206,7 +227,8 @@ export function bandLevel(
   const R = step * rate;
   const centres = Int32Array.from(rows, (i, r) => Math.round(centreAt(i)) - lo[r]);
   const lambda = (0.1 * costSpread(cost, n, width, stride, (r) => centres[r], Math.ceil(R) + 4)) / Math.max(1, R);
-  const path = bandedPath(cost, n, lo, width, stride, R, Math.max(1, Math.ceil(R * 2) + 1), lambda);
+  const maxStep = Math.max(1, Math.ceil(R * 2) + 1);
+  const path = endsOnLine(bandedPath(cost, n, lo, width, stride, R, maxStep, lambda), cost, rows, lo, width, stride, R, maxStep, lambda);
   const pc = new Float32Array(n);
   for (let r = 0; r < n; r++) pc[r] = cost[r * stride + (path[r] - lo[r])];
   return { rows, path, cost: pc, sharp: sharpness(cost, n, lo, width, stride, path, Math.max(2, Math.round(R))) };

@@ -1,6 +1,7 @@
 import type { Engine } from '../../protocol/engines';
 import { bandedPath, batchDot } from '../native/kernels';
 import type { DescriptorSet } from './descriptors';
+import { robustLine } from './line';
 import { bandLevel, interpolate, topLevel } from './pyramid';
 import { correctDrift, evidenceFromSharpness } from './drift';
 import { VidkompyError } from './errors';
@@ -26,6 +27,7 @@ export { pixelDescriptors, type Descriptors, type DescriptorSet } from './descri
  */
 
 export { ENGINES, type Engine } from '../../protocol/engines';
+export { robustLine } from './line';
 
 export interface TemporalOptions {
   engine: Engine;
@@ -103,30 +105,6 @@ function anchorCorrection(anchors: { fg: number; bg: number }[], pathAt: (i: num
   };
 }
 
-/** Least squares line through (x, y), refitted on the 80% of points nearest the first fit. */
-export function robustLine(xs: ArrayLike<number>, ys: ArrayLike<number>): { slope: number; intercept: number } {
-  const fit = (idx: number[]) => {
-    const n = idx.length;
-    let sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (const i of idx) {
-      sx += xs[i];
-      sy += ys[i];
-      sxx += xs[i] * xs[i];
-      sxy += xs[i] * ys[i];
-    }
-    const d = n * sxx - sx * sx;
-    const slope = d > 1e-9 ? (n * sxy - sx * sy) / d : 0;
-    return { slope, intercept: (sy - slope * sx) / Math.max(1, n) };
-  };
-  let idx = Array.from({ length: xs.length }, (_, i) => i);
-  let line = fit(idx);
-  for (let it = 0; it < 3 && idx.length > 4; it++) {
-    const res = idx.map((i) => ({ i, r: Math.abs(ys[i] - (line.slope * xs[i] + line.intercept)) })).sort((a, b) => a.r - b.r);
-    idx = res.slice(0, Math.max(4, Math.ceil(res.length * 0.8))).map((e) => e.i);
-    line = fit(idx);
-  }
-  return line;
-}
 
 /** The cost of each fg frame against the bg frame a (corrected) map gives it. */
 function rescore(d: DescriptorSet, path: Int32Array): Float32Array {
