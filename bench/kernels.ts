@@ -201,6 +201,13 @@ function cases(): Case[] {
     const y = new Float64Array(n).map((_, i) => Math.sin(i / 500) + 0.1 * r());
     out.push({ kernel: 'savitzkyGolay', size: `${n} points, window 31, order 3`, repeat: { native: 15, ts: 3 }, run: (k) => k.savitzkyGolay(y, 31, 3) });
   }
+  {
+    // The spatial refinement's inner loop: a 1280×720 template kept at step 4 in a 1080p frame, 5×5 positions.
+    const r = rng(10);
+    const img = Float32Array.from({ length: 1920 * 1080 }, () => r() * 255);
+    const tpl = Float32Array.from({ length: 320 * 180 }, () => r() - 0.5);
+    out.push({ kernel: 'nccGrid', size: '320×180 template (step 4) in 1920×1080, 5×5 positions', repeat: { native: 20, ts: 3 }, run: (k) => k.nccGrid(img, 1920, 1080, tpl, 320, 180, 4, 50, 398, 198, 5, 5) });
+  }
   return out;
 }
 

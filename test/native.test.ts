@@ -188,8 +188,8 @@ function randomBand(rows: number, stride: number, r: () => number, connected: bo
 
 describe('native kernels: differential against the TypeScript twins', () => {
   differential('the addon is this build (ABI version, exports)', (n) => {
-    assert.equal(n.abiVersion, 1);
-    for (const k of ['frameDistances', 'batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay'] as const) assert.equal(typeof n[k], 'function', k);
+    assert.equal(n.abiVersion, 2);
+    for (const k of ['frameDistances', 'batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const) assert.equal(typeof n[k], 'function', k);
     assert.ok(n.threads >= 1);
     assert.equal(kernelsBackend(), 'native', `kernels.ts fell back: ${nativeUnavailableReason()}`);
   });
@@ -440,6 +440,33 @@ describe('native kernels: differential against the TypeScript twins', () => {
     sameError((k) => k.savitzkyGolay(y, 5, 5), n, RangeError, 'order >= window');
     sameError((k) => k.savitzkyGolay(Float32Array.of(1, 2) as unknown as Float64Array, 3, 1), n, TypeError, 'Float32Array input');
   });
+
+  differential('nccGrid: random images and templates, strides, lane tails, grids up to the edges, threaded grids', (n) => {
+    const r = rng(11);
+    for (const [W, H] of [[40, 30], [301, 177]]) {
+      const img = Float32Array.from({ length: W * H }, () => r() * 255);
+      for (const [cols, rows, step] of [[1, 1, 1], [7, 5, 1], [8, 8, 2], [9, 4, 3], [17, 11, 2], [33, 20, 1]]) {
+        const tpl = Float32Array.from({ length: cols * rows }, () => r() * 2 - 1);
+        const norm = Math.sqrt(tpl.reduce((a, v) => a + v * v, 0));
+        const xMax = W - 1 - (cols - 1) * step;
+        const yMax = H - 1 - (rows - 1) * step;
+        if (xMax < 0 || yMax < 0) continue;
+        for (const [x0, y0, nx, ny] of [[0, 0, 1, 1], [xMax, yMax, 1, 1], [Math.max(0, xMax - 6), Math.max(0, yMax - 4), Math.min(7, xMax + 1), Math.min(5, yMax + 1)], [0, 0, 0, 3]]) {
+          assert.deepEqual(n.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny), ref.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny), `${W}x${H}, ${cols}x${rows} step ${step} at ${x0},${y0} ${nx}x${ny}`);
+        }
+      }
+    }
+    // Enough work to run on the thread pool.
+    const W = 640, H = 360;
+    const img = Float32Array.from({ length: W * H }, () => r() * 255);
+    const tpl = Float32Array.from({ length: 200 * 120 }, () => r() - 0.5);
+    assert.deepEqual(n.nccGrid(img, W, H, tpl, 200, 120, 2, 50, 100, 80, 9, 9), ref.nccGrid(img, W, H, tpl, 200, 120, 2, 50, 100, 80, 9, 9));
+    sameError((k) => k.nccGrid(img, W, H, tpl, 200, 120, 2, 50, 242, 0, 1, 1), n, RangeError, 'past the width');
+    sameError((k) => k.nccGrid(img, W, H, tpl, 200, 120, 2, 50, 0, 122, 1, 1), n, RangeError, 'past the height');
+    sameError((k) => k.nccGrid(img, W, H + 1, tpl, 200, 120, 2, 50, 0, 0, 1, 1), n, RangeError, 'image shorter than width × height');
+    sameError((k) => k.nccGrid(img, W, H, tpl, 201, 120, 2, 50, 0, 0, 1, 1), n, RangeError, 'template shorter than cols × rows');
+    sameError((k) => k.nccGrid(Uint8Array.from(img) as unknown as Float32Array, W, H, tpl, 200, 120, 2, 50, 0, 0, 1, 1), n, TypeError, 'byte image');
+  });
 });
 
 // =============================================================================================
@@ -552,6 +579,23 @@ describe('TypeScript twins: hand-computed values', () => {
     assert.equal(res.end, 64);
     // Without cuts the path must crawl through the skipped frames and costs more.
     assert.ok(ref.dtwBand(cost, x.length, band.lo, band.width, band.stride, { openEnd: true }).cost > 1);
+  });
+
+  test('nccGrid: 1 for a gain-and-offset copy, −1 for a negative, 0 on a flat window, at the right grid cells', () => {
+    const W = 20, H = 12;
+    const img = new Float32Array(W * H).fill(7);
+    // A 6×4 patch at (9, 5), seen with step 1; elsewhere flat.
+    const patch = Float32Array.from({ length: 24 }, (_, i) => (i * 37) % 11);
+    for (let r = 0; r < 4; r++) for (let c = 0; c < 6; c++) img[(5 + r) * W + 9 + c] = 3 * patch[r * 6 + c] + 20;
+    const mean = patch.reduce((a, v) => a + v, 0) / 24;
+    const tpl = Float32Array.from(patch, (v) => v - mean);
+    const norm = Math.sqrt(tpl.reduce((a, v) => a + v * v, 0));
+    const g = ref.nccGrid(img, W, H, tpl, 6, 4, 1, norm, 8, 4, 3, 3);
+    assert.ok(Math.abs(g[4] - 1) < 1e-12, `centre cell (9, 5): ${g[4]}`);
+    for (let q = 0; q < 9; q++) if (q !== 4) assert.ok(g[q] < 0.99, `cell ${q}: ${g[q]}`);
+    const neg = ref.nccGrid(img, W, H, Float32Array.from(tpl, (v) => -v), 6, 4, 1, norm, 9, 5, 1, 1);
+    assert.ok(Math.abs(neg[0] + 1) < 1e-12);
+    assert.deepEqual(Array.from(ref.nccGrid(img, W, H, tpl, 6, 4, 1, norm, 0, 0, 2, 1)), [0, 0], 'flat window');
   });
 
   test('savitzkyGolay: polynomials up to the order pass through unchanged, edges included', () => {

@@ -182,32 +182,6 @@ function centred(data: Float32Array, width: number, height: number, step: number
   return { data, width, height, step, norm: Math.sqrt(ss) };
 }
 
-/** Normalised cross-correlation of a template placed at (x, y) in `img`; 0 where either is flat. */
-export function nccAt(img: Gray, t: Template, x: number, y: number): number {
-  const { data: td, step } = t;
-  const cols = Math.ceil(t.width / step);
-  const rows = Math.ceil(t.height / step);
-  const iw = img.width;
-  const id = img.data;
-  let sxy = 0;
-  let sy = 0;
-  let syy = 0;
-  for (let r = 0; r < rows; r++) {
-    const ro = (y + r * step) * iw + x;
-    const to = r * cols;
-    for (let c = 0; c < cols; c++) {
-      const v = id[ro + c * step];
-      sxy += td[to + c] * v;
-      sy += v;
-      syy += v * v;
-    }
-  }
-  const n = td.length;
-  const varI = syy - (sy * sy) / n;
-  if (varI <= 1e-6 || t.norm <= 1e-6) return 0;
-  return sxy / (t.norm * Math.sqrt(varI));
-}
-
 /** Summed-area tables of an image and of its square, for O(1) window sums. */
 export interface Integral {
   s: Float64Array;

@@ -1,5 +1,6 @@
 import { correlate, fft2, nextPow2, type Spectrum } from './fft';
-import { crop, integral, nccAt, resize, resizedTemplate, template, toGray, windowSums, type Gray, type Template } from './image';
+import { nccGrid } from '../native/kernels';
+import { crop, integral, resize, resizedTemplate, template, toGray, windowSums, type Gray, type Template } from './image';
 
 /**
  * Where fg sits in bg: position of fg's top-left corner in bg pixels and the scale fg is shown at.
@@ -203,17 +204,21 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
   let extra = 0;
   let active = pairs.map((p) => p.bg.map((_, c) => c));
   let picks = pairs.map(() => 0);
-  const bgAt = new Map<string, Gray>();
+  const bgAt = new Map<string, Gray & { data: Float32Array }>();
   // The same template sizes come back at full size across iterations: resize each once.
   const templates = new Map<string, Template>();
   for (let li = 0; li < levels.length; li++) {
     const f = levels[li];
     const bw = Math.max(1, Math.round(bgW * f));
     const bh = Math.max(1, Math.round(bgH * f));
-    const bgOf = (k: number, c: number): Gray => {
+    // The kernel reads float pixels: a full-size level's bytes are widened once per frame.
+    const bgOf = (k: number, c: number): Gray & { data: Float32Array } => {
       const key = `${f}:${k}:${c}`;
       let g = bgAt.get(key);
-      if (!g) bgAt.set(key, (g = resize(pairs[k].bg[c], bw, bh)));
+      if (!g) {
+        const r = resize(pairs[k].bg[c], bw, bh);
+        bgAt.set(key, (g = { ...r, data: r.data instanceof Float32Array ? r.data : Float32Array.from(r.data) }));
+      }
       return g;
     };
     // One template pixel is the finest scale step that means anything at this level.
@@ -238,19 +243,30 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
       });
       const cx = Math.round(x * f);
       const cy = Math.round(y * f);
-      for (let py = Math.max(0, cy - radius); py <= Math.min(bh - th, cy + radius); py++) {
-        for (let px = Math.max(0, cx - radius); px <= Math.min(bw - tw, cx + radius); px++) {
-          let acc = 0;
-          for (let k = 0; k < pairs.length; k++) {
-            let m = -Infinity;
-            for (const c of active[k]) {
-              const v = nccAt(bgOf(k, c), tpls[k], px, py);
-              if (v > m) (m = v), (chosen[k] = c);
-            }
-            acc += m;
-          }
-          acc /= pairs.length;
-          if (!best || acc > best.score) best = { x: px / f, y: py / f, scale: opts.fixedScale ?? (u > 0 ? tw / (fw * f) : s), score: acc, picks: chosen.slice() };
+      const xa = Math.max(0, cx - radius);
+      const ya = Math.max(0, cy - radius);
+      const nx = Math.min(bw - tw, cx + radius) - xa + 1;
+      const ny = Math.min(bh - th, cy + radius) - ya + 1;
+      if (nx <= 0 || ny <= 0) continue;
+      // Per pair, its best candidate frame at each position of the square (the first on ties).
+      const perPair = pairs.map((_, k) => {
+        const top = new Float64Array(nx * ny).fill(-Infinity);
+        const arg = new Int32Array(nx * ny);
+        const t = tpls[k];
+        for (const c of active[k]) {
+          const g = bgOf(k, c);
+          const v = nccGrid(g.data, g.width, g.height, t.data, Math.ceil(t.width / t.step), Math.ceil(t.height / t.step), t.step, t.norm, xa, ya, nx, ny);
+          for (let q = 0; q < v.length; q++) if (v[q] > top[q]) (top[q] = v[q]), (arg[q] = c);
+        }
+        return { top, arg };
+      });
+      for (let q = 0; q < nx * ny; q++) {
+        let acc = 0;
+        for (let k = 0; k < pairs.length; k++) acc += perPair[k].top[q];
+        acc /= pairs.length;
+        if (!best || acc > best.score) {
+          for (let k = 0; k < pairs.length; k++) chosen[k] = perPair[k].arg[q];
+          best = { x: (xa + (q % nx)) / f, y: (ya + Math.floor(q / nx)) / f, scale: opts.fixedScale ?? (u > 0 ? tw / (fw * f) : s), score: acc, picks: chosen.slice() };
         }
       }
     }

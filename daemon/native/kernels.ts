@@ -22,12 +22,13 @@ export interface Kernels {
   bandedPath: typeof ref.bandedPath;
   dtwBand: typeof ref.dtwBand;
   savitzkyGolay: typeof ref.savitzkyGolay;
+  nccGrid: typeof ref.nccGrid;
 }
 
-export const KERNEL_NAMES = ['frameDistances', 'batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay'] as const;
+export const KERNEL_NAMES = ['frameDistances', 'batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const;
 
 /** Must equal abiVersion in src/addon.cc: a build from older sources is refused, not trusted. */
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;
 
 const ADDON_FILE = path.join('build', 'Release', 'vidkompy_kernels.node');
 
@@ -134,3 +135,4 @@ export const hamming64: Kernels['hamming64'] = pick('hamming64');
 export const bandedPath: Kernels['bandedPath'] = pick('bandedPath');
 export const dtwBand: Kernels['dtwBand'] = pick('dtwBand');
 export const savitzkyGolay: Kernels['savitzkyGolay'] = pick('savitzkyGolay');
+export const nccGrid: Kernels['nccGrid'] = pick('nccGrid');

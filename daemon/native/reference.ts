@@ -725,3 +725,76 @@ export function savitzkyGolay(y: Float64Array, window: number, order: number): F
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// nccGrid
+
+/**
+ * Normalised cross-correlation of a zero-mean template with `img` (width × height, row-major) at
+ * every position (x0 + i, y0 + j), i < nx, j < ny; row-major over the grid. The template keeps every
+ * `step`-th pixel of every `step`-th row of the picture it came from: `cols × rows` values, its L2
+ * norm `norm`. 0 where the image window or the template is flat. Per template row, lane j sums the
+ * columns k + j (k a multiple of 8), the rest go to the tail; combine() joins them after the last row.
+ */
+export function nccGrid(img: Float32Array, width: number, height: number, tpl: Float32Array, cols: number, rows: number, step: number, norm: number, x0: number, y0: number, nx: number, ny: number): Float64Array {
+  const fn = 'nccGrid';
+  typedArg(img, Float32Array, fn, 'img');
+  intArg(width, fn, 'width', 1);
+  intArg(height, fn, 'height', 1);
+  needLength(fn, 'img', img.length, width * height, 'width × height');
+  typedArg(tpl, Float32Array, fn, 'tpl');
+  intArg(cols, fn, 'cols', 1);
+  intArg(rows, fn, 'rows', 1);
+  needLength(fn, 'tpl', tpl.length, cols * rows, 'cols × rows');
+  intArg(step, fn, 'step', 1);
+  numberArg(norm, fn, 'norm');
+  intArg(x0, fn, 'x0');
+  intArg(y0, fn, 'y0');
+  intArg(nx, fn, 'nx');
+  intArg(ny, fn, 'ny');
+  if (nx > 0 && ny > 0) {
+    if (x0 + nx - 1 + (cols - 1) * step >= width) throw new RangeError(`${fn}: the template at x0 + nx - 1 reaches past the image's width`);
+    if (y0 + ny - 1 + (rows - 1) * step >= height) throw new RangeError(`${fn}: the template at y0 + ny - 1 reaches past the image's height`);
+  }
+  const LANES = 8;
+  const out = new Float64Array(nx * ny);
+  const n = cols * rows;
+  const end = cols - (cols % LANES);
+  const a = new Float64Array(LANES);
+  const s = new Float64Array(LANES);
+  const s2 = new Float64Array(LANES);
+  for (let q = 0; q < nx * ny; q++) {
+    const px = x0 + (q % nx);
+    const py = y0 + Math.floor(q / nx);
+    a.fill(0);
+    s.fill(0);
+    s2.fill(0);
+    let at = 0;
+    let st = 0;
+    let s2t = 0;
+    for (let r = 0; r < rows; r++) {
+      const row = (py + r * step) * width + px;
+      const tr = r * cols;
+      for (let k = 0; k < end; k += LANES) {
+        for (let j = 0; j < LANES; j++) {
+          const v = img[row + (k + j) * step];
+          a[j] += tpl[tr + k + j] * v;
+          s[j] += v;
+          s2[j] += v * v;
+        }
+      }
+      for (let k = end; k < cols; k++) {
+        const v = img[row + k * step];
+        at += tpl[tr + k] * v;
+        st += v;
+        s2t += v * v;
+      }
+    }
+    const sxy = combine(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], at);
+    const sy = combine(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], st);
+    const syy = combine(s2[0], s2[1], s2[2], s2[3], s2[4], s2[5], s2[6], s2[7], s2t);
+    const varI = syy - (sy * sy) / n;
+    out[q] = varI <= 1e-6 || norm <= 1e-6 ? 0 : sxy / (norm * Math.sqrt(varI));
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+// Normalised cross-correlation of one zero-mean template at every position of a grid in an image:
+// the inner loop of the spatial refinement (spatial.ts). Sums run in kLanes lanes per template row
+// with a scalar tail, combined as in reference.ts, so both backends agree bit for bit.
+#include <cmath>
+#include <string>
+
+#include "common.h"
+#include "kernels.h"
+
+namespace vk {
+
+Napi::Value NccGrid(const Napi::CallbackInfo& info) {
+  static const char* fn = "nccGrid";
+  Napi::Env env = info.Env();
+  const auto img = typedArg<float>(info[0], fn, "img");
+  const int64_t W = intArg(info[1], fn, "width", 1);
+  const int64_t H = intArg(info[2], fn, "height", 1);
+  needLength(env, fn, "img", img.length, uint64_t(W) * uint64_t(H), "width × height");
+  const auto tpl = typedArg<float>(info[3], fn, "tpl");
+  const int64_t cols = intArg(info[4], fn, "cols", 1);
+  const int64_t rows = intArg(info[5], fn, "rows", 1);
+  needLength(env, fn, "tpl", tpl.length, uint64_t(cols) * uint64_t(rows), "cols × rows");
+  const int64_t step = intArg(info[6], fn, "step", 1);
+  const double norm = numberArg(info[7], fn, "norm");
+  const int64_t x0 = intArg(info[8], fn, "x0");
+  const int64_t y0 = intArg(info[9], fn, "y0");
+  const int64_t nx = intArg(info[10], fn, "nx");
+  const int64_t ny = intArg(info[11], fn, "ny");
+  if (nx > 0 && ny > 0) {
+    if (x0 + nx - 1 + (cols - 1) * step >= W) rangeError(env, std::string(fn) + ": the template at x0 + nx - 1 reaches past the image's width");
+    if (y0 + ny - 1 + (rows - 1) * step >= H) rangeError(env, std::string(fn) + ": the template at y0 + ny - 1 reaches past the image's height");
+  }
+  const size_t count = size_t(nx) * size_t(ny);
+  auto out = Napi::Float64Array::New(env, count);
+  double* o = out.Data();
+  const float* im = img.data;
+  const float* t = tpl.data;
+  const double n = double(cols) * double(rows);
+  const int64_t end = cols - cols % kLanes;
+  parallelFor(count, double(count) * double(n), 2e5, [&](size_t b, size_t e) {
+    for (size_t q = b; q < e; q++) {
+      const int64_t px = x0 + int64_t(q) % nx, py = y0 + int64_t(q) / nx;
+      double a[kLanes] = {0}, s[kLanes] = {0}, s2[kLanes] = {0};
+      double at = 0, st = 0, s2t = 0;
+      for (int64_t r = 0; r < rows; r++) {
+        const float* row = im + (py + r * step) * W + px;
+        const float* tr = t + r * cols;
+        for (int64_t k = 0; k < end; k += kLanes)
+          for (int j = 0; j < kLanes; j++) {
+            const double v = row[(k + j) * step];
+            a[j] += double(tr[k + j]) * v;
+            s[j] += v;
+            s2[j] += v * v;
+          }
+        for (int64_t k = end; k < cols; k++) {
+          const double v = row[k * step];
+          at += double(tr[k]) * v;
+          st += v;
+          s2t += v * v;
+        }
+      }
+      const double sxy = combine(a, at), sy = combine(s, st), syy = combine(s2, s2t);
+      const double varI = syy - (sy * sy) / n;
+      o[q] = varI <= 1e-6 || norm <= 1e-6 ? 0 : sxy / (norm * std::sqrt(varI));
+    }
+  });
+  return out;
+}
+
+}  // namespace vk
