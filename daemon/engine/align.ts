@@ -262,6 +262,19 @@ async function jointRefine(
   return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };
 }
 
+/** The frame descriptor an alignment runs on: `fast` always matches perceptual hashes. */
+function featuresOf(engine: Engine, o: AlignOptions): Features {
+  return engine === 'fast' ? 'hash' : o.features ?? 'pixels';
+}
+
+/**
+ * The cache key of a video's analysis frames: the early fg decode and the pass that uses it must
+ * name them alike, or the early work is silently thrown away.
+ */
+function pixelsKey(id: string, rect: Rect, w: number, h: number): string {
+  return `px:${id}:${JSON.stringify(rect)}:${w}x${h}`;
+}
+
 /** `compute`'s value from the cache when there, else computed and kept (`bytes`: its size). */
 async function cached<T>(cache: AlignCache | undefined, key: string, bytes: (v: T) => number, compute: () => Promise<T>): Promise<T> {
   const hit = cache?.get<T>(key);
@@ -291,7 +304,7 @@ async function matchInTime(
   early: Map<string, Promise<FeatureSeq>>,
 ): Promise<{ fgF: FeatureSeq; bgF: FeatureSeq; tm: TemporalResult & { cuts?: Cut[] }; provider?: Provider; decodeSeconds: number; temporalSeconds: number }> {
   const { fg, bg } = loc;
-  const features = engine === 'fast' ? 'hash' : o.features ?? 'pixels';
+  const features = featuresOf(engine, o);
   if (engine === 'mask' && features !== 'pixels') {
     throw new VidkompyError('BAD_ARGS', `the mask engine compares pixels (it masks out static ones); use --features pixels, or another engine with ${features}`);
   }
@@ -340,8 +353,8 @@ async function matchInTime(
     const t1 = performance.now();
     return done(fgF, bgF, t1, solve(embeddingDescriptors(f, b), fgF, bgF), f.provider === 'cuda' && b.provider === 'cuda' ? 'cuda' : 'cpu');
   }
-  const fgKey = `px:${ids.fg}:${JSON.stringify(fgRect)}:${w}x${h}`;
-  const bgKey = `px:${ids.bg}:${JSON.stringify(bgRect)}:${w}x${h}`;
+  const fgKey = pixelsKey(ids.fg, fgRect, w, h);
+  const bgKey = pixelsKey(ids.bg, bgRect, w, h);
   const [fgF, bgF] = await Promise.all([
     cached(o.cache, fgKey, seqBytes, () => early.get(fgKey) ?? extractFeatures(fg.file, fgRect, w, h, fg.frameCount, tick, o.signal)),
     cached(o.cache, bgKey, seqBytes, () => extractFeatures(bg.file, bgRect, w, h, bg.frameCount, tick, o.signal)),
@@ -397,9 +410,9 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const stopEarly = new AbortController();
   let earlyDone = 0;
   const decodeEarly = (bg: ProbeInfo, fg: ProbeInfo, content: Rect) => {
-    if ((o.features ?? 'pixels') !== 'pixels' || engine === 'fast') return;
+    if (featuresOf(engine, o) !== 'pixels') return;
     const { w, h } = analysisSize(content, fg.frameCount + bg.frameCount);
-    const key = `px:${ids.fg}:${JSON.stringify(content)}:${w}x${h}`;
+    const key = pixelsKey(ids.fg, content, w, h);
     if (o.cache?.get(key)) return;
     const p = extractFeatures(fg.file, content, w, h, fg.frameCount, () => earlyDone++, o.signal ? AbortSignal.any([o.signal, stopEarly.signal]) : stopEarly.signal);
     p.catch(() => undefined);
@@ -469,7 +482,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     },
     temporal: {
       engine,
-      features: engine === 'fast' ? 'hash' : o.features ?? 'pixels',
+      features: featuresOf(engine, o),
       window: tm.window,
       ...(await audioSummary(audio)),
       ...(provider ? { provider } : {}),

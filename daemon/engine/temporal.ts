@@ -105,7 +105,6 @@ function anchorCorrection(anchors: { fg: number; bg: number }[], pathAt: (i: num
   };
 }
 
-
 /** The cost of each fg frame against the bg frame a (corrected) map gives it. */
 function rescore(d: DescriptorSet, path: Int32Array): Float32Array {
   const n = d.fg.n;

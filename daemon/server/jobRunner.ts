@@ -12,9 +12,9 @@ import type { Detected } from './codeActions';
 /**
  * Align, render and the spatial search behind the "insert the detected offset" action run in a
  * worker thread, so their long stretches of computation never hold up the language server's
- * replies: hover, completion and diagnostics answer while a job runs. One worker lives as long as the daemon, so what it keeps in
- * memory (placements, analysis frames) serves the next re-alignment; a worker that dies fails its
- * job and is replaced on the next one.
+ * replies: hover, completion and diagnostics answer while a job runs. One worker lives as long as
+ * the daemon, so what it keeps in memory (placements, analysis frames) serves the next
+ * re-alignment; a worker that dies fails its job and is replaced on the next one.
  */
 
 /** What the worker needs of the daemon's settings, sent with every job. */

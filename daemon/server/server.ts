@@ -243,7 +243,8 @@ export function startServer(): Connection {
 
   /**
    * A heavy job on a project: queued, with work-done progress whose cancel button cancels it. `run`
-   * gets the hooks every job passes on (the queue's signal and commit) and a progress reporter.
+   * gets what every job passes to the worker (the queue's signal and fate word) and a progress
+   * reporter.
    */
   const projectJob = async <T>(
     kind: 'align' | 'render',
