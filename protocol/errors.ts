@@ -1,0 +1,51 @@
+/**
+ * What can go wrong, as every front end sees it: the code of each error a user can cause, and the
+ * fix it suggests as data, so the CLI can say `--x-shift` where the editor says `"spatial"`.
+ * Plain data with no imports: the daemon, the extension and tests share it.
+ */
+export const ERROR_CODES = [
+  'ENOENT',
+  'NOT_VIDEO',
+  'NO_VIDEO_STREAM',
+  'NO_FRAMES',
+  'DECODE',
+  'FG_LARGER',
+  'NOT_FOUND',
+  'UNWRITABLE',
+  'BAD_ARGS',
+  'TOOL_MISSING',
+  'CANCELLED',
+  'ENCODE',
+  'STALE',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The settings a fix can point at: each front end names them its own way (see OPTION_NAMES). */
+export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order';
+
+/**
+ * A fix, worded by the front end that shows it: `options` to change (the CLI names its flags, the
+ * editor the project's fields), or a command to run (the CLI's subcommand, the editor's palette title).
+ */
+export type Fix = { kind: 'options'; options: OptionKey[]; values?: string } | { kind: 'command'; command: 'align' } | { kind: 'text'; text: string };
+
+/** How the CLI and a project file spell each option a fix can name. */
+export const OPTION_NAMES: Record<OptionKey, { cli: string; project: string }> = {
+  placement: { cli: '--x-shift, --y-shift and --scale', project: '"spatial": {"x", "y", "scale"}' },
+  features: { cli: '--features', project: '"features"' },
+  engine: { cli: '--engine', project: '"engine"' },
+  audio: { cli: '--audio', project: '"audio"' },
+  order: { cli: 'the --bg/--fg order', project: 'the "bg"/"fg" order' },
+};
+
+export type FrontEnd = 'cli' | 'editor';
+
+/** A fix in the words of one front end, to follow the problem after "; ". */
+export function wordFix(fix: Fix, front: FrontEnd): string {
+  if (fix.kind === 'text') return fix.text;
+  if (fix.kind === 'command') return front === 'cli' ? "align again ('vidkompy run PROJECT' or 'vidkompy sync')" : "run 'vidkompy: Align'";
+  const names = fix.options.map((o) => OPTION_NAMES[o][front === 'cli' ? 'cli' : 'project']);
+  const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0];
+  return `${front === 'cli' ? 'give' : 'set'} ${list}${fix.values ? ` ${fix.values}` : ''}`;
+}

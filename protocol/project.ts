@@ -1,0 +1,62 @@
+/**
+ * The facts of a vidkompy project that every side must agree on — the daemon, the CLI, the
+ * extension, the webview, the JSON schemas and package.json — defined here once. Plain data with no
+ * imports. `test/facts.test.ts` fails when a schema or package.json drifts from these lists.
+ */
+export { ENGINES, type Engine } from './engines';
+
+/** Frame descriptors an alignment can compare. */
+export const FEATURES = ['pixels', 'hash', 'embedding'] as const;
+export type Features = (typeof FEATURES)[number];
+
+/** Where the sound of a render comes from. */
+export const AUDIO_CHOICES = ['auto', 'fg', 'bg', 'none'] as const;
+export type AudioChoice = (typeof AUDIO_CHOICES)[number];
+
+/** The render's canvas: fg's pixels 1:1 (bg scaled around it) or bg's size. */
+export const CANVAS_MODES = ['fg', 'bg'] as const;
+export type CanvasMode = (typeof CANVAS_MODES)[number];
+
+/** x264 presets, fastest first. */
+export const PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+export type Preset = (typeof PRESETS)[number];
+export const DEFAULT_CRF = 18;
+export const DEFAULT_PRESET: Preset = 'medium';
+
+/** How to feed frames to an ONNX model; see daemon/embed/model.ts. */
+export interface ModelSpec {
+  path: string;
+  input: string;
+  /** Input width and height in pixels. */
+  size: [number, number];
+  mean: [number, number, number];
+  std: [number, number, number];
+  output: string;
+  layout: 'nchw' | 'nhwc';
+}
+
+/**
+ * An external model's preprocessing when the project or the CLI leaves it out: what a typical
+ * ImageNet export takes.
+ */
+export const MODEL_DEFAULTS: Omit<ModelSpec, 'path'> = {
+  input: 'input',
+  output: 'output',
+  size: [224, 224],
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  layout: 'nchw',
+};
+
+export const PROJECT_SUFFIX = '.vidkompy.json';
+export const ALIGN_SUFFIX = '.vidkompy.align.json';
+export const PROJECT_GLOB = `**/*${PROJECT_SUFFIX}`;
+export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.avi', '.mpg', '.mpeg', '.webm', '.m4v'] as const;
+export const OUTPUT_EXTENSIONS = ['.mp4', '.m4v', '.mov', '.mkv'] as const;
+/** Marks a file being written (renamed into place when done): `.NAME.partial-PID-ID.ext`. */
+export const PARTIAL_MARK = '.partial-';
+
+/** The steps of an alignment, in order, and how progress names them. */
+export const STAGES = ['probe', 'spatial', 'decode', 'temporal', 'refine'] as const;
+export type Stage = (typeof STAGES)[number];
+export const STAGE_LABEL: Record<Stage, string> = { probe: 'probing', spatial: 'locating', decode: 'decoding', temporal: 'matching', refine: 'refining' };
