@@ -6,8 +6,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { align } from '../daemon/engine/align';
-import { memoryCache } from '../daemon/engine/cache';
-import { compose } from '../daemon/engine/compose';
+import { memoryCache } from '../daemon/core/lru';
+import { compose } from '../daemon/engine/render/compose';
 import type { Alignment } from '../daemon/engine/result';
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { align } from '../daemon/engine/align';
-import { audioEnvelope, audioPrior, ENVELOPE_RATE } from '../daemon/engine/audio';
+import { audioEnvelope, audioPrior, ENVELOPE_RATE } from '../daemon/engine/temporal/audio';
 import { runTool } from '../daemon/media/ffmpeg';
 import { score } from './support/accuracy';
 import { CACHE, derived, SAMPLE } from './support/media';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { align } from '../daemon/engine/align';
-import { memoryCache } from '../daemon/engine/cache';
+import { memoryCache } from '../daemon/core/lru';
 import { derived, SAMPLE } from './support/media';
 
 describe('re-aligning from memory', () => {

@@ -3,7 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { align } from '../daemon/engine/align';
-import { compose, featherRamps, geometry, pasteYuv420 } from '../daemon/engine/compose';
+import { compose, featherRamps, geometry, pasteYuv420 } from '../daemon/engine/render/compose';
 import type { Alignment } from '../daemon/engine/result';
 import { readFrames } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { align, type AlignOptions } from '../daemon/engine/align';
-import { baseline, correctDrift, evidenceFromSharpness } from '../daemon/engine/drift';
-import { ENGINES, robustLine } from '../daemon/engine/temporal';
+import { baseline, correctDrift, evidenceFromSharpness } from '../daemon/engine/temporal/drift';
+import { ENGINES, robustLine } from '../daemon/engine/temporal/solve';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { assertAccurate } from './support/accuracy';
 import { derived, SAMPLE } from './support/media';

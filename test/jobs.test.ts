@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { writeFileAtomic } from '../daemon/engine/atomic';
+import { writeFileAtomic } from '../daemon/core/atomic';
 import { createJobQueue, tryCommit } from '../daemon/server/jobQueue';
 import type { Job } from '../protocol/lsp';
 import { tempDir } from './support/media';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../engine/atomic';
+import { writeFileAtomic } from '../core/atomic';
 
 /**
  * The on-disk embedding cache. An entry is keyed by what determines its content: the video's bytes

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { VidkompyError, throwIfAborted } from '../engine/errors';
-import type { Descriptors, DescriptorSet } from '../engine/temporal';
+import { VidkompyError, throwIfAborted } from '../core/errors';
+import type { Descriptors, DescriptorSet } from '../engine/temporal/solve';
 import type { Rect } from '../media/decode';
 import { readFrames } from '../media/ffmpeg';
 import { cacheKey, defaultCacheDir, fileHash, readEntry, writeEntry } from './cache';

@@ -1,5 +1,5 @@
-import type { Descriptors } from '../engine/temporal';
-import { robustLine } from '../engine/temporal';
+import type { Descriptors } from '../engine/temporal/solve';
+import { robustLine } from '../engine/temporal/solve';
 import { batchDot } from '../native/kernels';
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import { firstLine, loadOrt, openSession, planProvider, type OpenedSession, type ProviderPlan } from './provider';
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import { threadBudget } from '../media/tools';
 
 /**

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { probe, type ProbeInfo } from '../media/probe';
-import { VidkompyError } from './errors';
+import { VidkompyError } from '../core/errors';
 import type { Rect } from '../media/decode';
-import type { Engine } from './temporal';
+import type { Engine } from './temporal/solve';
 
 /** The alignment result file; `schemas/alignment.schema.json` describes it. */
 export interface VideoSummary {

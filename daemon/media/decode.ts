@@ -1,6 +1,6 @@
 import type { ProbeInfo } from './probe';
 import { readFrames } from './ffmpeg';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 
 /** Frame-level reads built on the streaming decoder. */
 

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { openEncoder, readFrames } from './ffmpeg';
 import { probe } from './probe';
 import type { Rect } from './decode';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 
 /**
  * Makes a fg from a bg with a known transform, and returns the ground truth: which bg frame each fg

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { cancelled, VidkompyError } from '../engine/errors';
+import { cancelled, VidkompyError } from '../core/errors';
 import { threadArgs, tools } from './tools';
 
 /**

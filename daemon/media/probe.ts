@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import { runTool } from './ffmpeg';
 
 /** What the engine needs to know about a video (or a still image, which is a 1-frame video). */

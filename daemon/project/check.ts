@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import { projectChecks, schemaDiagnostics, syntaxDiagnostics, withoutFile, type ProjectDiagnostic } from './diagnostics';
 import { parseJson, type ParsedJson, type Span } from './jsonTree';
 import { mediaDiagnostics } from './mediaChecks';

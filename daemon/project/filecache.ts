@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileHash } from '../embed/cache';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import { probe, type ProbeInfo } from '../media/probe';
 
 /**

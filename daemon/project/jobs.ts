@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import { align, type Stage } from '../engine/align';
-import { writeFileAtomic } from '../engine/atomic';
-import { compose, prepareOutput, type ComposeResult } from '../engine/compose';
-import { VidkompyError, type ErrorCode } from '../engine/errors';
-import { memoryCache } from '../engine/cache';
-import type { Engine } from '../engine/temporal';
-import { fromProjectAlignment, inputHashes, readProjectAlignment, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from './alignment';
+import { writeFileAtomic } from '../core/atomic';
+import { compose, prepareOutput, type ComposeResult } from '../engine/render/compose';
+import { VidkompyError, type ErrorCode } from '../core/errors';
+import { memoryCache } from '../core/lru';
+import type { Engine } from '../engine/temporal/solve';
+import { fromProjectAlignment, inputHashes, readProjectAlignment, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from '../store/projectAlignment';
 import { checkProjectText, readProjectText } from './check';
 import { parseJson } from './jsonTree';
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import type { ProbeInfo } from '../media/probe';
 import { anchorNodes, diag, withoutFile, type ProjectDiagnostic } from './diagnostics';
 import { cachedProbe } from './filecache';

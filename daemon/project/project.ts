@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { ModelSpec } from '../embed/model';
 import { FEATURES, type AlignOptions, type Features } from '../engine/align';
-import type { AudioChoice, CanvasMode, ComposeOptions } from '../engine/compose';
-import { VidkompyError } from '../engine/errors';
-import { ENGINES, type Engine } from '../engine/temporal';
+import type { AudioChoice, CanvasMode, ComposeOptions } from '../engine/render/compose';
+import { VidkompyError } from '../core/errors';
+import { ENGINES, type Engine } from '../engine/temporal/solve';
 
 /** A `*.vidkompy.json` file as written; `schemas/project.schema.json` describes it. */
 export interface ProjectFile {

@@ -3,7 +3,7 @@ import { modify, type JSONPath } from '../project/jsonc';
 import { CodeActionKind, type CodeAction, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
 import { align, locate } from '../engine/align';
 import { round } from '../engine/result';
-import { readProjectAlignment } from '../project/alignment';
+import { readProjectAlignment } from '../store/projectAlignment';
 import { nodeAt, stringAt, type ParsedJson, type Span } from '../project/jsonTree';
 import { relativeToProject, type ResolvedProject } from '../project/project';
 import { findFiles } from './files';

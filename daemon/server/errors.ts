@@ -1,5 +1,5 @@
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import { asToolError } from '../project/filecache';
 import type { ErrorData } from '../../protocol/lsp';
 

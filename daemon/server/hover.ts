@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { findNodeAtOffset, getNodePath, type JSONPath, type Node } from '../project/jsonc';
 import type { Hover } from 'vscode-languageserver/node';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import type { ProbeInfo } from '../media/probe';
 import { cachedProbe } from '../project/filecache';
 import { pathLabel, spanOf, type ParsedJson, type Span } from '../project/jsonTree';

@@ -1,4 +1,4 @@
-import { cancelled, VidkompyError } from '../engine/errors';
+import { cancelled, VidkompyError } from '../core/errors';
 import type { Job } from '../../protocol/lsp';
 
 /**

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import { setThreadBudget, setTools } from '../media/tools';
 import { setHashCacheDirectory } from '../project/filecache';
 import { alignProject, renderProject } from '../project/jobs';

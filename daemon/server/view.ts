@@ -1,8 +1,8 @@
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import { round, type Alignment, type VideoSummary } from '../engine/result';
 import { readFrames } from '../media/ffmpeg';
 import type { ProbeInfo } from '../media/probe';
-import { fromProjectAlignment, readProjectAlignment, staleReasons } from '../project/alignment';
+import { fromProjectAlignment, readProjectAlignment, staleReasons } from '../store/projectAlignment';
 import { cachedProbe } from '../project/filecache';
 import type { ResolvedProject } from '../project/project';
 import type { AlignmentView, FrameParams, FrameResult, VideoInfo } from '../../protocol/lsp';

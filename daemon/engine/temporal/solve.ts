@@ -1,12 +1,12 @@
-import type { Engine } from '../../protocol/engines';
-import { bandedPath, batchDot } from '../native/kernels';
-import type { DescriptorSet } from './descriptors';
-import { robustLine } from './line';
+import type { Engine } from '../../../protocol/engines';
+import { bandedPath, batchDot } from '../../native/kernels';
+import type { DescriptorSet } from '../descriptors/pixels';
+import { robustLine } from '../../core/line';
 import { bandLevel, interpolate, topLevel } from './pyramid';
 import { correctDrift, evidenceFromSharpness } from './drift';
-import { VidkompyError } from './errors';
+import { VidkompyError } from '../../core/errors';
 
-export { pixelDescriptors, type Descriptors, type DescriptorSet } from './descriptors';
+export { pixelDescriptors, type Descriptors, type DescriptorSet } from '../descriptors/pixels';
 
 /**
  * The temporal map: for every fg frame, the bg frame that belongs under it, never running backwards.
@@ -26,8 +26,8 @@ export { pixelDescriptors, type Descriptors, type DescriptorSet } from './descri
  * Manual anchors bend the band through themselves and pin their rows.
  */
 
-export { ENGINES, type Engine } from '../../protocol/engines';
-export { robustLine } from './line';
+export { ENGINES, type Engine } from '../../../protocol/engines';
+export { robustLine } from '../../core/line';
 
 export interface TemporalOptions {
   engine: Engine;

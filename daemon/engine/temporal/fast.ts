@@ -1,8 +1,8 @@
-import { dtwBand, hamming64 } from '../native/kernels';
+import { dtwBand, hamming64 } from '../../native/kernels';
 import { evidenceFromSharpness } from './drift';
-import { greyDescriptors, hashDescriptors, hashDistance, type HashSeq } from './hashes';
+import { greyDescriptors, hashDescriptors, hashDistance, type HashSeq } from '../descriptors/hash';
 import { bandLevel, interpolate, topLevel, type Level } from './pyramid';
-import { checkAnchors, robustLine, type TemporalOptions, type TemporalResult } from './temporal';
+import { checkAnchors, robustLine, type TemporalOptions, type TemporalResult } from './solve';
 
 /**
  * The `fast` engine: perceptual fingerprints instead of pixels.

@@ -1,6 +1,6 @@
-import { bandedPath, batchDot } from '../native/kernels';
-import type { Descriptors } from './descriptors';
-import { robustLine } from './line';
+import { bandedPath, batchDot } from '../../native/kernels';
+import type { Descriptors } from '../descriptors/pixels';
+import { robustLine } from '../../core/line';
 
 /**
  * The pyramid's building blocks, shared by the engines: a top level that searches all of bg, and

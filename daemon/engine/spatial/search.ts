@@ -1,6 +1,6 @@
 import { correlate, fft2, nextPow2, type Spectrum } from './fft';
-import { nccGrid } from '../native/kernels';
-import { crop, integral, resize, resizedTemplate, template, toGray, windowSums, type Gray, type Template } from './image';
+import { nccGrid } from '../../native/kernels';
+import { crop, integral, resize, resizedTemplate, template, toGray, windowSums, type Gray, type Template } from '../image';
 
 /**
  * Where fg sits in bg: position of fg's top-left corner in bg pixels and the scale fg is shown at.

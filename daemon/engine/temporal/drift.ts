@@ -1,4 +1,4 @@
-import { savitzkyGolay } from '../native/kernels';
+import { savitzkyGolay } from '../../native/kernels';
 
 /**
  * Drift correction for the `precise` engine. The failure it fixes: through stretches where frames

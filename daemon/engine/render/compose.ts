@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { openEncoder, readFrames } from '../media/ffmpeg';
-import { threadArgs } from '../media/tools';
-import type { Rect } from '../media/decode';
-import { commitRename } from './atomic';
-import { VidkompyError, throwIfAborted } from './errors';
-import type { Alignment } from './result';
+import { openEncoder, readFrames } from '../../media/ffmpeg';
+import { threadArgs } from '../../media/tools';
+import type { Rect } from '../../media/decode';
+import { commitRename } from '../../core/atomic';
+import { VidkompyError, throwIfAborted } from '../../core/errors';
+import type { Alignment } from '../result';
 
 /**
  * Renders fg over bg as an alignment says: both videos are read once, in order; every fg frame is

@@ -1,7 +1,7 @@
-import { batchDot, dtwBand } from '../native/kernels';
-import type { Descriptors, DescriptorSet } from './descriptors';
+import { batchDot, dtwBand } from '../../native/kernels';
+import type { Descriptors, DescriptorSet } from '../descriptors/pixels';
 import { topMatrix } from './pyramid';
-import { alignTemporal, checkAnchors, robustLine, type TemporalOptions, type TemporalResult } from './temporal';
+import { alignTemporal, checkAnchors, robustLine, type TemporalOptions, type TemporalResult } from './solve';
 
 /**
  * The `edit` engine, for an fg that is an edit of bg: stretches of bg in order, with parts cut out

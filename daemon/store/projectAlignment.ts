@@ -1,15 +1,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { VidkompyError } from '../engine/errors';
+import { VidkompyError } from '../core/errors';
 import type { ModelSpec } from '../embed/model';
 import type { Features } from '../engine/align';
 import { round, serialise, type Alignment, type VideoSummary } from '../engine/result';
-import type { Engine } from '../engine/temporal';
+import type { Engine } from '../engine/temporal/solve';
 import type { Rect } from '../media/decode';
-import { cachedHash, type FileHash } from './filecache';
+import { cachedHash, type FileHash } from '../project/filecache';
 import { decodeMap, encodeMap, type Segment } from './frameMap';
-import { relativeToProject, type Anchor, type ResolvedProject } from './project';
-import { validateAlignmentFile } from './schema';
+import { relativeToProject, type Anchor, type ResolvedProject } from '../project/project';
+import { validateAlignmentFile } from '../project/schema';
 
 /**
  * `NAME.vidkompy.align.json`: a project's alignment, made to be committed. Everything in it follows

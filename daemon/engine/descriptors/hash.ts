@@ -1,4 +1,4 @@
-import type { Descriptors } from './descriptors';
+import type { Descriptors } from './pixels';
 
 /**
  * Perceptual fingerprints for the `fast` engine, from one 32×32 RGB thumbnail per frame:

@@ -1,4 +1,4 @@
-import type { FeatureSeq } from './features';
+import type { FeatureSeq } from './frames';
 
 /**
  * Per-frame descriptors, one unit-norm row per frame: the dot product of two rows is their
