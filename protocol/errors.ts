@@ -25,10 +25,13 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order';
 
 /**
- * A fix, worded by the front end that shows it: `options` to change (the CLI names its flags, the
+ * A fix, worded by the front end that shows it: options to change (the CLI names its flags, the
  * editor the project's fields), or a command to run (the CLI's subcommand, the editor's palette title).
+ * `lead` is said first ("check that fg shows part of bg, or"), `to` after the names ("pixels").
  */
-export type Fix = { kind: 'options'; options: OptionKey[]; values?: string } | { kind: 'command'; command: 'align' } | { kind: 'text'; text: string };
+export type Fix =
+  | { kind: 'options'; verb: 'give' | 'use' | 'check'; options: OptionKey[]; to?: string; lead?: string }
+  | { kind: 'command'; command: 'align' };
 
 /** How the CLI and a project file spell each option a fix can name. */
 export const OPTION_NAMES: Record<OptionKey, { cli: string; project: string }> = {
@@ -43,9 +46,10 @@ export type FrontEnd = 'cli' | 'editor';
 
 /** A fix in the words of one front end, to follow the problem after "; ". */
 export function wordFix(fix: Fix, front: FrontEnd): string {
-  if (fix.kind === 'text') return fix.text;
-  if (fix.kind === 'command') return front === 'cli' ? "align again ('vidkompy run PROJECT' or 'vidkompy sync')" : "run 'vidkompy: Align'";
+  if (fix.kind === 'command') return front === 'cli' ? "re-align the project ('vidkompy run PROJECT')" : "re-align the project (vidkompy: Align)";
   const names = fix.options.map((o) => OPTION_NAMES[o][front === 'cli' ? 'cli' : 'project']);
   const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0];
-  return `${front === 'cli' ? 'give' : 'set'} ${list}${fix.values ? ` ${fix.values}` : ''}`;
+  const verb = front === 'editor' && fix.verb !== 'check' ? 'set' : fix.verb;
+  const to = fix.to ? (front === 'editor' && fix.verb !== 'check' ? ` to ${fix.to}` : ` ${fix.to}`) : '';
+  return `${fix.lead ? fix.lead + ' ' : ''}${verb} ${list}${to}`;
 }

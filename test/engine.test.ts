@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { contentRect } from '../daemon/engine/spatial/content';
 import { correlate, fft2, nextPow2 } from '../daemon/engine/spatial/fft';
 import { crop, ncc, resize, resizedTemplate, template, toGray, type Gray } from '../daemon/engine/image';
-import { readAlignment, serialise, type Alignment } from '../daemon/engine/result';
+import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
 import { alignTemporal, monotonicPath, robustLine } from '../daemon/engine/temporal/solve';
 import { explainFailure, passthroughArgs, readFrames, runTool, showinfoTime } from '../daemon/media/ffmpeg';
@@ -258,8 +258,8 @@ describe('temporal building blocks', () => {
 });
 
 describe('alignment files', () => {
-  it('serialise keeps number arrays on one line and drops undefined keys', () => {
-    const text = serialise({ version: 1, temporal: { bgFrameForFg: [1, 2, 3], x: undefined } } as unknown as Alignment);
+  it('layoutJson keeps number arrays on one line and drops undefined keys', () => {
+    const text = layoutJson({ version: 1, temporal: { bgFrameForFg: [1, 2, 3], x: undefined } });
     assert.equal(text, '{\n  "version": 1,\n  "temporal": {\n    "bgFrameForFg": [1,2,3]\n  }\n}\n');
   });
 

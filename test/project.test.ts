@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import Ajv from 'ajv';
 import { align } from '../daemon/engine/align';
 import { VidkompyError } from '../daemon/core/errors';
-import { fromProjectAlignment, inputHashes, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from '../daemon/store/projectAlignment';
+import { fromProjectAlignment, inputHashes, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from '../daemon/store';
 import { formatDiagnostics, textDiagnostics } from '../daemon/project/check';
 import { cachedProbe } from '../daemon/project/filecache';
 import { decodeMap, encodeMap, pieceFrame } from '../daemon/store/frameMap';

@@ -6,12 +6,13 @@ import type { ModelSpec } from '../embed/model';
 import { writeFileAtomic } from '../core/atomic';
 import { compose, prepareOutput, type AudioChoice, type CanvasMode } from '../engine/render/compose';
 import { VidkompyError } from '../core/errors';
-import { readAlignment, serialise, type Alignment } from '../engine/result';
+import type { Alignment } from '../engine/result';
+import { alignmentText, readAlignment } from '../store';
 import { ENGINES, type Engine } from '../engine/temporal/solve';
 import { derive } from '../media/derive';
 import { setThreadBudget, tools } from '../media/tools';
 import { progressBar, type Progress } from './progress';
-import { fromProjectAlignment } from '../store/projectAlignment';
+import { fromProjectAlignment } from '../store';
 import { checkProjectFiles } from '../project/check';
 import { loadProject, runProject } from '../project/jobs';
 import { startServer, STDIO_USAGE } from '../server/server';
@@ -205,7 +206,7 @@ async function cmdSync(v: Values, io: Io, p: Progress): Promise<void> {
   if (!v.output) throw new UsageError('sync needs -o ALIGNMENT.json');
   const al = await align(bg, fg, { ...alignOptions(v), onProgress: reporter(p) });
   p.done();
-  await writeFileAtomic(v.output, serialise(al, v.output));
+  await writeFileAtomic(v.output, alignmentText(al, v.output));
   if (v.json) io.out(JSON.stringify({ alignment: path.resolve(v.output), spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, timings: al.timings }));
   else {
     io.out(`wrote ${v.output}: ${describe(al)}`);
@@ -233,7 +234,7 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
     al = await readAlignment(pinned);
   } else {
     al = await align(inputs!.bg, inputs!.fg, { ...alignOptions(v), onProgress: reporter(p) });
-    if (v.alignment) await writeFileAtomic(v.alignment, serialise(al, v.alignment));
+    if (v.alignment) await writeFileAtomic(v.alignment, alignmentText(al, v.alignment));
   }
   const r = await compose(al, { ...renderOpts, output, onProgress: (f) => p.update('rendering', f) });
   p.done();
@@ -284,7 +285,7 @@ async function cmdDemo(v: Values, io: Io, p: Progress, positionals: string[]): P
   p.update('deriving', 0);
   const truth = await derive(bg, fg, { crop: { x: 151, y: 83, width: 400, height: 240 }, fps: 30, offset: 1.5, grade: { contrast: 1.15, brightness: 0.03, saturation: 1.2 } });
   const al = await align(bg, fg, { onProgress: reporter(p) });
-  await writeFileAtomic(path.join(dir, 'alignment.json'), serialise(al, path.join(dir, 'alignment.json')));
+  await writeFileAtomic(path.join(dir, 'alignment.json'), alignmentText(al, path.join(dir, 'alignment.json')));
   const out = path.join(dir, 'composite.mp4');
   const r = await compose(al, { output: out, onProgress: (f) => p.update('rendering', f) });
   p.done();

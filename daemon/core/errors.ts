@@ -1,31 +1,28 @@
+import { wordFix, type ErrorCode, type Fix, type FrontEnd } from '../../protocol/errors';
+
+export type { ErrorCode, Fix } from '../../protocol/errors';
+
 /**
  * Every failure a user can cause is a VidkompyError: it names the file involved and says what to do.
- * The CLI prints `message` on one line; the daemon sends `code` and `message` in its error replies.
+ * The fix is data when it names an option or a command, so each front end words it its own way:
+ * `message` is the CLI's wording (one line on stderr); the daemon sends `inWordsOf(e, 'editor')`.
  */
-export type ErrorCode =
-  | 'ENOENT'
-  | 'NOT_VIDEO'
-  | 'NO_VIDEO_STREAM'
-  | 'NO_FRAMES'
-  | 'DECODE'
-  | 'FG_LARGER'
-  | 'NOT_FOUND'
-  | 'UNWRITABLE'
-  | 'BAD_ARGS'
-  | 'TOOL_MISSING'
-  | 'CANCELLED'
-  | 'ENCODE'
-  | 'STALE';
-
 export class VidkompyError extends Error {
   constructor(
     readonly code: ErrorCode,
-    message: string,
+    /** The problem, and any fix that names no option (already in words). */
+    readonly problem: string,
     readonly file?: string,
+    readonly fix?: Fix,
   ) {
-    super(message);
+    super(fix ? `${problem}; ${wordFix(fix, 'cli')}` : problem);
     this.name = 'VidkompyError';
   }
+}
+
+/** The error as one front end should show it. */
+export function inWordsOf(e: VidkompyError, front: FrontEnd): string {
+  return e.fix ? `${e.problem}; ${wordFix(e.fix, front)}` : e.problem;
 }
 
 export function cancelled(): VidkompyError {

@@ -1,6 +1,3 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-
 /**
  * What a long-lived process (the daemon) keeps between alignments of the same videos, so that
  * changing an option that does not move fg — the engine, the window, an anchor — re-aligns from
@@ -47,10 +44,4 @@ export function memoryCache(limitBytes = 1 << 30): AlignCache {
       }
     },
   };
-}
-
-/** A file's identity for cache keys: its path, size and modification time. */
-export async function fileIdentity(file: string): Promise<string> {
-  const st = await fs.stat(file);
-  return `${path.resolve(file)}:${st.size}:${st.mtimeMs}`;
 }

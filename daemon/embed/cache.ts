@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic';
+export { fileHash } from '../core/identity';
 
 /**
  * The on-disk embedding cache. An entry is keyed by what determines its content: the video's bytes
@@ -20,38 +21,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
-const memo = new Map<string, Promise<string>>();
-
-/**
- * sha256 of a file's content, streamed (videos do not fit in memory). Memoised by path, size and
- * mtime in this process and, when `cacheDir` is given, on disk: hashing a long video costs seconds,
- * and the same files come back run after run.
- */
-export async function fileHash(file: string, cacheDir?: string): Promise<string> {
-  const abs = path.resolve(file);
-  const st = await fs.stat(abs);
-  const id = sha256(JSON.stringify([abs, st.size, st.mtimeMs]));
-  let p = memo.get(id);
-  if (!p) {
-    p = (async () => {
-      const memoFile = cacheDir ? path.join(cacheDir, 'hashes', id) : null;
-      if (memoFile) {
-        const known = await fs.readFile(memoFile, 'utf8').catch(() => '');
-        if (/^[0-9a-f]{64}$/.test(known)) return known;
-      }
-      const h = createHash('sha256');
-      for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-      const hex = h.digest('hex');
-      // The memo is an optimisation: a read-only cache folder must not fail the run.
-      if (memoFile) await writeFileAtomic(memoFile, hex).catch(() => undefined);
-      return hex;
-    })();
-    memo.set(id, p);
-    p.catch(() => memo.delete(id));
-  }
-  return p;
-}
 
 export function cacheKey(parts: Record<string, unknown>): string {
   return sha256(JSON.stringify({ v: CACHE_VERSION, ...parts }));

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { VidkompyError, throwIfAborted } from '../core/errors';
 import type { Descriptors, DescriptorSet } from '../engine/temporal/solve';
-import type { Rect } from '../media/decode';
+import type { Rect } from '../core/geometry';
 import { readFrames } from '../media/ffmpeg';
 import { cacheKey, defaultCacheDir, fileHash, readEntry, writeEntry } from './cache';
 import { checkSpec, loadModel, type LoadedModel, type ModelSpec } from './model';

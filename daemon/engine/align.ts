@@ -2,18 +2,21 @@ import { contentRect } from './spatial/content';
 import { VidkompyError, throwIfAborted } from '../core/errors';
 import { analysisSize, extractFeatures, extractHashFeatures, type FeatureSeq } from './descriptors/frames';
 import { crop, ncc, resize, toGray, type Gray } from './image';
-import { round, summary, type Alignment } from './result';
+import { summary, type Alignment } from './result';
+import { round } from '../core/numbers';
 import { coarseSearch, refine, type CoarseHit, type Placement, type RefinePair } from './spatial/search';
 import { alignEdit, type Cut } from './temporal/edit';
 import { alignFast } from './temporal/fast';
 import { audioEnvelope, audioPrior, type AudioPrior } from './temporal/audio';
-import { fileIdentity, type AlignCache } from '../core/lru';
+import { fileIdentity } from '../core/identity';
+import type { AlignCache } from '../core/lru';
 import { hashDescriptors, HIST_BINS } from './descriptors/hash';
 import { alignTemporal, pixelDescriptors, type DescriptorSet, type Engine, type TemporalOptions, type TemporalResult } from './temporal/solve';
 import { embeddingDescriptors, embedVideo } from '../embed/embed';
 import { builtinModel, type ModelSpec } from '../embed/model';
 import type { Provider } from '../embed/provider';
-import { framesAt, requireFramesAt, sampleFrames, type Rect, type Sampled } from '../media/decode';
+import { framesAt, requireFramesAt, sampleFrames, type Sampled } from '../media/decode';
+import type { Rect } from '../core/geometry';
 import { probe, type ProbeInfo } from '../media/probe';
 
 export interface SpatialOptions {
@@ -138,15 +141,17 @@ function notFound(fg: ProbeInfo, bg: ProbeInfo, content: Rect, p?: Placement): V
   if (content.width > bg.width || content.height > bg.height) {
     return new VidkompyError(
       'FG_LARGER',
-      `${fg.file}: fg (${fg.width}x${fg.height}) is larger than bg ${bg.file} (${bg.width}x${bg.height}) and was not found scaled down inside it; vidkompy places fg inside bg: check the --bg/--fg order, or give --scale`,
+      `${fg.file}: fg (${fg.width}x${fg.height}) is larger than bg ${bg.file} (${bg.width}x${bg.height}) and was not found scaled down inside it; vidkompy places fg inside bg`,
       fg.file,
+      { kind: 'options', verb: 'check', options: ['order', 'placement'] },
     );
   }
   const best = p ? ` (best match: NCC ${p.score.toFixed(2)} at x=${Math.round(p.x)}, y=${Math.round(p.y)}, scale ${p.scale.toFixed(3)})` : '';
   return new VidkompyError(
     'NOT_FOUND',
-    `${fg.file}: fg was not found inside bg ${bg.file}${best}; check that fg shows part of bg, or give --x-shift, --y-shift and --scale`,
+    `${fg.file}: fg was not found inside bg ${bg.file}${best}`,
     fg.file,
+    { kind: 'options', verb: 'give', options: ['placement'], lead: 'check that fg shows part of bg, or' },
   );
 }
 
@@ -158,7 +163,7 @@ export function regions(l: Pick<Located, 'bg' | 'content' | 'placement'>): { bgR
   const y0 = Math.max(0, Math.round(p.y));
   const x1 = Math.min(bg.width, Math.round(p.x + content.width * s));
   const y1 = Math.min(bg.height, Math.round(p.y + content.height * s));
-  if (x1 - x0 < 4 || y1 - y0 < 4) throw new VidkompyError('BAD_ARGS', `the placement puts fg outside bg (${bg.width}x${bg.height}); check --x-shift, --y-shift and --scale`);
+  if (x1 - x0 < 4 || y1 - y0 < 4) throw new VidkompyError('BAD_ARGS', `the placement puts fg outside bg (${bg.width}x${bg.height})`, undefined, { kind: 'options', verb: 'check', options: ['placement'] });
   const bgRect = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
   const fx = Math.round(content.x + (x0 - p.x) / s);
   const fy = Math.round(content.y + (y0 - p.y) / s);
@@ -306,7 +311,7 @@ async function matchInTime(
   const { fg, bg } = loc;
   const features = featuresOf(engine, o);
   if (engine === 'mask' && features !== 'pixels') {
-    throw new VidkompyError('BAD_ARGS', `the mask engine compares pixels (it masks out static ones); use --features pixels, or another engine with ${features}`);
+    throw new VidkompyError('BAD_ARGS', `the mask engine compares pixels (it masks out static ones), not ${features}`, undefined, { kind: 'options', verb: 'use', options: ['features'], to: 'pixels (or another engine)' });
   }
   const t0 = performance.now();
   const empty = (info: ProbeInfo) => new VidkompyError('NO_FRAMES', `${info.file}: no frame could be decoded; re-export the video`, info.file);

@@ -1,11 +1,12 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { probe, type ProbeInfo } from '../media/probe';
-import { VidkompyError } from '../core/errors';
-import type { Rect } from '../media/decode';
+import { round } from '../core/numbers';
+import type { ProbeInfo } from '../media/probe';
+import type { Rect } from '../core/geometry';
 import type { Engine } from './temporal/solve';
 
-/** The alignment result file; `schemas/alignment.schema.json` describes it. */
+/**
+ * What an alignment found, in memory: the engine returns it and the render takes it. How it is kept
+ * on disk (the CLI's alignment file, a project's committed alignment) is daemon/store's business.
+ */
 export interface VideoSummary {
   file: string;
   width: number;
@@ -57,63 +58,4 @@ export function summary(p: ProbeInfo, count = p.frameCount): VideoSummary {
     vfr: p.vfr,
     hasAudio: !!p.audio,
   };
-}
-
-export function round(v: number, digits: number): number {
-  const k = 10 ** digits;
-  return Math.round(v * k) / k;
-}
-
-/**
- * JSON for people and diffs: objects indented, arrays of numbers kept on one line, keys in the
- * order the code builds them.
- */
-export function serialise(al: Alignment, file?: string): string {
-  if (file) {
-    // Paths relative to the alignment file, so the folder can move or be committed as a whole.
-    const base = path.dirname(path.resolve(file));
-    const rel = (f: string) => path.relative(base, path.resolve(f)).split(path.sep).join('/');
-    al = { ...al, bg: { ...al.bg, file: rel(al.bg.file) }, fg: { ...al.fg, file: rel(al.fg.file) } };
-  }
-  const fmt = (v: unknown, indent: string): string => {
-    if (Array.isArray(v)) {
-      if (v.every((e) => typeof e === 'number')) return `[${v.join(',')}]`;
-      return `[\n${v.map((e) => indent + '  ' + fmt(e, indent + '  ')).join(',\n')}\n${indent}]`;
-    }
-    if (v && typeof v === 'object') {
-      const entries = Object.entries(v).filter(([, e]) => e !== undefined);
-      return `{\n${entries.map(([k, e]) => `${indent}  ${JSON.stringify(k)}: ${fmt(e, indent + '  ')}`).join(',\n')}\n${indent}}`;
-    }
-    return JSON.stringify(v);
-  };
-  return fmt(al, '') + '\n';
-}
-
-/** Reads a saved alignment and checks it still describes the files it names. */
-export async function readAlignment(file: string): Promise<Alignment> {
-  let al: Alignment;
-  try {
-    al = JSON.parse(await fs.readFile(file, 'utf8')) as Alignment;
-  } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `not valid JSON (${(e as Error).message})`;
-    throw new VidkompyError('BAD_ARGS', `${file}: ${why}; give an alignment written by 'vidkompy sync'`, file);
-  }
-  const t = al?.temporal;
-  if (al?.version !== 1 || !al.bg?.file || !al.fg?.file || !al.spatial || !Array.isArray(t?.bgFrameForFg) || !t.bgFrameForFg.length) {
-    throw new VidkompyError('BAD_ARGS', `${file}: not a vidkompy alignment (version 1); write one with 'vidkompy sync'`, file);
-  }
-  const base = path.dirname(path.resolve(file));
-  for (const side of ['bg', 'fg'] as const) {
-    const v = al[side];
-    v.file = path.resolve(base, v.file);
-    const now = await probe(v.file);
-    if (now.width !== v.width || now.height !== v.height || Math.abs(now.frameCount - v.frameCount) > 2) {
-      throw new VidkompyError(
-        'STALE',
-        `${file}: the alignment is stale: ${side} ${v.file} is now ${now.width}x${now.height}, ${now.frameCount} frames (was ${v.width}x${v.height}, ${v.frameCount}); align again`,
-        file,
-      );
-    }
-  }
-  return al;
 }

@@ -4,13 +4,6 @@ import { VidkompyError } from '../core/errors';
 
 /** Frame-level reads built on the streaming decoder. */
 
-export interface Rect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
 export interface Sampled {
   frames: Uint8Array[];
   /** Presentation time of each sample (seconds from the video's start). */

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { openEncoder, readFrames } from './ffmpeg';
 import { probe } from './probe';
-import type { Rect } from './decode';
+import type { Rect } from '../core/geometry';
 import { VidkompyError } from '../core/errors';
 
 /**

@@ -5,7 +5,7 @@ import { compose, prepareOutput, type ComposeResult } from '../engine/render/com
 import { VidkompyError, type ErrorCode } from '../core/errors';
 import { memoryCache } from '../core/lru';
 import type { Engine } from '../engine/temporal/solve';
-import { fromProjectAlignment, inputHashes, readProjectAlignment, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from '../store/projectAlignment';
+import { fromProjectAlignment, inputHashes, readProjectAlignment, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from '../store';
 import { checkProjectText, readProjectText } from './check';
 import { parseJson } from './jsonTree';
 
@@ -86,7 +86,7 @@ export async function alignProject(p: ResolvedProject, hooks: JobHooks = {}): Pr
 export async function savedAlignment(p: ResolvedProject): Promise<ProjectAlignment> {
   const saved = await readProjectAlignment(p.alignmentFile);
   if (saved) return saved;
-  throw new VidkompyError('STALE', `${p.alignmentFile}: no alignment yet for ${p.file}; align the project first (vidkompy/align, or 'vidkompy run')`, p.alignmentFile);
+  throw new VidkompyError('STALE', `${p.alignmentFile}: no alignment yet for ${p.file}`, p.alignmentFile, { kind: 'command', command: 'align' });
 }
 
 /** The saved alignment, refused when there is none or it no longer matches the project. */
@@ -94,7 +94,7 @@ export async function freshAlignment(p: ResolvedProject): Promise<ProjectAlignme
   const saved = await savedAlignment(p);
   const reasons = await staleReasons(saved, p);
   if (reasons.length) {
-    throw new VidkompyError('STALE', `${p.alignmentFile}: the saved alignment is stale: ${reasons.join('; ')}; re-align the project (vidkompy/align, or 'vidkompy run')`, p.alignmentFile);
+    throw new VidkompyError('STALE', `${p.alignmentFile}: the saved alignment is stale: ${reasons.join('; ')}`, p.alignmentFile, { kind: 'command', command: 'align' });
   }
   return saved;
 }

@@ -1,5 +1,5 @@
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
-import { VidkompyError } from '../core/errors';
+import { inWordsOf, VidkompyError } from '../core/errors';
 import { asToolError } from '../project/filecache';
 import type { ErrorData } from '../../protocol/lsp';
 
@@ -13,7 +13,7 @@ export function toResponseError(err: unknown, log: (s: string) => void): Respons
   const e = asToolError(err);
   if (e instanceof VidkompyError) {
     const code = e.code === 'CANCELLED' ? LSPErrorCodes.RequestCancelled : e.code === 'BAD_ARGS' || e.code === 'ENOENT' ? ErrorCodes.InvalidParams : LSPErrorCodes.RequestFailed;
-    return new ResponseError(code, e.message, { code: e.code, file: e.file });
+    return new ResponseError(code, inWordsOf(e, 'editor'), { code: e.code, file: e.file });
   }
   log(`internal error: ${(e as Error)?.stack ?? String(e)}`);
   return new ResponseError(ErrorCodes.InternalError, `internal error: ${(e as Error)?.message ?? String(e)}; please report it with the daemon's log`, { code: 'INTERNAL' });

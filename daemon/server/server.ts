@@ -16,7 +16,7 @@ import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import { setThreadBudget, setTools, threadBudget, tools } from '../media/tools';
 import { loadProject, readProject, savedAlignment } from '../project/jobs';
 import { createJobRunner, type JobOptions } from './jobRunner';
-import { fromProjectAlignment } from '../store/projectAlignment';
+import { fromProjectAlignment } from '../store';
 import { kernelsBackend } from '../native/kernels';
 import { cachedProbe, setHashCacheDirectory } from '../project/filecache';
 import { rangeMapper } from '../project/check';

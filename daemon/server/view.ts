@@ -1,8 +1,10 @@
 import { VidkompyError } from '../core/errors';
-import { round, type Alignment, type VideoSummary } from '../engine/result';
+import { type Alignment, type VideoSummary } from '../engine/result';
+import { round } from '../core/numbers';
+import { pasteBox } from '../core/geometry';
 import { readFrames } from '../media/ffmpeg';
 import type { ProbeInfo } from '../media/probe';
-import { fromProjectAlignment, readProjectAlignment, staleReasons } from '../store/projectAlignment';
+import { fromProjectAlignment, readProjectAlignment, staleReasons } from '../store';
 import { cachedProbe } from '../project/filecache';
 import type { ResolvedProject } from '../project/project';
 import type { AlignmentView, FrameParams, FrameResult, VideoInfo } from '../../protocol/lsp';
@@ -70,12 +72,7 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   const bgFrame = al.temporal.bgFrameForFg[fgFrame];
   const k = width / bg.width;
   const bgH = Math.max(1, Math.round(bg.height * k));
-  const box = {
-    x: Math.round((spatial.x + c.x * spatial.scale) * k),
-    y: Math.round((spatial.y + c.y * spatial.scale) * k),
-    width: Math.max(1, Math.round(c.width * spatial.scale * k)),
-    height: Math.max(1, Math.round(c.height * spatial.scale * k)),
-  };
+  const box = pasteBox(spatial, c, k);
   const crop = `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1`;
   const [bgImg, fgFull] = await Promise.all([
     frameAt(bg.file, al.temporal.bgTimeForFg[fgFrame], bg.fps, width, bgH, `scale=${width}:${bgH}:flags=area`, signal),

@@ -3,9 +3,11 @@ import path from 'node:path';
 import { VidkompyError } from '../core/errors';
 import type { ModelSpec } from '../embed/model';
 import type { Features } from '../engine/align';
-import { round, serialise, type Alignment, type VideoSummary } from '../engine/result';
+import type { Alignment, VideoSummary } from '../engine/result';
+import { layoutJson } from './json';
+import { round } from '../core/numbers';
 import type { Engine } from '../engine/temporal/solve';
-import type { Rect } from '../media/decode';
+import type { Rect } from '../core/geometry';
 import { cachedHash, type FileHash } from '../project/filecache';
 import { decodeMap, encodeMap, type Segment } from './frameMap';
 import { relativeToProject, type Anchor, type ResolvedProject } from '../project/project';
@@ -143,8 +145,7 @@ export function toProjectAlignment(al: Alignment, p: ResolvedProject, hashes: In
 
 /** One object per line where people look, numbers on one line (the CLI alignment's format). */
 export function serialiseProjectAlignment(pa: ProjectAlignment): string {
-  // serialise() is the engine's JSON layout; without a file argument it only formats.
-  return serialise(pa as unknown as Alignment);
+  return layoutJson(pa);
 }
 
 /** The engine's Alignment for compose(), with absolute paths. */

@@ -1,5 +1,5 @@
 import { readFrames } from '../../media/ffmpeg';
-import type { Rect } from '../../media/decode';
+import type { Rect } from '../../core/geometry';
 import { emptyHashSeq, hashFrame, HASH_SIZE, HIST_BINS, type HashSeq } from './hash';
 
 /** Every frame of one region of a video, grey, at analysis size: the input of the temporal engines. */

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openEncoder, readFrames } from '../../media/ffmpeg';
 import { threadArgs } from '../../media/tools';
-import type { Rect } from '../../media/decode';
+import { pasteBox, type Rect } from '../../core/geometry';
 import { commitRename } from '../../core/atomic';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
 import type { Alignment } from '../result';
@@ -73,12 +73,7 @@ export function geometry(al: Pick<Alignment, 'bg' | 'fg' | 'spatial'>, mode: Can
   const kx = k === 1 ? 1 : width / bg.width;
   const ky = k === 1 ? 1 : height / bg.height;
   const c = fg.contentRect;
-  const paste = {
-    x: Math.round((spatial.x + c.x * s) * kx),
-    y: Math.round((spatial.y + c.y * s) * ky),
-    width: Math.max(1, Math.abs(s * kx - 1) < 1e-9 ? c.width : Math.round(c.width * s * kx)),
-    height: Math.max(1, Math.abs(s * ky - 1) < 1e-9 ? c.height : Math.round(c.height * s * ky)),
-  };
+  const paste = pasteBox(spatial, c, kx, ky);
   return { width, height, fgCrop: c, paste, scaled: k !== 1 };
 }
 
@@ -171,9 +166,9 @@ export async function prepareOutput(output: string, inputs: string[]): Promise<{
 function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { source: 'fg' | 'bg' | 'none'; args: string[]; filter?: string } {
   const wantFg = choice === 'fg' || (choice === 'auto' && al.fg.hasAudio);
   if (wantFg && al.fg.hasAudio) return { source: 'fg', args: ['-i', al.fg.file] };
-  if (choice === 'fg') throw new VidkompyError('BAD_ARGS', `${al.fg.file}: has no audio; use --audio bg or --audio none`, al.fg.file);
+  if (choice === 'fg') throw new VidkompyError('BAD_ARGS', `${al.fg.file}: has no audio`, al.fg.file, { kind: 'options', verb: 'use', options: ['audio'], to: 'bg or none' });
   if (choice === 'none' || !al.bg.hasAudio) {
-    if (choice === 'bg') throw new VidkompyError('BAD_ARGS', `${al.bg.file}: has no audio; use --audio fg or --audio none`, al.bg.file);
+    if (choice === 'bg') throw new VidkompyError('BAD_ARGS', `${al.bg.file}: has no audio`, al.bg.file, { kind: 'options', verb: 'use', options: ['audio'], to: 'fg or none' });
     return { source: 'none', args: [] };
   }
   // bg's sound under the matched span, stretched to fg's length when fg plays at another speed.

@@ -1,4 +1,4 @@
-import type { Rect } from '../../media/decode';
+import type { Rect } from '../../core/geometry';
 
 /**
  * Letterbox / pillarbox detection: the largest centred-ish rectangle outside of which every sampled

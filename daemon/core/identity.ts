@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from './atomic';
+
+/**
+ * Facts about a file remembered by its identity — (absolute path, size, mtime) — so asking again
+ * costs a stat: re-validating a project on every keystroke must not run ffprobe or hash gigabytes.
+ * A file that changes gets a new identity, so nothing stale is served.
+ */
+export interface StatKey {
+  file: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** The identity of a regular file, or undefined when there is none at `file`. */
+export async function statKey(file: string): Promise<StatKey | undefined> {
+  const st = await fs.stat(file).catch(() => undefined);
+  return st?.isFile() ? { file: path.resolve(file), size: st.size, mtimeMs: st.mtimeMs } : undefined;
+}
+
+/** A file's identity as a string, for cache keys; throws when the file cannot be stat'ed. */
+export async function fileIdentity(file: string): Promise<string> {
+  const st = await fs.stat(file);
+  return `${path.resolve(file)}:${st.size}:${st.mtimeMs}`;
+}
+
+export interface FileMemo<T> {
+  (file: string): Promise<T>;
+}
+
+/**
+ * `compute` once per file identity, the `limit` most recently used kept. A failure is kept too
+ * (a broken file is not re-read on every keystroke) unless `retry(error)` says it may pass next
+ * time. A path with no file is computed afresh each time, so its error is the current one.
+ */
+export function memoByFile<T>(limit: number, compute: (file: string) => Promise<T>, retry: (e: unknown) => boolean = () => true): FileMemo<T> {
+  const memo = new Map<string, Promise<T>>();
+  return async (file) => {
+    const k = await statKey(file);
+    if (!k) return compute(path.resolve(file));
+    const key = `${k.file}\0${k.size}\0${k.mtimeMs}`;
+    let p = memo.get(key);
+    if (!p) {
+      p = compute(k.file);
+      p.catch((e: unknown) => {
+        if (retry(e)) memo.delete(key);
+      });
+    }
+    // Re-inserted on every use: the Map's first entry is then the one used longest ago.
+    memo.delete(key);
+    memo.set(key, p);
+    while (memo.size > limit) memo.delete(memo.keys().next().value as string);
+    return p;
+  };
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** sha256 of a file's content, streamed: videos do not fit in memory. */
+async function hashContent(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+const hashes = memoByFile(4096, hashContent);
+
+/**
+ * sha256 of a file's content, remembered by identity in this process and, when `cacheDir` is
+ * given, on disk: hashing a long video costs seconds, and the same files come back run after run.
+ */
+export async function fileHash(file: string, cacheDir?: string): Promise<string> {
+  if (!cacheDir) return hashes(file);
+  const k = await statKey(file);
+  if (!k) return hashContent(path.resolve(file));
+  const memoFile = path.join(cacheDir, 'hashes', sha256(JSON.stringify([k.file, k.size, k.mtimeMs])));
+  const known = await fs.readFile(memoFile, 'utf8').catch(() => '');
+  if (/^[0-9a-f]{64}$/.test(known)) return known;
+  const hex = await hashes(file);
+  // The memo is an optimisation: a read-only cache folder must not fail the run.
+  await writeFileAtomic(memoFile, hex).catch(() => undefined);
+  return hex;
+}
