@@ -3,7 +3,9 @@
  * 50-minute stretch of it starting 5 min in, running 1% fast, with noise. Measures the temporal
  * engine alone — time, peak memory — and checks it lands on the truth.
  */
-import { alignTemporal, type Descriptors, type DescriptorSet, type Engine } from '../daemon/engine/temporal/solve';
+import { alignTemporal } from '../daemon/engine/temporal/solve';
+import { type Descriptors, type DescriptorSet } from '../daemon/engine/descriptors/types';
+import { type Engine } from '../protocol/project';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;

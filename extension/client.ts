@@ -11,7 +11,6 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import type { Ctx } from './ctx';
 
 /**
  * Starting the daemon: `node dist/daemon.js --stdio` with the extension host's own Node (VS Code's
@@ -55,26 +54,36 @@ export interface CrashPolicy {
   onGiveUp(max: number): void;
 }
 
-export function createClient(ctx: Ctx, crash: CrashPolicy): LanguageClient {
-  const daemon = vscode.Uri.joinPath(ctx.extension.extensionUri, 'dist', 'daemon.js').fsPath;
+/** What the client needs from the extension, passed explicitly (not the whole context: no import circle). */
+export interface ClientDeps {
+  extensionUri: vscode.Uri;
+  log: vscode.LogOutputChannel;
+  /** The settings to send the daemon, read when the client (re)starts. */
+  settings: () => unknown;
+  /** An Extension Development Host: run the daemon with the inspector. */
+  development: boolean;
+}
+
+export function createClient(deps: ClientDeps, crash: CrashPolicy): LanguageClient {
+  const daemon = vscode.Uri.joinPath(deps.extensionUri, 'dist', 'daemon.js').fsPath;
   const env = { ...process.env, ELECTRON_RUN_AS_NODE: '1' };
-  const cwd = ctx.extension.extensionUri.fsPath;
+  const cwd = deps.extensionUri.fsPath;
   const serverOptions: ServerOptions = {
     run: { command: process.execPath, args: [daemon], transport: TransportKind.stdio, options: { env, cwd } },
     debug: { command: process.execPath, args: [`--inspect=${INSPECT_PORT}`, daemon], transport: TransportKind.stdio, options: { env, cwd } },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: PROJECT_SELECTOR,
-    outputChannel: ctx.log,
+    outputChannel: deps.log,
     // Computed when the client (re)starts, so a restarted daemon gets the current settings.
     // VS Code's JSON service validates *.vidkompy.json against the schema we contribute
     // (jsonValidation): the daemon then sends only its own findings, not the same errors again.
-    initializationOptions: () => ({ settings: ctx.settings(), clientValidatesSchema: true }),
+    initializationOptions: () => ({ settings: deps.settings(), clientValidatesSchema: true }),
     errorHandler: errorHandler(crash),
     markdown: { isTrusted: false, supportHtml: false },
   };
   // forceDebug: the debug server options (the inspector) in an Extension Development Host.
-  return new LanguageClient(CLIENT_ID, 'vidkompy daemon', serverOptions, clientOptions, ctx.development);
+  return new LanguageClient(CLIENT_ID, 'vidkompy daemon', serverOptions, clientOptions, deps.development);
 }
 
 function errorHandler(crash: CrashPolicy): ErrorHandler {

@@ -76,7 +76,8 @@ export class Ctx implements vscode.Disposable {
     let clientRestarts = false;
     // A client that never ran failed to start: doStart reports that itself.
     let ran = false;
-    const client = createClient(this, {
+    const deps = { extensionUri: this.extension.extensionUri, log: this.log, settings: () => this.settings(), development: this.development };
+    const client = createClient(deps, {
       onRestart: (count, max) => {
         clientRestarts = true;
         this.restarting(count, max);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { align, type AlignOptions } from '../daemon/engine/align';
+import { align, type AlignRequest } from '../daemon/align';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { assertAccurate } from './support/accuracy';
 import { derived, HAVE_SHARED, media, NO_SHARED, SAMPLE } from './support/media';
@@ -15,7 +15,7 @@ interface RealCase {
   name: string;
   bg: string;
   spec: DeriveSpec;
-  opts?: AlignOptions;
+  opts?: AlignRequest;
   shared?: boolean;
   /**
    * Every frame within one, ends included: cases where little changes at the start or the end,
@@ -58,7 +58,7 @@ interface SynthCase {
   name: string;
   bg: SynthBg;
   fg: SynthFg;
-  opts?: AlignOptions;
+  opts?: AlignRequest;
 }
 
 const synth: SynthCase[] = [

@@ -12,7 +12,8 @@ import { CUDA_LIBRARY, openSession, ortBinDir, planProvider } from '../daemon/em
 import { channelTables, frameToTensor, unitRows } from '../daemon/embed/tensor';
 import { VidkompyError } from '../daemon/core/errors';
 import { analysisSize, extractFeatures } from '../daemon/engine/descriptors/frames';
-import { alignTemporal, pixelDescriptors } from '../daemon/engine/temporal/solve';
+import { alignTemporal } from '../daemon/engine/temporal/solve';
+import { pixelDescriptors } from '../daemon/engine/descriptors/pixels';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { probe } from '../daemon/media/probe';
 import { derived, HAVE_SHARED, media, NO_SHARED, SAMPLE, tempDir } from './support/media';

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { align, type AlignOptions } from '../daemon/engine/align';
+import { align, type AlignRequest } from '../daemon/align';
 import { baseline, correctDrift, evidenceFromSharpness } from '../daemon/engine/temporal/drift';
-import { ENGINES, robustLine } from '../daemon/engine/temporal/solve';
+import { ENGINES } from '../protocol/project';
+import { robustLine } from '../daemon/core/line';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { assertAccurate } from './support/accuracy';
 import { derived, SAMPLE } from './support/media';
@@ -67,8 +68,8 @@ describe('drift correction', () => {
 
 interface Case {
   name: string;
-  engine: AlignOptions['engine'];
-  features?: AlignOptions['features'];
+  engine: AlignRequest['engine'];
+  features?: AlignRequest['features'];
   real?: { bg: string; spec: DeriveSpec };
   synth?: { bg: SynthBg; fg: SynthFg };
   /** The fg frames where the truth cuts to a later stretch of bg. */

@@ -1,14 +1,15 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { align, FEATURES, locate, type AlignOptions, type Features, type SpatialOptions, type Stage } from '../engine/align';
-import type { ModelSpec } from '../embed/model';
+import { FEATURES, type Features, type ModelSpec, type Stage } from '../../protocol/project';
+import { align, locate, type AlignRequest, type SpatialOptions } from '../align';
 import { writeFileAtomic } from '../core/atomic';
-import { compose, prepareOutput, type AudioChoice, type CanvasMode } from '../engine/render/compose';
+import { compose, prepareOutput } from '../engine';
+import type { AudioChoice, CanvasMode } from '../engine/render/compose';
 import { VidkompyError } from '../core/errors';
-import type { Alignment } from '../engine/result';
+import type { Alignment } from '../engine';
 import { alignmentText, readAlignment } from '../store';
-import { ENGINES, type Engine } from '../engine/temporal/solve';
+import { ENGINES, type Engine } from '../../protocol/project';
 import { derive } from '../media/derive';
 import { setThreadBudget, tools } from '../media/tools';
 import { progressBar, type Progress } from './progress';
@@ -139,7 +140,7 @@ function spatialOptions(v: Values): SpatialOptions {
   return { x, y, scale: num(v, 'scale', { min: 0.01, max: 100 }), unscaled: v.unscaled };
 }
 
-function alignOptions(v: Values): AlignOptions {
+function alignOptions(v: Values): AlignRequest {
   return {
     ...spatialOptions(v),
     engine: oneOf<Engine>(v, 'engine', ENGINES),

@@ -45,3 +45,12 @@ export function memoryCache(limitBytes = 1 << 30): AlignCache {
     },
   };
 }
+
+/** `compute`'s value from the cache when there, else computed and kept (`bytes`: its size). */
+export async function cachedIn<T>(cache: AlignCache | undefined, key: string | undefined, bytes: (v: T) => number, compute: () => Promise<T>): Promise<T> {
+  const hit = key === undefined ? undefined : cache?.get<T>(key);
+  if (hit !== undefined) return hit;
+  const v = await compute();
+  if (key !== undefined) cache?.set(key, v, bytes(v));
+  return v;
+}

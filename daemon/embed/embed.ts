@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { VidkompyError, throwIfAborted } from '../core/errors';
-import type { Descriptors, DescriptorSet } from '../engine/temporal/solve';
+import { type Descriptors, type DescriptorSet } from '../engine/descriptors/types';
 import type { Rect } from '../core/geometry';
 import { readFrames } from '../media/ffmpeg';
 import { cacheKey, defaultCacheDir, fileHash, readEntry, writeEntry } from './cache';

@@ -1,5 +1,5 @@
-import type { Descriptors } from '../engine/temporal/solve';
-import { robustLine } from '../engine/temporal/solve';
+import { type Descriptors } from '../engine/descriptors/types';
+import { robustLine } from '../core/line';
 import { batchDot } from '../native/kernels';
 
 /**

@@ -1,23 +1,10 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VidkompyError } from '../core/errors';
+import type { ModelSpec } from '../../protocol/project';
 import { firstLine, loadOrt, openSession, planProvider, type OpenedSession, type ProviderPlan } from './provider';
 
-/**
- * How to feed frames to an ONNX model and read embeddings out of it. The decoder scales the region
- * to `size`, pixels become (value / 255 − mean) / std per RGB channel, laid out `nchw` or `nhwc`,
- * fed as `input`; `output` is read as one row per frame ([N, D], or [N, …] flattened).
- */
-export interface ModelSpec {
-  path: string;
-  input: string;
-  /** Input width and height in pixels. */
-  size: [number, number];
-  mean: [number, number, number];
-  std: [number, number, number];
-  output: string;
-  layout: 'nchw' | 'nhwc';
-}
+export type { ModelSpec } from '../../protocol/project';
 
 const MODEL_FILE = path.join('models', 'vidkompy-features.onnx');
 

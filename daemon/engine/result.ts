@@ -1,7 +1,7 @@
 import { round } from '../core/numbers';
 import type { ProbeInfo } from '../media/probe';
 import type { Rect } from '../core/geometry';
-import type { Engine } from './temporal/solve';
+import { type Engine } from '../../protocol/project';
 
 /**
  * What an alignment found, in memory: the engine returns it and the render takes it. How it is kept

@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
-import { align, type Stage } from '../engine/align';
+import type { Stage } from '../../protocol/project';
+import { align } from '../align';
 import { writeFileAtomic } from '../core/atomic';
-import { compose, prepareOutput, type ComposeResult } from '../engine/render/compose';
+import { compose, prepareOutput, type ComposeResult } from '../engine';
 import { VidkompyError, type ErrorCode } from '../core/errors';
 import { memoryCache } from '../core/lru';
-import type { Engine } from '../engine/temporal/solve';
+import { type Engine } from '../../protocol/project';
 import { fromProjectAlignment, inputHashes, readProjectAlignment, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from '../store';
 import { checkProjectText, readProjectText } from './check';
 import { parseJson } from './jsonTree';

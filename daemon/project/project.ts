@@ -1,9 +1,9 @@
 import path from 'node:path';
-import type { ModelSpec } from '../embed/model';
-import { FEATURES, type AlignOptions, type Features } from '../engine/align';
+import { FEATURES, type Features, type ModelSpec } from '../../protocol/project';
+import type { AlignRequest } from '../align';
 import type { AudioChoice, CanvasMode, ComposeOptions } from '../engine/render/compose';
 import { VidkompyError } from '../core/errors';
-import { ENGINES, type Engine } from '../engine/temporal/solve';
+import { ENGINES, type Engine } from '../../protocol/project';
 
 /** A `*.vidkompy.json` file as written; `schemas/project.schema.json` describes it. */
 export interface ProjectFile {
@@ -103,7 +103,7 @@ export function unavailable(p: { engine: string; features: string }, engines: re
 }
 
 /** The engine options for the project, refusing what this version cannot run. */
-export function alignOptionsOf(p: ResolvedProject): AlignOptions {
+export function alignOptionsOf(p: ResolvedProject): AlignRequest {
   const why = unavailable(p);
   if (why.length) throw new VidkompyError('BAD_ARGS', `${p.file}: ${why.join('; ')}`, p.file);
   const s = p.data.spatial ?? {};

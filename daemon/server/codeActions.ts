@@ -1,11 +1,9 @@
 import path from 'node:path';
 import { modify, type JSONPath } from '../project/jsonc';
 import { CodeActionKind, type CodeAction, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
-import { align, locate } from '../engine/align';
-import { round } from '../core/numbers';
-import { readProjectAlignment } from '../store';
+import type { Placement } from '../project/placement';
 import { nodeAt, stringAt, type ParsedJson, type Span } from '../project/jsonTree';
-import { relativeToProject, type ResolvedProject } from '../project/project';
+import { relativeToProject } from '../project/project';
 import { findFiles } from './files';
 
 /**
@@ -14,12 +12,6 @@ import { findFiles } from './files';
  */
 
 export const SPATIAL_TITLE = 'Insert the detected spatial offset';
-
-export interface Placement {
-  x: number;
-  y: number;
-  scale: number;
-}
 
 /** Data a spatial action carries until resolved: which document (resolved on its text then). */
 export interface SpatialActionData {
@@ -45,29 +37,6 @@ export function wantsSpatial(parsed: ParsedJson): boolean {
   return !!stringAt(parsed.root, ['bg']) && !!stringAt(parsed.root, ['fg']) && nodeAt(parsed.root, ['spatial', 'x']) === undefined;
 }
 
-/**
- * Where fg sits in bg: from the saved alignment when it was made from these very files, else by
- * searching. A placement pinned in the project is used for every later alignment, so it must be
- * exact: as in `vidkompy find`, the sampled-frame search is sharpened on time-matched frames (in
- * a pan, frames matched only roughly in time pull the placement a pixel or two).
- */
-export type Detected = Placement & { from: 'alignment' | 'search' };
-
-export async function detectPlacement(p: ResolvedProject, signal?: AbortSignal): Promise<Detected> {
-  const saved = await readProjectAlignment(p.alignmentFile).catch(() => undefined);
-  if (saved && saved.inputs.bg.file === relativeToProject(p.file, p.bg) && saved.inputs.fg.file === relativeToProject(p.file, p.fg)) {
-    return { x: saved.spatial.x, y: saved.spatial.y, scale: saved.spatial.scale, from: 'alignment' };
-  }
-  const s = p.data.spatial ?? {};
-  const options = { scale: s.scale, unscaled: s.unscaled, signal };
-  const l = await locate(p.bg, p.fg, options);
-  if (l.fg.frameCount > 1 && l.bg.frameCount > 1) {
-    const { spatial } = await align(p.bg, p.fg, options, l);
-    return { x: spatial.x, y: spatial.y, scale: spatial.scale, from: 'search' };
-  }
-  const sc = l.placement.scale;
-  return { x: round(l.placement.x - l.content.x * sc, 2), y: round(l.placement.y - l.content.y * sc, 2), scale: round(sc, 5), from: 'search' };
-}
 
 const PATH_FIELDS: JSONPath[] = [['bg'], ['fg'], ['model', 'path']];
 

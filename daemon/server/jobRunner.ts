@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Stage } from '../engine/align';
-import type { ComposeResult } from '../engine/render/compose';
+import type { Stage } from '../../protocol/project';
+import type { ComposeResult } from '../engine';
 import { VidkompyError, type ErrorCode } from '../core/errors';
 import type { AlignOutcome } from '../project/jobs';
 import { jobState } from './jobQueue';
 import type { ResolvedProject } from '../project/project';
-import type { Detected } from './codeActions';
+import type { Detected } from '../project/placement';
 
 /**
  * Align, render and the spatial search behind the "insert the detected offset" action run in a

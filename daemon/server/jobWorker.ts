@@ -3,7 +3,7 @@ import { VidkompyError } from '../core/errors';
 import { setThreadBudget, setTools } from '../media/tools';
 import { setHashCacheDirectory } from '../project/filecache';
 import { alignProject, renderProject } from '../project/jobs';
-import { detectPlacement } from './codeActions';
+import { detectPlacement } from '../project/placement';
 import { tryCommit } from './jobQueue';
 import type { FromWorker, ToWorker } from './jobRunner';
 

@@ -1,5 +1,5 @@
 import { WorkDoneProgress, type Connection, type ProgressToken } from 'vscode-languageserver/node';
-import type { Stage } from '../engine/align';
+import type { Stage } from '../../protocol/project';
 
 /**
  * LSP work-done progress for a job: on the client's own token when the request carried one,

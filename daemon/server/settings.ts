@@ -1,4 +1,4 @@
-import { ENGINES, type Engine } from '../engine/temporal/solve';
+import { ENGINES, type Engine } from '../../protocol/project';
 
 /**
  * The `vidkompy` settings section, as the client pushes it with `workspace/didChangeConfiguration`

@@ -1,12 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VidkompyError } from '../core/errors';
-import type { ModelSpec } from '../embed/model';
-import type { Features } from '../engine/align';
-import type { Alignment, VideoSummary } from '../engine/result';
+import type { Features, ModelSpec } from '../../protocol/project';
+import type { Alignment, VideoSummary } from '../engine';
 import { layoutJson } from './json';
 import { round } from '../core/numbers';
-import type { Engine } from '../engine/temporal/solve';
+import type { Engine } from '../../protocol/project';
 import type { Rect } from '../core/geometry';
 import { cachedHash, type FileHash } from '../project/filecache';
 import { decodeMap, encodeMap, type Segment } from './frameMap';

@@ -1,4 +1,7 @@
-import type { Descriptors } from './pixels';
+import type { Engine } from '../../../protocol/project';
+import type { Rect } from '../../core/geometry';
+import { readFrames } from '../../media/ffmpeg';
+import type { Described, DescriptorKind, Descriptors, DescriptorSet, FeatureSeq } from './types';
 
 /**
  * Perceptual fingerprints for the `fast` engine, from one 32×32 RGB thumbnail per frame:
@@ -149,3 +152,60 @@ export function greyDescriptors(seq: HashSeq): Descriptors {
   }
   return { n: seq.n, dim, v };
 }
+
+/**
+ * Fingerprints of every frame of one region (the `fast` engine): 32×32 RGB thumbnails straight from
+ * ffmpeg, hashed as they stream in; the grey thumbnails double as a small FeatureSeq.
+ */
+export async function extractHashFeatures(
+  file: string,
+  region: Rect,
+  expectedFrames: number,
+  onFrame?: (n: number) => void,
+  signal?: AbortSignal,
+): Promise<{ hashes: HashSeq; seq: FeatureSeq }> {
+  let hashes = emptyHashSeq(Math.max(1, expectedFrames + 8));
+  let n = 0;
+  const times: number[] = [];
+  const filter = `crop=${region.width}:${region.height}:${region.x}:${region.y}:exact=1,scale=${HASH_SIZE}:${HASH_SIZE}:flags=area`;
+  for await (const f of readFrames({ file, filter, pixFmt: 'rgb24', width: HASH_SIZE, height: HASH_SIZE, onTime: (t) => times.push(t), signal, analysis: true, what: 'decoding for alignment' })) {
+    if (n >= hashes.n) hashes = grow(hashes, hashes.n * 2);
+    hashFrame(f, hashes, n++);
+    onFrame?.(n);
+  }
+  hashes = grow(hashes, n);
+  const seq = { data: hashes.grey, n, w: HASH_SIZE, h: HASH_SIZE, times: times.length === n ? Float64Array.from(times) : new Float64Array(0) };
+  return { hashes, seq };
+}
+
+function grow(h: HashSeq, n: number): HashSeq {
+  const out = emptyHashSeq(n);
+  const m = Math.min(n, h.n);
+  out.p.set(h.p.subarray(0, m));
+  out.a.set(h.a.subarray(0, m));
+  out.d.set(h.d.subarray(0, m));
+  out.hist.set(h.hist.subarray(0, m * HIST_BINS));
+  out.grey.set(h.grey.subarray(0, m * HASH_SIZE * HASH_SIZE));
+  return out;
+}
+
+/** A region described by its frames' fingerprints; the fast engine matches these directly. */
+export interface HashDescribed extends Described {
+  hashes: HashSeq;
+}
+
+/** The `hash` descriptor kind: perceptual hashes and a colour histogram per frame (the fast engine's). */
+export const hashKind: DescriptorKind<HashDescribed> = {
+  name: 'hash',
+  key: ({ region }) => `hash:${JSON.stringify(region)}`,
+  async describe({ video, region, onFrame, signal }) {
+    const { hashes, seq } = await extractHashFeatures(video.file, region, video.frameCount, onFrame, signal);
+    return { hashes, seq };
+  },
+  pair(fg: HashDescribed, bg: HashDescribed, _engine: Engine): DescriptorSet {
+    const f = hashDescriptors(fg.hashes);
+    const b = hashDescriptors(bg.hashes);
+    return { fg: f, bg: b, coarseFg: f, coarseBg: b, maskFraction: 1 };
+  },
+  bytes: (d) => d.hashes.n * (24 + HIST_BINS * 4) + d.seq.data.length + d.seq.times.length * 8,
+};

@@ -1,28 +1,9 @@
-import type { FeatureSeq } from './frames';
-
-/**
- * Per-frame descriptors, one unit-norm row per frame: the dot product of two rows is their
- * similarity in [-1, 1] and 1 − dot their cost. Pixels (zero-mean, so dot = NCC), perceptual hashes
- * and learned embeddings all reduce to this, and every temporal engine works on it.
- */
-export interface Descriptors {
-  n: number;
-  dim: number;
-  v: Float32Array;
-}
-
-/** What the temporal engines compare: fine descriptors for the banded pass, small ones for the search. */
-export interface DescriptorSet {
-  fg: Descriptors;
-  bg: Descriptors;
-  coarseFg: Descriptors;
-  coarseBg: Descriptors;
-  /** Fraction of pixels compared (the mask engine drops static ones), 1 for other descriptors. */
-  maskFraction: number;
-}
+import type { Engine } from '../../../protocol/project';
+import { extractFeatures } from './frames';
+import type { Described, DescriptorKind, DescriptorSet, FeatureSeq } from './types';
 
 /** Pixel descriptors of two analysis sequences: all pixels, or only fg's moving ones (the `mask` engine). */
-export function pixelDescriptors(fg: FeatureSeq, bg: FeatureSeq, engine: string): DescriptorSet {
+export function pixelDescriptors(fg: FeatureSeq, bg: FeatureSeq, engine: Engine): DescriptorSet {
   const mask = pixelMask(fg, engine === 'mask');
   let on = 0;
   for (const m of mask) on += m;
@@ -116,3 +97,17 @@ function coarseVectors(seq: FeatureSeq, mask: Uint8Array, cells = 160): { v: Flo
   return normalise({ data, n: seq.n, w: cw, h: ch, times: seq.times }, cmask);
 }
 
+/**
+ * The `pixels` descriptor kind (the default): each frame's region, grey at analysis size, as a
+ * zero-mean unit vector, so the dot product of two frames is their NCC — immune to brightness and
+ * contrast grading. The mask engine compares only the pixels that move in fg.
+ */
+export const pixelsKind: DescriptorKind = {
+  name: 'pixels',
+  key: ({ region, size }) => `px:${JSON.stringify(region)}:${size.w}x${size.h}`,
+  async describe({ video, region, size, onFrame, signal }): Promise<Described> {
+    return { seq: await extractFeatures(video.file, region, size.w, size.h, video.frameCount, onFrame, signal) };
+  },
+  pair: (fg, bg, engine) => pixelDescriptors(fg.seq, bg.seq, engine),
+  bytes: (d) => d.seq.data.length + d.seq.times.length * 8,
+};

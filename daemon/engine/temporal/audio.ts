@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { threadArgs, tools } from '../../media/tools';
 import { cancelled } from '../../core/errors';
 import { correlate, fft2, nextPow2 } from '../spatial/fft';
-import { robustLine } from './solve';
+import { robustLine } from '../../core/line';
 
 /**
  * The audio prior: when both videos carry sound, where fg's sound sits in bg's, along the whole

@@ -1,7 +1,8 @@
 import { batchDot, dtwBand } from '../../native/kernels';
-import type { Descriptors, DescriptorSet } from '../descriptors/pixels';
+import type { Descriptors, DescriptorSet } from '../descriptors/types';
 import { topMatrix } from './pyramid';
-import { alignTemporal, checkAnchors, robustLine, type TemporalOptions, type TemporalResult } from './solve';
+import { alignTemporal, checkAnchors, type TemporalOptions, type TemporalResult } from './solve';
+import { robustLine } from '../../core/line';
 
 /**
  * The `edit` engine, for an fg that is an edit of bg: stretches of bg in order, with parts cut out

@@ -2,7 +2,8 @@ import { dtwBand, hamming64 } from '../../native/kernels';
 import { evidenceFromSharpness } from './drift';
 import { greyDescriptors, hashDescriptors, hashDistance, type HashSeq } from '../descriptors/hash';
 import { bandLevel, interpolate, topLevel, type Level } from './pyramid';
-import { checkAnchors, robustLine, type TemporalOptions, type TemporalResult } from './solve';
+import { checkAnchors, type TemporalOptions, type TemporalResult } from './solve';
+import { robustLine } from '../../core/line';
 
 /**
  * The `fast` engine: perceptual fingerprints instead of pixels.

@@ -1,5 +1,5 @@
 import { bandedPath, batchDot } from '../../native/kernels';
-import type { Descriptors } from '../descriptors/pixels';
+import type { Descriptors } from '../descriptors/types';
 import { robustLine } from '../../core/line';
 
 /**

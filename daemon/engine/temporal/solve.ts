@@ -1,12 +1,10 @@
 import type { Engine } from '../../../protocol/engines';
 import { bandedPath, batchDot } from '../../native/kernels';
-import type { DescriptorSet } from '../descriptors/pixels';
+import type { DescriptorSet } from '../descriptors/types';
 import { robustLine } from '../../core/line';
 import { bandLevel, interpolate, topLevel } from './pyramid';
 import { correctDrift, evidenceFromSharpness } from './drift';
 import { VidkompyError } from '../../core/errors';
-
-export { pixelDescriptors, type Descriptors, type DescriptorSet } from '../descriptors/pixels';
 
 /**
  * The temporal map: for every fg frame, the bg frame that belongs under it, never running backwards.
@@ -25,9 +23,6 @@ export { pixelDescriptors, type Descriptors, type DescriptorSet } from '../descr
  * rate, which keeps the map drift-free through stretches where frames cannot be told apart.
  * Manual anchors bend the band through themselves and pin their rows.
  */
-
-export { ENGINES, type Engine } from '../../../protocol/engines';
-export { robustLine } from '../../core/line';
 
 export interface TemporalOptions {
   engine: Engine;

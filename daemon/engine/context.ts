@@ -1,0 +1,70 @@
+import type { Engine, Stage } from '../../protocol/project';
+import type { Rect } from '../core/geometry';
+import type { AlignCache } from '../core/lru';
+import type { ProbeInfo } from '../media/probe';
+import type { Described, DescriptorKind } from './descriptors/types';
+import type { Placement } from './spatial/search';
+import type { AudioPrior } from './temporal/audio';
+
+export interface SpatialOptions {
+  /** Manual spatial override, in bg pixels (x, y of fg's top-left corner) and scale. */
+  x?: number;
+  y?: number;
+  scale?: number;
+  /** Only consider scale 1 (fg is a crop of bg at the same resolution). */
+  unscaled?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (stage: Stage, fraction: number) => void;
+}
+
+export interface AlignOptions extends SpatialOptions {
+  engine?: Engine;
+  /** The frame descriptor (default: pixels; the fast engine always uses hashes). */
+  descriptor?: DescriptorKind;
+  /** Use both videos' sound to narrow the search (default: on when both have audio). */
+  audioPrior?: boolean;
+  /**
+   * Memory kept between alignments of the same videos (the daemon's): a placement already verified
+   * on time-matched frames, the analysis frames and their descriptors. With it, changing an option
+   * that does not move fg re-aligns without decoding.
+   */
+  cache?: AlignCache;
+  /** Fine search band half-width, bg frames. */
+  window?: number;
+  /** Manual sync points, in seconds from each video's start: the map passes through them. */
+  anchors?: { fg: number; bg: number }[];
+}
+
+/** Where fg's content sits in bg, as the spatial step found it (or was told). */
+export interface Located {
+  bg: ProbeInfo;
+  fg: ProbeInfo;
+  /** fg's picture without letterbox bars, in fg pixels. */
+  content: Rect;
+  /** Where fg's content (not its frame) sits in bg. */
+  placement: Placement;
+  method: 'auto' | 'manual';
+  /** Coarse search size as a fraction of bg's. */
+  c: number;
+}
+
+/** One alignment's state, passed whole to each step rather than as a dozen parameters. */
+export interface AlignContext {
+  loc: Located;
+  engine: Engine;
+  kind: DescriptorKind;
+  o: AlignOptions;
+  /** Cache identities of the two videos (path, size, mtime; the bare paths without a cache). */
+  ids: { fg: string; bg: string };
+  audio: Promise<AudioPrior | undefined>;
+  /** Descriptions started before the placement was known, by cache key (see align.ts). */
+  early: Map<string, Promise<Described>>;
+}
+
+/** The regions one analysis pass compares, and what it found in them. */
+export interface Pass {
+  bgRect: Rect;
+  fgRect: Rect;
+  fgF: Described;
+  bgF: Described;
+}

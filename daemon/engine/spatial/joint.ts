@@ -1,0 +1,90 @@
+import type { Rect } from '../../core/geometry';
+import { requireFramesAt } from '../../media/decode';
+import type { ProbeInfo } from '../../media/probe';
+import type { AlignContext, Pass } from '../context';
+import { timeOf, type FeatureSeq } from '../descriptors/types';
+import { crop, ncc, resize, toGray } from '../image';
+import type { TemporalResult } from '../temporal/solve';
+import { contentOf, fixedScale } from './locate';
+import { refine, type Placement, type RefinePair } from './search';
+
+/**
+ * A check that a frame fetched by seeking is the frame the sequential decode saw at that time:
+ * reduced the same way, it must match the stored analysis features of its index at least as well
+ * as those of its neighbours.
+ */
+function checker(seq: FeatureSeq, info: ProbeInfo, rect: Rect): (time: number, frame: Uint8Array) => boolean {
+  if (seq.w === 0) return () => true;
+  const index = new Map<number, number>();
+  for (let i = 0; i < seq.n; i++) index.set(timeOf(seq, info, i), i);
+  const dim = seq.w * seq.h;
+  const feat = (i: number) => seq.data.subarray(i * dim, (i + 1) * dim);
+  return (time, frame) => {
+    const i = index.get(time);
+    if (i === undefined) return true;
+    const small = resize(crop(toGray(frame, info.width, info.height), rect.x, rect.y, rect.width, rect.height), seq.w, seq.h).data;
+    const own = ncc(small, feat(i));
+    const next = Math.max(i > 0 ? ncc(small, feat(i - 1)) : -1, i + 1 < seq.n ? ncc(small, feat(i + 1)) : -1);
+    return own >= 0.9 && own + 0.002 >= next;
+  };
+}
+
+/**
+ * Spatial refinement on frames matched in time, searching time and space together. In a camera pan
+ * a placement a few pixels off looks like a match a frame or two off: the two errors confirm each
+ * other and only a joint search breaks the tie. Each picked fg frame is paired with the bg frames
+ * around its match, up to `reach` fg frames' worth either side; `shifts` says, per pick, how far
+ * the best bg frame was from the map's.
+ */
+export async function jointRefine(
+  ctx: AlignContext,
+  placement: Placement,
+  pass: Pass,
+  tm: Pick<TemporalResult, 'bgFrameForFg' | 'confidence'>,
+  rate: number,
+  reach: number,
+): Promise<{ placement: Placement; shifts: number[] }> {
+  const { o } = ctx;
+  const { bg, fg, content } = ctx.loc;
+  const fgF = pass.fgF.seq;
+  const bgF = pass.bgF.seq;
+  const map = tm.bgFrameForFg;
+  const D = Math.max(reach, Math.ceil(reach * rate));
+  const picks = pickPairs(tm.confidence, 3);
+  const bgOk = checker(bgF, bg, pass.bgRect);
+  const fgOk = checker(fgF, fg, pass.fgRect);
+  // All picks' frames at once: the seeks overlap.
+  const shots = await Promise.all(
+    picks.map(async (i) => {
+      const first = Math.max(0, map[i] - D);
+      const last = Math.min(bgF.n - 1, map[i] + D);
+      const bgTimes = Array.from({ length: last - first + 1 }, (_, k) => timeOf(bgF, bg, first + k));
+      const [bgFrames, [fgFrame]] = await Promise.all([
+        // Both sides decoded alike (without deblocking, like the analysis frames they are checked against).
+        requireFramesAt(bg, bgTimes, { signal: o.signal, verify: bgOk, analysis: true }),
+        requireFramesAt(fg, [timeOf(fgF, fg, i)], { signal: o.signal, verify: fgOk, analysis: true }),
+      ]);
+      const pair: RefinePair = { bg: bgFrames.map((f) => toGray(f, bg.width, bg.height)), fg: contentOf(toGray(fgFrame, fg.width, fg.height), content) };
+      return { pair, centre: map[i] - first };
+    }),
+  );
+  const pairs = shots.map((s) => s.pair);
+  const centres = shots.map((s) => s.centre);
+  // The first pass starts from a placement found on one roughly-timed pair: allow more scale error.
+  const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: reach > 2 ? 0.03 : 0.01, fixedScale: fixedScale(o) });
+  return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };
+}
+
+/** The most confident frame in each of `k` equal stretches of fg: spread out, and well matched. */
+function pickPairs(conf: Float32Array, k: number): number[] {
+  const out: number[] = [];
+  const n = conf.length;
+  for (let s = 0; s < Math.min(k, n); s++) {
+    const a = Math.floor((s * n) / k);
+    const b = Math.max(a + 1, Math.floor(((s + 1) * n) / k));
+    let best = a;
+    for (let i = a; i < b; i++) if (conf[i] > conf[best]) best = i;
+    out.push(best);
+  }
+  return out;
+}

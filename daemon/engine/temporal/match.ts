@@ -1,0 +1,122 @@
+import type { Engine } from '../../../protocol/project';
+import { VidkompyError, throwIfAborted } from '../../core/errors';
+import type { Rect } from '../../core/geometry';
+import { cachedIn } from '../../core/lru';
+import { round } from '../../core/numbers';
+import type { ProbeInfo } from '../../media/probe';
+import type { AlignContext, AlignOptions, Located } from '../context';
+import type { Described, DescriptorSet, FeatureSeq } from '../descriptors/types';
+import type { HashDescribed } from '../descriptors/hash';
+import { audioEnvelope, audioPrior, type AudioPrior } from './audio';
+import { alignEdit, type Cut } from './edit';
+import { alignFast } from './fast';
+import { alignTemporal, type TemporalOptions, type TemporalResult } from './solve';
+
+/**
+ * The temporal step of one pass: both regions described (from the daemon's memory when it has
+ * them, or from the early decode), then the frame map by the chosen engine.
+ */
+
+export interface Matched {
+  fgF: Described;
+  bgF: Described;
+  tm: TemporalResult & { cuts?: Cut[] };
+  provider?: 'cpu' | 'cuda';
+  decodeSeconds: number;
+  temporalSeconds: number;
+}
+
+/** The memory-cache key of one video region's description (undefined: the kind is not kept). */
+export function describedKey(ctx: Pick<AlignContext, 'kind'>, id: string, video: ProbeInfo, region: Rect, size: { w: number; h: number }): string | undefined {
+  const k = ctx.kind.key({ video, region, size });
+  return k === undefined ? undefined : `${k}:${id}`;
+}
+
+export async function matchInTime(ctx: AlignContext, rects: { fgRect: Rect; bgRect: Rect }, size: { w: number; h: number }, onFrame: () => void): Promise<Matched> {
+  const { loc, engine, kind, o, ids } = ctx;
+  const { fg, bg } = loc;
+  if (engine === 'mask' && kind.name !== 'pixels') {
+    throw new VidkompyError('BAD_ARGS', `the mask engine compares pixels (it masks out static ones), not ${kind.name}`, undefined, {
+      kind: 'options',
+      verb: 'use',
+      options: ['features'],
+      to: 'pixels (or another engine)',
+    });
+  }
+  const t0 = performance.now();
+  const describe = (video: ProbeInfo, id: string, region: Rect) => {
+    const key = describedKey(ctx, id, video, region, size);
+    const early = key === undefined ? undefined : ctx.early.get(key);
+    return cachedIn(o.cache, key, kind.bytes, () => early ?? kind.describe({ video, region, size, onFrame, signal: o.signal }));
+  };
+  const [fgF, bgF] = await Promise.all([describe(fg, ids.fg, rects.fgRect), describe(bg, ids.bg, rects.bgRect)]);
+  for (const [d, info] of [[fgF, fg], [bgF, bg]] as const) {
+    if (d.seq.n === 0) throw new VidkompyError('NO_FRAMES', `${info.file}: no frame could be decoded; re-export the video`, info.file);
+  }
+  throwIfAborted(o.signal);
+  const prior = priorFrames(await ctx.audio, fg, bg);
+  const t1 = performance.now();
+  const opts: TemporalOptions = {
+    smoothing: 2 * Math.round(fg.fps / 4) + 1,
+    engine,
+    fgFps: fg.fps,
+    bgFps: bg.fps,
+    window: o.window,
+    prior,
+    onProgress: (f: number) => o.onProgress?.('temporal', f),
+    anchors: anchorFrames(o.anchors, fgF.seq, bgF.seq, fg, bg),
+  };
+  let tm: Matched['tm'];
+  if (engine === 'fast') {
+    tm = alignFast((fgF as HashDescribed).hashes, (bgF as HashDescribed).hashes, opts);
+  } else {
+    const fk = describedKey(ctx, ids.fg, fg, rects.fgRect, size);
+    const bk = describedKey(ctx, ids.bg, bg, rects.bgRect, size);
+    const setBytes = (d: DescriptorSet) => 4 * (d.fg.v.length + d.bg.v.length + d.coarseFg.v.length + d.coarseBg.v.length);
+    const key = fk && bk ? `desc:${fk}|${bk}|${engine === 'mask'}` : undefined;
+    const d = await cachedIn(o.cache, key, setBytes, async () => kind.pair(fgF, bgF, engine));
+    tm = engine === 'edit' ? alignEdit(d, opts) : alignTemporal(d, opts);
+  }
+  const provider = fgF.provider && bgF.provider ? (fgF.provider === 'cuda' && bgF.provider === 'cuda' ? 'cuda' : 'cpu') : undefined;
+  return { fgF, bgF, tm, provider, decodeSeconds: (t1 - t0) / 1000, temporalSeconds: (performance.now() - t1) / 1000 };
+}
+
+/** Anchor times as frame indices: the frame whose time is nearest. */
+function anchorFrames(anchors: AlignOptions['anchors'], fgF: FeatureSeq, bgF: FeatureSeq, fg: ProbeInfo, bg: ProbeInfo): { fg: number; bg: number }[] {
+  const nearest = (seq: FeatureSeq, info: ProbeInfo, t: number) => {
+    if (!seq.times.length) return Math.round(t * info.fps);
+    let best = 0;
+    for (let i = 1; i < seq.n; i++) if (Math.abs(seq.times[i] - t) < Math.abs(seq.times[best] - t)) best = i;
+    // Outside the video stays outside, so the anchor check can say so.
+    return t < seq.times[0] - 1 / info.fps || t > seq.times[seq.n - 1] + 1 / info.fps ? Math.round(t * info.fps) : best;
+  };
+  return (anchors ?? []).map((a) => ({ fg: nearest(fgF, fg, a.fg), bg: nearest(bgF, bg, a.bg) }));
+}
+
+/**
+ * The audio prior in frames, when fg's sound was found in bg's consistently enough to trust:
+ * bg frame ≈ offset + slope · fg frame, searched ±1 s around.
+ */
+function priorFrames(p: AudioPrior | undefined, fg: ProbeInfo, bg: ProbeInfo): TemporalOptions['prior'] {
+  if (!p || p.agreement < 0.5) return undefined;
+  return { offset: p.offset * bg.fps, slope: (p.slope * bg.fps) / fg.fps, spread: Math.ceil(bg.fps) + 2 };
+}
+
+/** Both videos' sound, when both have some and the engine can use it (an edit breaks the line). */
+export async function audioPriorOf(loc: Located, engine: Engine, o: AlignOptions, ids: { fg: string; bg: string }): Promise<AudioPrior | undefined> {
+  if (o.audioPrior === false || engine === 'edit' || !loc.fg.audio || !loc.bg.audio) return undefined;
+  try {
+    const env = (file: string, id: string) => cachedIn(o.cache, `audio:${id}`, (e: Float32Array) => e.length * 4, () => audioEnvelope(file, o.signal));
+    const [f, b] = await Promise.all([env(loc.fg.file, ids.fg), env(loc.bg.file, ids.bg)]);
+    return audioPrior(f, b);
+  } catch (e) {
+    if (o.signal?.aborted) throw e;
+    // Sound that cannot be decoded is no evidence; the frames still decide.
+    return undefined;
+  }
+}
+
+export async function audioSummary(audio: Promise<AudioPrior | undefined>): Promise<{ audio?: { offset: number; speed: number; agreement: number } }> {
+  const p = await audio;
+  return p ? { audio: { offset: round(p.offset, 4), speed: round(p.slope, 6), agreement: round(p.agreement, 3) } } : {};
+}
