@@ -11,8 +11,8 @@ import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParam
 
 export const PROTOCOL_VERSION = 1;
 
-/** The settings section the daemon reads from `workspace/didChangeConfiguration` (see daemon/server/settings.ts). */
-export const SETTINGS_SECTION = 'vidkompy';
+/** The settings section the daemon reads from `workspace/didChangeConfiguration`: defined in protocol/settings.ts. */
+export { SETTINGS_SECTION } from './settings';
 
 /**
  * `data` of every error reply from the daemon: the VidkompyError code (ENOENT, NOT_VIDEO, BAD_ARGS,

@@ -30,7 +30,6 @@ import {
   PROTOCOL_VERSION,
   renderRequest,
   resultRequest,
-  SETTINGS_SECTION,
   statusNotification,
   statusRequest,
   type Job,
@@ -42,7 +41,7 @@ import { toResponseError } from './errors';
 import { hover } from './hover';
 import { createJobQueue } from './jobQueue';
 import { alignFraction, STAGE_LABEL, startProgress } from './progress';
-import { DEFAULT_SETTINGS, readSettings, type Settings } from './settings';
+import { DEFAULT_SETTINGS, readSettings, SETTINGS_SECTION, type Settings } from './settings';
 import { pathToUri, uriToPath } from './uri';
 import { createValidator } from './validation';
 import { alignmentView, previewFrame, toVideoInfo } from './view';
