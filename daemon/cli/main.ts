@@ -15,8 +15,7 @@ import { fromProjectAlignment } from '../project/alignment';
 import { checkProjectFiles } from '../project/check';
 import { loadProject, runProject } from '../project/jobs';
 import { startServer, STDIO_USAGE } from '../server/server';
-
-const VERSION = '0.1.0';
+import { VERSION } from '../version';
 
 const HELP = `vidkompy ${VERSION}: overlay a foreground video onto a background video, aligned in space and time
 
