@@ -1,5 +1,5 @@
 import { WorkDoneProgress, type Connection, type ProgressToken } from 'vscode-languageserver/node';
-import type { Stage } from '../engine/align';
+import type { Stage } from '../../protocol/project';
 
 /**
  * LSP work-done progress for a job: on the client's own token when the request carried one,
@@ -57,7 +57,8 @@ const STAGES: Record<Stage, [number, number]> = {
   refine: [0.9, 1],
 };
 
-export const STAGE_LABEL: Record<Stage, string> = { probe: 'probing', spatial: 'locating', decode: 'decoding', temporal: 'matching', refine: 'refining' };
+/** How progress names each stage: protocol/project.ts, shared with the CLI's bar. */
+export { STAGE_LABEL } from '../../protocol/project';
 
 /**
  * The align job's overall fraction from the engine's (stage, fraction) calls. The joint refinement
