@@ -8,6 +8,7 @@
  * `$/cancelRequest`) or `vidkompy/cancel` stops them and leaves no output behind.
  */
 import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
+import type { ErrorCode } from './errors';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -20,7 +21,7 @@ export { SETTINGS_SECTION } from './settings';
  * LSP code RequestCancelled (-32800), bad params with InvalidParams (-32602).
  */
 export interface ErrorData {
-  code: string;
+  code: ErrorCode;
   file?: string;
 }
 
