@@ -9,6 +9,7 @@
  */
 import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { ErrorCode } from './errors';
+import type { Provider } from './project';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -95,7 +96,7 @@ export interface Status {
   version: string;
   protocol: number;
   /** Which ONNX execution provider ran last ('cpu' until embeddings are used). */
-  provider: 'cpu' | 'cuda';
+  provider: Provider;
   /** Whether the native kernels loaded or the TypeScript twins run. */
   kernels: 'native' | 'typescript';
   jobs: Job[];

@@ -59,6 +59,14 @@ export const MODEL_DEFAULTS: Omit<ModelSpec, 'path'> = {
   layout: 'nchw',
 };
 
+/** ONNX Runtime execution providers vidkompy can run a model on (alignments and the status report which ran). */
+export const PROVIDERS = ['cpu', 'cuda'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** Where fg's placement came from: the spatial search, or the user (project or CLI). */
+export const SPATIAL_METHODS = ['auto', 'manual'] as const;
+export type SpatialMethod = (typeof SPATIAL_METHODS)[number];
+
 export const PROJECT_SUFFIX = '.vidkompy.json';
 export const ALIGN_SUFFIX = '.vidkompy.align.json';
 export const PROJECT_GLOB = `**/*${PROJECT_SUFFIX}`;
