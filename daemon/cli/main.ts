@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
   AUDIO_CHOICES,
   DEFAULT_CRF,
+  DEFAULT_FEATURES,
   DEFAULT_PRESET,
   ENGINES,
   FEATURES,
@@ -201,7 +202,7 @@ function describe(al: Alignment): string {
   const t = al.temporal;
   return (
     `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); ` +
-    `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? 'pixels'}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
+    `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? DEFAULT_FEATURES}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
     (t.cuts?.length ? `; cuts at fg frames ${t.cuts.map((c) => c.fg).join(', ')}` : '')
   );
 }
