@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import { align } from '../daemon/engine/align';
 import { memoryCache } from '../daemon/core/lru';
 import { compose } from '../daemon/engine/render/compose';
+import type { Preset } from '../protocol/project';
 import type { Alignment } from '../daemon/engine/result';
 
 async function main(): Promise<void> {
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
     await fs.writeFile(json, JSON.stringify({ seconds, hits: cache.stats.hits, spatial: again.spatial, engine: again.temporal.engine }));
   } else {
     const al = JSON.parse(await fs.readFile(json, 'utf8')) as Alignment;
-    await compose(al, { output: out, preset, crf: Number(crf), audio: 'none' });
+    await compose(al, { output: out, preset: preset as Preset, crf: Number(crf), audio: 'none' });
   }
   clearInterval(timer);
   process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB: Math.max(peak, process.memoryUsage().rss) / 2 ** 20 }) + '\n');

@@ -11,6 +11,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import { PROJECT_GLOB } from '../protocol/project';
 
 /**
  * Starting the daemon: `node dist/daemon.js --stdio` with the extension host's own Node (VS Code's
@@ -23,8 +24,8 @@ export const INSPECT_PORT = 6009;
 
 /** The project files the daemon serves: plain JSON documents named `*.vidkompy.json`. */
 export const PROJECT_SELECTOR: DocumentSelector = [
-  { scheme: 'file', language: 'json', pattern: '**/*.vidkompy.json' },
-  { scheme: 'file', language: 'jsonc', pattern: '**/*.vidkompy.json' },
+  { scheme: 'file', language: 'json', pattern: PROJECT_GLOB },
+  { scheme: 'file', language: 'jsonc', pattern: PROJECT_GLOB },
 ];
 
 /** At most `max` automatic restarts within `windowMs`, like vscode-eslint's client. */

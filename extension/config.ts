@@ -1,36 +1,25 @@
 import * as vscode from 'vscode';
-import { ENGINES, type Engine } from '../protocol/engines';
-import { SETTINGS_SECTION } from '../protocol/lsp';
+import { ENGINES, type Engine } from '../protocol/project';
+import { DEFAULT_SETTINGS, SETTINGS_SECTION, type Settings } from '../protocol/settings';
 
 /**
- * The `vidkompy` settings, read once into a typed object and pushed to the daemon whole (its
- * daemon/server/settings.ts reads the same names). Nothing else in the extension reads raw settings.
+ * The `vidkompy` settings (protocol/settings.ts names them), read once into a typed object and
+ * pushed to the daemon whole. Nothing else in the extension reads raw settings.
  */
 
-export interface Config {
-  /** ffmpeg binary; empty: VIDKOMPY_FFMPEG, else the one bundled with the extension. */
-  ffmpegPath: string;
-  /** ffprobe binary; empty: VIDKOMPY_FFPROBE, else the bundled one. */
-  ffprobePath: string;
-  /** Where the daemon keeps input hashes across restarts; empty: the extension's global storage. */
-  cacheDirectory: string;
-  /** CPU threads the daemon may use; 0: all. */
-  threads: number;
-  /** Engine for projects that name none. */
-  defaultEngine: Engine;
-}
+export type Config = Settings;
 
 export function readConfig(): Config {
   const c = vscode.workspace.getConfiguration(SETTINGS_SECTION);
-  const str = (k: string) => (typeof c.get(k) === 'string' ? (c.get<string>(k) ?? '').trim() : '');
-  const threads = c.get<number>('threads', 0);
-  const engine = c.get<string>('defaultEngine', 'full');
+  const str = (k: 'ffmpegPath' | 'ffprobePath' | 'cacheDirectory') => (typeof c.get(k) === 'string' ? (c.get<string>(k) ?? '').trim() : DEFAULT_SETTINGS[k]);
+  const threads = c.get<number>('threads', DEFAULT_SETTINGS.threads);
+  const engine = c.get<string>('defaultEngine', DEFAULT_SETTINGS.defaultEngine);
   return {
     ffmpegPath: str('ffmpegPath'),
     ffprobePath: str('ffprobePath'),
     cacheDirectory: str('cacheDirectory'),
-    threads: Number.isInteger(threads) && threads >= 0 ? threads : 0,
-    defaultEngine: (ENGINES as readonly string[]).includes(engine) ? (engine as Engine) : 'full',
+    threads: Number.isInteger(threads) && threads >= 0 ? threads : DEFAULT_SETTINGS.threads,
+    defaultEngine: (ENGINES as readonly string[]).includes(engine) ? (engine as Engine) : DEFAULT_SETTINGS.defaultEngine,
   };
 }
 

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, State, type LanguageClient } from 'vscode-languageclient/node';
-import { SETTINGS_SECTION, statusNotification, statusRequest, type Status } from '../protocol/lsp';
+import { statusNotification, statusRequest, type Status } from '../protocol/lsp';
+import { SETTINGS_SECTION } from '../protocol/settings';
 import { createClient, RestartBudget } from './client';
 import { daemonSettings, onConfigChange, readConfig, type Config } from './config';
 

@@ -1,4 +1,5 @@
 import { LSPErrorCodes, ResponseError } from 'vscode-languageclient/node';
+import type { ErrorCode } from '../protocol/errors';
 import type { ErrorData } from '../protocol/lsp';
 
 /**
@@ -13,7 +14,7 @@ export function errorMessage(e: unknown): string {
 }
 
 /** The VidkompyError code of a daemon error reply (ENOENT, NOT_VIDEO, STALE, …), if it has one. */
-export function errorCode(e: unknown): string | undefined {
+export function errorCode(e: unknown): ErrorCode | undefined {
   return e instanceof ResponseError ? (e.data as ErrorData | undefined)?.code : undefined;
 }
 

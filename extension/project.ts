@@ -2,17 +2,16 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 // The ES module build: the package's UMD main hides its requires from esbuild (see daemon/project/jsonc.ts).
 import { findNodeAtLocation, modify, parseTree, type FormattingOptions, type Node } from 'jsonc-parser/lib/esm/main.js';
-import type { Engine } from '../protocol/engines';
+import { ALIGN_SUFFIX, DEFAULT_AUDIO, DEFAULT_CRF, DEFAULT_PRESET, PROJECT_GLOB, PROJECT_SUFFIX, VIDEO_EXTENSIONS, type Engine } from '../protocol/project';
 
 /**
  * Project files as the editor sees them: which project a command is about, the template of a new
  * one, and the edits the preview makes to one (anchors), as ordinary undoable WorkspaceEdits.
  */
 
-export const PROJECT_SUFFIX = '.vidkompy.json';
-export const ALIGN_SUFFIX = '.vidkompy.align.json';
-export const PROJECT_GLOB = '**/*.vidkompy.json';
-export const VIDEO_GLOB = '**/*.{mp4,MP4,mov,MOV,mkv,MKV,avi,AVI,mpg,MPG,mpeg,webm,m4v}';
+export { ALIGN_SUFFIX, PROJECT_GLOB, PROJECT_SUFFIX } from '../protocol/project';
+/** The videos New Project offers; glob matching is case-sensitive, so both spellings of each extension. */
+export const VIDEO_GLOB = `**/*.{${VIDEO_EXTENSIONS.flatMap((e) => [e.slice(1), e.slice(1).toUpperCase()]).join(',')}}`;
 const EXCLUDE_GLOB = '**/{node_modules,.git}/**';
 
 export const isProjectUri = (uri: vscode.Uri): boolean => uri.path.endsWith(PROJECT_SUFFIX);
@@ -62,7 +61,7 @@ export async function resolveProject(arg: unknown, fallback: vscode.Uri | undefi
 
 /** The text of a new project, paths relative to its folder. */
 export function projectTemplate(bg: string, fg: string, engine: Engine): string {
-  return JSON.stringify({ bg, fg, engine, audio: 'auto', render: { crf: 18, preset: 'medium' } }, null, 2) + '\n';
+  return JSON.stringify({ bg, fg, engine, audio: DEFAULT_AUDIO, render: { crf: DEFAULT_CRF, preset: DEFAULT_PRESET } }, null, 2) + '\n';
 }
 
 /** `file` relative to `dir`, `/`-separated, as project files write paths. */

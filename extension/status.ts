@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Job, Status } from '../protocol/lsp';
+import { PROJECT_SUFFIX } from '../protocol/project';
 import type { Ctx, DaemonState } from './ctx';
 
 /**
@@ -28,7 +29,7 @@ const VERB: Record<Job['kind'], [string, string]> = { align: ['aligning', 'align
 /** `demo` for a `file:///…/demo.vidkompy.json` job. */
 function nameOf(project: string): string {
   const base = decodeURIComponent(project.split('/').pop() ?? project);
-  return base.endsWith('.vidkompy.json') ? base.slice(0, -'.vidkompy.json'.length) : base;
+  return base.endsWith(PROJECT_SUFFIX) ? base.slice(0, -PROJECT_SUFFIX.length) : base;
 }
 
 /** The job to show: the running one, else a queued one, else the last to finish. */

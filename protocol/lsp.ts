@@ -8,11 +8,13 @@
  * `$/cancelRequest`) or `vidkompy/cancel` stops them and leaves no output behind.
  */
 import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
+import type { ErrorCode } from './errors';
+import type { Provider } from './project';
 
 export const PROTOCOL_VERSION = 1;
 
-/** The settings section the daemon reads from `workspace/didChangeConfiguration` (see daemon/server/settings.ts). */
-export const SETTINGS_SECTION = 'vidkompy';
+/** The settings section the daemon reads from `workspace/didChangeConfiguration`: defined in protocol/settings.ts. */
+export { SETTINGS_SECTION } from './settings';
 
 /**
  * `data` of every error reply from the daemon: the VidkompyError code (ENOENT, NOT_VIDEO, BAD_ARGS,
@@ -20,7 +22,7 @@ export const SETTINGS_SECTION = 'vidkompy';
  * LSP code RequestCancelled (-32800), bad params with InvalidParams (-32602).
  */
 export interface ErrorData {
-  code: string;
+  code: ErrorCode;
   file?: string;
 }
 
@@ -94,7 +96,7 @@ export interface Status {
   version: string;
   protocol: number;
   /** Which ONNX execution provider ran last ('cpu' until embeddings are used). */
-  provider: 'cpu' | 'cuda';
+  provider: Provider;
   /** Whether the native kernels loaded or the TypeScript twins run. */
   kernels: 'native' | 'typescript';
   jobs: Job[];

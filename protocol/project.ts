@@ -1,17 +1,24 @@
 /**
  * The facts of a vidkompy project that every side must agree on — the daemon, the CLI, the
- * extension, the webview, the JSON schemas and package.json — defined here once. Plain data with no
- * imports. `test/facts.test.ts` fails when a schema or package.json drifts from these lists.
+ * extension, the webview, the JSON schemas and package.json — defined here once. Plain data,
+ * importing nothing outside protocol/. `test/facts.test.ts` fails when a schema or package.json
+ * drifts from these lists.
  */
+import type { Engine } from './engines';
 export { ENGINES, type Engine } from './engines';
+
+/** The engine of a project that names none, unless the `vidkompy.defaultEngine` setting says otherwise. */
+export const DEFAULT_ENGINE: Engine = 'full';
 
 /** Frame descriptors an alignment can compare. */
 export const FEATURES = ['pixels', 'hash', 'embedding'] as const;
 export type Features = (typeof FEATURES)[number];
+export const DEFAULT_FEATURES: Features = 'pixels';
 
 /** Where the sound of a render comes from. */
 export const AUDIO_CHOICES = ['auto', 'fg', 'bg', 'none'] as const;
 export type AudioChoice = (typeof AUDIO_CHOICES)[number];
+export const DEFAULT_AUDIO: AudioChoice = 'auto';
 
 /** The render's canvas: fg's pixels 1:1 (bg scaled around it) or bg's size. */
 export const CANVAS_MODES = ['fg', 'bg'] as const;
@@ -23,6 +30,10 @@ export type Preset = (typeof PRESETS)[number];
 export const DEFAULT_CRF = 18;
 export const DEFAULT_PRESET: Preset = 'medium';
 
+/** Tensor layouts of a model's image input. */
+export const MODEL_LAYOUTS = ['nchw', 'nhwc'] as const;
+export type ModelLayout = (typeof MODEL_LAYOUTS)[number];
+
 /** How to feed frames to an ONNX model; see daemon/embed/model.ts. */
 export interface ModelSpec {
   path: string;
@@ -32,7 +43,7 @@ export interface ModelSpec {
   mean: [number, number, number];
   std: [number, number, number];
   output: string;
-  layout: 'nchw' | 'nhwc';
+  layout: ModelLayout;
 }
 
 /**
@@ -47,6 +58,14 @@ export const MODEL_DEFAULTS: Omit<ModelSpec, 'path'> = {
   std: [0.229, 0.224, 0.225],
   layout: 'nchw',
 };
+
+/** ONNX Runtime execution providers vidkompy can run a model on (alignments and the status report which ran). */
+export const PROVIDERS = ['cpu', 'cuda'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+/** Where fg's placement came from: the spatial search, or the user (project or CLI). */
+export const SPATIAL_METHODS = ['auto', 'manual'] as const;
+export type SpatialMethod = (typeof SPATIAL_METHODS)[number];
 
 export const PROJECT_SUFFIX = '.vidkompy.json';
 export const ALIGN_SUFFIX = '.vidkompy.align.json';

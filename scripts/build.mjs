@@ -1,7 +1,7 @@
 // Bundles each entry point with esbuild. Native addons and onnxruntime stay external: they load
 // binaries from their own folders at run time.
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const entries = [
   { in: 'daemon/cli/main.ts', out: 'dist/cli.js' },
@@ -13,6 +13,10 @@ const entries = [
 ];
 
 const external = ['onnxruntime-node', '*.node', 'vscode'];
+
+// The version is stated once, in package.json; bundles get it inlined (daemon/version.ts).
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const define = { __VIDKOMPY_VERSION__: JSON.stringify(version) };
 
 await Promise.all(
   entries
@@ -27,6 +31,7 @@ await Promise.all(
         target: e.target ?? 'node20',
         sourcemap: true,
         external: e.platform === 'browser' ? [] : external,
+        define,
         logLevel: 'warning',
       }),
     ),

@@ -1,15 +1,26 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { FEATURES, type Features, type ModelSpec, type Stage } from '../../protocol/project';
+import {
+  AUDIO_CHOICES,
+  DEFAULT_CRF,
+  DEFAULT_FEATURES,
+  DEFAULT_PRESET,
+  ENGINES,
+  FEATURES,
+  MODEL_DEFAULTS,
+  MODEL_LAYOUTS,
+  PRESETS,
+  STAGE_LABEL,
+  type CanvasMode,
+  type ModelSpec,
+  type Stage,
+} from '../../protocol/project';
 import { align, locate, type AlignRequest, type SpatialOptions } from '../align';
 import { writeFileAtomic } from '../core/atomic';
-import { compose, prepareOutput } from '../engine';
-import type { AudioChoice, CanvasMode } from '../engine/render/compose';
 import { VidkompyError } from '../core/errors';
-import type { Alignment } from '../engine';
+import { compose, prepareOutput, type Alignment } from '../engine';
 import { alignmentText, readAlignment } from '../store';
-import { ENGINES, type Engine } from '../../protocol/project';
 import { derive } from '../media/derive';
 import { setThreadBudget, tools } from '../media/tools';
 import { progressBar, type Progress } from './progress';
@@ -17,8 +28,9 @@ import { fromProjectAlignment } from '../store';
 import { checkProjectFiles } from '../project/check';
 import { loadProject, runProject } from '../project/jobs';
 import { startServer, STDIO_USAGE } from '../server/server';
+import { VERSION } from '../version';
 
-const VERSION = '0.1.0';
+const MODEL_SIZE = MODEL_DEFAULTS.size.join('x');
 
 const HELP = `vidkompy ${VERSION}: overlay a foreground video onto a background video, aligned in space and time
 
@@ -37,8 +49,8 @@ Alignment options (comp, sync):
                          edit (fg is an edit of bg: finds the cuts)
   --features NAME        frame descriptor: pixels (default), hash, embedding (ONNX; built-in model)
   --model FILE.onnx      your own ONNX image model for --features embedding, with
-                         --model-input NAME --model-output NAME --model-size WxH (default 224x224)
-                         --model-mean R,G,B --model-std R,G,B (default ImageNet) --model-layout nchw|nhwc
+                         --model-input NAME --model-output NAME --model-size WxH (default ${MODEL_SIZE})
+                         --model-mean R,G,B --model-std R,G,B (default ImageNet) --model-layout ${MODEL_LAYOUTS.join('|')}
   -w, --window N         search band half-width in bg frames (default: automatic)
   --x-shift X --y-shift Y  place fg's top-left corner at X,Y in bg pixels (skips spatial search)
   --scale S              fg's scale in bg (with --x-shift/--y-shift, or to fix the search's scale)
@@ -52,8 +64,8 @@ Render options (comp):
   --bg-size              render at bg's size (default: fg's pixels 1:1, bg scaled up around it)
   --smooth               feather fg's edges into bg
   --margin N             feather width in pixels (default 8)
-  --audio auto|fg|bg|none  sound source (default auto: fg's, else bg's matched span)
-  --crf N                x264 quality (default 18)   --preset NAME  x264 preset (default medium)
+  --audio ${AUDIO_CHOICES.join('|')}  sound source (default auto: fg's, else bg's matched span)
+  --crf N                x264 quality (default ${DEFAULT_CRF})   --preset NAME  x264 preset (default ${DEFAULT_PRESET})
 
 General:
   --json                 print the result as JSON on stdout
@@ -143,14 +155,14 @@ function spatialOptions(v: Values): SpatialOptions {
 function alignOptions(v: Values): AlignRequest {
   return {
     ...spatialOptions(v),
-    engine: oneOf<Engine>(v, 'engine', ENGINES),
+    engine: oneOf(v, 'engine', ENGINES),
     window: num(v, 'window', { int: true, min: 1 }),
-    features: oneOf<Features>(v, 'features', FEATURES),
+    features: oneOf(v, 'features', FEATURES),
     model: modelSpec(v),
   };
 }
 
-/** An external ONNX model from the --model flags (defaults fit a typical ImageNet export). */
+/** An external ONNX model from the --model flags (MODEL_DEFAULTS: a typical ImageNet export). */
 function modelSpec(v: Values): ModelSpec | undefined {
   if (!v.model) {
     if (v['model-input'] || v['model-output'] || v['model-size'] || v['model-mean'] || v['model-std'] || v['model-layout']) throw new UsageError('the --model-* flags need --model FILE.onnx');
@@ -163,16 +175,16 @@ function modelSpec(v: Values): ModelSpec | undefined {
     if (t.length !== 3 || !t.every(Number.isFinite)) throw new UsageError(`--${key} ${raw}: expected three numbers R,G,B`);
     return [t[0], t[1], t[2]];
   };
-  const size = (v['model-size'] ?? '224x224').split('x').map(Number);
+  const size = (v['model-size'] ?? MODEL_SIZE).split('x').map(Number);
   if (size.length !== 2 || !size.every((n) => Number.isInteger(n) && n > 0)) throw new UsageError(`--model-size ${v['model-size']}: expected WxH, e.g. 224x224`);
   return {
     path: path.resolve(v.model),
-    input: v['model-input'] ?? 'input',
-    output: v['model-output'] ?? 'output',
+    input: v['model-input'] ?? MODEL_DEFAULTS.input,
+    output: v['model-output'] ?? MODEL_DEFAULTS.output,
     size: [size[0], size[1]],
-    mean: triple('model-mean', [0.485, 0.456, 0.406]),
-    std: triple('model-std', [0.229, 0.224, 0.225]),
-    layout: oneOf(v, 'model-layout', ['nchw', 'nhwc'] as const) ?? 'nchw',
+    mean: triple('model-mean', MODEL_DEFAULTS.mean),
+    std: triple('model-std', MODEL_DEFAULTS.std),
+    layout: oneOf(v, 'model-layout', MODEL_LAYOUTS) ?? MODEL_DEFAULTS.layout,
   };
 }
 
@@ -180,8 +192,6 @@ function requireInputs(v: Values): { bg: string; fg: string } {
   if (!v.bg || !v.fg) throw new UsageError('give both --bg BG and --fg FG');
   return { bg: v.bg, fg: v.fg };
 }
-
-const STAGE_LABEL: Record<Stage, string> = { probe: 'probing', spatial: 'locating', decode: 'decoding', temporal: 'matching', refine: 'refining' };
 
 function reporter(p: Progress): (stage: Stage, f: number) => void {
   return (stage, f) => p.update(STAGE_LABEL[stage], f);
@@ -192,7 +202,7 @@ function describe(al: Alignment): string {
   const t = al.temporal;
   return (
     `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); ` +
-    `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? 'pixels'}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
+    `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? DEFAULT_FEATURES}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
     (t.cuts?.length ? `; cuts at fg frames ${t.cuts.map((c) => c.fg).join(', ')}` : '')
   );
 }
@@ -225,8 +235,8 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
     smooth: v.smooth,
     margin: num(v, 'margin', { int: true, min: 0, max: 1000 }),
     crf: num(v, 'crf', { int: true, min: 0, max: 51 }),
-    preset: oneOf(v, 'preset', ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const),
-    audio: oneOf<AudioChoice>(v, 'audio', ['auto', 'fg', 'bg', 'none']),
+    preset: oneOf(v, 'preset', PRESETS),
+    audio: oneOf(v, 'audio', AUDIO_CHOICES),
   };
   // Fail on an unwritable output now, not after minutes of aligning.
   const check = await prepareOutput(output, inputs ? [inputs.bg, inputs.fg] : []);

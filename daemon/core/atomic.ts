@@ -1,6 +1,7 @@
 import { promises as fs, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cancelled, VidkompyError } from './errors';
+import { PARTIAL_MARK } from '../../protocol/project';
 
 export interface CommitOptions {
   /** A cancel that arrives before the rename leaves nothing behind. */
@@ -12,11 +13,21 @@ export interface CommitOptions {
   commit?: () => boolean;
 }
 
+/**
+ * Where a file is written before it is renamed into place: beside it, hidden, marked as partial
+ * with the writer's pid (so leftovers of dead writers can be told apart), extension kept (ffmpeg
+ * picks the container by it).
+ */
+export function partialPath(final: string): string {
+  const ext = path.extname(final);
+  return path.join(path.dirname(final), `.${path.basename(final, ext)}${PARTIAL_MARK}${process.pid}-${Date.now().toString(36)}${ext}`);
+}
+
 /** Writes `data` to a temp file beside `file` and renames it into place: readers never see half a file. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: CommitOptions = {}): Promise<void> {
   const final = path.resolve(file);
   const dir = path.dirname(final);
-  const temp = path.join(dir, `.${path.basename(final)}.partial-${process.pid}-${Date.now().toString(36)}`);
+  const temp = partialPath(final);
   try {
     await fs.mkdir(dir, { recursive: true });
     await fs.writeFile(temp, data);

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic';
+import type { Provider } from '../../protocol/project';
 export { fileHash } from '../core/identity';
 
 /**
@@ -29,7 +30,7 @@ export function cacheKey(parts: Record<string, unknown>): string {
 export interface CacheEntry {
   n: number;
   dim: number;
-  provider: 'cpu' | 'cuda';
+  provider: Provider;
   /** n × dim, unit rows. */
   v: Float32Array;
   times: Float64Array;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { VidkompyError } from '../core/errors';
 import { threadBudget } from '../media/tools';
+import type { Provider } from '../../protocol/project';
 
 /**
  * onnxruntime-node, loaded lazily: importing the engine must not load a native library that only
@@ -9,7 +10,7 @@ import { threadBudget } from '../media/tools';
  * separate download its install script makes (see docs/gpu.md), which vidkompy never runs.
  */
 export type Ort = typeof import('onnxruntime-node');
-export type Provider = 'cpu' | 'cuda';
+export type { Provider } from '../../protocol/project';
 
 let ortModule: Promise<Ort> | undefined;
 

@@ -1,4 +1,4 @@
-import type { Engine, Stage } from '../../protocol/project';
+import type { Engine, SpatialMethod, Stage } from '../../protocol/project';
 import type { Rect } from '../core/geometry';
 import type { AlignCache } from '../core/lru';
 import type { ProbeInfo } from '../media/probe';
@@ -43,7 +43,7 @@ export interface Located {
   content: Rect;
   /** Where fg's content (not its frame) sits in bg. */
   placement: Placement;
-  method: 'auto' | 'manual';
+  method: SpatialMethod;
   /** Coarse search size as a fraction of bg's. */
   c: number;
 }

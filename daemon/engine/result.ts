@@ -2,6 +2,7 @@ import { round } from '../core/numbers';
 import type { ProbeInfo } from '../media/probe';
 import type { Rect } from '../core/geometry';
 import { type Engine } from '../../protocol/project';
+import type { Features, Provider, SpatialMethod } from '../../protocol/project';
 
 /**
  * What an alignment found, in memory: the engine returns it and the render takes it. How it is kept
@@ -23,16 +24,16 @@ export interface Alignment {
   version: 1;
   bg: VideoSummary;
   fg: VideoSummary & { contentRect: Rect };
-  spatial: { x: number; y: number; scale: number; confidence: number; method: 'auto' | 'manual' };
+  spatial: { x: number; y: number; scale: number; confidence: number; method: SpatialMethod };
   temporal: {
     engine: Engine;
     /** The frame descriptor compared (absent: pixels), and for embeddings the ONNX execution provider that ran. */
-    features?: 'pixels' | 'hash' | 'embedding';
+    features?: Features;
     /** Half-width (bg frames) of the band the final pass searched: at least the --window asked for. */
     window?: number;
     /** The audio prior, when both videos had sound: bg s = offset + speed · fg s, and how many windows agreed. */
     audio?: { offset: number; speed: number; agreement: number };
-    provider?: 'cpu' | 'cuda';
+    provider?: Provider;
     bgFrameForFg: number[];
     bgTimeForFg: number[];
     confidence: number[];

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { openEncoder, readFrames } from './ffmpeg';
 import { probe } from './probe';
 import type { Rect } from '../core/geometry';
+import { partialPath } from '../core/atomic';
 import { VidkompyError } from '../core/errors';
 
 /**
@@ -82,7 +83,7 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
       : '',
     'format=yuv420p',
   ].filter(Boolean);
-  const temp = `${out}.partial-${process.pid}.mp4`;
+  const temp = partialPath(out);
   if (spec.audio && (!bg.audio || spec.segments)) {
     throw new VidkompyError('BAD_ARGS', `${bgFile}: ${bg.audio ? 'audio is not carried over into an edit (segments)' : 'has no audio to carry over'}`);
   }

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import type { Stage } from '../../protocol/project';
+import type { Provider, Stage } from '../../protocol/project';
 import { align } from '../align';
 import { writeFileAtomic } from '../core/atomic';
 import { compose, prepareOutput, type ComposeResult } from '../engine';
@@ -68,7 +68,7 @@ export interface AlignOutcome {
   alignment: ProjectAlignment;
   cached: boolean;
   /** The ONNX execution provider, when this alignment ran a model. */
-  provider?: 'cpu' | 'cuda';
+  provider?: Provider;
 }
 
 /** Aligns the project and saves the alignment beside it, unless the saved one is still fresh. */

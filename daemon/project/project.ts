@@ -1,9 +1,31 @@
 import path from 'node:path';
-import { FEATURES, type Features, type ModelSpec } from '../../protocol/project';
+import {
+  ALIGN_SUFFIX,
+  DEFAULT_ENGINE,
+  DEFAULT_FEATURES,
+  MODEL_DEFAULTS,
+  OUTPUT_EXTENSIONS as OUTPUTS,
+  PROJECT_SUFFIX,
+  VIDEO_EXTENSIONS as VIDEOS,
+  type AudioChoice,
+  type CanvasMode,
+  type Engine,
+  type Features,
+  type ModelSpec,
+  type Preset,
+} from '../../protocol/project';
+import { ENGINES, FEATURES } from '../../protocol/project';
 import type { AlignRequest } from '../align';
-import type { AudioChoice, CanvasMode, ComposeOptions } from '../engine/render/compose';
 import { VidkompyError } from '../core/errors';
-import { ENGINES, type Engine } from '../../protocol/project';
+import type { ComposeOptions } from '../engine';
+
+// The daemon imports these project facts from here; protocol/project.ts defines them.
+export { ALIGN_SUFFIX, MODEL_DEFAULTS, PROJECT_SUFFIX, type Preset } from '../../protocol/project';
+/** Engines a project may name (the schema's list); the engine's `ENGINES` says which this version runs. */
+export { ENGINES as PROJECT_ENGINES, type Engine as ProjectEngine } from '../../protocol/project';
+/** Widened to plain strings so any file's extension can be looked up without a cast. */
+export const VIDEO_EXTENSIONS: readonly string[] = VIDEOS;
+export const OUTPUT_EXTENSIONS: readonly string[] = OUTPUTS;
 
 /** A `*.vidkompy.json` file as written; `schemas/project.schema.json` describes it. */
 export interface ProjectFile {
@@ -11,7 +33,7 @@ export interface ProjectFile {
   bg: string;
   fg: string;
   output?: string;
-  engine?: ProjectEngine;
+  engine?: Engine;
   window?: number;
   spatial?: { x?: number; y?: number; scale?: number; unscaled?: boolean };
   features?: Features;
@@ -21,26 +43,10 @@ export interface ProjectFile {
   anchors?: Anchor[];
 }
 
-/** Engines a project may name (the schema's list); the engine's `ENGINES` says which this version runs. */
-export const PROJECT_ENGINES = ['full', 'mask', 'fast', 'precise', 'edit'] as const;
-export type ProjectEngine = (typeof PROJECT_ENGINES)[number];
-export type Preset = 'ultrafast' | 'superfast' | 'veryfast' | 'faster' | 'fast' | 'medium' | 'slow' | 'slower' | 'veryslow';
-
 export interface Anchor {
   fg: number;
   bg: number;
 }
-
-/**
- * An external model's preprocessing when the project leaves it out: what a typical ImageNet export
- * takes (the same defaults as the CLI's --model-* flags).
- */
-export const MODEL_DEFAULTS: Omit<ModelSpec, 'path'> = { input: 'input', output: 'output', size: [224, 224], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], layout: 'nchw' };
-
-export const PROJECT_SUFFIX = '.vidkompy.json';
-export const ALIGN_SUFFIX = '.vidkompy.align.json';
-export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.avi', '.mpg', '.mpeg', '.webm', '.m4v'];
-export const OUTPUT_EXTENSIONS = ['.mp4', '.m4v', '.mov', '.mkv'];
 
 export function isProjectFile(file: string): boolean {
   return file.endsWith(PROJECT_SUFFIX);
@@ -68,14 +74,14 @@ export interface ResolvedProject {
   fg: string;
   output: string;
   alignmentFile: string;
-  engine: ProjectEngine;
+  engine: Engine;
   features: Features;
   /** The external ONNX model, absolute, defaults filled in (undefined: the built-in one). */
   model?: ModelSpec;
   data: ProjectFile;
 }
 
-export function resolveProject(file: string, data: ProjectFile, defaultEngine: Engine = 'full'): ResolvedProject {
+export function resolveProject(file: string, data: ProjectFile, defaultEngine: Engine = DEFAULT_ENGINE): ResolvedProject {
   const abs = path.resolve(file);
   const dir = path.dirname(abs);
   return {
@@ -85,7 +91,7 @@ export function resolveProject(file: string, data: ProjectFile, defaultEngine: E
     output: path.resolve(dir, data.output ?? `${projectName(abs)}.mp4`),
     alignmentFile: alignmentFileOf(abs),
     engine: data.engine ?? defaultEngine,
-    features: data.features ?? 'pixels',
+    features: data.features ?? DEFAULT_FEATURES,
     model: data.model && { ...MODEL_DEFAULTS, ...data.model, path: path.resolve(dir, data.model.path) },
     data,
   };

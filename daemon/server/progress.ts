@@ -57,7 +57,8 @@ const STAGES: Record<Stage, [number, number]> = {
   refine: [0.9, 1],
 };
 
-export const STAGE_LABEL: Record<Stage, string> = { probe: 'probing', spatial: 'locating', decode: 'decoding', temporal: 'matching', refine: 'refining' };
+/** How progress names each stage: protocol/project.ts, shared with the CLI's bar. */
+export { STAGE_LABEL } from '../../protocol/project';
 
 /**
  * The align job's overall fraction from the engine's (stage, fraction) calls. The joint refinement

@@ -30,7 +30,6 @@ import {
   PROTOCOL_VERSION,
   renderRequest,
   resultRequest,
-  SETTINGS_SECTION,
   statusNotification,
   statusRequest,
   type Job,
@@ -42,10 +41,11 @@ import { toResponseError } from './errors';
 import { hover } from './hover';
 import { createJobQueue } from './jobQueue';
 import { alignFraction, STAGE_LABEL, startProgress } from './progress';
-import { DEFAULT_SETTINGS, readSettings, type Settings } from './settings';
+import { DEFAULT_SETTINGS, readSettings, SETTINGS_SECTION, type Settings } from './settings';
 import { pathToUri, uriToPath } from './uri';
 import { createValidator } from './validation';
 import { alignmentView, previewFrame, toVideoInfo } from './view';
+import { VERSION } from '../version';
 
 /**
  * The vidkompy daemon: a language server for `*.vidkompy.json` projects that also owns the heavy
@@ -53,8 +53,6 @@ import { alignmentView, previewFrame, toVideoInfo } from './view';
  * LSP on its streams and logs to the client's console; a failing request gets an error reply and
  * the daemon carries on.
  */
-
-const VERSION: string = require('../../package.json').version;
 
 export const STDIO_USAGE = 'the vidkompy daemon speaks LSP over stdio only: start it with --stdio (editors do this for you)';
 

@@ -1,4 +1,4 @@
-import type { Engine, Features } from '../../../protocol/project';
+import type { Engine, Features, Provider } from '../../../protocol/project';
 import type { Rect } from '../../core/geometry';
 import type { ProbeInfo } from '../../media/probe';
 
@@ -48,7 +48,7 @@ export interface Described {
    */
   seq: FeatureSeq;
   /** Where a model ran, for kinds that run one. */
-  provider?: 'cpu' | 'cuda';
+  provider?: Provider;
 }
 
 export interface DescribeRequest {

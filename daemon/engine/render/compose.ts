@@ -3,7 +3,8 @@ import path from 'node:path';
 import { openEncoder, readFrames } from '../../media/ffmpeg';
 import { threadArgs } from '../../media/tools';
 import { pasteBox, type Rect } from '../../core/geometry';
-import { commitRename } from '../../core/atomic';
+import { commitRename, partialPath } from '../../core/atomic';
+import { DEFAULT_CRF, DEFAULT_PRESET, type AudioChoice, type CanvasMode, type Preset } from '../../../protocol/project';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
 import type { Alignment } from '../result';
 
@@ -11,9 +12,6 @@ import type { Alignment } from '../result';
  * Renders fg over bg as an alignment says: both videos are read once, in order; every fg frame is
  * pasted over its mapped bg frame and piped to one encoder that also muxes the audio.
  */
-
-export type CanvasMode = 'fg' | 'bg';
-export type AudioChoice = 'auto' | 'fg' | 'bg' | 'none';
 
 export interface ComposeOptions {
   output: string;
@@ -23,7 +21,7 @@ export interface ComposeOptions {
   smooth?: boolean;
   margin?: number;
   crf?: number;
-  preset?: string;
+  preset?: Preset;
   audio?: AudioChoice;
   signal?: AbortSignal;
   onProgress?: (fraction: number) => void;
@@ -153,7 +151,7 @@ export async function prepareOutput(output: string, inputs: string[]): Promise<{
   } catch (e) {
     throw new VidkompyError('UNWRITABLE', `${output}: cannot create folder ${dir} (${(e as NodeJS.ErrnoException).code}); choose a writable folder with -o`, output);
   }
-  const temp = path.join(dir, `.${path.basename(final, ext)}.partial-${process.pid}-${Date.now().toString(36)}${ext}`);
+  const temp = partialPath(final);
   try {
     await (await fs.open(temp, 'wx')).close();
   } catch (e) {
@@ -217,7 +215,7 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
       ...audio.args,
       '-map', '0:v:0',
       ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
-      '-c:v', 'libx264', '-crf', String(o.crf ?? 18), '-preset', o.preset ?? 'medium', '-pix_fmt', 'yuv420p',
+      '-c:v', 'libx264', '-crf', String(o.crf ?? DEFAULT_CRF), '-preset', o.preset ?? DEFAULT_PRESET, '-pix_fmt', 'yuv420p',
       '-t', (nF / al.fg.fps).toFixed(6),
       ...threadArgs(),
       '-movflags', '+faststart', '-f', out.format, out.temp,

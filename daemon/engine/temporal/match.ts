@@ -1,4 +1,4 @@
-import type { Engine } from '../../../protocol/project';
+import type { Engine, Provider } from '../../../protocol/project';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
 import type { Rect } from '../../core/geometry';
 import { cachedIn } from '../../core/lru';
@@ -21,7 +21,7 @@ export interface Matched {
   fgF: Described;
   bgF: Described;
   tm: TemporalResult & { cuts?: Cut[] };
-  provider?: 'cpu' | 'cuda';
+  provider?: Provider;
   decodeSeconds: number;
   temporalSeconds: number;
 }
