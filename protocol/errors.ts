@@ -31,7 +31,7 @@ export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order';
  */
 export type Fix =
   | { kind: 'options'; verb: 'give' | 'use' | 'check'; options: OptionKey[]; to?: string; lead?: string }
-  | { kind: 'command'; command: 'align' };
+  | { kind: 'command'; command: 'align' | 'realign' };
 
 /** How the CLI and a project file spell each option a fix can name. */
 export const OPTION_NAMES: Record<OptionKey, { cli: string; project: string }> = {
@@ -46,7 +46,10 @@ export type FrontEnd = 'cli' | 'editor';
 
 /** A fix in the words of one front end, to follow the problem after "; ". */
 export function wordFix(fix: Fix, front: FrontEnd): string {
-  if (fix.kind === 'command') return front === 'cli' ? "re-align the project ('vidkompy run PROJECT')" : "re-align the project (vidkompy: Align)";
+  if (fix.kind === 'command') {
+    const how = front === 'cli' ? "'vidkompy run PROJECT'" : 'vidkompy: Align';
+    return fix.command === 'align' ? `align the project first (${how})` : `re-align the project (${how})`;
+  }
   const names = fix.options.map((o) => OPTION_NAMES[o][front === 'cli' ? 'cli' : 'project']);
   const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0];
   const verb = front === 'editor' && fix.verb !== 'check' ? 'set' : fix.verb;

@@ -95,7 +95,7 @@ export async function freshAlignment(p: ResolvedProject): Promise<ProjectAlignme
   const saved = await savedAlignment(p);
   const reasons = await staleReasons(saved, p);
   if (reasons.length) {
-    throw new VidkompyError('STALE', `${p.alignmentFile}: the saved alignment is stale: ${reasons.join('; ')}`, p.alignmentFile, { kind: 'command', command: 'align' });
+    throw new VidkompyError('STALE', `${p.alignmentFile}: the saved alignment is stale: ${reasons.join('; ')}`, p.alignmentFile, { kind: 'command', command: 'realign' });
   }
   return saved;
 }
