@@ -10,13 +10,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as ref from './reference';
 
-export type { Band, DotPairs, DtwJump, DtwOptions, DtwResult, Metric } from './reference';
-export { sakoeChibaBand } from './reference';
+export type { Band, DotPairs, DtwJump, DtwOptions, DtwResult } from './reference';
 
 export type KernelBackend = 'native' | 'typescript';
 
 export interface Kernels {
-  frameDistances: typeof ref.frameDistances;
   batchDot: typeof ref.batchDot;
   hamming64: typeof ref.hamming64;
   bandedPath: typeof ref.bandedPath;
@@ -25,7 +23,7 @@ export interface Kernels {
   nccGrid: typeof ref.nccGrid;
 }
 
-export const KERNEL_NAMES = ['frameDistances', 'batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const;
+export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const;
 
 /** Must equal abiVersion in src/addon.cc: a build from older sources is refused, not trusted. */
 export const NATIVE_ABI_VERSION = 2;
@@ -129,7 +127,6 @@ function pick<K extends keyof Kernels>(name: K): Kernels[K] {
   return loaded.native ? loaded.native[name] : withWarning(ref[name]);
 }
 
-export const frameDistances: Kernels['frameDistances'] = pick('frameDistances');
 export const batchDot: Kernels['batchDot'] = pick('batchDot');
 export const hamming64: Kernels['hamming64'] = pick('hamming64');
 export const bandedPath: Kernels['bandedPath'] = pick('bandedPath');
