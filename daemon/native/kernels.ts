@@ -56,23 +56,23 @@ function asKernels(mod: unknown): Kernels {
   return m as unknown as Kernels;
 }
 
-type Loaded = { native: Kernels; file: string; reason: null } | { native: null; file: null; reason: string };
+type Loaded = { native: Kernels; reason: null } | { native: null; reason: string };
 
 function loadNative(): Loaded {
-  if (process.env.VIDKOMPY_NO_NATIVE === '1') return { native: null, file: null, reason: 'disabled by VIDKOMPY_NO_NATIVE=1' };
+  if (process.env.VIDKOMPY_NO_NATIVE === '1') return { native: null, reason: 'disabled by VIDKOMPY_NO_NATIVE=1' };
   const candidates = addonCandidates();
   const errors: string[] = [];
   for (const file of candidates) {
     if (!existsSync(file)) continue;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return { native: asKernels(require(file)), file, reason: null };
+      return { native: asKernels(require(file)), reason: null };
     } catch (e) {
       // Wrong ABI, missing shared library, stale build: say which file and why.
       errors.push(`${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }
   }
-  return { native: null, file: null, reason: errors.length ? errors.join('; ') : `not built (looked for ${candidates.join(', ')})` };
+  return { native: null, reason: errors.length ? errors.join('; ') : `not built (looked for ${candidates.join(', ')})` };
 }
 
 const loaded = loadNative();
@@ -85,11 +85,6 @@ export function kernelsBackend(): KernelBackend {
 /** Why the native addon is not in use (null when it is). */
 export function nativeUnavailableReason(): string | null {
   return loaded.reason;
-}
-
-/** The addon file in use (null with the TypeScript backend). */
-export function nativeAddonPath(): string | null {
-  return loaded.file;
 }
 
 export type KernelLogger = (line: string) => void;
