@@ -253,7 +253,8 @@ export interface AudioStreamOptions {
 export async function* readAudio(o: AudioStreamOptions): AsyncGenerator<Float32Array> {
   // An abort listener added now would never fire: check first rather than decode it all for nothing.
   if (o.signal?.aborted) throw cancelled();
-  const args = ['-nostdin', '-hide_banner', '-v', 'error', ...threadArgs(), '-i', o.file, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(o.sampleRate), '-f', 'f32le', 'pipe:1'];
+  const args = ['-nostdin', '-hide_banner', '-v', 'error', ...threadArgs(), '-i', o.file, '-map', '0:a:0', '-vn'];
+  args.push('-ac', '1', '-ar', String(o.sampleRate), '-f', 'f32le', 'pipe:1');
   const bin = tools().ffmpeg;
   const child = spawnTool(bin, args);
   child.stdin.end();
