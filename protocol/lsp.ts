@@ -130,7 +130,8 @@ export interface FrameParams {
   fgFrame: number;
   /** Preview width in pixels (height follows the aspect ratio). */
   width: number;
-  format?: 'jpeg' | 'png';
+  /** The only encoding (the default); clients may still name it. */
+  format?: 'jpeg';
 }
 
 export interface FrameResult {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { align } from '../daemon/engine/align';
 import { audioEnvelope, audioPrior, ENVELOPE_RATE } from '../daemon/engine/temporal/audio';
+import { VidkompyError } from '../daemon/core/errors';
 import { runTool } from '../daemon/media/ffmpeg';
 import { score } from './support/accuracy';
 import { CACHE, derived, SAMPLE } from './support/media';
@@ -27,6 +28,21 @@ before(async () => {
 });
 
 describe('audio prior', () => {
+  it('decodes through media/ffmpeg.ts: a file without sound, a missing file and a cancel reject with a readable error', async () => {
+    const failsWith = (code: string, ...parts: RegExp[]) => (e: unknown) => {
+      assert.ok(e instanceof VidkompyError, String(e));
+      assert.equal(e.code, code, e.message);
+      for (const p of parts) assert.match(e.message, p);
+      return true;
+    };
+    // The bundled sample has no audio stream: an error naming it, not an empty envelope.
+    await assert.rejects(audioEnvelope(SAMPLE), failsWith('DECODE', /cityCC0\.mpg/, /matches no streams/));
+    await assert.rejects(audioEnvelope(path.join(CACHE, 'no-such-clip.mp4')), failsWith('ENOENT', /no-such-clip\.mp4: file not found/));
+    const stop = new AbortController();
+    stop.abort();
+    await assert.rejects(audioEnvelope(looped, stop.signal), failsWith('CANCELLED'));
+  });
+
   it('finds the start offset and the drift from the sound alone', async () => {
     const { fg } = await derived(looped, { crop: { x: 100, y: 60, width: 400, height: 240 }, offset: 1.2, speed: 1.02, frames: 600, audio: true });
     const [f, b] = await Promise.all([audioEnvelope(fg), audioEnvelope(looped)]);

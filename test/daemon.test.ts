@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Ajv from 'ajv';
+import { decode as decodeJpeg } from 'jpeg-js';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   CancellationTokenSource,
@@ -261,14 +262,23 @@ describe('the vidkompy daemon over stdio', () => {
     assert.equal(view.bgFrameForFg[0], 20);
     assert.equal(view.fg.width, 352);
     assert.equal(view.bg.codec, 'mpeg2video');
-    const f = await client.conn.sendRequest(frameRequest, { project, fgFrame: 30, width: 360, format: 'png' });
+    const f = await client.conn.sendRequest(frameRequest, { project, fgFrame: 30, width: 360, format: 'jpeg' });
     assert.equal(f.bgFrame, view.bgFrameForFg[30]);
     assert.deepEqual(f.box, { x: 75, y: 45, width: 176, height: 112 }, 'fg placed at half size on a 360 px preview');
-    for (const img of [f.fg, f.bg, f.composite]) assert.match(img, /^data:image\/png;base64,iVBORw0KGgo/);
-    const png = Buffer.from(f.bg.split(',')[1], 'base64');
-    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [360, 203]);
-    const jpeg = await client.conn.sendRequest(frameRequest, { project, fgFrame: 0, width: 200 });
-    assert.match(jpeg.composite, /^data:image\/jpeg;base64,\/9j\//);
+    for (const img of [f.fg, f.bg, f.composite]) assert.match(img, /^data:image\/jpeg;base64,\/9j\//);
+    const size = (url: string) => {
+      const { width, height } = decodeJpeg(Buffer.from(url.split(',')[1], 'base64'));
+      return [width, height];
+    };
+    assert.deepEqual(size(f.bg), [360, 203]);
+    assert.deepEqual(size(f.composite), [360, 203]);
+    const c = view.fg.contentRect;
+    assert.deepEqual(size(f.fg), [360, Math.round((c.height * 360) / c.width)], "fg's content alone, at the preview width");
+    const plain = await client.conn.sendRequest(frameRequest, { project, fgFrame: 0, width: 200 });
+    assert.match(plain.composite, /^data:image\/jpeg;base64,\/9j\//, 'JPEG when no format is named');
+    const png = await failure(client.conn.sendRequest(frameRequest, { project, fgFrame: 0, width: 200, format: 'png' as 'jpeg' }));
+    assert.equal(png.data?.code, 'BAD_ARGS');
+    assert.match(png.message, /format must be "jpeg"/);
   });
 
   it('validates during a render, and cancels it mid-way by $/cancelRequest or vidkompy/cancel, leaving no output', async () => {

@@ -7,7 +7,7 @@ import { correlate, fft2, nextPow2 } from '../daemon/engine/spatial/fft';
 import { crop, ncc, resize, resizedTemplate, template, toGray, type Gray } from '../daemon/engine/image';
 import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
-import { alignTemporal, monotonicPath } from '../daemon/engine/temporal/solve';
+import { alignTemporal } from '../daemon/engine/temporal/solve';
 import { robustLine } from '../daemon/core/line';
 import { explainFailure, passthroughArgs, readFrames, runTool, showinfoTime } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';
@@ -212,18 +212,6 @@ describe('FFT correlation and spatial search', () => {
 });
 
 describe('temporal building blocks', () => {
-  it('the banded path follows the cheapest monotonic route and keeps the rate through flat rows', () => {
-    // 6 rows, every column allowed; row 2 and 3 are flat (no information): the rate prior decides.
-    const rows = 6;
-    const cols = 8;
-    const cost = new Float32Array(rows * cols).fill(1);
-    const truth = [0, 1, 2, 3, 4, 5];
-    truth.forEach((c, r) => (cost[r * cols + c] = 0));
-    for (let c = 0; c < cols; c++) cost[2 * cols + c] = cost[3 * cols + c] = 0.5;
-    const path = monotonicPath(cost, rows, new Int32Array(rows), new Int32Array(rows).fill(cols), cols, 1, 3, 0.1);
-    assert.deepEqual(Array.from(path), truth);
-  });
-
   it('the map passes through manual anchors and stays right elsewhere', () => {
     const r = rng(3);
     const unit = (n: number, dim: number, from: (i: number, k: number) => number) => {

@@ -80,7 +80,6 @@ function rng(seed: number): () => number {
 }
 
 const f32 = (n: number, r: () => number, scale = 1, offset = 0): Float32Array => Float32Array.from({ length: n }, () => offset + scale * (r() * 2 - 1));
-const u8 = (n: number, r: () => number): Uint8Array => Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
 
 function unitRows(rows: number, dim: number, r: () => number): Float32Array {
   const v = f32(rows * dim, r);
@@ -117,7 +116,7 @@ function sameError(run: (k: Kernels) => unknown, n: Kernels, cls: typeof TypeErr
   assert.throws(() => run(n), cls, `native: ${what}`);
 }
 
-// The engine's DP as it was specified (daemon/engine/temporal.ts), kept verbatim: the bandedPath twin
+// The engine's temporal DP as first written (before it became a kernel), kept verbatim: the bandedPath twin
 // and the addon must both reproduce it.
 function engineMonotonicPath(cost: Float32Array, rows: number, lo: Int32Array, width: Int32Array, stride: number, rate: number, maxStep: number, lambda: number): Int32Array {
   const back = new Int32Array(rows * stride).fill(-1);
@@ -184,91 +183,34 @@ function randomBand(rows: number, stride: number, r: () => number, connected: bo
   return { lo, width };
 }
 
+/**
+ * A band around the diagonal from (0, 0) to (rows−1, cols−1), radius columns either side (Sakoe–Chiba).
+ * Each row reaches the column just before the next row's diagonal start, so consecutive rows touch
+ * and a DTW path exists even when cols ≫ rows.
+ */
+function diagonalBand(rows: number, cols: number, radius: number): ref.Band {
+  const lo = new Int32Array(rows);
+  const width = new Int32Array(rows);
+  const slope = rows > 1 ? (cols - 1) / (rows - 1) : 0;
+  let stride = 0;
+  for (let r = 0; r < rows; r++) {
+    const x = r * slope;
+    const reach = r === rows - 1 ? cols - 1 : Math.max(Math.ceil(x), Math.floor((r + 1) * slope) - 1);
+    lo[r] = Math.max(0, Math.floor(x) - radius);
+    width[r] = Math.min(cols - 1, reach + radius) - lo[r] + 1;
+    stride = Math.max(stride, width[r]);
+  }
+  return { lo, width, stride };
+}
+
 // =============================================================================================
 
 describe('native kernels: differential against the TypeScript twins', () => {
   differential('the addon is this build (ABI version, exports)', (n) => {
     assert.equal(n.abiVersion, 2);
-    for (const k of ['frameDistances', 'batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const) assert.equal(typeof n[k], 'function', k);
+    for (const k of ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const) assert.equal(typeof n[k], 'function', k);
     assert.ok(n.threads >= 1);
     assert.equal(kernelsBackend(), 'native', `kernels.ts fell back: ${nativeUnavailableReason()}`);
-  });
-
-  differential('frameDistances: random float and byte frames, every metric, with and without masks', (n) => {
-    const r = rng(1);
-    for (const dim of [1, 7, 8, 9, 64, 257]) {
-      for (const bgCount of [0, 1, 5]) {
-        const masks: Array<Uint8Array | undefined> = [undefined, Uint8Array.from({ length: dim }, () => (r() < 0.6 ? 1 : 0)), new Uint8Array(dim), new Uint8Array(dim).fill(1), Uint8Array.from({ length: dim }, () => (r() < 0.5 ? 7 : 0))];
-        for (const mask of masks)
-          for (const metric of ['sad', 'ssd', 'ncc'] as const) {
-            const what = `dim ${dim} × ${bgCount}, ${metric}, mask ${mask ? Array.from(mask.slice(0, 4)).join('') : 'none'}`;
-            const fg = f32(dim, r, 3), bg = f32(bgCount * dim, r, 3);
-            closeFloats(n.frameDistances(fg, bg, bgCount, dim, metric, mask), ref.frameDistances(fg, bg, bgCount, dim, metric, mask), `f32 ${what}`);
-            const fb = u8(dim, r), bb = u8(bgCount * dim, r);
-            closeFloats(n.frameDistances(fb, bb, bgCount, dim, metric, mask), ref.frameDistances(fb, bb, bgCount, dim, metric, mask), `u8 ${what}`);
-          }
-      }
-    }
-  });
-
-  differential('frameDistances: large enough to run on several threads', (n) => {
-    const r = rng(2);
-    const dim = 96 * 54, bgCount = 64;
-    const mask = Uint8Array.from({ length: dim }, () => (r() < 0.7 ? 1 : 0));
-    const fg = f32(dim, r), bg = f32(bgCount * dim, r);
-    const fb = u8(dim, r), bb = u8(bgCount * dim, r);
-    for (const metric of ['sad', 'ssd', 'ncc'] as const) {
-      closeFloats(n.frameDistances(fg, bg, bgCount, dim, metric, mask), ref.frameDistances(fg, bg, bgCount, dim, metric, mask), `f32 ${metric}`);
-      closeFloats(n.frameDistances(fb, bb, bgCount, dim, metric), ref.frameDistances(fb, bb, bgCount, dim, metric), `u8 ${metric}`);
-    }
-  });
-
-  differential('frameDistances: flat frames, byte extremes, ±1e6 floats, empty inputs', (n) => {
-    const r = rng(3);
-    const dim = 33;
-    const cases: Array<[Float32Array | Uint8Array, Float32Array | Uint8Array, number, string]> = [
-      [new Float32Array(dim).fill(0.25), f32(3 * dim, r), 3, 'flat fg'],
-      [f32(dim, r), new Float32Array(3 * dim).fill(-2), 3, 'flat bg'],
-      [new Float32Array(dim).fill(1e6), new Float32Array(2 * dim).fill(1e6), 2, 'flat at 1e6'],
-      [f32(dim, r, 1e6), f32(4 * dim, r, 1e6), 4, '±1e6'],
-      [f32(dim, r, 1, 1e6), f32(4 * dim, r, 1, 1e6), 4, 'small variation on a 1e6 offset'],
-      [new Uint8Array(dim).fill(255), new Uint8Array(2 * dim), 2, '255 vs 0'],
-      [Uint8Array.from({ length: dim }, (_, i) => (i % 2 ? 255 : 0)), Uint8Array.from({ length: 2 * dim }, (_, i) => (i % 2 ? 0 : 255)), 2, 'alternating extremes'],
-      [new Uint8Array(dim).fill(9), new Uint8Array(3 * dim).fill(9), 3, 'all equal bytes'],
-      [new Float32Array(0), new Float32Array(0), 0, 'dim 0, no bg'],
-      [new Float32Array(0), new Float32Array(0), 4, 'dim 0, 4 bg'],
-      [new Uint8Array(dim), new Uint8Array(0), 0, 'no bg frames'],
-    ];
-    for (const [fg, bg, count, what] of cases)
-      for (const metric of ['sad', 'ssd', 'ncc'] as const) {
-        const d = fg.length;
-        const a = n.frameDistances(fg, bg, count, d, metric);
-        closeFloats(a, ref.frameDistances(fg, bg, count, d, metric), `${what} ${metric}`);
-        if (metric === 'ncc') for (const x of a) assert.ok(x >= 0 && x <= 2, `${what}: ncc distance ${x} outside [0, 2]`);
-      }
-    // Flat means distance exactly 1 on both backends.
-    assert.deepEqual(Array.from(n.frameDistances(new Float32Array(dim).fill(1e6), f32(2 * dim, r), 2, dim, 'ncc')), [1, 1]);
-  });
-
-  differential('frameDistances: float results are bit-identical (lane-order contract)', (n) => {
-    const r = rng(4);
-    const dim = 1000, bgCount = 20;
-    const fg = f32(dim, r), bg = f32(bgCount * dim, r);
-    for (const metric of ['sad', 'ssd', 'ncc'] as const) assert.deepEqual(n.frameDistances(fg, bg, bgCount, dim, metric), ref.frameDistances(fg, bg, bgCount, dim, metric), metric);
-  });
-
-  differential('frameDistances: bad arguments throw the same errors', (n) => {
-    const fg = new Float32Array(4), bg = new Float32Array(8);
-    sameError((k) => k.frameDistances(fg, new Uint8Array(8) as unknown as Float32Array, 2, 4, 'sad'), n, TypeError, 'mixed types');
-    sameError((k) => k.frameDistances([1, 2] as unknown as Float32Array, bg, 2, 4, 'sad'), n, TypeError, 'plain array');
-    sameError((k) => k.frameDistances(fg, bg, 2, 4, 'l1' as 'sad'), n, TypeError, 'unknown metric');
-    sameError((k) => k.frameDistances(fg, bg, 3, 4, 'sad'), n, RangeError, 'bg too short');
-    sameError((k) => k.frameDistances(fg, bg, 2, 5, 'sad'), n, RangeError, 'fg length != dim');
-    sameError((k) => k.frameDistances(fg, bg, 2, 4, 'ncc', new Uint8Array(3)), n, RangeError, 'mask length');
-    sameError((k) => k.frameDistances(fg, bg, -1, 4, 'sad'), n, RangeError, 'negative count');
-    sameError((k) => k.frameDistances(fg, bg, 1.5, 4, 'sad'), n, RangeError, 'fractional count');
-    sameError((k) => k.frameDistances(fg, bg, NaN, 4, 'sad'), n, RangeError, 'NaN count');
-    sameError((k) => k.frameDistances(fg, bg, '2' as unknown as number, 4, 'sad'), n, TypeError, 'string count');
   });
 
   differential('batchDot: full matrices and bands, including empty ones and band edges', (n) => {
@@ -397,14 +339,14 @@ describe('native kernels: differential against the TypeScript twins', () => {
       assert.ok(Math.abs(a.cost - e.cost) <= 1e-6 * Math.max(1, Math.abs(e.cost)), `cost ${what}: ${a.cost} vs ${e.cost}`);
       for (let i = 0; i < rows; i++) assert.ok(e.path[i] >= lo[i] && e.path[i] < lo[i] + width[i], `${what}: row ${i} leaves its band`);
     }
-    // Sakoe–Chiba bands, including cols ≫ rows, and the bench's shape at a smaller size.
+    // Diagonal bands, including cols ≫ rows, and the bench's shape at a smaller size.
     for (const [rows, cols, radius] of [[1, 1, 0], [1, 9, 0], [9, 1, 2], [30, 30, 3], [10, 100, 2], [100, 10, 0], [2000, 2000, 40]]) {
-      const band = ref.sakoeChibaBand(rows, cols, radius);
+      const band = diagonalBand(rows, cols, radius);
       const cost = f32(rows * band.stride, r, 1, 1);
       for (const opts of [{}, { openBegin: true, openEnd: true }, { jumpPenalty: 1 }]) {
         const a = n.dtwBand(cost, rows, band.lo, band.width, band.stride, opts);
         const e = ref.dtwBand(cost, rows, band.lo, band.width, band.stride, opts);
-        sameInts(a.path, e.path, `sakoe ${rows}×${cols}±${radius} ${JSON.stringify(opts)}`);
+        sameInts(a.path, e.path, `diagonal ${rows}×${cols}±${radius} ${JSON.stringify(opts)}`);
         assert.deepEqual([a.start, a.end, a.jumps], [e.start, e.end, e.jumps]);
         assert.equal(a.cost, e.cost);
       }
@@ -472,25 +414,6 @@ describe('native kernels: differential against the TypeScript twins', () => {
 // =============================================================================================
 
 describe('TypeScript twins: hand-computed values', () => {
-  test('frameDistances: sad, ssd and ncc of small vectors', () => {
-    const fg = Float32Array.of(1, 2, 3);
-    const bg = Float32Array.of(1, 2, 3, /**/ 3, 2, 1, /**/ 2, 4, 6, /**/ 5, 5, 5);
-    assert.deepEqual(Array.from(ref.frameDistances(fg, bg, 4, 3, 'sad')), [0, 4, 6, 9]);
-    assert.deepEqual(Array.from(ref.frameDistances(fg, bg, 4, 3, 'ssd')), [0, 8, 14, 29]);
-    const ncc = ref.frameDistances(fg, bg, 4, 3, 'ncc');
-    assert.ok(Math.abs(ncc[0]) < 1e-12, 'identical → 0');
-    assert.ok(Math.abs(ncc[1] - 2) < 1e-12, 'reversed → 2');
-    assert.ok(Math.abs(ncc[2]) < 1e-12, 'gain → 0');
-    assert.equal(ncc[3], 1, 'flat → 1');
-    // The mask drops the middle element: 1,_,3 vs 3,_,1 is still reversed.
-    const mask = Uint8Array.of(1, 0, 1);
-    assert.deepEqual(Array.from(ref.frameDistances(fg, bg, 4, 3, 'sad', mask)), [0, 4, 4, 6]);
-    assert.ok(Math.abs(ref.frameDistances(fg, bg, 4, 3, 'ncc', mask)[1] - 2) < 1e-12);
-    // Bytes: offset and gain do not matter to ncc.
-    const b = ref.frameDistances(Uint8Array.of(10, 20, 30, 40), Uint8Array.of(60, 80, 100, 120), 1, 4, 'ncc');
-    assert.ok(Math.abs(b[0]) < 1e-12);
-  });
-
   test('batchDot: full and banded', () => {
     const a = Float32Array.of(1, 0, /**/ 0, 1);
     const b = Float32Array.of(1, 0, /**/ 0.6, 0.8, /**/ 0, -1);
@@ -520,19 +443,6 @@ describe('TypeScript twins: hand-computed values', () => {
     assert.deepEqual(Array.from(ref.bandedPath(flat, rows, lo, width, stride, 1, 2, 0.1)), [0, 1, 2, 3, 4, 5]);
   });
 
-  test('sakoeChibaBand: square and wide matrices stay connected and cover both corners', () => {
-    const sq = ref.sakoeChibaBand(5, 5, 1);
-    assert.deepEqual(Array.from(sq.lo), [0, 0, 1, 2, 3]);
-    assert.deepEqual(Array.from(sq.width), [2, 3, 3, 3, 2]);
-    assert.equal(sq.stride, 3);
-    for (const [rows, cols, radius] of [[4, 40, 0], [40, 4, 0], [7, 7, 0], [1, 5, 2]]) {
-      const { lo, width } = ref.sakoeChibaBand(rows, cols, radius);
-      assert.equal(lo[0], 0);
-      assert.equal(lo[rows - 1] + width[rows - 1], cols);
-      for (let r = 1; r < rows; r++) assert.ok(lo[r] <= lo[r - 1] + width[r - 1] && lo[r] >= lo[r - 1], `${rows}×${cols}: row ${r} detached`);
-    }
-  });
-
   /** |x_i − y_j| over a band, as DTW costs. */
   function absCost(x: number[], y: number[], band: ref.Band): Float32Array {
     const cost = new Float32Array(x.length * band.stride).fill(Infinity);
@@ -544,7 +454,7 @@ describe('TypeScript twins: hand-computed values', () => {
 
   test('dtwBand: identical sequences follow the diagonal at zero cost', () => {
     const x = signal.slice(0, 30);
-    const band = ref.sakoeChibaBand(30, 30, 4);
+    const band = diagonalBand(30, 30, 4);
     const res = ref.dtwBand(absCost(x, x, band), 30, band.lo, band.width, band.stride);
     assert.deepEqual(Array.from(res.path), Array.from({ length: 30 }, (_, i) => i));
     assert.equal(res.cost, 0);
@@ -648,7 +558,7 @@ describe('kernels.ts: loading and fallback', () => {
       k.hamming64(new BigUint64Array([1n]), 1, new BigUint64Array([3n]), 1, 1);
       k.setKernelLogger(null);
       process.stdout.write(JSON.stringify({ backend: k.kernelsBackend(), lines, first: a[0] }));
-      k.frameDistances(new Uint8Array(2), new Uint8Array(2), 1, 2, 'sad'); // no second warning on stderr
+      k.batchDot(new Float32Array(2), 1, new Float32Array(2), 1, 2); // no second warning on stderr
     `;
     const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VIDKOMPY_NO_NATIVE: '1' } });
     assert.equal(res.status, 0, res.stderr);

@@ -42,7 +42,8 @@ export function explainFailure(file: string, stderr: string, what: string): Vidk
 }
 
 function lastMeaningful(lines: string[]): string {
-  const errorish = lines.filter((l) => /error|invalid|not|fail|unable|cannot/i.test(l));
+  // "Stream map '0:a:0' matches no streams" says what is wrong; the hint ffmpeg prints after it does not.
+  const errorish = lines.filter((l) => /error|invalid|not|fail|unable|cannot|matches no streams/i.test(l));
   const pick = (errorish.length ? errorish : lines).slice(-1)[0] ?? 'no message';
   return pick.replace(/^\[[^\]]+\]\s*/, '').slice(0, 300);
 }
@@ -229,6 +230,54 @@ export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer>
     const [code] = await exited;
     if (o.signal?.aborted) throw cancelled();
     if (code !== 0) throw explainFailure(o.file, err, o.what ?? 'decoding');
+    done = true;
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    // A consumer that stops early (break, error) must not leave ffmpeg running.
+    if (!done && child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+export interface AudioStreamOptions {
+  file: string;
+  /** Samples per second of the mono output. */
+  sampleRate: number;
+  signal?: AbortSignal;
+  what?: string;
+}
+
+/**
+ * Decodes the first audio stream of `file` to mono float samples at `sampleRate`, chunk by chunk as
+ * ffmpeg writes them: the consumer pulls, so memory stays flat however long the sound.
+ */
+export async function* readAudio(o: AudioStreamOptions): AsyncGenerator<Float32Array> {
+  // An abort listener added now would never fire: check first rather than decode it all for nothing.
+  if (o.signal?.aborted) throw cancelled();
+  const args = ['-nostdin', '-hide_banner', '-v', 'error', ...threadArgs(), '-i', o.file, '-map', '0:a:0', '-vn'];
+  args.push('-ac', '1', '-ar', String(o.sampleRate), '-f', 'f32le', 'pipe:1');
+  const bin = tools().ffmpeg;
+  const child = spawnTool(bin, args);
+  child.stdin.end();
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err = keepTail(err, c)));
+  const exited = waitExit(child, bin);
+  exited.catch(() => undefined);
+  const onAbort = () => child.kill('SIGKILL');
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  let done = false;
+  try {
+    // A pipe chunk may end inside a sample: its bytes wait for the next chunk.
+    let carry: Buffer = Buffer.alloc(0);
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+      const samples = new Float32Array(buf.length >> 2);
+      for (let i = 0; i < samples.length; i++) samples[i] = buf.readFloatLE(i * 4);
+      carry = buf.subarray(samples.length * 4);
+      if (samples.length) yield samples;
+    }
+    const [code] = await exited;
+    if (o.signal?.aborted) throw cancelled();
+    if (code !== 0) throw explainFailure(o.file, err, o.what ?? 'decoding the sound');
     done = true;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);

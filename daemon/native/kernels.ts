@@ -10,13 +10,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as ref from './reference';
 
-export type { Band, DotPairs, DtwJump, DtwOptions, DtwResult, Metric } from './reference';
-export { sakoeChibaBand } from './reference';
+export type { Band, DotPairs, DtwJump, DtwOptions, DtwResult } from './reference';
 
 export type KernelBackend = 'native' | 'typescript';
 
 export interface Kernels {
-  frameDistances: typeof ref.frameDistances;
   batchDot: typeof ref.batchDot;
   hamming64: typeof ref.hamming64;
   bandedPath: typeof ref.bandedPath;
@@ -25,7 +23,7 @@ export interface Kernels {
   nccGrid: typeof ref.nccGrid;
 }
 
-export const KERNEL_NAMES = ['frameDistances', 'batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const;
+export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const;
 
 /** Must equal abiVersion in src/addon.cc: a build from older sources is refused, not trusted. */
 export const NATIVE_ABI_VERSION = 2;
@@ -58,23 +56,23 @@ function asKernels(mod: unknown): Kernels {
   return m as unknown as Kernels;
 }
 
-type Loaded = { native: Kernels; file: string; reason: null } | { native: null; file: null; reason: string };
+type Loaded = { native: Kernels; reason: null } | { native: null; reason: string };
 
 function loadNative(): Loaded {
-  if (process.env.VIDKOMPY_NO_NATIVE === '1') return { native: null, file: null, reason: 'disabled by VIDKOMPY_NO_NATIVE=1' };
+  if (process.env.VIDKOMPY_NO_NATIVE === '1') return { native: null, reason: 'disabled by VIDKOMPY_NO_NATIVE=1' };
   const candidates = addonCandidates();
   const errors: string[] = [];
   for (const file of candidates) {
     if (!existsSync(file)) continue;
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return { native: asKernels(require(file)), file, reason: null };
+      return { native: asKernels(require(file)), reason: null };
     } catch (e) {
       // Wrong ABI, missing shared library, stale build: say which file and why.
       errors.push(`${file}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }
   }
-  return { native: null, file: null, reason: errors.length ? errors.join('; ') : `not built (looked for ${candidates.join(', ')})` };
+  return { native: null, reason: errors.length ? errors.join('; ') : `not built (looked for ${candidates.join(', ')})` };
 }
 
 const loaded = loadNative();
@@ -87,11 +85,6 @@ export function kernelsBackend(): KernelBackend {
 /** Why the native addon is not in use (null when it is). */
 export function nativeUnavailableReason(): string | null {
   return loaded.reason;
-}
-
-/** The addon file in use (null with the TypeScript backend). */
-export function nativeAddonPath(): string | null {
-  return loaded.file;
 }
 
 export type KernelLogger = (line: string) => void;
@@ -129,7 +122,6 @@ function pick<K extends keyof Kernels>(name: K): Kernels[K] {
   return loaded.native ? loaded.native[name] : withWarning(ref[name]);
 }
 
-export const frameDistances: Kernels['frameDistances'] = pick('frameDistances');
 export const batchDot: Kernels['batchDot'] = pick('batchDot');
 export const hamming64: Kernels['hamming64'] = pick('hamming64');
 export const bandedPath: Kernels['bandedPath'] = pick('bandedPath');

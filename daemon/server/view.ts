@@ -65,8 +65,9 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   const n = al.temporal.bgFrameForFg.length;
   if (!Number.isInteger(fgFrame) || fgFrame < 0 || fgFrame >= n) throw badParams(`vidkompy/frame: fgFrame must be an integer in 0..${n - 1}, got ${JSON.stringify(fgFrame)}`);
   if (!Number.isInteger(width) || width < 16 || width > MAX_PREVIEW) throw badParams(`vidkompy/frame: width must be an integer in 16..${MAX_PREVIEW}, got ${JSON.stringify(width)}`);
-  const format = params.format ?? 'jpeg';
-  if (format !== 'jpeg' && format !== 'png') throw badParams(`vidkompy/frame: format must be "jpeg" or "png", got ${JSON.stringify(format)}`);
+  if (params.format !== undefined && params.format !== 'jpeg') {
+    throw badParams(`vidkompy/frame: format must be "jpeg" (or left out), got ${JSON.stringify(params.format)}`);
+  }
   const { bg, fg, spatial } = al;
   const c = fg.contentRect;
   const bgFrame = al.temporal.bgFrameForFg[fgFrame];
@@ -80,5 +81,5 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   ]);
   const fgAlone = resizeRgb(fgFull, width, Math.max(1, Math.round((c.height * width) / c.width)));
   const composite = pasteRgb(bgImg, resizeRgb(fgFull, box.width, box.height), box.x, box.y);
-  return { fgFrame, bgFrame, fg: dataUrl(fgAlone, format), bg: dataUrl(bgImg, format), composite: dataUrl(composite, format), box };
+  return { fgFrame, bgFrame, fg: dataUrl(fgAlone), bg: dataUrl(bgImg), composite: dataUrl(composite), box };
 }

@@ -2,7 +2,6 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import {
   createProtocolConnection,
   DidChangeTextDocumentNotification,
@@ -14,6 +13,8 @@ import {
   LogMessageNotification,
   PublishDiagnosticsNotification,
   ShutdownRequest,
+  StreamMessageReader,
+  StreamMessageWriter,
   type ClientCapabilities,
   type ProtocolConnection,
   type PublishDiagnosticsParams,

@@ -1,6 +1,6 @@
 import { correlate, fft2, nextPow2, type Spectrum } from './fft';
 import { nccGrid } from '../../native/kernels';
-import { crop, integral, resize, resizedTemplate, template, toGray, windowSums, type Gray, type Template } from '../image';
+import { integral, resize, resizedTemplate, template, toGray, windowSums, type Gray, type Template } from '../image';
 
 /**
  * Where fg sits in bg: position of fg's top-left corner in bg pixels and the scale fg is shown at.
@@ -291,5 +291,3 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
   }
   return { x: Math.round(x), y: Math.round(y), scale, score, picks };
 }
-
-export { crop };

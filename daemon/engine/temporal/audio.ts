@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { threadArgs, tools } from '../../media/tools';
-import { cancelled } from '../../core/errors';
+import { readAudio } from '../../media/ffmpeg';
 import { correlate, fft2, nextPow2 } from '../spatial/fft';
 import { robustLine } from '../../core/line';
 
@@ -25,39 +23,22 @@ const MIN_SCORE = 0.3;
 
 /** The onset envelope of a file's first audio stream: half-wave rectified rise of log energy. */
 export async function audioEnvelope(file: string, signal?: AbortSignal): Promise<Float32Array> {
-  const child = spawn(tools().ffmpeg, ['-nostdin', '-v', 'error', ...threadArgs(), '-i', file, '-map', '0:a:0', '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', 'pipe:1'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const onAbort = () => child.kill('SIGKILL');
-  signal?.addEventListener('abort', onAbort, { once: true });
-  child.stderr.resume();
   const out: number[] = [];
   let energy = 0;
   let count = 0;
   let prev = NaN;
-  let carry: Buffer = Buffer.alloc(0);
-  try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-      const whole = buf.length - (buf.length % 4);
-      for (let o = 0; o < whole; o += 4) {
-        const v = buf.readFloatLE(o);
-        energy += v * v;
-        if (++count === HOP) {
-          const e = Math.log(1e-9 + energy / HOP);
-          out.push(Number.isNaN(prev) ? 0 : Math.max(0, e - prev));
-          prev = e;
-          energy = 0;
-          count = 0;
-        }
+  for await (const samples of readAudio({ file, sampleRate: SAMPLE_RATE, signal, what: 'decoding the sound for the audio prior' })) {
+    for (const v of samples) {
+      energy += v * v;
+      if (++count === HOP) {
+        const e = Math.log(1e-9 + energy / HOP);
+        out.push(Number.isNaN(prev) ? 0 : Math.max(0, e - prev));
+        prev = e;
+        energy = 0;
+        count = 0;
       }
-      carry = buf.subarray(whole);
     }
-    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('close', r)));
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
-  if (signal?.aborted) throw cancelled();
   return boxSmooth(Float32Array.from(out), SMOOTH);
 }
 

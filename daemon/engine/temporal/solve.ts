@@ -1,5 +1,5 @@
 import type { Engine } from '../../../protocol/engines';
-import { bandedPath, batchDot } from '../../native/kernels';
+import { batchDot } from '../../native/kernels';
 import type { DescriptorSet } from '../descriptors/types';
 import { robustLine } from '../../core/line';
 import { bandLevel, interpolate, topLevel } from './pyramid';
@@ -58,15 +58,6 @@ export interface TemporalResult {
 
 /** fg frames the top level samples. */
 const TOP_ROWS = 300;
-
-/**
- * Monotonic least-cost path through a banded cost matrix. Row r may use columns [lo[r], lo[r]+width[r]);
- * the step between consecutive rows' columns is in [0, maxStep] and costs lambda·|step − rate|.
- * (The native kernel when built; its TypeScript twin otherwise.)
- */
-export function monotonicPath(cost: Float32Array, rows: number, lo: Int32Array, width: Int32Array, stride: number, rate: number, maxStep: number, lambda: number): Int32Array {
-  return bandedPath(cost, rows, lo, width, stride, rate, maxStep, lambda);
-}
 
 /** Anchors sorted by fg frame, within both videos and in order (a map cannot run backwards). */
 export function checkAnchors(anchors: { fg: number; bg: number }[], nF: number, nB: number): { fg: number; bg: number }[] {

@@ -45,7 +45,6 @@ Napi::Value SetSimdLevel(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("frameDistances", Napi::Function::New<Guard<vk::FrameDistances>>(env, "frameDistances"));
   exports.Set("batchDot", Napi::Function::New<Guard<vk::BatchDot>>(env, "batchDot"));
   exports.Set("hamming64", Napi::Function::New<Guard<vk::Hamming64>>(env, "hamming64"));
   exports.Set("bandedPath", Napi::Function::New<Guard<vk::BandedPath>>(env, "bandedPath"));

@@ -35,8 +35,6 @@ constexpr int kDotBlock = 4;  // 4 × 2 ymm accumulators
 
 namespace vk {
 namespace avx2 {
-void f32Rows(const F32Job& j, size_t r0, size_t r1) { baseline::f32Rows(j, r0, r1); }
-void u8Rows(const U8Job& j, size_t r0, size_t r1) { baseline::u8Rows(j, r0, r1); }
 void pairsRows(const DotJob& j, size_t r0, size_t r1) { baseline::pairsRows(j, r0, r1); }
 void fullRows(const DotJob& j, size_t r0, size_t r1) { baseline::fullRows(j, r0, r1); }
 }  // namespace avx2

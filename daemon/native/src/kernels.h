@@ -6,7 +6,6 @@
 
 namespace vk {
 
-Napi::Value FrameDistances(const Napi::CallbackInfo& info);
 Napi::Value BatchDot(const Napi::CallbackInfo& info);
 Napi::Value Hamming64(const Napi::CallbackInfo& info);
 Napi::Value BandedPath(const Napi::CallbackInfo& info);

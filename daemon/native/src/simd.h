@@ -9,7 +9,6 @@
 #pragma once
 
 #include <atomic>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -79,31 +78,17 @@ struct Scalar {
     double v[8];
   };
   static VK_INLINE D8 zero() { return {{0, 0, 0, 0, 0, 0, 0, 0}}; }
-  static VK_INLINE D8 set1(double x) { return {{x, x, x, x, x, x, x, x}}; }
   static VK_INLINE D8 loadf(const float* p) {
     D8 r;
     for (int j = 0; j < 8; j++) r.v[j] = static_cast<double>(p[j]);
-    return r;
-  }
-  static VK_INLINE D8 loadd(const double* p) {
-    D8 r;
-    for (int j = 0; j < 8; j++) r.v[j] = p[j];
     return r;
   }
   static VK_INLINE D8 add(D8 a, D8 b) {
     for (int j = 0; j < 8; j++) a.v[j] += b.v[j];
     return a;
   }
-  static VK_INLINE D8 sub(D8 a, D8 b) {
-    for (int j = 0; j < 8; j++) a.v[j] -= b.v[j];
-    return a;
-  }
   static VK_INLINE D8 mul(D8 a, D8 b) {
     for (int j = 0; j < 8; j++) a.v[j] *= b.v[j];
-    return a;
-  }
-  static VK_INLINE D8 abs(D8 a) {
-    for (int j = 0; j < 8; j++) a.v[j] = std::fabs(a.v[j]);
     return a;
   }
   static VK_INLINE void store(double* out, D8 a) {
@@ -121,24 +106,12 @@ struct Sse {
     const __m128d z = _mm_setzero_pd();
     return {z, z, z, z};
   }
-  static VK_INLINE D8 set1(double x) {
-    const __m128d v = _mm_set1_pd(x);
-    return {v, v, v, v};
-  }
   static VK_INLINE D8 loadf(const float* p) {
     const __m128 lo = _mm_loadu_ps(p), hi = _mm_loadu_ps(p + 4);
     return {_mm_cvtps_pd(lo), _mm_cvtps_pd(_mm_movehl_ps(lo, lo)), _mm_cvtps_pd(hi), _mm_cvtps_pd(_mm_movehl_ps(hi, hi))};
   }
-  static VK_INLINE D8 loadd(const double* p) {
-    return {_mm_loadu_pd(p), _mm_loadu_pd(p + 2), _mm_loadu_pd(p + 4), _mm_loadu_pd(p + 6)};
-  }
   static VK_INLINE D8 add(D8 x, D8 y) { return {_mm_add_pd(x.a, y.a), _mm_add_pd(x.b, y.b), _mm_add_pd(x.c, y.c), _mm_add_pd(x.d, y.d)}; }
-  static VK_INLINE D8 sub(D8 x, D8 y) { return {_mm_sub_pd(x.a, y.a), _mm_sub_pd(x.b, y.b), _mm_sub_pd(x.c, y.c), _mm_sub_pd(x.d, y.d)}; }
   static VK_INLINE D8 mul(D8 x, D8 y) { return {_mm_mul_pd(x.a, y.a), _mm_mul_pd(x.b, y.b), _mm_mul_pd(x.c, y.c), _mm_mul_pd(x.d, y.d)}; }
-  static VK_INLINE D8 abs(D8 x) {
-    const __m128d s = _mm_set1_pd(-0.0);
-    return {_mm_andnot_pd(s, x.a), _mm_andnot_pd(s, x.b), _mm_andnot_pd(s, x.c), _mm_andnot_pd(s, x.d)};
-  }
   static VK_INLINE void store(double* out, D8 x) {
     _mm_storeu_pd(out, x.a);
     _mm_storeu_pd(out + 2, x.b);
@@ -156,21 +129,11 @@ struct Avx2 {
     const __m256d z = _mm256_setzero_pd();
     return {z, z};
   }
-  static VK_INLINE VK_AVX2 D8 set1(double x) {
-    const __m256d v = _mm256_set1_pd(x);
-    return {v, v};
-  }
   static VK_INLINE VK_AVX2 D8 loadf(const float* p) {
     return {_mm256_cvtps_pd(_mm_loadu_ps(p)), _mm256_cvtps_pd(_mm_loadu_ps(p + 4))};
   }
-  static VK_INLINE VK_AVX2 D8 loadd(const double* p) { return {_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)}; }
   static VK_INLINE VK_AVX2 D8 add(D8 x, D8 y) { return {_mm256_add_pd(x.lo, y.lo), _mm256_add_pd(x.hi, y.hi)}; }
-  static VK_INLINE VK_AVX2 D8 sub(D8 x, D8 y) { return {_mm256_sub_pd(x.lo, y.lo), _mm256_sub_pd(x.hi, y.hi)}; }
   static VK_INLINE VK_AVX2 D8 mul(D8 x, D8 y) { return {_mm256_mul_pd(x.lo, y.lo), _mm256_mul_pd(x.hi, y.hi)}; }
-  static VK_INLINE VK_AVX2 D8 abs(D8 x) {
-    const __m256d s = _mm256_set1_pd(-0.0);
-    return {_mm256_andnot_pd(s, x.lo), _mm256_andnot_pd(s, x.hi)};
-  }
   static VK_INLINE VK_AVX2 void store(double* out, D8 x) {
     _mm256_storeu_pd(out, x.lo);
     _mm256_storeu_pd(out + 4, x.hi);
