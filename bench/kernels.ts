@@ -26,7 +26,7 @@ function loadNative(): Kernels {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(file) as Kernels;
   } catch (e) {
-    throw new Error(`bench/kernels: cannot load ${file} (${e instanceof Error ? e.message.split('\n')[0] : e}); run \`npm run build:native\` first`);
+    throw new Error(`bench/kernels: cannot load ${file} (${e instanceof Error ? e.message.split('\n')[0] : e}); run \`npm run build:native\` first`, { cause: e });
   }
 }
 

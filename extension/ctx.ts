@@ -110,7 +110,7 @@ export class Ctx implements vscode.Disposable {
       this.problem = `the daemon did not start: ${(e as Error)?.message ?? e}`;
       this.log.error(this.problem);
       this.setState('crashed');
-      throw new Error(this.problem);
+      throw new Error(this.problem, { cause: e });
     }
     return client;
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import Ajv from 'ajv';
@@ -9,7 +9,7 @@ import { tools } from '../daemon/media/tools';
 import { cli, runBin } from './support/cli';
 import { derived, SAMPLE, tempDir } from './support/media';
 
-const schema = JSON.parse(require('node:fs').readFileSync(path.resolve(__dirname, '..', 'schemas', 'alignment.schema.json'), 'utf8'));
+const schema = JSON.parse(readFileSync(path.resolve(__dirname, '..', 'schemas', 'alignment.schema.json'), 'utf8'));
 const validate = new Ajv({ allErrors: true }).compile(schema);
 
 let dir: string;

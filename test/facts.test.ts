@@ -41,6 +41,7 @@ import { cli } from './support/cli';
 
 const ROOT = path.resolve(__dirname, '..');
 // Parsed JSON, walked by key: any keeps the field lookups readable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 const readJson = (file: string): Json => JSON.parse(readFileSync(path.join(ROOT, file), 'utf8'));
 const PKG = readJson('package.json');

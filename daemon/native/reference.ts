@@ -390,7 +390,7 @@ export function dtwBand(cost: Float32Array, rows: number, lo: Int32Array, width:
 
   let r = rows - 1;
   path[r] = lo[r] + c;
-  let start = -1;
+  let start: number;
   const jumps: DtwJump[] = [];
   for (;;) {
     const code = back[r * stride + c];

@@ -19,8 +19,11 @@ export interface SchemaNode {
   maximum?: number;
 }
 
+// Required, not read: esbuild inlines the JSON, so the bundled daemon needs no schemas folder beside it.
+/* eslint-disable @typescript-eslint/no-require-imports */
 export const PROJECT_SCHEMA: SchemaNode = require('../../schemas/project.schema.json');
 export const ALIGNMENT_SCHEMA: SchemaNode = require('../../schemas/project-alignment.schema.json');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 let compiled: { project: ValidateFunction; alignment: ValidateFunction } | undefined;
 

@@ -179,8 +179,8 @@ function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { sour
   if (Math.abs(tempo - 1) > 0.002) {
     // atempo takes 0.5..2 per instance; chain for anything beyond.
     let left = tempo;
-    while (left > 2) (filters.push('atempo=2'), (left /= 2));
-    while (left < 0.5) (filters.push('atempo=0.5'), (left /= 0.5));
+    for (; left > 2; left /= 2) filters.push('atempo=2');
+    for (; left < 0.5; left /= 0.5) filters.push('atempo=0.5');
     filters.push(`atempo=${left.toFixed(6)}`);
   }
   return {

@@ -256,7 +256,12 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
         for (const c of active[k]) {
           const g = bgOf(k, c);
           const v = nccGrid(g.data, g.width, g.height, t.data, Math.ceil(t.width / t.step), Math.ceil(t.height / t.step), t.step, t.norm, xa, ya, nx, ny);
-          for (let q = 0; q < v.length; q++) if (v[q] > top[q]) (top[q] = v[q]), (arg[q] = c);
+          for (let q = 0; q < v.length; q++) {
+            if (v[q] > top[q]) {
+              top[q] = v[q];
+              arg[q] = c;
+            }
+          }
         }
         return { top, arg };
       });
