@@ -234,7 +234,9 @@ export function showinfoTime(line: string): number | undefined {
 export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer> {
   const size = frameBytes(o.pixFmt, o.width, o.height);
   const filters = [o.filter, o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
-  const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.analysis ? ['-skip_loop_filter', 'all'] : []), ...(o.inputArgs ?? []), ...threadArgs(), '-i', ffmpegPath(o.file), '-map', '0:v:0', '-an', '-sn', '-dn'];
+  const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.analysis ? ['-skip_loop_filter', 'all'] : []),
+    ...(o.inputArgs ?? []), ...threadArgs(),
+    '-i', ffmpegPath(o.file), '-map', '0:v:0', '-an', '-sn', '-dn'];
   if (filters) args.push('-vf', filters);
   // Every decoded frame exactly once, in order: frame indices then mean the same in every pass.
   args.push(...(await passthroughArgs()));
