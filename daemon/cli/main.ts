@@ -23,6 +23,7 @@ import { compose, prepareOutput, type Alignment } from '../engine';
 import { alignmentText, readAlignment } from '../store';
 import { derive } from '../media/derive';
 import { setThreadBudget, tools } from '../media/tools';
+import { reapNow } from '../media/ffmpeg';
 import { progressBar, type Progress } from './progress';
 import { fromProjectAlignment } from '../store';
 import { checkProjectFiles } from '../project/check';
@@ -358,6 +359,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     return 0;
   }
   let p: Progress | undefined;
+  const stopSignals = cmd === 'daemon' ? () => undefined : exitOnSignals(io, () => p?.done());
   try {
     // The client adds its own flags (--clientProcessId=N): the daemon takes its arguments as they come.
     if (cmd === 'daemon') return await cmdDaemon(rest);
@@ -410,5 +412,28 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     }
     io.err(`vidkompy: internal error: ${(e as Error).stack ?? e}`);
     return 1;
+  } finally {
+    stopSignals();
   }
+}
+
+/**
+ * Ctrl-C / SIGTERM: ffmpeg children would otherwise finish (or keep) a truncated file and the temp
+ * output would stay behind. Kill them, remove the temps, one line, exit 128+signal. Synchronous:
+ * nothing awaited in the middle of a render would ever run.
+ */
+function exitOnSignals(io: Io, clearProgress: () => void): () => void {
+  const codes = { SIGINT: 130, SIGTERM: 143 } as const;
+  const on = (sig: keyof typeof codes) => {
+    reapNow();
+    clearProgress();
+    io.err(`vidkompy: interrupted (${sig}); stopped ffmpeg and removed the partial output`);
+    process.exit(codes[sig]);
+  };
+  process.on('SIGINT', on);
+  process.on('SIGTERM', on);
+  return () => {
+    process.off('SIGINT', on);
+    process.off('SIGTERM', on);
+  };
 }

@@ -1,4 +1,4 @@
-import { promises as fs, renameSync, rmSync } from 'node:fs';
+import { promises as fs, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cancelled, VidkompyError } from './errors';
 import { PARTIAL_MARK } from '../../protocol/project';
@@ -20,19 +20,76 @@ export interface CommitOptions {
  */
 export function partialPath(final: string): string {
   const ext = path.extname(final);
-  return path.join(path.dirname(final), `.${path.basename(final, ext)}${PARTIAL_MARK}${process.pid}-${Date.now().toString(36)}${ext}`);
+  const temp = path.resolve(path.dirname(final), `.${path.basename(final, ext)}${PARTIAL_MARK}${process.pid}-${Date.now().toString(36)}${ext}`);
+  liveTemps.add(temp);
+  tempWatcher?.('add', temp);
+  return temp;
+}
+
+/**
+ * Temp files this thread may still be writing. Kept here (core) so that whoever cleans up after an
+ * interrupt (media/ffmpeg.ts: on a signal, and its reaper after the process dies) knows them all.
+ */
+export const liveTemps = new Set<string>();
+let tempWatcher: ((op: 'add' | 'del', file: string) => void) | undefined;
+
+/** One watcher (media/ffmpeg.ts's reaper feed) hears of every temp file named and dropped. */
+export function watchTemps(fn: (op: 'add' | 'del', file: string) => void): void {
+  tempWatcher = fn;
+}
+
+/** The temp file is gone (renamed into place or removed): nobody needs to clean it up any more. */
+export function dropTemp(temp: string): void {
+  if (liveTemps.delete(temp)) tempWatcher?.('del', temp);
+}
+
+/**
+ * Removes `.NAME.partial-PID-*.ext` beside `final` left by writers that died without cleaning up
+ * (SIGKILL, power loss). A PID that is alive (even another user's: EPERM) may still be writing.
+ */
+export function sweepPartials(final: string): void {
+  const abs = path.resolve(final);
+  const ext = path.extname(abs);
+  const head = `.${path.basename(abs, ext)}${PARTIAL_MARK}`;
+  let names: string[];
+  try {
+    names = readdirSync(path.dirname(abs));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(head) || !n.endsWith(ext)) continue;
+    const pid = Number(/^(\d+)-/.exec(n.slice(head.length))?.[1]);
+    if (!pid || pid === process.pid || alive(pid)) continue;
+    try {
+      rmSync(path.join(path.dirname(abs), n), { force: true });
+    } catch {
+      // Not ours to remove (permissions): it stays marked as partial.
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 /** Writes `data` to a temp file beside `file` and renames it into place: readers never see half a file. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: CommitOptions = {}): Promise<void> {
   const final = path.resolve(file);
   const dir = path.dirname(final);
+  sweepPartials(final);
   const temp = partialPath(final);
   try {
     await fs.mkdir(dir, { recursive: true });
     await fs.writeFile(temp, data);
   } catch (e) {
     await fs.rm(temp, { force: true }).catch(() => undefined);
+    dropTemp(temp);
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new VidkompyError('UNWRITABLE', `${file}: cannot write (${code}); choose a writable path`, file);
   }
@@ -48,9 +105,11 @@ export function commitRename(temp: string, final: string, what: string, opts: Co
   try {
     if (opts.signal?.aborted || (opts.commit && !opts.commit())) throw cancelled();
     renameSync(temp, final);
+    dropTemp(temp);
   } catch (e) {
     try {
       rmSync(temp, { force: true });
+      dropTemp(temp);
     } catch {
       // The temp file's name marks it as partial; the error below is what matters.
     }

@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
-import { openEncoder, readFrames } from './ffmpeg';
+import { ffmpegPath, openEncoder, readFrames } from './ffmpeg';
 import { probe } from './probe';
 import type { Rect } from '../core/geometry';
-import { partialPath } from '../core/atomic';
+import { dropTemp, partialPath } from '../core/atomic';
 import { VidkompyError } from '../core/errors';
 
 /**
@@ -88,10 +88,12 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     throw new VidkompyError('BAD_ARGS', `${bgFile}: ${bg.audio ? 'audio is not carried over into an edit (segments)' : 'has no audio to carry over'}`);
   }
   const audio = spec.audio
-    ? ['-ss', String(spec.offset ?? 0), '-i', bgFile, '-map', '0:v', '-map', '1:a:0', ...(speed !== 1 ? ['-af', `atempo=${speed}`] : []), '-c:a', 'aac', '-b:a', '128k', '-shortest']
+    ? ['-ss', String(spec.offset ?? 0), '-i', ffmpegPath(bgFile),
+      '-map', '0:v', '-map', '1:a:0', ...(speed !== 1 ? ['-af', `atempo=${speed}`] : []), '-c:a', 'aac', '-b:a', '128k', '-shortest']
     : [];
   const enc = openEncoder(
-    ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${bg.width}x${bg.height}`, '-framerate', String(fps), '-i', 'pipe:0', ...audio, '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(spec.crf ?? 18), '-f', 'mp4', temp],
+    ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${bg.width}x${bg.height}`, '-framerate', String(fps), '-i', 'pipe:0', ...audio,
+      '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(spec.crf ?? 18), '-f', 'mp4', ffmpegPath(temp)],
     out,
     signal,
   );
@@ -111,9 +113,11 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     map.length = i;
     await enc.finish();
     await fs.rename(temp, out);
+    dropTemp(temp);
   } catch (e) {
     enc.abort();
     await fs.rm(temp, { force: true });
+    dropTemp(temp);
     throw e;
   }
   const s = crop.width / size.width;

@@ -1,5 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { liveTemps, watchTemps } from '../core/atomic';
 import { cancelled, VidkompyError } from '../core/errors';
+import { REAPER_SOURCE } from './reaper';
 import { threadArgs, tools } from './tools';
 
 /**
@@ -9,8 +13,71 @@ import { threadArgs, tools } from './tools';
 
 const STDERR_KEEP = 16 * 1024;
 
+/**
+ * A path as ffmpeg/ffprobe must read it: absolute with the `file:` protocol, so that a name that
+ * starts with '-' is not an option and one with ':' or '|' ("concat:a.mp4|b.mp4") is not a protocol.
+ */
+export function ffmpegPath(file: string): string {
+  return 'file:' + path.resolve(file);
+}
+
+/** ffmpeg/ffprobe children of this thread that have not exited yet. */
+const liveChildren = new Set<ChildProcess>();
+let reaper: ChildProcess | undefined;
+
+/** Tells the reaper (started on first need) one event; see reaper.ts. */
+function tellReaper(msg: [string, number | string]): void {
+  if (!reaper) {
+    try {
+      reaper = spawn(process.execPath, ['-e', REAPER_SOURCE], { stdio: ['pipe', 'ignore', 'ignore'], windowsHide: true });
+    } catch {
+      return; // Without a reaper only a SIGKILL of this process can leave anything behind.
+    }
+    reaper.on('error', () => undefined);
+    reaper.stdin!.on('error', () => undefined);
+    // Neither the child nor its pipe may keep this process alive; the pipe closes when we die.
+    reaper.unref();
+    (reaper.stdin as unknown as { unref?: () => void }).unref?.();
+    for (const c of liveChildren) if (c.pid) reaper.stdin!.write(JSON.stringify(['pid', c.pid]) + '\n');
+    for (const f of liveTemps) reaper.stdin!.write(JSON.stringify(['file', f]) + '\n');
+    if (msg[0] === 'file' || msg[0] === 'pid') return;
+  }
+  if (reaper.stdin!.writable) reaper.stdin!.write(JSON.stringify(msg) + '\n');
+}
+
+watchTemps((op, file) => tellReaper([op === 'add' ? 'file' : 'unfile', file]));
+
+/**
+ * Ends every child and removes every temp file of this thread now, synchronously: for a signal
+ * handler (the CLI's Ctrl-C) and for process exit, where no await runs.
+ */
+export function reapNow(): void {
+  for (const c of liveChildren) c.kill('SIGKILL');
+  for (const f of liveTemps) {
+    try {
+      rmSync(f, { force: true });
+    } catch {
+      // Marked as partial by its name: the next write of the same output sweeps it.
+    }
+  }
+  liveTemps.clear();
+}
+
+process.on('exit', reapNow);
+
 function spawnTool(bin: string, args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+  if (child.pid) {
+    const pid = child.pid;
+    liveChildren.add(child);
+    tellReaper(['pid', pid]);
+    // Forgotten once it has exited, so the reaper never kills a recycled pid.
+    child.once('exit', () => {
+      liveChildren.delete(child);
+      tellReaper(['unpid', pid]);
+    });
+  }
+  return child;
 }
 
 function keepTail(acc: string, chunk: Buffer): string {
@@ -167,7 +234,9 @@ export function showinfoTime(line: string): number | undefined {
 export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer> {
   const size = frameBytes(o.pixFmt, o.width, o.height);
   const filters = [o.filter, o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
-  const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.analysis ? ['-skip_loop_filter', 'all'] : []), ...(o.inputArgs ?? []), ...threadArgs(), '-i', o.file, '-map', '0:v:0', '-an', '-sn', '-dn'];
+  const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.analysis ? ['-skip_loop_filter', 'all'] : []),
+    ...(o.inputArgs ?? []), ...threadArgs(),
+    '-i', ffmpegPath(o.file), '-map', '0:v:0', '-an', '-sn', '-dn'];
   if (filters) args.push('-vf', filters);
   // Every decoded frame exactly once, in order: frame indices then mean the same in every pass.
   args.push(...(await passthroughArgs()));
@@ -253,7 +322,7 @@ export interface AudioStreamOptions {
 export async function* readAudio(o: AudioStreamOptions): AsyncGenerator<Float32Array> {
   // An abort listener added now would never fire: check first rather than decode it all for nothing.
   if (o.signal?.aborted) throw cancelled();
-  const args = ['-nostdin', '-hide_banner', '-v', 'error', ...threadArgs(), '-i', o.file, '-map', '0:a:0', '-vn'];
+  const args = ['-nostdin', '-hide_banner', '-v', 'error', ...threadArgs(), '-i', ffmpegPath(o.file), '-map', '0:a:0', '-vn'];
   args.push('-ac', '1', '-ar', String(o.sampleRate), '-f', 'f32le', 'pipe:1');
   const bin = tools().ffmpeg;
   const child = spawnTool(bin, args);

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { VidkompyError } from '../core/errors';
-import { runTool } from './ffmpeg';
+import { ffmpegPath, runTool } from './ffmpeg';
 
 /** What the engine needs to know about a video (or a still image, which is a 1-frame video). */
 export interface ProbeInfo {
@@ -61,7 +61,7 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
   if (st.size === 0) throw new VidkompyError('NOT_VIDEO', `${file}: the file is empty; re-export the video`, file);
   const { stdout } = await runTool(
     'ffprobe',
-    ['-v', 'error', '-count_packets', '-show_streams', '-show_format', '-of', 'json', file],
+    ['-v', 'error', '-count_packets', '-show_streams', '-show_format', '-of', 'json', ffmpegPath(file)],
     { file, what: 'probing', signal },
   );
   const json = JSON.parse(stdout.toString('utf8')) as { streams?: FfStream[]; format?: { duration?: string; start_time?: string; format_name?: string } };

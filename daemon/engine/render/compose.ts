@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { openEncoder, readFrames } from '../../media/ffmpeg';
+import { ffmpegPath, openEncoder, readFrames } from '../../media/ffmpeg';
 import { threadArgs } from '../../media/tools';
 import { pasteBox, type Rect } from '../../core/geometry';
-import { commitRename, partialPath } from '../../core/atomic';
+import { commitRename, dropTemp, partialPath, sweepPartials } from '../../core/atomic';
 import { DEFAULT_CRF, DEFAULT_PRESET, type AudioChoice, type CanvasMode, type Preset } from '../../../protocol/project';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
 import type { Alignment } from '../result';
@@ -151,10 +151,13 @@ export async function prepareOutput(output: string, inputs: string[]): Promise<{
   } catch (e) {
     throw new VidkompyError('UNWRITABLE', `${output}: cannot create folder ${dir} (${(e as NodeJS.ErrnoException).code}); choose a writable folder with -o`, output);
   }
+  // Leftovers of writers that died (SIGKILL) go before this one starts.
+  sweepPartials(final);
   const temp = partialPath(final);
   try {
     await (await fs.open(temp, 'wx')).close();
   } catch (e) {
+    dropTemp(temp);
     throw new VidkompyError('UNWRITABLE', `${output}: cannot write in ${dir} (${(e as NodeJS.ErrnoException).code}); choose a writable folder with -o`, output);
   }
   return { final, temp, format };
@@ -163,7 +166,7 @@ export async function prepareOutput(output: string, inputs: string[]): Promise<{
 /** Audio input arguments and filter for the chosen source. */
 function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { source: 'fg' | 'bg' | 'none'; args: string[]; filter?: string } {
   const wantFg = choice === 'fg' || (choice === 'auto' && al.fg.hasAudio);
-  if (wantFg && al.fg.hasAudio) return { source: 'fg', args: ['-i', al.fg.file] };
+  if (wantFg && al.fg.hasAudio) return { source: 'fg', args: ['-i', ffmpegPath(al.fg.file)] };
   if (choice === 'fg') throw new VidkompyError('BAD_ARGS', `${al.fg.file}: has no audio`, al.fg.file, { kind: 'options', verb: 'use', options: ['audio'], to: 'bg or none' });
   if (choice === 'none' || !al.bg.hasAudio) {
     if (choice === 'bg') throw new VidkompyError('BAD_ARGS', `${al.bg.file}: has no audio`, al.bg.file, { kind: 'options', verb: 'use', options: ['audio'], to: 'fg or none' });
@@ -185,7 +188,7 @@ function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { sour
   }
   return {
     source: 'bg',
-    args: ['-ss', Math.max(0, t0).toFixed(6), '-t', (t1 - t0).toFixed(6), '-i', al.bg.file],
+    args: ['-ss', Math.max(0, t0).toFixed(6), '-t', (t1 - t0).toFixed(6), '-i', ffmpegPath(al.bg.file)],
     filter: filters.length ? filters.join(',') : undefined,
   };
 }
@@ -218,7 +221,7 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
       '-c:v', 'libx264', '-crf', String(o.crf ?? DEFAULT_CRF), '-preset', o.preset ?? DEFAULT_PRESET, '-pix_fmt', 'yuv420p',
       '-t', (nF / al.fg.fps).toFixed(6),
       ...threadArgs(),
-      '-movflags', '+faststart', '-f', out.format, out.temp,
+      '-movflags', '+faststart', '-f', out.format, ffmpegPath(out.temp),
     ];
     encoder = openEncoder(args, out.final, o.signal);
     const bgFrames = readFrames({ file: al.bg.file, filter: bgFilter, pixFmt: 'yuv420p', width: g.width, height: g.height, signal: o.signal, what: 'decoding bg for rendering' })[Symbol.asyncIterator]();
@@ -260,6 +263,7 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
   } catch (e) {
     encoder?.abort();
     await fs.rm(out.temp, { force: true });
+    dropTemp(out.temp);
     throw e;
   }
 }
