@@ -11,6 +11,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import type { InitializationOptions } from '../protocol/lsp';
 import { PROJECT_GLOB } from '../protocol/project';
 
 /**
@@ -61,6 +62,8 @@ export interface ClientDeps {
   log: vscode.LogOutputChannel;
   /** The settings to send the daemon, read when the client (re)starts. */
   settings: () => unknown;
+  /** Whether the workspace is trusted (false in Restricted Mode: the daemon then decodes nothing). */
+  trusted: () => boolean;
   /** An Extension Development Host: run the daemon with the inspector. */
   development: boolean;
 }
@@ -79,7 +82,7 @@ export function createClient(deps: ClientDeps, crash: CrashPolicy): LanguageClie
     // Computed when the client (re)starts, so a restarted daemon gets the current settings.
     // VS Code's JSON service validates *.vidkompy.json against the schema we contribute
     // (jsonValidation): the daemon then sends only its own findings, not the same errors again.
-    initializationOptions: () => ({ settings: deps.settings(), clientValidatesSchema: true }),
+    initializationOptions: (): InitializationOptions => ({ settings: deps.settings(), clientValidatesSchema: true, trusted: deps.trusted() }),
     errorHandler: errorHandler(crash),
     markdown: { isTrusted: false, supportHtml: false },
   };

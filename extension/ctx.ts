@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, State, type LanguageClient } from 'vscode-languageclient/node';
-import { statusNotification, statusRequest, type Status } from '../protocol/lsp';
+import { statusNotification, statusRequest, trustNotification, type Status } from '../protocol/lsp';
 import { SETTINGS_SECTION } from '../protocol/settings';
 import { createClient, RestartBudget } from './client';
 import { daemonSettings, onConfigChange, readConfig, type Config } from './config';
@@ -43,6 +43,12 @@ export class Ctx implements vscode.Disposable {
       this.stateEmitter,
       this.statusEmitter,
       onConfigChange((c) => this.pushConfig(c)),
+      // A starting client sends the trust in initializationOptions; a running one is told here.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        const client = this.client;
+        if (client?.state !== State.Running) return;
+        void client.sendNotification(trustNotification, { trusted: true }).catch((e: unknown) => this.log.warn(`pushing workspace trust: ${e}`));
+      }),
     );
   }
 
@@ -77,7 +83,13 @@ export class Ctx implements vscode.Disposable {
     let clientRestarts = false;
     // A client that never ran failed to start: doStart reports that itself.
     let ran = false;
-    const deps = { extensionUri: this.extension.extensionUri, log: this.log, settings: () => this.settings(), development: this.development };
+    const deps = {
+      extensionUri: this.extension.extensionUri,
+      log: this.log,
+      settings: () => this.settings(),
+      trusted: () => vscode.workspace.isTrusted,
+      development: this.development,
+    };
     const client = createClient(deps, {
       onRestart: (count, max) => {
         clientRestarts = true;

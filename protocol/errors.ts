@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   'CANCELLED',
   'ENCODE',
   'STALE',
+  'UNTRUSTED',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

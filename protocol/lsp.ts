@@ -17,6 +17,21 @@ export const PROTOCOL_VERSION = 1;
 export { SETTINGS_SECTION } from './settings';
 
 /**
+ * `initializationOptions` of the client's initialize request. `trusted: false` is VS Code's
+ * Restricted Mode: the daemon then runs no decoder (ffprobe, ffmpeg) on workspace files. Absent
+ * means trusted, as for the CLI and clients that know no trust.
+ */
+export interface InitializationOptions {
+  settings?: unknown;
+  /** The client validates the schema itself: the daemon sends only its own findings. */
+  clientValidatesSchema?: boolean;
+  trusted?: boolean;
+}
+
+/** Sent by the client when the user trusts the workspace (VS Code can grant trust in a session, never revoke it). */
+export const trustNotification = new NotificationType<{ trusted: boolean }>('vidkompy/trust');
+
+/**
  * `data` of every error reply from the daemon: the VidkompyError code (ENOENT, NOT_VIDEO, BAD_ARGS,
  * STALE, CANCELLED, …; INTERNAL for a bug) and the file it is about. Cancelled jobs fail with the
  * LSP code RequestCancelled (-32800), bad params with InvalidParams (-32602).

@@ -64,6 +64,7 @@ Render options (comp):
   --use-alignment FILE   render from a saved alignment without aligning again
   --bg-size              render at bg's size (default: fg's pixels 1:1, bg scaled up around it)
   --smooth               feather fg's edges into bg
+  --force                render even when fg decodes fewer frames than it lists (a cut-short file)
   --margin N             feather width in pixels (default 8)
   --audio ${AUDIO_CHOICES.join('|')}  sound source (default auto: fg's, else bg's matched span)
   --crf N                x264 quality (default ${DEFAULT_CRF})   --preset NAME  x264 preset (default ${DEFAULT_PRESET})
@@ -102,6 +103,7 @@ const options = {
   'use-alignment': { type: 'string' },
   'bg-size': { type: 'boolean' },
   smooth: { type: 'boolean' },
+  force: { type: 'boolean' },
   margin: { type: 'string' },
   audio: { type: 'string' },
   crf: { type: 'string' },
@@ -234,6 +236,7 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
   const renderOpts = {
     canvas: (v['bg-size'] ? 'bg' : 'fg') as CanvasMode,
     smooth: v.smooth,
+    force: v.force,
     margin: num(v, 'margin', { int: true, min: 0, max: 1000 }),
     crf: num(v, 'crf', { int: true, min: 0, max: 51 }),
     preset: oneOf(v, 'preset', PRESETS),

@@ -18,6 +18,11 @@ export interface ProbeInfo {
   nominalFps: number;
   /** Frames in the video stream (packets counted, not estimated from duration). */
   frameCount: number;
+  /**
+   * Frames the container's index lists (nb_frames), when it states them. A file cut short keeps its
+   * index (faststart mp4): more frames listed than packets read is how a truncated file shows.
+   */
+  indexedFrames?: number;
   duration: number;
   startTime: number;
   rotation: number;
@@ -102,6 +107,7 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
     fpsRational,
     nominalFps: image ? 1 : nominalFps,
     frameCount,
+    indexedFrames: image ? undefined : Number(v.nb_frames) || undefined,
     duration: image ? 0 : duration,
     startTime: Number(v.start_time ?? json.format?.start_time ?? 0) || 0,
     rotation,

@@ -44,13 +44,20 @@ export function probeSummary(p: ProbeInfo): string {
 
 const VIDEO_FIELDS = new Set(['bg', 'fg']);
 
-export async function hover(parsed: ParsedJson, projectFile: string, offset: number, range: (s: Span) => Hover['range']): Promise<Hover | null> {
+/** `trusted` false (Restricted Mode): field docs only, no probe of the file under the cursor. */
+export async function hover(
+  parsed: ParsedJson,
+  projectFile: string,
+  offset: number,
+  range: (s: Span) => Hover['range'],
+  trusted = true,
+): Promise<Hover | null> {
   const spot = spotAt(parsed, offset);
   if (!spot) return null;
   const doc = fieldDoc(spot.path);
   const parts: string[] = [];
   const key = spot.path.length === 1 ? spot.path[0] : undefined;
-  if (!spot.isKey && typeof key === 'string' && VIDEO_FIELDS.has(key) && spot.node.type === 'string') {
+  if (trusted && !spot.isKey && typeof key === 'string' && VIDEO_FIELDS.has(key) && spot.node.type === 'string') {
     const file = path.resolve(path.dirname(projectFile), spot.node.value as string);
     try {
       parts.push(`**${key}** \`${spot.node.value}\`: ${probeSummary(await cachedProbe(file))}`);

@@ -16,7 +16,7 @@ import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 import { setThreadBudget, setTools, threadBudget, tools } from '../media/tools';
 import { loadProject, readProject, savedAlignment } from '../project/jobs';
 import { createJobRunner, type JobOptions } from './jobRunner';
-import { fromProjectAlignment } from '../store';
+import { VidkompyError } from '../core/errors';
 import { kernelsBackend } from '../native/kernels';
 import { cachedProbe, setHashCacheDirectory } from '../project/filecache';
 import { rangeMapper } from '../project/check';
@@ -32,6 +32,8 @@ import {
   resultRequest,
   statusNotification,
   statusRequest,
+  trustNotification,
+  type InitializationOptions,
   type Job,
   type Status,
 } from '../../protocol/lsp';
@@ -44,7 +46,7 @@ import { alignFraction, STAGE_LABEL, startProgress } from './progress';
 import { DEFAULT_SETTINGS, readSettings, SETTINGS_SECTION, type Settings } from './settings';
 import { pathToUri, uriToPath } from './uri';
 import { createValidator } from './validation';
-import { alignmentView, previewFrame, toVideoInfo } from './view';
+import { alignmentView, previewableAlignment, previewFrame, toVideoInfo } from './view';
 import { VERSION } from '../version';
 
 /**
@@ -72,6 +74,16 @@ export function startServer(): Connection {
   let canResolveActions = false;
   /** The ONNX execution provider of the last alignment that ran one. */
   let provider: Status['provider'] = 'cpu';
+  /**
+   * False in VS Code's Restricted Mode: a project from an untrusted source must not get its files
+   * fed to ffprobe/ffmpeg (decoders are attack surface), so no probe, preview, align or render runs.
+   */
+  let trusted = true;
+  const requireTrust = (what: string) => {
+    if (trusted) return;
+    const why = `${what}: this workspace is not trusted (Restricted Mode) and vidkompy decodes no media in it; trust the workspace to let it read the videos`;
+    throw new VidkompyError('UNTRUSTED', why);
+  };
 
   const projectDoc = (uri: string) => {
     const doc = documents.get(uri);
@@ -117,6 +129,7 @@ export function startServer(): Connection {
     (uri, version, diagnostics) =>
       void connection.sendDiagnostics({ uri, version, diagnostics: clientValidatesSchema ? diagnostics.filter((d) => d.code !== 'schema' && d.code !== 'syntax') : diagnostics }),
     log,
+    () => trusted,
   );
   const validate = (doc: TextDocument) => {
     const file = fileOf(doc.uri);
@@ -161,7 +174,9 @@ export function startServer(): Connection {
     canResolveActions = params.capabilities.textDocument?.codeAction?.resolveSupport?.properties.includes('edit') === true;
     const folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
     roots = folders.flatMap((u) => fileOf(u) ?? []);
-    const init = params.initializationOptions as { settings?: unknown; clientValidatesSchema?: boolean } | undefined;
+    const init = params.initializationOptions as InitializationOptions | undefined;
+    // Only an explicit false restricts: clients that know no trust (the CLI's tests, other editors) are trusted.
+    trusted = init?.trusted !== false;
     if (init?.settings) void applySettings(init.settings);
     clientValidatesSchema = init?.clientValidatesSchema === true;
     return {
@@ -178,6 +193,11 @@ export function startServer(): Connection {
 
   connection.onDidChangeConfiguration((p) => void applySettings((p.settings as Record<string, unknown> | null)?.[SETTINGS_SECTION]).catch((e) => log(`settings: ${e}`)));
 
+  connection.onNotification(trustNotification.method, (p: { trusted?: unknown } | null) => {
+    trusted = p?.trusted === true;
+    revalidateAll();
+  });
+
   documents.onDidChangeContent(({ document }) => validate(document));
   documents.onDidClose(({ document }) => {
     validator.forget(document.uri);
@@ -188,7 +208,7 @@ export function startServer(): Connection {
     const open = projectDoc(params.textDocument.uri);
     if (!open) return null;
     const text = open.doc.getText();
-    return hover(parseJson(text), open.file, open.doc.offsetAt(params.position), rangeMapper(text)).catch((e) => {
+    return hover(parseJson(text), open.file, open.doc.offsetAt(params.position), rangeMapper(text), trusted).catch((e) => {
       log(`hover: ${(e as Error)?.stack ?? e}`);
       return null;
     });
@@ -209,7 +229,7 @@ export function startServer(): Connection {
     const wanted = (kind: string) => !params.context.only || params.context.only.some((k) => kind === k || kind.startsWith(k + '.'));
     const actions: CodeAction[] = [];
     if (wanted(CodeActionKind.QuickFix)) actions.push(...(await fixPathActions(parsed, open.file, params.context.diagnostics, rootsFor(open.file), rangeMapper(text), params.textDocument.uri)));
-    if (wanted(CodeActionKind.RefactorRewrite) && wantsSpatial(parsed)) {
+    if (trusted && wanted(CodeActionKind.RefactorRewrite) && wantsSpatial(parsed)) {
       const data: SpatialActionData = { kind: 'spatial', uri: params.textDocument.uri };
       // The search takes seconds: only run it when the user picks the action (codeAction/resolve).
       if (canResolveActions) actions.push({ title: SPATIAL_TITLE, kind: CodeActionKind.RefactorRewrite, data });
@@ -224,6 +244,7 @@ export function startServer(): Connection {
     const controller = new AbortController();
     const sub = token.onCancellationRequested(() => controller.abort());
     try {
+      requireTrust('finding the spatial offset');
       const text = open.doc.getText();
       const parsed = parseJson(text);
       const p = await readProject(open.file, settings.defaultEngine, text);
@@ -237,7 +258,10 @@ export function startServer(): Connection {
     }
   });
 
-  handle(probeRequest, async (params) => toVideoInfo(await cachedProbe(uriToPath((params as { uri?: unknown } | null)?.uri, 'vidkompy/probe: params.uri'))));
+  handle(probeRequest, async (params) => {
+    requireTrust('vidkompy/probe');
+    return toVideoInfo(await cachedProbe(uriToPath((params as { uri?: unknown } | null)?.uri, 'vidkompy/probe: params.uri')));
+  });
 
   /**
    * A heavy job on a project: queued, with work-done progress whose cancel button cancels it. `run`
@@ -271,6 +295,7 @@ export function startServer(): Connection {
   };
 
   handle(alignRequest, async (params, signal) => {
+    requireTrust('vidkompy/align');
     const file = projectParam(params, 'vidkompy/align');
     const p = await loadProject(file, settings.defaultEngine, openText(file));
     const fraction = alignFraction();
@@ -283,6 +308,7 @@ export function startServer(): Connection {
   });
 
   handle(renderRequest, async (params, signal) => {
+    requireTrust('vidkompy/render');
     const file = projectParam(params, 'vidkompy/render');
     const p = await loadProject(file, settings.defaultEngine, openText(file));
     const r = await projectJob('render', file, `vidkompy: rendering ${path.basename(p.output)}`, params.workDoneToken, signal, (o, report) =>
@@ -299,14 +325,16 @@ export function startServer(): Connection {
   handle(statusRequest, async () => status());
 
   handle(resultRequest, async (params) => {
+    requireTrust('vidkompy/result');
     const file = projectParam(params, 'vidkompy/result');
     return alignmentView(await readProject(file, settings.defaultEngine, openText(file)), pathToUri(file));
   });
 
   handle(frameRequest, async (params, signal) => {
+    requireTrust('vidkompy/frame');
     const file = projectParam(params, 'vidkompy/frame');
     const p = await readProject(file, settings.defaultEngine, openText(file));
-    return previewFrame(fromProjectAlignment(await savedAlignment(p), p.file), params, signal);
+    return previewFrame(await previewableAlignment(await savedAlignment(p), p), params, signal);
   });
 
   connection.onShutdown(async () => {

@@ -28,7 +28,12 @@ export interface Validator {
   forget(uri: string): void;
 }
 
-export function createValidator(publish: (uri: string, version: number, diagnostics: Diagnostic[]) => void, log: (s: string) => void): Validator {
+/** `trusted` false (Restricted Mode): only the text checks run; the media checks would run ffprobe on workspace files. */
+export function createValidator(
+  publish: (uri: string, version: number, diagnostics: Diagnostic[]) => void,
+  log: (s: string) => void,
+  trusted: () => boolean = () => true,
+): Validator {
   const latest = new Map<string, number>();
   let counter = 0;
   return {
@@ -41,7 +46,7 @@ export function createValidator(publish: (uri: string, version: number, diagnost
       };
       const parsed = parseJson(text);
       const first = textDiagnostics(parsed, file);
-      if (first.some((d) => d.code === 'syntax')) return send(first);
+      if (first.some((d) => d.code === 'syntax') || !trusted()) return send(first);
       const media = mediaDiagnostics(parsed, file).catch((e: unknown) => {
         log(`validating ${file}: ${(e as Error)?.stack ?? e}`);
         return [] as ProjectDiagnostic[];

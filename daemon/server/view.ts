@@ -4,7 +4,7 @@ import { round } from '../core/numbers';
 import { pasteBox } from '../core/geometry';
 import { readFrames } from '../media/ffmpeg';
 import type { ProbeInfo } from '../media/probe';
-import { fromProjectAlignment, readProjectAlignment, staleReasons } from '../store';
+import { fromProjectAlignment, inputStaleReasons, readProjectAlignment, staleReasons, type ProjectAlignment } from '../store';
 import { cachedProbe } from '../project/filecache';
 import type { ResolvedProject } from '../project/project';
 import type { AlignmentView, FrameParams, FrameResult, VideoInfo } from '../../protocol/lsp';
@@ -18,18 +18,42 @@ export function toVideoInfo(p: ProbeInfo): VideoInfo {
   return { uri: pathToUri(p.file), width: p.width, height: p.height, fps: p.fps, frameCount: p.frameCount, duration: p.duration, codec: p.codec, vfr: p.vfr, rotation: p.rotation, audio: p.audio };
 }
 
-/** The probe of an aligned input when the file is still readable, else what the alignment recorded. */
-async function infoOf(v: VideoSummary): Promise<VideoInfo> {
-  const p = await cachedProbe(v.file).catch(() => undefined);
+/**
+ * The probe of one of the project's inputs when the file is readable, else what the alignment
+ * recorded; the uri is always the project's file, whatever the alignment names.
+ */
+async function infoOf(file: string, v: VideoSummary): Promise<VideoInfo> {
+  const p = await cachedProbe(file).catch(() => undefined);
   if (p) return toVideoInfo(p);
-  return { uri: pathToUri(v.file), width: v.width, height: v.height, fps: v.fps, frameCount: v.frameCount, duration: v.duration, codec: 'unknown', vfr: v.vfr, rotation: 0, audio: null };
+  const { width, height, fps, frameCount, duration, vfr } = v;
+  return { uri: pathToUri(file), width, height, fps, frameCount, duration, codec: 'unknown', vfr, rotation: 0, audio: null };
+}
+
+/**
+ * The saved alignment with the project's own bg and fg in place of the files it names. The
+ * alignment file is committed data that anyone can edit: the preview never decodes a path from it.
+ */
+export function previewAlignment(saved: ProjectAlignment, p: ResolvedProject): Alignment {
+  const al = fromProjectAlignment(saved, p.file);
+  return { ...al, bg: { ...al.bg, file: p.bg }, fg: { ...al.fg, file: p.fg } };
+}
+
+/** The alignment to draw frames from, refused when it was made from other inputs than the project's. */
+export async function previewableAlignment(saved: ProjectAlignment, p: ResolvedProject): Promise<Alignment> {
+  const reasons = await inputStaleReasons(saved, p);
+  if (reasons.length) {
+    // Its map and crop describe other videos: frames of the project's inputs through it would mislead.
+    const why = `${p.alignmentFile}: the saved alignment is stale: ${reasons.join('; ')}`;
+    throw new VidkompyError('STALE', why, p.alignmentFile, { kind: 'command', command: 'realign' });
+  }
+  return previewAlignment(saved, p);
 }
 
 export async function alignmentView(p: ResolvedProject, projectUri: string): Promise<AlignmentView | null> {
   const saved = await readProjectAlignment(p.alignmentFile);
   if (!saved) return null;
-  const al = fromProjectAlignment(saved, p.file);
-  const [bg, fg, stale] = await Promise.all([infoOf(al.bg), infoOf(al.fg), staleReasons(saved, p)]);
+  const al = previewAlignment(saved, p);
+  const [bg, fg, stale] = await Promise.all([infoOf(p.bg, al.bg), infoOf(p.fg, al.fg), staleReasons(saved, p)]);
   const t = al.temporal;
   return {
     project: projectUri,

@@ -216,6 +216,16 @@ export async function staleReasons(pa: ProjectAlignment, p: ResolvedProject): Pr
     const b = JSON.stringify(want[key]);
     if (a !== b) reasons.push(`option "${key}" changed (${a ?? 'unset'} → ${b ?? 'unset'})`);
   }
+  return [...reasons, ...(await inputStaleReasons(pa, p))];
+}
+
+/**
+ * Why the inputs recorded in a saved alignment are not the project's (file names or content
+ * hashes); empty when they are. The preview opens only the project's files, and only when this is
+ * empty: the alignment file is data anyone can edit, never a list of files to decode.
+ */
+export async function inputStaleReasons(pa: ProjectAlignment, p: ResolvedProject): Promise<string[]> {
+  const reasons: string[] = [];
   const files: [string, FileRecord | undefined, string | undefined][] = [
     ['bg', pa.inputs.bg, p.bg],
     ['fg', pa.inputs.fg, p.fg],

@@ -6,6 +6,7 @@ import { pasteBox, type Rect } from '../../core/geometry';
 import { commitRename, dropTemp, partialPath, sweepPartials } from '../../core/atomic';
 import { DEFAULT_CRF, DEFAULT_PRESET, type AudioChoice, type CanvasMode, type Preset } from '../../../protocol/project';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
+import { probe } from '../../media/probe';
 import type { Alignment } from '../result';
 
 /**
@@ -27,6 +28,8 @@ export interface ComposeOptions {
   onProgress?: (fraction: number) => void;
   /** Claims the output just before it is renamed into place (see CommitOptions). */
   commit?: () => boolean;
+  /** Render what decodes even when fg ends before the frames its container promises. */
+  force?: boolean;
 }
 
 export interface ComposeResult {
@@ -255,6 +258,16 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
       await bgFrames.return?.(undefined);
     }
     if (written === 0) throw new VidkompyError('NO_FRAMES', `${al.fg.file}: no frame could be decoded for rendering; re-export the video`, al.fg.file);
+    // A truncated or damaged fg decodes fewer frames than its index lists, and ffmpeg says nothing:
+    // the alignment (made from the same short read) cannot tell, nor can the packet count, so the
+    // container's index is the yardstick. One frame of slack: some muxers index a trailing packet
+    // that decodes to no frame.
+    const fgProbe = await probe(al.fg.file, o.signal);
+    const promised = Math.max(nF, fgProbe.frameCount, fgProbe.indexedFrames ?? 0);
+    if (written < promised - 1 && !o.force) {
+      const why = `${al.fg.file}: only ${written} of ${promised} frames could be decoded (the file ends early or is damaged)`;
+      throw new VidkompyError('DECODE', `${why}; re-export it, or --force to render what decodes`, al.fg.file);
+    }
     await encoder.finish();
     encoder = undefined;
     commitRename(out.temp, out.final, out.final, { signal: o.signal, commit: o.commit });
