@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { assertFinite } from '../core/finite';
 import { probe, type ProbeInfo } from '../media/probe';
 import { VidkompyError } from './errors';
 import type { Rect } from '../media/decode';
@@ -69,6 +70,7 @@ export function round(v: number, digits: number): number {
  * order the code builds them.
  */
 export function serialise(al: Alignment, file?: string): string {
+  assertFinite(al, file ?? 'the alignment');
   if (file) {
     // Paths relative to the alignment file, so the folder can move or be committed as a whole.
     const base = path.dirname(path.resolve(file));

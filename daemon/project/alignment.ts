@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { assertFinite } from '../core/finite';
 import { VidkompyError } from '../engine/errors';
 import type { ModelSpec } from '../embed/model';
 import type { Features } from '../engine/align';
@@ -143,6 +144,7 @@ export function toProjectAlignment(al: Alignment, p: ResolvedProject, hashes: In
 
 /** One object per line where people look, numbers on one line (the CLI alignment's format). */
 export function serialiseProjectAlignment(pa: ProjectAlignment): string {
+  assertFinite(pa, `the alignment of ${pa.project}`);
   // serialise() is the engine's JSON layout; without a file argument it only formats.
   return serialise(pa as unknown as Alignment);
 }
