@@ -5,6 +5,7 @@ import { align, FEATURES, locate, type AlignOptions, type Features, type Spatial
 import type { ModelSpec } from '../embed/model';
 import { writeFileAtomic } from '../engine/atomic';
 import { compose, prepareOutput, type AudioChoice, type CanvasMode } from '../engine/compose';
+import { setNoteSink } from '../core/notes';
 import { VidkompyError } from '../engine/errors';
 import { readAlignment, serialise, type Alignment } from '../engine/result';
 import { ENGINES, type Engine } from '../engine/temporal';
@@ -358,6 +359,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     if (threads !== undefined) setThreadBudget(threads);
     p = progressBar(!v.quiet && !v.json);
     if (v.verbose) io.err(`ffmpeg: ${tools().ffmpeg}\nffprobe: ${tools().ffprobe}`);
+    setNoteSink(v.verbose ? io.err : undefined);
     const needsNoPositionals = () => {
       if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     };

@@ -13,6 +13,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import { setNoteSink } from '../core/notes';
 import { setThreadBudget, setTools, threadBudget, tools } from '../media/tools';
 import { loadProject, readProject, savedAlignment } from '../project/jobs';
 import { createJobRunner, type JobOptions } from './jobRunner';
@@ -68,6 +69,7 @@ export function startServer(): Connection {
   const connection = createConnection(ProposedFeatures.all);
   const documents = new TextDocuments(TextDocument);
   const log = (s: string) => connection.console.log(s);
+  setNoteSink(log);
   let settings: Settings = DEFAULT_SETTINGS;
   let roots: string[] = [];
   let canCreateProgress = false;
