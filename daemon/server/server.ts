@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import path from 'node:path';
 import {
   CodeActionKind,
@@ -45,6 +46,7 @@ import { createJobQueue } from './jobQueue';
 import { alignFraction, STAGE_LABEL, startProgress } from './progress';
 import { DEFAULT_SETTINGS, readSettings, type Settings } from './settings';
 import { pathToUri, uriToPath } from './uri';
+import { watchFraming } from './framing';
 import { createValidator } from './validation';
 import { alignmentView, previewFrame, toVideoInfo } from './view';
 
@@ -63,7 +65,8 @@ export const STDIO_USAGE = 'the vidkompy daemon speaks LSP over stdio only: star
  * Starts the daemon on stdin/stdout; the caller has checked that `--stdio` is among the process's
  * arguments. The library then takes its transport from the command line, which also sends any
  * stray console output to the client's log instead of the protocol stream, ends the process when
- * stdin closes, and watches the editor's `--clientProcessId`.
+ * stdin closes, and watches the editor's `--clientProcessId`. A broken frame on stdin ends it too,
+ * with status 1 (see framing.ts), rather than leaving it alive and deaf.
  */
 export function startServer(): Connection {
   const connection = createConnection(ProposedFeatures.all);
@@ -319,6 +322,12 @@ export function startServer(): Connection {
   });
 
   documents.listen(connection);
+  watchFraming(process.stdin, (why) => {
+    // The library would now wait forever on a stream it has lost its place in. Said on stderr (the
+    // client shows it in the daemon's log), synchronously: the process ends on the next line.
+    writeSync(2, `vidkompy daemon: broken input framing: ${why}; exiting with status 1 so the client can restart the daemon\n`);
+    process.exit(1);
+  });
   connection.listen();
   return connection;
 }
