@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../core/atomic';
 import { VidkompyError } from '../core/errors';
 import { compose, prepareOutput, type Alignment } from '../engine';
 import { alignmentText, readAlignment } from '../store';
+import { setNoteSink } from '../core/notes';
 import { derive } from '../media/derive';
 import { setThreadBudget, tools } from '../media/tools';
 import { reapNow } from '../media/ffmpeg';
@@ -375,6 +376,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     if (threads !== undefined) setThreadBudget(threads);
     p = progressBar(!v.quiet && !v.json);
     if (v.verbose) io.err(`ffmpeg: ${tools().ffmpeg}\nffprobe: ${tools().ffprobe}`);
+    setNoteSink(v.verbose ? io.err : undefined);
     const needsNoPositionals = () => {
       if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     };

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic';
+import { note } from './notes';
 
 /**
  * Facts about a file remembered by its identity — (absolute path, size, mtime) — so asking again
@@ -58,6 +59,23 @@ export function memoByFile<T>(limit: number, compute: (file: string) => Promise<
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/**
+ * A remembered hash is stored with a tag that binds it to its memo key (`HASH TAG`): a damaged or
+ * foreign memo file, even one that still looks like a hash, fails the tag and is recomputed,
+ * instead of giving a wrong hash (a wrong staleness verdict, a wrong embedding cache key).
+ */
+export function encodeHashMemo(id: string, hex: string): string {
+  return `${hex} ${sha256(`${id}\n${hex}`).slice(0, 16)}`;
+}
+
+/** The hash, or why the memo cannot be trusted ('' : a memo of the untagged format before tags). */
+export function decodeHashMemo(id: string, text: string): { hex: string } | { damaged: string } {
+  if (/^[0-9a-f]{64}$/.test(text)) return { damaged: '' };
+  const hex = text.slice(0, 64);
+  if (!/^[0-9a-f]{64}$/.test(hex) || encodeHashMemo(id, hex) !== text) return { damaged: 'its check does not match' };
+  return { hex };
+}
+
 /** sha256 of a file's content, streamed: videos do not fit in memory. */
 async function hashContent(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -75,11 +93,14 @@ export async function fileHash(file: string, cacheDir?: string): Promise<string>
   if (!cacheDir) return hashes(file);
   const k = await statKey(file);
   if (!k) return hashContent(path.resolve(file));
-  const memoFile = path.join(cacheDir, 'hashes', sha256(JSON.stringify([k.file, k.size, k.mtimeMs])));
-  const known = await fs.readFile(memoFile, 'utf8').catch(() => '');
-  if (/^[0-9a-f]{64}$/.test(known)) return known;
+  const id = sha256(JSON.stringify([k.file, k.size, k.mtimeMs]));
+  const memoFile = path.join(cacheDir, 'hashes', id);
+  const known = await fs.readFile(memoFile, 'utf8').catch(() => undefined);
+  const got = known === undefined ? undefined : decodeHashMemo(id, known);
+  if (got && 'hex' in got) return got.hex;
+  if (got?.damaged) note(`vidkompy: cache: the remembered hash of ${k.file} (${memoFile}) is damaged (${got.damaged}); hashing the file again`);
   const hex = await hashes(file);
   // The memo is an optimisation: a read-only cache folder must not fail the run.
-  await writeFileAtomic(memoFile, hex).catch(() => undefined);
+  await writeFileAtomic(memoFile, encodeHashMemo(id, hex)).catch(() => undefined);
   return hex;
 }

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { note } from '../core/notes';
 import { VidkompyError, throwIfAborted } from '../core/errors';
 import { type Descriptors, type DescriptorSet } from '../engine/descriptors/types';
 import type { Rect } from '../core/geometry';
@@ -34,6 +35,8 @@ export interface EmbedStats {
   seconds: number;
   /** Set when the result could not be cached (the run itself succeeded). */
   cacheError?: string;
+  /** Set when the cache held a damaged entry for this input: why it was discarded (and recomputed). */
+  discarded?: string;
 }
 
 export interface EmbedOutput {
@@ -64,12 +67,19 @@ export async function embedVideo(file: string, region: Rect, model: ModelSpec, o
   const seconds = () => (performance.now() - t0) / 1000;
   const cacheDir = opts.cacheDir === false ? null : (opts.cacheDir ?? defaultCacheDir());
   let key: string | null = null;
+  let discarded: string | undefined;
   if (cacheDir) {
     const [video, weights] = await Promise.all([fileHash(file, cacheDir), fileHash(model.path, cacheDir)]);
     const { input, size, mean, std, output, layout } = model;
     const { x, y, width, height } = region;
     key = cacheKey({ video, weights, region: { x, y, width, height }, spec: { input, size, mean, std, output, layout } });
-    const hit = await readEntry(cacheDir, key);
+    const found = await readEntry(cacheDir, key);
+    if (found && 'damaged' in found) {
+      discarded = found.damaged;
+      // Recomputed below and written over: one bad entry costs one inference, never a wrong alignment.
+      note(`vidkompy: cache: discarded a damaged embedding cache entry for ${file} (${found.damaged}): ${found.file}; computing the embeddings again`);
+    }
+    const hit = found && 'entry' in found ? found.entry : undefined;
     if (hit) {
       opts.onProgress?.(1);
       return {
@@ -83,7 +93,7 @@ export async function embedVideo(file: string, region: Rect, model: ModelSpec, o
   }
   const m = await loadModel(model);
   const run = await infer(file, region, m, opts);
-  const stats: EmbedStats = { decoded: run.decoded, inferred: run.inferred, cacheHit: false, seconds: 0 };
+  const stats: EmbedStats = { decoded: run.decoded, inferred: run.inferred, cacheHit: false, seconds: 0, discarded };
   if (cacheDir && key && run.descriptors.n > 0) {
     // The cache is an optimisation: an unwritable cache folder must not fail the alignment.
     await writeEntry(cacheDir, key, { ...run.descriptors, provider: m.provider, times: run.times }).catch((e: unknown) => {
@@ -164,6 +174,11 @@ async function infer(file: string, region: Rect, m: LoadedModel, opts: EmbedOpti
         out = grown;
       }
       unitRows(o.data as Float32Array, rows, dim, out, n);
+      const bad = firstNonFinite(out, n * dim, (n + rows) * dim);
+      if (bad >= 0) {
+        const why = `output "${spec.output}" is not a finite number for frame ${Math.floor(bad / dim)} of ${file}`;
+        throw new VidkompyError('BAD_ARGS', `${spec.path}: ${why}; check the model`, spec.path);
+      }
       n += rows;
       spare.push(b.data);
       if (opts.expectedFrames) opts.onProgress?.(Math.min(0.99, n / opts.expectedFrames));
@@ -181,6 +196,12 @@ async function infer(file: string, region: Rect, m: LoadedModel, opts: EmbedOpti
     decoded,
     inferred: n,
   };
+}
+
+/** The index of the first NaN or infinity in a[from, to), or -1. */
+export function firstNonFinite(a: Float32Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (!Number.isFinite(a[i])) return i;
+  return -1;
 }
 
 /**

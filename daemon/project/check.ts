@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { VidkompyError } from '../core/errors';
-import { projectChecks, schemaDiagnostics, syntaxDiagnostics, withoutFile, type ProjectDiagnostic } from './diagnostics';
-import { parseJson, type ParsedJson, type Span } from './jsonTree';
+import { diag, projectChecks, schemaDiagnostics, syntaxDiagnostics, withoutFile, type ProjectDiagnostic } from './diagnostics';
+import { MAX_CHARS, parseJson, type ParsedJson, type Span } from './jsonTree';
 import { mediaDiagnostics } from './mediaChecks';
 
 /**
@@ -18,14 +18,30 @@ export function textDiagnostics(parsed: ParsedJson, projectFile: string): Projec
   return [...schemaDiagnostics(parsed), ...projectChecks(parsed, projectFile)];
 }
 
-export function sortDiagnostics(ds: ProjectDiagnostic[]): ProjectDiagnostic[] {
-  return [...ds].sort((a, b) => a.offset - b.offset || a.message.localeCompare(b.message));
+/** At most this many findings per file, then one that counts the rest: thousands of bad items must not cost thousands. */
+export const MAX_DIAGNOSTICS = 100;
+
+const RANK: Record<ProjectDiagnostic['severity'], number> = { error: 0, warning: 1, information: 2 };
+
+/** In text order, at most MAX_DIAGNOSTICS (and a count of the rest, as severe as the worst of them). */
+export function sortDiagnostics(ds: ProjectDiagnostic[], max = MAX_DIAGNOSTICS): ProjectDiagnostic[] {
+  const sorted = [...ds].sort((a, b) => a.offset - b.offset || a.message.localeCompare(b.message));
+  if (sorted.length <= max) return sorted;
+  const rest = sorted.slice(max);
+  const worst = rest.reduce((w, d) => (RANK[d.severity] < RANK[w] ? d.severity : w), rest[0].severity);
+  const why = `${rest.length} more findings from here on are not shown (at most ${max} per file); fix these first`;
+  const more = diag({ offset: rest[0].offset, length: rest[0].length }, worst, 'LIMIT', why);
+  return [...sorted.slice(0, max), more];
 }
+
+/** Whether the media checks can run: not without a tree, nor on a broken one (a missing comma is not a missing file). */
+export const mediaCheckable = (parsed: ParsedJson, first: ProjectDiagnostic[]): boolean =>
+  !!parsed.root && !first.some((d) => d.code === 'syntax');
 
 export async function checkProjectText(projectFile: string, text: string): Promise<ProjectDiagnostic[]> {
   const parsed = parseJson(text);
   const first = textDiagnostics(parsed, projectFile);
-  if (first.some((d) => d.code === 'syntax')) return first;
+  if (!mediaCheckable(parsed, first)) return sortDiagnostics(first);
   return sortDiagnostics([...first, ...(await mediaDiagnostics(parsed, projectFile))]);
 }
 
@@ -50,7 +66,9 @@ export interface Range {
 
 /** LSP ranges (0-based line, UTF-16 character) of spans in `text`: line starts indexed once. */
 export function rangeMapper(text: string): (span: Span) => Range {
-  const doc = TextDocument.create('file:///project', 'json', 0, text);
+  // Past the size bound a text has one finding, at its start: the index covers no more than the
+  // bound, so an oversized document costs no index of its own (8 bytes a line, 8 a byte at worst).
+  const doc = TextDocument.create('file:///project', 'json', 0, text.length > MAX_CHARS ? text.slice(0, MAX_CHARS) : text);
   return (s) => ({ start: doc.positionAt(s.offset), end: doc.positionAt(s.offset + s.length) });
 }
 

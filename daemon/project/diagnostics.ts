@@ -32,16 +32,24 @@ function trailingComma(text: string, offset: number): number | undefined {
 }
 
 export function syntaxDiagnostics(parsed: ParsedJson): ProjectDiagnostic[] {
+  // Past the analysis bounds (see jsonTree.ts) there is no tree, only the reason.
+  if (parsed.limit) return [diag(parsed.limit, 'error', 'LIMIT', parsed.limit.message)];
   const out: ProjectDiagnostic[] = [];
+  // Offsets already reported, as a set: a broken file can have an error every few characters.
+  const seen = new Set<number>();
+  const add = (d: ProjectDiagnostic) => {
+    seen.add(d.offset);
+    out.push(d);
+  };
   for (const e of parsed.errors) {
     // The parser reports one mistake several times at the same spot (no key, then no value).
-    if (out.some((d) => d.offset === e.offset)) continue;
+    if (seen.has(e.offset)) continue;
     const comma = trailingComma(parsed.text, e.offset);
     if (comma !== undefined) {
-      if (!out.some((d) => d.offset === comma)) out.push(diag({ offset: comma, length: 1 }, 'error', 'syntax', `JSON syntax: a trailing comma is not allowed; remove the ',' before '${parsed.text[e.offset]}'`));
+      if (!seen.has(comma)) add(diag({ offset: comma, length: 1 }, 'error', 'syntax', `JSON syntax: a trailing comma is not allowed; remove the ',' before '${parsed.text[e.offset]}'`));
       continue;
     }
-    out.push(diag({ offset: e.offset, length: Math.max(1, e.length) }, 'error', 'syntax', syntaxMessage(e)));
+    add(diag({ offset: e.offset, length: Math.max(1, e.length) }, 'error', 'syntax', syntaxMessage(e)));
   }
   if (!out.length && parsed.root?.type !== 'object') {
     out.push(diag(parsed.root ? spanOf(parsed.root) : { offset: 0, length: 0 }, 'error', 'schema', 'a vidkompy project is a JSON object: { "bg": "BG.mp4", "fg": "FG.mp4" }'));

@@ -57,7 +57,9 @@ export async function loadProject(file: string, defaultEngine?: Engine, text?: s
  */
 export async function readProject(file: string, defaultEngine?: Engine, text?: string): Promise<ResolvedProject> {
   const src = text ?? (await readProjectText(file));
-  const v = parseJson(src).value as Partial<ProjectFile> | undefined;
+  const parsed = parseJson(src);
+  if (parsed.limit) throw new VidkompyError('BAD_ARGS', `${file}: ${parsed.limit.message}`, file);
+  const v = parsed.value as Partial<ProjectFile> | undefined;
   if (!v || typeof v !== 'object' || typeof v.bg !== 'string' || typeof v.fg !== 'string') {
     throw new VidkompyError('BAD_ARGS', `${file}: a project needs "bg" and "fg" paths; run 'vidkompy check ${file}' for details`, file);
   }

@@ -23,6 +23,8 @@ const FORMAT = { formattingOptions: { insertSpaces: true, tabSize: 2, eol: '\n' 
 
 /** Text edits that set `path` to `value`, formatted like the rest of the file. */
 export function setValueEdits(parsed: ParsedJson, path: JSONPath, value: unknown, range: (s: Span) => Range): TextEdit[] {
+  // modify() parses the text again, recursively: not past the analysis bounds (see jsonTree.ts).
+  if (parsed.limit) return [];
   return modify(parsed.text, path, value, FORMAT).map((e) => ({ range: range(e), newText: e.content }));
 }
 

@@ -24,6 +24,8 @@ const isVideo = (name: string) => VIDEO_EXTENSIONS.includes(path.extname(name).t
 const isModel = (name: string) => name.toLowerCase().endsWith('.onnx');
 
 export async function complete(c: CompletionContext): Promise<CompletionItem[]> {
+  // getLocation parses the text again, recursively: not past the analysis bounds (see jsonTree.ts).
+  if (c.parsed.limit) return [];
   const loc = getLocation(c.parsed.text, c.offset);
   // What the typed text (a string token under the cursor) spans: the item replaces all of it.
   const prev = loc.previousNode;

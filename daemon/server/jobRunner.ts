@@ -37,6 +37,7 @@ export type ToWorker =
   | { type: 'cancel'; id: number };
 
 export type FromWorker =
+  | { type: 'log'; line: string }
   | { type: 'progress'; id: number; stage: Stage | 'rendering'; fraction: number }
   | { type: 'done'; id: number; result: Result }
   | { type: 'error'; id: number; error: { code?: ErrorCode; message: string; file?: string; stack?: string } };
@@ -83,6 +84,7 @@ export function createJobRunner(env: () => WorkerEnv, log: (line: string) => voi
     if (worker) return worker;
     const w = new Worker(workerFile());
     w.on('message', (m: FromWorker) => {
+      if (m.type === 'log') return log(m.line);
       const p = pending.get(m.id);
       if (!p) return;
       if (m.type === 'progress') return p.onProgress(m.stage, m.fraction);

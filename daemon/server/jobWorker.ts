@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { setNoteSink } from '../core/notes';
 import { VidkompyError } from '../core/errors';
 import { setThreadBudget, setTools } from '../media/tools';
 import { setHashCacheDirectory } from '../project/filecache';
@@ -12,6 +13,8 @@ import type { FromWorker, ToWorker } from './jobRunner';
 const port = parentPort;
 if (!port) throw new Error('jobWorker.ts runs as a worker thread of the daemon');
 const post = (m: FromWorker) => port.postMessage(m);
+// Notes (a damaged cache entry discarded) go to the daemon's log, like everything else it reports.
+setNoteSink((line) => post({ type: 'log', line }));
 const running = new Map<number, AbortController>();
 
 port.on('message', (m: ToWorker) => {

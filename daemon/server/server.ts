@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import path from 'node:path';
 import {
   CodeActionKind,
@@ -13,6 +14,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import { setNoteSink } from '../core/notes';
 import { setThreadBudget, setTools, threadBudget, tools } from '../media/tools';
 import { loadProject, readProject, savedAlignment } from '../project/jobs';
 import { createJobRunner, type JobOptions } from './jobRunner';
@@ -45,6 +47,7 @@ import { createJobQueue } from './jobQueue';
 import { alignFraction, STAGE_LABEL, startProgress } from './progress';
 import { DEFAULT_SETTINGS, readSettings, SETTINGS_SECTION, type Settings } from './settings';
 import { pathToUri, uriToPath } from './uri';
+import { watchFraming } from './framing';
 import { createValidator } from './validation';
 import { alignmentView, previewableAlignment, previewFrame, toVideoInfo } from './view';
 import { VERSION } from '../version';
@@ -62,12 +65,14 @@ export const STDIO_USAGE = 'the vidkompy daemon speaks LSP over stdio only: star
  * Starts the daemon on stdin/stdout; the caller has checked that `--stdio` is among the process's
  * arguments. The library then takes its transport from the command line, which also sends any
  * stray console output to the client's log instead of the protocol stream, ends the process when
- * stdin closes, and watches the editor's `--clientProcessId`.
+ * stdin closes, and watches the editor's `--clientProcessId`. A broken frame on stdin ends it too,
+ * with status 1 (see framing.ts), rather than leaving it alive and deaf.
  */
 export function startServer(): Connection {
   const connection = createConnection(ProposedFeatures.all);
   const documents = new TextDocuments(TextDocument);
   const log = (s: string) => connection.console.log(s);
+  setNoteSink(log);
   let settings: Settings = DEFAULT_SETTINGS;
   let roots: string[] = [];
   let canCreateProgress = false;
@@ -343,6 +348,12 @@ export function startServer(): Connection {
   });
 
   documents.listen(connection);
+  watchFraming(process.stdin, (why) => {
+    // The library would now wait forever on a stream it has lost its place in. Said on stderr (the
+    // client shows it in the daemon's log), synchronously: the process ends on the next line.
+    writeSync(2, `vidkompy daemon: broken input framing: ${why}; exiting with status 1 so the client can restart the daemon\n`);
+    process.exit(1);
+  });
   connection.listen();
   return connection;
 }

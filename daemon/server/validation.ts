@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { rangeMapper, sortDiagnostics, textDiagnostics } from '../project/check';
+import { mediaCheckable, rangeMapper, sortDiagnostics, textDiagnostics } from '../project/check';
 import type { ProjectDiagnostic } from '../project/diagnostics';
 import { parseJson } from '../project/jsonTree';
 import { mediaDiagnostics } from '../project/mediaChecks';
@@ -46,7 +46,7 @@ export function createValidator(
       };
       const parsed = parseJson(text);
       const first = textDiagnostics(parsed, file);
-      if (first.some((d) => d.code === 'syntax') || !trusted()) return send(first);
+      if (!mediaCheckable(parsed, first) || !trusted()) return send(first);
       const media = mediaDiagnostics(parsed, file).catch((e: unknown) => {
         log(`validating ${file}: ${(e as Error)?.stack ?? e}`);
         return [] as ProjectDiagnostic[];

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VidkompyError } from '../core/errors';
+import { assertFinite } from '../core/finite';
 import type { Alignment } from '../engine/result';
 import { probe } from '../media/probe';
 import { layoutJson } from './json';
@@ -14,6 +15,7 @@ import { layoutJson } from './json';
 
 /** The alignment as the text of `file`. */
 export function alignmentText(al: Alignment, file: string): string {
+  assertFinite(al, file);
   const base = path.dirname(path.resolve(file));
   const rel = (f: string) => path.relative(base, path.resolve(f)).split(path.sep).join('/');
   return layoutJson({ ...al, bg: { ...al.bg, file: rel(al.bg.file) }, fg: { ...al.fg, file: rel(al.fg.file) } });

@@ -8,6 +8,7 @@ import { round } from '../core/numbers';
 import type { Engine } from '../../protocol/project';
 import type { Rect } from '../core/geometry';
 import { cachedHash, type FileHash } from '../project/filecache';
+import { assertFinite } from '../core/finite';
 import { decodeMap, encodeMap, type Segment } from './frameMap';
 import { relativeToProject, type Anchor, type ResolvedProject } from '../project/project';
 import { validateAlignmentFile } from '../project/schema';
@@ -144,6 +145,7 @@ export function toProjectAlignment(al: Alignment, p: ResolvedProject, hashes: In
 
 /** One object per line where people look, numbers on one line (the CLI alignment's format). */
 export function serialiseProjectAlignment(pa: ProjectAlignment): string {
+  assertFinite(pa, `the alignment of ${pa.project}`);
   return layoutJson(pa);
 }
 
