@@ -301,7 +301,7 @@ async function cmdDemo(v: Values, io: Io, p: Progress, positionals: string[]): P
   const al = await align(bg, fg, { onProgress: reporter(p) });
   await writeFileAtomic(path.join(dir, 'alignment.json'), alignmentText(al, path.join(dir, 'alignment.json')));
   const out = path.join(dir, 'composite.mp4');
-  const r = await compose(al, { output: out, onProgress: (f) => p.update('rendering', f) });
+  const r = await compose(al, { output: out, overwrite: v.overwrite, onProgress: (f) => p.update('rendering', f) });
   p.done();
   const map = al.temporal.bgFrameForFg;
   const errs = truth.bgFrameForFg.map((t, i) => Math.abs(map[i] - t));

@@ -40,7 +40,8 @@ export async function escapeReason(projectFile: string, file: string): Promise<s
   let root: string;
   let real: string;
   try {
-    root = await fs.realpath(dir);
+    // realTarget, not realpath: an editor may check a project whose folder is not on disk yet.
+    root = await realTarget(dir);
     real = await realTarget(file);
   } catch (e) {
     return `it cannot be resolved (${(e as Error).message})`;
