@@ -230,8 +230,8 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
       ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
       '-c:v', 'libx264', '-crf', String(o.crf ?? DEFAULT_CRF), '-preset', o.preset ?? DEFAULT_PRESET, '-pix_fmt', 'yuv420p',
       '-t', (nF / al.fg.fps).toFixed(6),
-      ...threadArgs(),
       '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`,
+      ...threadArgs(),
       '-movflags', '+faststart', '-f', out.format, out.temp,
     ];
     encoder = openEncoder(args, out.final, o.signal);
