@@ -61,6 +61,7 @@ Alignment options (comp, sync):
 
 Render options (comp):
   -o, --output FILE      .mp4, .mov or .mkv (default: BG_overlay_FG.mp4 beside BG)
+  -y, --overwrite        replace an existing output that vidkompy did not write (its own are replaced anyway)
   --alignment FILE       also write the alignment JSON; with --use-alignment, read it instead
   --use-alignment FILE   render from a saved alignment without aligning again
   --bg-size              render at bg's size (default: fg's pixels 1:1, bg scaled up around it)
@@ -85,6 +86,7 @@ const options = {
   bg: { type: 'string' },
   fg: { type: 'string' },
   output: { type: 'string', short: 'o' },
+  overwrite: { type: 'boolean', short: 'y' },
   engine: { type: 'string' },
   features: { type: 'string' },
   model: { type: 'string' },
@@ -242,9 +244,10 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
     crf: num(v, 'crf', { int: true, min: 0, max: 51 }),
     preset: oneOf(v, 'preset', PRESETS),
     audio: oneOf(v, 'audio', AUDIO_CHOICES),
+    overwrite: v.overwrite,
   };
-  // Fail on an unwritable output now, not after minutes of aligning.
-  const check = await prepareOutput(output, inputs ? [inputs.bg, inputs.fg] : []);
+  // Fail on an unwritable (or someone else's) output now, not after minutes of aligning.
+  const check = await prepareOutput(output, inputs ? [inputs.bg, inputs.fg] : [], renderOpts);
   await fs.rm(check.temp, { force: true });
   if (pinned) {
     al = await readAlignment(pinned);
@@ -303,7 +306,7 @@ async function cmdDemo(v: Values, io: Io, p: Progress, positionals: string[]): P
   const al = await align(bg, fg, { onProgress: reporter(p) });
   await writeFileAtomic(path.join(dir, 'alignment.json'), alignmentText(al, path.join(dir, 'alignment.json')));
   const out = path.join(dir, 'composite.mp4');
-  const r = await compose(al, { output: out, onProgress: (f) => p.update('rendering', f) });
+  const r = await compose(al, { output: out, overwrite: v.overwrite, onProgress: (f) => p.update('rendering', f) });
   p.done();
   const map = al.temporal.bgFrameForFg;
   const errs = truth.bgFrameForFg.map((t, i) => Math.abs(map[i] - t));

@@ -49,6 +49,25 @@ interface FfStream {
   disposition?: { attached_pic?: number };
 }
 
+/**
+ * The container tag every render carries, read back to tell vidkompy's own outputs (which it may
+ * replace) from files it must not overwrite unasked. "comment" survives in .mp4, .mov and .mkv
+ * (Matroska spells the key COMMENT), unlike "encoder", which the muxer overwrites.
+ */
+export const OUTPUT_TAG = { key: 'comment', value: 'vidkompy' } as const;
+
+/** Whether `file` carries OUTPUT_TAG; anything ffprobe cannot read is not vidkompy's. */
+export async function writtenByVidkompy(file: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    const { stdout } = await runTool('ffprobe', ['-v', 'error', '-show_entries', 'format_tags', '-of', 'json', ffmpegPath(file)], { file, what: 'probing', signal });
+    const tags = (JSON.parse(stdout.toString('utf8')) as { format?: { tags?: Record<string, string> } }).format?.tags ?? {};
+    return Object.entries(tags).some(([k, v]) => k.toLowerCase() === OUTPUT_TAG.key && v === OUTPUT_TAG.value);
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    return false;
+  }
+}
+
 function rate(s: string | undefined): number {
   if (!s) return 0;
   const [n, d] = s.split('/').map(Number);

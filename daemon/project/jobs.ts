@@ -8,6 +8,7 @@ import { memoryCache } from '../core/lru';
 import { type Engine } from '../../protocol/project';
 import { fromProjectAlignment, inputHashes, readProjectAlignment, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from '../store';
 import { checkProjectText, readProjectText } from './check';
+import { assertContained } from './containment';
 import { parseJson } from './jsonTree';
 
 /**
@@ -76,6 +77,7 @@ export interface AlignOutcome {
 /** Aligns the project and saves the alignment beside it, unless the saved one is still fresh. */
 export async function alignProject(p: ResolvedProject, hooks: JobHooks = {}): Promise<AlignOutcome> {
   const options = alignOptionsOf(p);
+  await assertContained(p, ['alignmentFile']);
   // A damaged or foreign file in the alignment's place is replaced, not fatal.
   const saved = await readProjectAlignment(p.alignmentFile).catch(() => undefined);
   if (saved && !(await staleReasons(saved, p)).length) return { alignment: saved, cached: true };
@@ -104,16 +106,22 @@ export async function freshAlignment(p: ResolvedProject): Promise<ProjectAlignme
 
 /** Renders the project from its saved alignment (which must be fresh). */
 export async function renderProject(p: ResolvedProject, hooks: JobHooks = {}): Promise<ComposeResult> {
+  await assertContained(p, ['output']);
   const saved = await freshAlignment(p);
-  return compose(fromProjectAlignment(saved, p.file), { ...composeOptionsOf(p), signal: hooks.signal, onProgress: hooks.onRenderProgress, commit: hooks.commit });
+  const options = { ...composeOptionsOf(p), overwriteFix: OVERWRITE_FIX, signal: hooks.signal, onProgress: hooks.onRenderProgress, commit: hooks.commit };
+  return compose(fromProjectAlignment(saved, p.file), options);
 }
+
+/** A project has no -y: a foreign file in the output's place is the user's to move. */
+const OVERWRITE_FIX = 'move it away, or choose another "output"';
 
 /**
  * `vidkompy run`: align (reusing a fresh saved alignment) and render. The output is checked for
  * writability first, so a typo in "output" fails now rather than after the alignment.
  */
 export async function runProject(p: ResolvedProject, hooks: JobHooks = {}): Promise<AlignOutcome & { render: ComposeResult }> {
-  const check = await prepareOutput(p.output, [p.bg, p.fg]);
+  await assertContained(p, ['output', 'alignmentFile']);
+  const check = await prepareOutput(p.output, [p.bg, p.fg], { overwriteFix: OVERWRITE_FIX, signal: hooks.signal });
   await fs.rm(check.temp, { force: true });
   // Only the render's rename ends the job; a cancel between the two steps still stops it.
   const aligned = await alignProject(p, { ...hooks, commit: undefined });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { VidkompyError } from '../core/errors';
 import type { ProbeInfo } from '../media/probe';
 import { anchorNodes, diag, withoutFile, type ProjectDiagnostic } from './diagnostics';
+import { containmentDiagnostics } from './containment';
 import { cachedProbe } from './filecache';
 import { nodeAt, spanOf, stringAt, type ParsedJson } from './jsonTree';
 
@@ -37,7 +38,8 @@ export async function mediaDiagnostics(parsed: ParsedJson, projectFile: string, 
       return undefined;
     }
   };
-  const [bg, fg] = await Promise.all([probeSide('bg'), probeSide('fg')]);
+  const [bg, fg, contained] = await Promise.all([probeSide('bg'), probeSide('fg'), containmentDiagnostics(parsed, projectFile)]);
+  out.push(...contained);
   const model = stringAt(root, ['model', 'path']);
   if (model && !(await fs.stat(path.resolve(dir, model.value)).catch(() => undefined))) {
     out.push(diag(spanOf(model.node), 'error', 'ENOENT', `model "${model.value}" not found (looked for ${path.resolve(dir, model.value)}); fix the path, relative to this project file`));

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ffmpegPath, openEncoder, readFrames } from '../../media/ffmpeg';
+import { OUTPUT_TAG, writtenByVidkompy } from '../../media/probe';
 import { threadArgs } from '../../media/tools';
 import { pasteBox, type Rect } from '../../core/geometry';
 import { commitRename, dropTemp, partialPath, sweepPartials } from '../../core/atomic';
@@ -30,6 +31,10 @@ export interface ComposeOptions {
   commit?: () => boolean;
   /** Render what decodes even when fg ends before the frames its container promises. */
   force?: boolean;
+  /** Replace an existing output that vidkompy did not write (the CLI's -y). */
+  overwrite?: boolean;
+  /** What the refusal to replace a foreign file tells the user to do (default: the CLI's -y). */
+  overwriteFix?: string;
 }
 
 export interface ComposeResult {
@@ -136,7 +141,11 @@ const CONTAINERS: Record<string, string> = { '.mp4': 'mp4', '.m4v': 'mp4', '.mov
  * Checks that `output` can be written before any long work starts, and returns the temp path the
  * encoder writes to (same folder, so the final rename is atomic).
  */
-export async function prepareOutput(output: string, inputs: string[]): Promise<{ final: string; temp: string; format: string }> {
+export async function prepareOutput(
+  output: string,
+  inputs: string[],
+  o: Pick<ComposeOptions, 'overwrite' | 'overwriteFix' | 'signal'> = {},
+): Promise<{ final: string; temp: string; format: string }> {
   const final = path.resolve(output);
   const ext = path.extname(final).toLowerCase();
   const format = CONTAINERS[ext];
@@ -148,6 +157,10 @@ export async function prepareOutput(output: string, inputs: string[]): Promise<{
   }
   const st = await fs.stat(final).catch(() => undefined);
   if (st?.isDirectory()) throw new VidkompyError('UNWRITABLE', `${output}: is a folder; give a file name with -o`, output);
+  // A file vidkompy did not render may be someone's only copy: it is replaced only when asked.
+  if (st && !o.overwrite && !(await writtenByVidkompy(final, o.signal))) {
+    throw new VidkompyError('UNWRITABLE', `${output}: exists and was not written by vidkompy, so it is not replaced; ${o.overwriteFix ?? 'pass -y to replace it'}`, output);
+  }
   const dir = path.dirname(final);
   try {
     await fs.mkdir(dir, { recursive: true });
@@ -198,7 +211,7 @@ function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { sour
 
 export async function compose(al: Alignment, o: ComposeOptions): Promise<ComposeResult> {
   const t0 = performance.now();
-  const out = await prepareOutput(o.output, [al.bg.file, al.fg.file]);
+  const out = await prepareOutput(o.output, [al.bg.file, al.fg.file], o);
   let encoder: ReturnType<typeof openEncoder> | undefined;
   try {
     const g = geometry(al, o.canvas);
@@ -223,6 +236,7 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
       ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
       '-c:v', 'libx264', '-crf', String(o.crf ?? DEFAULT_CRF), '-preset', o.preset ?? DEFAULT_PRESET, '-pix_fmt', 'yuv420p',
       '-t', (nF / al.fg.fps).toFixed(6),
+      '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`,
       ...threadArgs(),
       '-movflags', '+faststart', '-f', out.format, ffmpegPath(out.temp),
     ];
