@@ -109,8 +109,10 @@ export function explainFailure(file: string, stderr: string, what: string): Vidk
 }
 
 function lastMeaningful(lines: string[]): string {
-  // "Stream map '0:a:0' matches no streams" says what is wrong; the hint ffmpeg prints after it does not.
-  const errorish = lines.filter((l) => /error|invalid|not|fail|unable|cannot|matches no streams/i.test(l));
+  // "Stream map '0:a:0' matches no streams" says what is wrong; the hint and the cascade ffmpeg 7+
+  // prints after it ("Failed to set value…", "Error opening output files") do not.
+  const consequence = /^(Error opening (output|input) files?|Error parsing options|Failed to set value|Conversion failed)/i;
+  const errorish = lines.filter((l) => /error|invalid|not|fail|unable|cannot|matches no streams/i.test(l) && !consequence.test(l));
   const pick = (errorish.length ? errorish : lines).slice(-1)[0] ?? 'no message';
   return pick.replace(/^\[[^\]]+\]\s*/, '').slice(0, 300);
 }
