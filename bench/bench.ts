@@ -136,7 +136,10 @@ async function main(): Promise<void> {
   const warmRun = await timed(step('realign', bg, fg, warmFile));
   const warm = JSON.parse(await fs.readFile(warmFile, 'utf8')) as { seconds: number; hits: number; spatial: { x: number; y: number } };
   const again = (JSON.parse(warmRun.stdout) as StepStats).decodes.filter((d) => d.stage.startsWith('again'));
-  console.log(`\nre-alignment after an option change (engine full → precise, window 12), analysis cached in memory as in the daemon: ${warm.seconds.toFixed(2)} s (target < 1 s), ${warm.hits} cache hits, ${again.length} ffmpeg decodes, placement ${warm.spatial.x},${warm.spatial.y}`);
+  console.log(
+    `\nre-alignment after an option change (engine full → precise, window 12), analysis cached in memory as in the daemon: ${warm.seconds.toFixed(2)} s ` +
+      `(target < 1 s), ${warm.hits} cache hits, ${again.length} ffmpeg decodes, placement ${warm.spatial.x},${warm.spatial.y}`,
+  );
 
   const resp = await benchResponsive(DIR, bg, fg);
   console.log(`\ndaemon replies while it aligns the pair (${resp.alignSeconds.toFixed(1)} s, job in its worker thread): ${resp.hovers} hovers, median ${resp.medianMs.toFixed(1)} ms, p95 ${resp.p95Ms.toFixed(1)} ms, max ${resp.maxMs.toFixed(1)} ms`);

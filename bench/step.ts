@@ -37,7 +37,8 @@ async function main(): Promise<void> {
     await compose(al, { output: out, preset: preset as Preset, crf: Number(crf), audio: 'none' });
   }
   clearInterval(timer);
-  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB: Math.max(peak, process.memoryUsage().rss) / 2 ** 20, decodes: decodeStats() }) + '\n');
+  const peakMiB = Math.max(peak, process.memoryUsage().rss) / 2 ** 20;
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB, decodes: decodeStats() }) + '\n');
 }
 
 main().catch((e) => {

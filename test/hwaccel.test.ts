@@ -26,7 +26,7 @@ import { derived, SAMPLE, tempDir } from './support/media';
  */
 
 const HWACCELS_OUT = 'Hardware acceleration methods:\ncuda\nvaapi\n\n';
-const ENCODERS_OUT = ' V..... = Video\n ------\n V..... libx264              libx264 H.264\n V....D h264_nvenc           NVIDIA NVENC H.264 encoder (codec h264)\n';
+const ENCODERS_OUT = [' V..... = Video', ' ------', ' V..... libx264              libx264 H.264', ' V....D h264_nvenc           NVIDIA NVENC H.264 encoder (codec h264)', ''].join('\n');
 
 /** A runner that answers like an ffmpeg with cuda and NVENC listed, whose trials fail unless told. */
 function scripted(o: { decodeOk?: boolean; encodeOk?: boolean } = {}): { run: Runner; calls: string[][] } {
@@ -140,7 +140,8 @@ describe('decode counting', () => {
     countDecodes(true);
     setDecodeStage('spatial');
     let n = 0;
-    for await (const f of readFrames({ file: SAMPLE, pixFmt: 'gray', width: 32, height: 18, filter: 'scale=32:18', maxFrames: 7, what: 'sampling' })) n += f.length > 0 ? 1 : 0;
+    const small = { pixFmt: 'gray', width: 32, height: 18, filter: 'scale=32:18' } as const;
+    for await (const f of readFrames({ file: SAMPLE, ...small, maxFrames: 7, what: 'sampling' })) n += f.length > 0 ? 1 : 0;
     setDecodeStage('render');
     const r = recordDecode({ file: SAMPLE, purpose: 'sampling', stream: 'video', width: 32, height: 18, decoder: 'cpu' });
     r!.frames = 3;
@@ -150,7 +151,8 @@ describe('decode counting', () => {
     assert.equal(n, 7);
     assert.deepEqual(stats[0], { file: SAMPLE, purpose: 'sampling', stage: 'spatial', stream: 'video', width: 32, height: 18, decoder: 'cpu', frames: 7 });
     const rows = summarizeDecodes([...stats, stats[0]]);
-    assert.deepEqual(rows.map((s) => [s.stage, s.size, s.decodes, s.frames]), [['spatial', '32x18', 2, 14], ['render', '32x18', 1, 3], ['render', 'audio', 1, 0]]);
+    const want = [['spatial', '32x18', 2, 14], ['render', '32x18', 1, 3], ['render', 'audio', 1, 0]];
+    assert.deepEqual(rows.map((s) => [s.stage, s.size, s.decodes, s.frames]), want);
     const table = decodeTable(stats, (f) => path.basename(f)).split('\n');
     assert.match(table[0], /^stage\s+input\s+purpose\s+size\s+decoder\s+decodes\s+frames$/);
     assert.match(table[1], /^spatial\s+cityCC0\.mpg\s+sampling\s+32x18\s+cpu\s+1\s+7$/);
@@ -201,7 +203,8 @@ describe('hardware fallback with a fake ffmpeg', () => {
 
   it('a hardware decode that breaks mid-stream is finished on the CPU from where it stopped, frame for frame', async () => {
     const clip = path.join(dir, 'clip.mp4');
-    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=64x64:r=25:d=1', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', clip], { file: clip, what: 'fixture' });
+    const source = ['-f', 'lavfi', '-i', 'testsrc=s=64x64:r=25:d=1'];
+    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...source, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', clip], { file: clip, what: 'fixture' });
     const read = async () => {
       const out: Buffer[] = [];
       for await (const f of readFrames({ file: clip, pixFmt: 'gray', width: 64, height: 64 })) out.push(f);

@@ -236,7 +236,9 @@ async function hardware(io: Io, v: Values, enc?: { encoder: string; encoderReaso
   const asked = hwaccelChoice();
   if (asked !== 'auto' && asked !== 'none' && d.name === 'cpu') io.err(`vidkompy: --hwaccel ${asked} is not usable here (${d.reason}); decoded on the CPU`);
   const askedEnc = encoderChoice();
-  if (enc && askedEnc !== 'auto' && askedEnc !== 'x264' && enc.encoder === 'x264') io.err(`vidkompy: --encoder ${askedEnc} is not usable here (${enc.encoderReason}); encoded with x264`);
+  if (enc && askedEnc !== 'auto' && askedEnc !== 'x264' && enc.encoder === 'x264') {
+    io.err(`vidkompy: --encoder ${askedEnc} is not usable here (${enc.encoderReason}); encoded with x264`);
+  }
   if (v.verbose && !v.json) {
     io.out(`decoder: ${h.decoder} (${h.decoderReason})`);
     if (enc) io.out(`encoder: ${enc.encoder} (${enc.encoderReason})`);
@@ -251,7 +253,10 @@ async function cmdSync(v: Values, io: Io, p: Progress): Promise<void> {
   p.done();
   await writeFileAtomic(v.output, alignmentText(al, v.output));
   const hw = await hardware(io, v);
-  if (v.json) io.out(JSON.stringify({ alignment: path.resolve(v.output), spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, timings: al.timings, ...hw }));
+  if (v.json) {
+    const { offsetSeconds, speed } = al.temporal;
+    io.out(JSON.stringify({ alignment: path.resolve(v.output), spatial: al.spatial, offsetSeconds, speed, timings: al.timings, ...hw }));
+  }
   else {
     io.out(`wrote ${v.output}: ${describe(al)}`);
     if (v.verbose) io.out(`timings (s): ${JSON.stringify(al.timings)}`);
@@ -286,7 +291,10 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
   p.done();
   const hw = await hardware(io, v, { encoder: r.encoder, encoderReason: r.encoderReason });
   if (v.json) {
-    io.out(JSON.stringify({ output: r.output, width: r.width, height: r.height, frames: r.frames, audio: r.audio, spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, timings: { ...al.timings, render: r.seconds }, ...hw }));
+    const timings = { ...al.timings, render: r.seconds };
+    const { offsetSeconds, speed } = al.temporal;
+    const { output, width, height, frames, audio } = r;
+    io.out(JSON.stringify({ output, width, height, frames, audio, spatial: al.spatial, offsetSeconds, speed, timings, ...hw }));
   } else {
     io.out(`wrote ${output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}): ${describe(al)}`);
     if (v.verbose) io.out(`timings (s): ${JSON.stringify({ ...al.timings, render: Number(r.seconds.toFixed(3)) })}`);

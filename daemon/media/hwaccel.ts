@@ -73,7 +73,11 @@ const REPORT_TTL_MS = 24 * 3600 * 1000;
  * while a canvas may reach 7680: larger ones go to x264 without asking.
  */
 export const HW_ENCODE_MAX_SIDE = 4096;
-const FAILED = /Failed setup for format|hwaccel initiali[sz]ation returned error|cannot be initiali[sz]ed|Device creation failed|No device available|Could not dynamically load|Cannot load|Failed to (?:create|open|initiali[sz]e|get)/i;
+const FAILED = new RegExp(
+  'Failed setup for format|hwaccel initiali[sz]ation returned error|cannot be initiali[sz]ed|Device creation failed|No device available' +
+    '|Could not dynamically load|Cannot load|Failed to (?:create|open|initiali[sz]e|get)',
+  'i',
+);
 
 let preference: { hwaccel?: HwaccelChoice; encoder?: EncoderChoice } = {};
 let cacheDirOverride: string | false | undefined;
@@ -212,7 +216,8 @@ async function trialClip(run: Runner): Promise<{ file: string; error?: string; d
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vidkompy-hw-'));
   const file = path.join(dir, 'trial.mp4');
   // 256x144: above every hardware decoder's minimum size.
-  const r = await run(['-nostdin', '-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'testsrc=s=256x144:r=25:d=0.2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', 'file:' + file]);
+  const source = ['-f', 'lavfi', '-i', 'testsrc=s=256x144:r=25:d=0.2'];
+  const r = await run(['-nostdin', '-hide_banner', '-v', 'error', ...source, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', 'file:' + file]);
   const done = () => fs.rm(dir, { recursive: true, force: true });
   return r.code === 0 ? { file, done } : { file, error: `could not make a test clip (${why(r.stderr)})`, done };
 }
@@ -221,14 +226,16 @@ async function trialClip(run: Runner): Promise<{ file: string; error?: string; d
 async function trialDecode(name: Hwaccel, clip: { file: string; error?: string }, run: Runner): Promise<Trial> {
   if (clip.error) return { ok: false, reason: clip.error };
   // -v warning: libavcodec falls back to software silently at error level, so its warning is the failure.
-  const r = await run(['-nostdin', '-hide_banner', '-v', 'warning', '-hwaccel', name, '-i', 'file:' + clip.file, '-vf', 'scale=32:32,format=gray', '-f', 'null', '-']);
+  const input = ['-hwaccel', name, '-i', 'file:' + clip.file];
+  const r = await run(['-nostdin', '-hide_banner', '-v', 'warning', ...input, '-vf', 'scale=32:32,format=gray', '-f', 'null', '-']);
   if (r.code !== 0 || FAILED.test(r.stderr)) return { ok: false, reason: `trial decode failed (${why(r.stderr)})` };
   return { ok: true, reason: 'trial decode passed' };
 }
 
 async function trialEncode(name: HwEncoder, run: Runner): Promise<Trial> {
   // 256x256: NVENC refuses frames below its minimum size (e.g. 145 pixels wide on some GPUs).
-  const r = await run(['-nostdin', '-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'color=s=256x256:d=0.04', ...encoderArgs(name), '-frames:v', '1', '-f', 'null', '-']);
+  const source = ['-f', 'lavfi', '-i', 'color=s=256x256:d=0.04'];
+  const r = await run(['-nostdin', '-hide_banner', '-v', 'error', ...source, ...encoderArgs(name), '-frames:v', '1', '-f', 'null', '-']);
   if (r.code !== 0) return { ok: false, reason: `trial encode failed (${why(r.stderr)})` };
   return { ok: true, reason: 'trial encode passed' };
 }

@@ -305,7 +305,8 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
     encoder = undefined;
     commitRename(out.temp, out.final, out.final, { signal: o.signal, commit: o.commit });
     o.onProgress?.(1);
-    return { output: out.final, width: g.width, height: g.height, frames: written, audio: audio.source, seconds: (performance.now() - t0) / 1000, encoder: enc.name, encoderReason: enc.reason };
+    const seconds = (performance.now() - t0) / 1000;
+    return { output: out.final, width: g.width, height: g.height, frames: written, audio: audio.source, seconds, encoder: enc.name, encoderReason: enc.reason };
   } catch (e) {
     encoder?.abort();
     await fs.rm(out.temp, { force: true });
