@@ -5,13 +5,16 @@
  *   compose vs ffmpeg decoding both, overlaying at a fixed place and encoding with the same x264
  *           settings (decode + encode floor);
  *   peak resident memory of this process during each.
+ * and how many times each input was decoded, at which size, per stage (a table per step).
  * Then the native kernels against their TypeScript twins, when bench/kernels.ts is present.
+ * `--help` prints this and runs nothing.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Alignment } from '../daemon/engine/result';
+import { decodeTable, type DecodeRecord } from '../daemon/media/decodestats';
 import { tools } from '../daemon/media/tools';
 import { benchEmbed } from './embed';
 import { benchLong } from './long';
@@ -79,7 +82,24 @@ function timed(argv: string[]): Promise<{ wall: number; cpu: number; stdout: str
 
 const f2 = (v: number) => v.toFixed(2);
 
+const HELP = `npm run bench (node --import tsx bench/bench.ts): align and compose a generated 60 s 1080p30 pair
+against ffmpeg's own decode and encode floors, with peak memory and a decode count per stage;
+then a re-alignment, daemon responsiveness, a 1-hour alignment, embeddings and the native kernels.
+Media are generated once in ${DIR}. VIDKOMPY_HWACCEL / VIDKOMPY_ENCODER choose the decoder and encoder.`;
+
+type StepStats = { seconds: number; peakMiB: number; decodes: DecodeRecord[] };
+
+/** The decodes of one step as a table, the inputs called bg and fg. */
+function decodesOf(step: string, s: StepStats, bg: string, fg: string): string {
+  const name = (f: string) => (f === bg ? 'bg' : f === fg ? 'fg' : path.basename(f));
+  return `\n${step}: ${s.decodes.length} ffmpeg decodes\n${decodeTable(s.decodes, name)}`;
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
   const { bg, fg } = await media();
   const ff = [tools().ffmpeg, '-nostdin', '-v', 'error', '-y'];
   const step = (...args: string[]) => [process.execPath, '--import', 'tsx', path.join(__dirname, 'step.ts'), ...args];
@@ -89,13 +109,13 @@ async function main(): Promise<void> {
   const floorA = await timed(['bash', '-c', '"${@:3}" -i "$1" -f null - & "${@:3}" -i "$2" -f null - & wait', 'floor', bg, fg, ...ff]);
   const ours = await timed(step('align', bg, fg, alFile));
   const a = JSON.parse(await fs.readFile(alFile, 'utf8')) as Alignment;
-  const alStats = JSON.parse(ours.stdout) as { seconds: number; peakMiB: number };
+  const alStats = JSON.parse(ours.stdout) as StepStats;
   const err = Math.max(Math.abs(a.spatial.x - CROP.x), Math.abs(a.spatial.y - CROP.y));
 
   const floorOut = path.join(DIR, 'floor.mp4');
   const floorC = await timed([...ff, '-i', bg, '-ss', String(OFFSET), '-i', fg, '-filter_complex', `[0:v][1:v]overlay=${CROP.x}:${CROP.y}:shortest=1`, '-c:v', 'libx264', '-preset', PRESET, '-crf', String(CRF), '-an', floorOut]);
   const comp = await timed(step('compose', bg, fg, alFile, path.join(DIR, 'out.mp4'), PRESET, String(CRF)));
-  const cStats = JSON.parse(comp.stdout) as { seconds: number; peakMiB: number };
+  const cStats = JSON.parse(comp.stdout) as StepStats;
 
   const rows = [
     ['align', f2(ours.wall), f2(floorA.wall), f2(ours.wall / floorA.wall), f2(ours.cpu), f2(floorA.cpu), f2(ours.cpu / floorA.cpu), '≤ 2', alStats.peakMiB.toFixed(0)],
@@ -109,11 +129,17 @@ async function main(): Promise<void> {
   for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
   console.log('floors: align = ffmpeg decoding bg and fg concurrently to null; compose = ffmpeg decoding both, overlaying and encoding with the same x264 settings.');
   console.log('CPU s = user + system seconds of the whole process tree (ffmpeg children included): stable on a shared machine, where wall time is not.');
+  console.log(decodesOf('align', alStats, bg, fg));
+  console.log(decodesOf('compose', cStats, bg, fg));
 
   const warmFile = path.join(DIR, 'realign.json');
-  await timed(step('realign', bg, fg, warmFile));
+  const warmRun = await timed(step('realign', bg, fg, warmFile));
   const warm = JSON.parse(await fs.readFile(warmFile, 'utf8')) as { seconds: number; hits: number; spatial: { x: number; y: number } };
-  console.log(`\nre-alignment after an option change (engine full → precise, window 12), analysis cached in memory as in the daemon: ${warm.seconds.toFixed(2)} s (target < 1 s), ${warm.hits} cache hits, placement ${warm.spatial.x},${warm.spatial.y}`);
+  const again = (JSON.parse(warmRun.stdout) as StepStats).decodes.filter((d) => d.stage.startsWith('again'));
+  console.log(
+    `\nre-alignment after an option change (engine full → precise, window 12), analysis cached in memory as in the daemon: ${warm.seconds.toFixed(2)} s ` +
+      `(target < 1 s), ${warm.hits} cache hits, ${again.length} ffmpeg decodes, placement ${warm.spatial.x},${warm.spatial.y}`,
+  );
 
   const resp = await benchResponsive(DIR, bg, fg);
   console.log(`\ndaemon replies while it aligns the pair (${resp.alignSeconds.toFixed(1)} s, job in its worker thread): ${resp.hovers} hovers, median ${resp.medianMs.toFixed(1)} ms, p95 ${resp.p95Ms.toFixed(1)} ms, max ${resp.maxMs.toFixed(1)} ms`);

@@ -2,7 +2,8 @@
  * One measured step of the bench, in its own process so its CPU time (with ffmpeg children) and
  * peak memory are its own: `node --import tsx bench/step.ts align|realign|compose BG FG OUT.json [RENDER.mp4]`.
  * Writes the alignment (align), a warm re-alignment's figures (realign), or reads the alignment
- * (compose); prints {seconds, peakMiB} as JSON.
+ * (compose); prints {seconds, peakMiB, decodes} as JSON, decodes being every ffmpeg decode the step
+ * ran (daemon/media/decodestats.ts), labelled with the stage the progress callback last named.
  */
 import { promises as fs } from 'node:fs';
 import { align } from '../daemon/engine/align';
@@ -10,29 +11,34 @@ import { memoryCache } from '../daemon/core/lru';
 import { compose } from '../daemon/engine/render/compose';
 import type { Preset } from '../protocol/project';
 import type { Alignment } from '../daemon/engine/result';
+import { countDecodes, decodeStats, setDecodeStage } from '../daemon/media/decodestats';
 
 async function main(): Promise<void> {
   const [step, bg, fg, json, out, preset, crf] = process.argv.slice(2);
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
   const t = performance.now();
+  countDecodes(true);
+  const onProgress = (stage: string) => setDecodeStage(stage);
   if (step === 'align') {
-    await fs.writeFile(json, JSON.stringify(await align(bg, fg)));
+    await fs.writeFile(json, JSON.stringify(await align(bg, fg, { onProgress })));
   } else if (step === 'realign') {
     // As the daemon does while a project is edited: the first align fills the cache, the second
     // (another engine and window) is what the user waits for.
     const cache = memoryCache();
-    await align(bg, fg, { cache });
+    await align(bg, fg, { cache, onProgress: (stage) => setDecodeStage(`first ${stage}`) });
     const t1 = performance.now();
-    const again = await align(bg, fg, { cache, engine: 'precise', window: 12 });
+    const again = await align(bg, fg, { cache, engine: 'precise', window: 12, onProgress: (stage) => setDecodeStage(`again ${stage}`) });
     const seconds = (performance.now() - t1) / 1000;
     await fs.writeFile(json, JSON.stringify({ seconds, hits: cache.stats.hits, spatial: again.spatial, engine: again.temporal.engine }));
   } else {
     const al = JSON.parse(await fs.readFile(json, 'utf8')) as Alignment;
+    setDecodeStage('render');
     await compose(al, { output: out, preset: preset as Preset, crf: Number(crf), audio: 'none' });
   }
   clearInterval(timer);
-  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB: Math.max(peak, process.memoryUsage().rss) / 2 ** 20 }) + '\n');
+  const peakMiB = Math.max(peak, process.memoryUsage().rss) / 2 ** 20;
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB, decodes: decodeStats() }) + '\n');
 }
 
 main().catch((e) => {

@@ -79,3 +79,20 @@ export const PARTIAL_MARK = '.partial-';
 export const STAGES = ['probe', 'spatial', 'decode', 'temporal', 'refine'] as const;
 export type Stage = (typeof STAGES)[number];
 export const STAGE_LABEL: Record<Stage, string> = { probe: 'probing', spatial: 'locating', decode: 'decoding', temporal: 'matching', refine: 'refining' };
+
+/**
+ * Hardware decoders vidkompy may use (ffmpeg's `-hwaccel` names), in the order `auto` tries them.
+ * Frames come back to system memory (no `-hwaccel_output_format`), so every raw pipe stays as it is.
+ */
+export const HWACCELS = ['cuda', 'vaapi', 'qsv', 'videotoolbox'] as const;
+export type Hwaccel = (typeof HWACCELS)[number];
+/** `--hwaccel`: the first hardware decoder whose trial passes, the CPU only, or one by name. */
+export const HWACCEL_CHOICES = ['auto', 'none', ...HWACCELS] as const;
+export type HwaccelChoice = (typeof HWACCEL_CHOICES)[number];
+
+/** Hardware H.264 encoders vidkompy may use (ffmpeg's names), in the order `auto` tries them. */
+export const HW_ENCODERS = ['h264_nvenc', 'h264_qsv', 'h264_vaapi', 'h264_videotoolbox'] as const;
+export type HwEncoder = (typeof HW_ENCODERS)[number];
+/** `--encoder`: the first hardware encoder whose trial passes, x264 (libx264, the CPU), or one by name. */
+export const ENCODER_CHOICES = ['auto', 'x264', ...HW_ENCODERS] as const;
+export type EncoderChoice = (typeof ENCODER_CHOICES)[number];

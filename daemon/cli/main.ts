@@ -6,8 +6,10 @@ import {
   DEFAULT_CRF,
   DEFAULT_FEATURES,
   DEFAULT_PRESET,
+  ENCODER_CHOICES,
   ENGINES,
   FEATURES,
+  HWACCEL_CHOICES,
   MODEL_DEFAULTS,
   MODEL_LAYOUTS,
   PRESETS,
@@ -24,7 +26,8 @@ import { alignmentText, readAlignment } from '../store';
 import { setNoteSink } from '../core/notes';
 import { derive } from '../media/derive';
 import { setThreadBudget, tools } from '../media/tools';
-import { reapNow } from '../media/ffmpeg';
+import { decodeFallbacks, decodeMethod, reapNow } from '../media/ffmpeg';
+import { encoderChoice, hwaccelChoice, setHwPreference } from '../media/hwaccel';
 import { progressBar, type Progress } from './progress';
 import { fromProjectAlignment } from '../store';
 import { checkProjectFiles } from '../project/check';
@@ -70,16 +73,18 @@ Render options (comp):
   --margin N             feather width in pixels (default 8)
   --audio ${AUDIO_CHOICES.join('|')}  sound source (default auto: fg's, else bg's matched span)
   --crf N                x264 quality (default ${DEFAULT_CRF})   --preset NAME  x264 preset (default ${DEFAULT_PRESET})
+  --encoder NAME         ${ENCODER_CHOICES.join('|')} (default auto: a hardware encoder that works, else x264)
 
 General:
   --json                 print the result as JSON on stdout
   -v, --verbose          print timings and details
   -q, --quiet            no progress bar
   --threads N            CPU threads for decoding, encoding, kernels and the model (default: all)
+  --hwaccel NAME         ${HWACCEL_CHOICES.join('|')}: hardware decoding (default auto: one that works, else the CPU)
   -h, --help, --version
 
 Environment: VIDKOMPY_FFMPEG, VIDKOMPY_FFPROBE override the bundled ffmpeg/ffprobe;
-VIDKOMPY_THREADS is the default for --threads.
+VIDKOMPY_THREADS, VIDKOMPY_HWACCEL, VIDKOMPY_ENCODER are the defaults for --threads, --hwaccel, --encoder.
 Exit status: 0 on success, 1 on an error (one line on stderr), 2 on a usage error.`;
 
 const options = {
@@ -115,6 +120,8 @@ const options = {
   verbose: { type: 'boolean', short: 'v' },
   quiet: { type: 'boolean', short: 'q' },
   threads: { type: 'string' },
+  hwaccel: { type: 'string' },
+  encoder: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
@@ -218,13 +225,38 @@ interface Io {
   err: (s: string) => void;
 }
 
+/**
+ * Which decoder and encoder ran, and why: for --json and -v. A hardware method asked for by name
+ * that fell back is said on stderr even without -v, since the user expected it.
+ */
+async function hardware(io: Io, v: Values, enc?: { encoder: string; encoderReason: string }) {
+  const d = await decodeMethod();
+  const falls = [...decodeFallbacks()].map(([f, why]) => `${f}: ${why}, decoded on the CPU`);
+  const h = { decoder: d.name, decoderReason: [d.reason, ...falls].join('; '), ...enc };
+  const asked = hwaccelChoice();
+  if (asked !== 'auto' && asked !== 'none' && d.name === 'cpu') io.err(`vidkompy: --hwaccel ${asked} is not usable here (${d.reason}); decoded on the CPU`);
+  const askedEnc = encoderChoice();
+  if (enc && askedEnc !== 'auto' && askedEnc !== 'x264' && enc.encoder === 'x264') {
+    io.err(`vidkompy: --encoder ${askedEnc} is not usable here (${enc.encoderReason}); encoded with x264`);
+  }
+  if (v.verbose && !v.json) {
+    io.out(`decoder: ${h.decoder} (${h.decoderReason})`);
+    if (enc) io.out(`encoder: ${enc.encoder} (${enc.encoderReason})`);
+  }
+  return h;
+}
+
 async function cmdSync(v: Values, io: Io, p: Progress): Promise<void> {
   const { bg, fg } = requireInputs(v);
   if (!v.output) throw new UsageError('sync needs -o ALIGNMENT.json');
   const al = await align(bg, fg, { ...alignOptions(v), onProgress: reporter(p) });
   p.done();
   await writeFileAtomic(v.output, alignmentText(al, v.output));
-  if (v.json) io.out(JSON.stringify({ alignment: path.resolve(v.output), spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, timings: al.timings }));
+  const hw = await hardware(io, v);
+  if (v.json) {
+    const { offsetSeconds, speed } = al.temporal;
+    io.out(JSON.stringify({ alignment: path.resolve(v.output), spatial: al.spatial, offsetSeconds, speed, timings: al.timings, ...hw }));
+  }
   else {
     io.out(`wrote ${v.output}: ${describe(al)}`);
     if (v.verbose) io.out(`timings (s): ${JSON.stringify(al.timings)}`);
@@ -257,8 +289,12 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
   }
   const r = await compose(al, { ...renderOpts, output, onProgress: (f) => p.update('rendering', f) });
   p.done();
+  const hw = await hardware(io, v, { encoder: r.encoder, encoderReason: r.encoderReason });
   if (v.json) {
-    io.out(JSON.stringify({ output: r.output, width: r.width, height: r.height, frames: r.frames, audio: r.audio, spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, timings: { ...al.timings, render: r.seconds } }));
+    const timings = { ...al.timings, render: r.seconds };
+    const { offsetSeconds, speed } = al.temporal;
+    const { output, width, height, frames, audio } = r;
+    io.out(JSON.stringify({ output, width, height, frames, audio, spatial: al.spatial, offsetSeconds, speed, timings, ...hw }));
   } else {
     io.out(`wrote ${output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}): ${describe(al)}`);
     if (v.verbose) io.out(`timings (s): ${JSON.stringify({ ...al.timings, render: Number(r.seconds.toFixed(3)) })}`);
@@ -377,6 +413,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     }
     const threads = num(v, 'threads', { int: true, min: 1, max: 1024 });
     if (threads !== undefined) setThreadBudget(threads);
+    setHwPreference({ hwaccel: oneOf(v, 'hwaccel', HWACCEL_CHOICES), encoder: oneOf(v, 'encoder', ENCODER_CHOICES) });
     p = progressBar(!v.quiet && !v.json);
     if (v.verbose) io.err(`ffmpeg: ${tools().ffmpeg}\nffprobe: ${tools().ffprobe}`);
     setNoteSink(v.verbose ? io.err : undefined);

@@ -3,6 +3,10 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { liveTemps, watchTemps } from '../core/atomic';
 import { cancelled, VidkompyError } from '../core/errors';
+import { note } from '../core/notes';
+import type { Preset } from '../../protocol/project';
+import { recordDecode } from './decodestats';
+import { chooseDecoder, chooseEncoder, type DecodeMethod, type EncodeMethod, type RunOutcome } from './hwaccel';
 import { REAPER_SOURCE } from './reaper';
 import { threadArgs, tools } from './tools';
 
@@ -266,15 +270,87 @@ export function showinfoTime(line: string): number | undefined {
   return m ? Number(m[2]) : undefined;
 }
 
+/** A capability check that hangs (a wedged GPU driver) is given up after this long. */
+const CHECK_TIMEOUT_MS = 20_000;
+
+/** Runs ffmpeg for a capability check: never throws; a failure is its exit code and stderr. */
+function checkRun(args: string[]): Promise<RunOutcome> {
+  return new Promise((resolve) => {
+    const child = spawnTool(tools().ffmpeg, args);
+    child.stdin.end();
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (err = keepTail(err, c)));
+    const timer = setTimeout(() => {
+      err += `\ntimed out after ${CHECK_TIMEOUT_MS / 1000} s`;
+      child.kill('SIGKILL');
+    }, CHECK_TIMEOUT_MS);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      resolve({ code: null, stdout: out, stderr: `${err}\n${e.message}` });
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: out, stderr: err });
+    });
+  });
+}
+
+/** How whole-stream reads decode with the ffmpeg in use: a hardware decoder that passed its trial, else the CPU. */
+export function decodeMethod(): Promise<DecodeMethod> {
+  return chooseDecoder(tools().ffmpeg, checkRun);
+}
+
+/** The H.264 encoder for a render: a hardware one that passed its trial, else x264. */
+export function encodeMethod(o: { width: number; height: number; crf?: number; preset?: Preset }): Promise<EncodeMethod> {
+  return chooseEncoder(tools().ffmpeg, checkRun, o);
+}
+
+const CPU_DECODE: DecodeMethod = { name: 'cpu', args: [], reason: 'CPU' };
+/** Files whose hardware decode failed in this process, and why: they stay on the CPU, so passes agree. */
+const cpuOnly = new Map<string, string>();
+
+/** Files that fell back from hardware to CPU decoding at run time, with the reason (for -v and reports). */
+export function decodeFallbacks(): ReadonlyMap<string, string> {
+  return cpuOnly;
+}
+
 /**
  * Decodes `file` to raw frames of a fixed size, one Buffer per frame. The consumer pulls: while it
  * works on a frame the pipe fills and ffmpeg blocks, so memory stays flat however long the video.
+ * Whole-stream reads use the hardware decoder when one works; reads of a few frames (maxFrames)
+ * stay on the CPU, where opening a GPU context would cost more than the frames. A hardware decode
+ * that fails is redone on the CPU from the frame where it stopped (H.264 decoding is bit-exact, so
+ * the frames agree), and that file stays on the CPU from then on.
  */
 export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer> {
+  const hw = o.maxFrames === undefined && !cpuOnly.has(o.file) ? await decodeMethod() : CPU_DECODE;
+  let yielded = 0;
+  if (hw.args.length) {
+    try {
+      for await (const f of decodeOnce(o, hw, 0)) {
+        yielded++;
+        yield f;
+      }
+      return;
+    } catch (e) {
+      const code = e instanceof VidkompyError ? e.code : undefined;
+      if (o.signal?.aborted || code === 'CANCELLED' || code === 'ENOENT' || code === 'TOOL_MISSING') throw e;
+      const reason = `${hw.name} decoding failed (${(e as Error).message})`;
+      cpuOnly.set(o.file, reason);
+      note(`${o.file}: ${reason}; decoding on the CPU from frame ${yielded}`);
+    }
+  }
+  yield* decodeOnce(o, CPU_DECODE, yielded);
+}
+
+/** One ffmpeg decode; the first `skip` frames are decoded but not handed over (a resumed read). */
+async function* decodeOnce(o: FrameStreamOptions, method: DecodeMethod, skip: number): AsyncGenerator<Buffer> {
   const size = frameBytes(o.pixFmt, o.width, o.height);
   const filters = [o.filter, o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
   const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.analysis ? ['-skip_loop_filter', 'all'] : []),
-    ...(o.inputArgs ?? []), ...threadArgs(),
+    ...method.args, ...(o.inputArgs ?? []), ...threadArgs(),
     '-i', ffmpegPath(o.file), '-map', '0:v:0', '-an', '-sn', '-dn'];
   if (filters) args.push('-vf', filters);
   // Every decoded frame exactly once, in order: frame indices then mean the same in every pass.
@@ -284,6 +360,7 @@ export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer>
   const bin = tools().ffmpeg;
   const child = spawnTool(bin, args);
   child.stdin.end();
+  const counted = recordDecode({ file: o.file, purpose: o.what ?? 'decoding', stream: 'video', width: o.width, height: o.height, decoder: method.name });
   let err = '';
   let partial = '';
   // showinfo's lines come on stderr, the frames on stdout: two pipes that race each other. Times
@@ -327,6 +404,12 @@ export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer>
         filled += n;
         off += n;
         if (filled === size) {
+          if (counted) counted.frames++;
+          if (count < skip) {
+            count++;
+            filled = 0;
+            continue;
+          }
           if (o.onTime) o.onTime(await timeOf(count));
           count++;
           yield frame;
@@ -366,6 +449,7 @@ export async function* readAudio(o: AudioStreamOptions): AsyncGenerator<Float32A
   const bin = tools().ffmpeg;
   const child = spawnTool(bin, args);
   child.stdin.end();
+  recordDecode({ file: o.file, purpose: o.what ?? 'decoding the sound', stream: 'audio', width: 0, height: 0, decoder: 'audio' });
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err = keepTail(err, c)));
   const exited = waitExit(child, bin);

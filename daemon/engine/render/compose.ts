@@ -1,11 +1,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ffmpegPath, openEncoder, readFrames } from '../../media/ffmpeg';
+import { encodeMethod, ffmpegPath, openEncoder, readFrames } from '../../media/ffmpeg';
+import { encoderArgs, type EncodeMethod } from '../../media/hwaccel';
+import { note } from '../../core/notes';
 import { OUTPUT_TAG, writtenByVidkompy } from '../../media/probe';
 import { threadArgs } from '../../media/tools';
 import { pasteBox, type Rect } from '../../core/geometry';
 import { commitRename, dropTemp, partialPath, sweepPartials } from '../../core/atomic';
-import { DEFAULT_CRF, DEFAULT_PRESET, type AudioChoice, type CanvasMode, type Preset } from '../../../protocol/project';
+import { type AudioChoice, type CanvasMode, type Preset } from '../../../protocol/project';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
 import { probe } from '../../media/probe';
 import type { Alignment } from '../result';
@@ -44,6 +46,9 @@ export interface ComposeResult {
   frames: number;
   audio: 'fg' | 'bg' | 'none';
   seconds: number;
+  /** The H.264 encoder that ran ('x264' or a hardware one), and why that one. */
+  encoder: EncodeMethod['name'];
+  encoderReason: string;
 }
 
 /** Where things go on the output canvas. */
@@ -210,6 +215,20 @@ function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { sour
 }
 
 export async function compose(al: Alignment, o: ComposeOptions): Promise<ComposeResult> {
+  const g = geometry(al, o.canvas);
+  const enc = await encodeMethod({ width: g.width, height: g.height, crf: o.crf, preset: o.preset });
+  try {
+    return await composeWith(al, o, enc);
+  } catch (e) {
+    // A hardware encoder that passed its trial can still fail on a real render (a session limit, a size it refuses): x264 always can.
+    if (enc.name === 'x264' || !(e instanceof VidkompyError) || e.code !== 'ENCODE' || o.signal?.aborted) throw e;
+    const reason = `${enc.name} failed on this render (${e.message}), so x264 encoded it`;
+    note(reason);
+    return composeWith(al, o, { name: 'x264', args: encoderArgs('x264', o.crf, o.preset), reason });
+  }
+}
+
+async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod): Promise<ComposeResult> {
   const t0 = performance.now();
   const out = await prepareOutput(o.output, [al.bg.file, al.fg.file], o);
   let encoder: ReturnType<typeof openEncoder> | undefined;
@@ -234,7 +253,7 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
       ...audio.args,
       '-map', '0:v:0',
       ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
-      '-c:v', 'libx264', '-crf', String(o.crf ?? DEFAULT_CRF), '-preset', o.preset ?? DEFAULT_PRESET, '-pix_fmt', 'yuv420p',
+      ...enc.args,
       '-t', (nF / al.fg.fps).toFixed(6),
       '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`,
       ...threadArgs(),
@@ -286,7 +305,8 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
     encoder = undefined;
     commitRename(out.temp, out.final, out.final, { signal: o.signal, commit: o.commit });
     o.onProgress?.(1);
-    return { output: out.final, width: g.width, height: g.height, frames: written, audio: audio.source, seconds: (performance.now() - t0) / 1000 };
+    const seconds = (performance.now() - t0) / 1000;
+    return { output: out.final, width: g.width, height: g.height, frames: written, audio: audio.source, seconds, encoder: enc.name, encoderReason: enc.reason };
   } catch (e) {
     encoder?.abort();
     await fs.rm(out.temp, { force: true });
