@@ -75,13 +75,21 @@ export function closest(typed: string, candidates: readonly string[]): string | 
 }
 
 /** "Change to …": a schema error on an unknown key or a value outside an enum, fixed to the nearest allowed one. */
-export function fixTypoActions(parsed: ParsedJson, diagnostics: Diagnostic[], range: (s: Span) => Range, offsetAt: (p: Range['start']) => number, uri: string): CodeAction[] {
+export function fixTypoActions(
+  parsed: ParsedJson,
+  diagnostics: Diagnostic[],
+  range: (s: Span) => Range,
+  offsetAt: (p: Range['start']) => number,
+  uri: string,
+): CodeAction[] {
   const out: CodeAction[] = [];
   for (const d of diagnostics.filter((x) => x.code === 'schema')) {
     const spot = spotAt(parsed, offsetAt(d.range.start) + 1);
     if (!spot || spot.node.type !== 'string') continue;
     const typed = spot.node.value as string;
-    const allowed = spot.isKey ? Object.keys(schemaAt(spot.path.slice(0, -1))?.properties ?? {}).filter((k) => k !== '$schema') : (schemaAt(spot.path)?.enum ?? []).filter((v): v is string => typeof v === 'string');
+    const allowed = spot.isKey
+      ? Object.keys(schemaAt(spot.path.slice(0, -1))?.properties ?? {}).filter((k) => k !== '$schema')
+      : (schemaAt(spot.path)?.enum ?? []).filter((v): v is string => typeof v === 'string');
     if (spot.isKey && allowed.includes(typed)) continue;
     const to = closest(typed, allowed);
     if (!to) continue;

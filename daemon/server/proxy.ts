@@ -65,7 +65,8 @@ class Proxy {
     const s = this.spec;
     try {
       const what = `decoding ${s.file} for the preview`;
-      for await (const f of readFrames({ file: s.file, filter: s.filter, pixFmt: 'rgb24', width: s.width, height: s.height, signal: this.controller.signal, what })) {
+      const frames = readFrames({ file: s.file, filter: s.filter, pixFmt: 'rgb24', width: s.width, height: s.height, signal: this.controller.signal, what });
+      for await (const f of frames) {
         const i = this.decoded;
         if (i >= s.first && !this.full) {
           if (this.keep(this, f.length)) this.frames.set(i, f);

@@ -265,7 +265,9 @@ export function startServer(): Connection {
       const why = toResponseError(e, log);
       // A notification, not showErrorMessage's request: nothing waits on an answer the user may never give.
       const message = `vidkompy: the spatial offset could not be found: ${why.message}`;
-      if (why.code !== LSPErrorCodes.RequestCancelled) void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message }).catch(() => undefined);
+      if (why.code !== LSPErrorCodes.RequestCancelled) {
+        void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message }).catch(() => undefined);
+      }
       return action;
     } finally {
       sub.dispose();

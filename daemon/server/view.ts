@@ -104,7 +104,8 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   let last = map[0];
   for (const j of map) (first = Math.min(first, j)), (last = Math.max(last, j));
   const bgSpec: ProxySpec = { file: bg.file, width, height: bgH, filter: `scale=${width}:${bgH}:flags=area`, first, last };
-  const fgSpec: ProxySpec = { file: fg.file, width: fgW, height: fgH, filter: `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1,scale=${fgW}:${fgH}:flags=area`, first: 0, last: n - 1 };
+  const fgFilter = `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1,scale=${fgW}:${fgH}:flags=area`;
+  const fgSpec: ProxySpec = { file: fg.file, width: fgW, height: fgH, filter: fgFilter, first: 0, last: n - 1 };
   const [bgData, fgData] = await Promise.all([proxies.frame(bgSpec, bgFrame, signal), proxies.frame(fgSpec, fgFrame, signal)]);
   const bgImg: Rgb = { data: bgData, width, height: bgH };
   const fgAlone: Rgb = { data: fgData, width: fgW, height: fgH };
