@@ -80,9 +80,9 @@ export function createClient(deps: ClientDeps, crash: CrashPolicy): LanguageClie
     documentSelector: PROJECT_SELECTOR,
     outputChannel: deps.log,
     // Computed when the client (re)starts, so a restarted daemon gets the current settings.
-    // VS Code's JSON service validates *.vidkompy.json against the schema we contribute
-    // (jsonValidation): the daemon then sends only its own findings, not the same errors again.
-    initializationOptions: (): InitializationOptions => ({ settings: deps.settings(), clientValidatesSchema: true, trusted: deps.trusted() }),
+    // Project files have one voice: the daemon validates them (no jsonValidation contribution for
+    // them), so hovers, completion and diagnostics are not said twice.
+    initializationOptions: (): InitializationOptions => ({ settings: deps.settings(), trusted: deps.trusted() }),
     errorHandler: errorHandler(crash),
     markdown: { isTrusted: false, supportHtml: false },
   };

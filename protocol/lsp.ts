@@ -23,7 +23,10 @@ export { SETTINGS_SECTION } from './settings';
  */
 export interface InitializationOptions {
   settings?: unknown;
-  /** The client validates the schema itself: the daemon sends only its own findings. */
+  /**
+   * Ignored since the daemon became the one voice on project files: it always sends its schema
+   * and syntax findings (kept so that older clients still initialise).
+   */
   clientValidatesSchema?: boolean;
   trusted?: boolean;
 }

@@ -172,16 +172,16 @@ describe('the vidkompy daemon over stdio', () => {
     assert.match(text_(syntax.diagnostics[0]), /a ',' is expected here/);
   });
 
-  it('leaves syntax and schema errors to a client that validates the schema itself', async () => {
+  it('is the one voice on project files: schema and syntax errors even for a client that says it validates', async () => {
     const own = await startClient({ root: dir, init: { clientValidatesSchema: true } });
     try {
       const text = '{\n  "bg": "bg.mpg",\n  "fg": "clips/nowhere.mp4",\n  "engine": "warp"\n}\n';
       const uri = own.open(path.join(dir, 'own-schema.vidkompy.json'), text);
-      const pub = await own.diagnostics(uri, (p) => p.diagnostics.length >= 1);
-      assert.deepEqual(pub.diagnostics.map((d) => d.code), ['ENOENT'], 'the missing file, not the bad engine value (VS Code shows that one)');
+      const all = await own.diagnostics(uri, (p) => p.diagnostics.some((d) => d.code === 'ENOENT'));
+      assert.deepEqual(all.diagnostics.map((d) => d.code).sort(), ['ENOENT', 'schema'], 'the missing file and the bad engine value');
       own.change(uri, '{\n  "bg": "bg.mpg"\n  "fg": "clips/fg.mp4"\n}\n', 2);
       const syntax = await own.diagnostics(uri, (p) => p.version === 2);
-      assert.deepEqual(syntax.diagnostics, []);
+      assert.deepEqual(syntax.diagnostics.map((d) => d.code), ['syntax']);
     } finally {
       await own.close();
     }
@@ -350,7 +350,7 @@ describe('the vidkompy daemon over stdio', () => {
     const file = path.join(dir, 'place.vidkompy.json');
     const text = projectText({ bg: 'bg.mpg', fg: 'clips/fg.mp4', spatial: { unscaled: true } });
     const uri = client.open(file, text);
-    const actions = (await client.conn.sendRequest(CodeActionRequest.method, { textDocument: { uri }, range: at(text, 'bg'), context: { diagnostics: [] } })) as CodeAction[];
+    const actions = (await client.conn.sendRequest(CodeActionRequest.method, { textDocument: { uri }, range: at(text, 'spatial'), context: { diagnostics: [] } })) as CodeAction[];
     const action = actions.find((a) => a.title === 'Insert the detected spatial offset');
     assert.ok(action && !action.edit, 'offered without running the search');
     const resolved = (await client.conn.sendRequest(CodeActionResolveRequest.method, action)) as CodeAction;

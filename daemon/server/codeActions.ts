@@ -2,8 +2,11 @@ import path from 'node:path';
 import { modify, type JSONPath } from '../project/jsonc';
 import { CodeActionKind, type CodeAction, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver/node';
 import type { Placement } from '../project/placement';
-import { nodeAt, stringAt, type ParsedJson, type Span } from '../project/jsonTree';
-import { relativeToProject } from '../project/project';
+import { promises as fs } from 'node:fs';
+import { nodeAt, spanOf, stringAt, type ParsedJson, type Span } from '../project/jsonTree';
+import { relativeToProject, VIDEO_EXTENSIONS } from '../project/project';
+import { schemaAt } from '../project/schema';
+import { spotAt } from './hover';
 import { findFiles } from './files';
 
 /**
@@ -34,11 +37,75 @@ export function spatialWith(parsed: ParsedJson, p: Placement): Record<string, un
   return { ...had, x: p.x, y: p.y, scale: p.scale };
 }
 
-/** Offered when the project places fg by search (no x/y yet). */
-export function wantsSpatial(parsed: ParsedJson): boolean {
-  return !!stringAt(parsed.root, ['bg']) && !!stringAt(parsed.root, ['fg']) && nodeAt(parsed.root, ['spatial', 'x']) === undefined;
+/**
+ * Offered when the project places fg by search (no x/y yet), bg and fg exist, and the cursor is
+ * where the offset would go: on the root object's own text or inside "spatial", not on any field.
+ */
+export async function wantsSpatial(parsed: ParsedJson, projectFile: string, offset: number): Promise<boolean> {
+  const bg = stringAt(parsed.root, ['bg']);
+  const fg = stringAt(parsed.root, ['fg']);
+  if (!bg || !fg || nodeAt(parsed.root, ['spatial', 'x']) !== undefined) return false;
+  const spot = spotAt(parsed, offset);
+  if (spot && spot.path.length > 0 && spot.path[0] !== 'spatial') return false;
+  const dir = path.dirname(projectFile);
+  const exists = async (rel: string) => (await fs.stat(path.resolve(dir, rel)).catch(() => undefined))?.isFile() === true;
+  return (await exists(bg.value)) && (await exists(fg.value));
 }
 
+/** Levenshtein distance: how a mistyped name is matched with what was meant. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The candidate nearest to `typed`, when it is near enough to be a typo of it. */
+export function closest(typed: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(typed.toLowerCase(), c.toLowerCase());
+    if (d < bestD) (best = c), (bestD = d);
+  }
+  return best !== undefined && bestD > 0 && bestD <= Math.max(2, Math.ceil(typed.length / 3)) ? best : undefined;
+}
+
+/** "Change to …": a schema error on an unknown key or a value outside an enum, fixed to the nearest allowed one. */
+export function fixTypoActions(
+  parsed: ParsedJson,
+  diagnostics: Diagnostic[],
+  range: (s: Span) => Range,
+  offsetAt: (p: Range['start']) => number,
+  uri: string,
+): CodeAction[] {
+  const out: CodeAction[] = [];
+  for (const d of diagnostics.filter((x) => x.code === 'schema')) {
+    const spot = spotAt(parsed, offsetAt(d.range.start) + 1);
+    if (!spot || spot.node.type !== 'string') continue;
+    const typed = spot.node.value as string;
+    const allowed = spot.isKey
+      ? Object.keys(schemaAt(spot.path.slice(0, -1))?.properties ?? {}).filter((k) => k !== '$schema')
+      : (schemaAt(spot.path)?.enum ?? []).filter((v): v is string => typeof v === 'string');
+    if (spot.isKey && allowed.includes(typed)) continue;
+    const to = closest(typed, allowed);
+    if (!to) continue;
+    out.push({
+      title: `Change to "${to}"`,
+      kind: CodeActionKind.QuickFix,
+      diagnostics: [d],
+      isPreferred: true,
+      edit: { changes: { [uri]: [{ range: range(spanOf(spot.node)), newText: JSON.stringify(to) }] } },
+    });
+  }
+  return out;
+}
+
+
+const isVideo = (name: string) => VIDEO_EXTENSIONS.includes(path.extname(name).toLowerCase());
 
 const PATH_FIELDS: JSONPath[] = [['bg'], ['fg'], ['model', 'path']];
 
@@ -54,6 +121,13 @@ export async function fixPathActions(parsed: ParsedJson, projectFile: string, di
       const name = path.basename(ref.value);
       const found = new Set<string>();
       for (const root of roots) for (const f of await findFiles(root, (n) => n === name, { maxDepth: 8, maxEntries: 20000, maxResults: 5 })) found.add(f);
+      if (!found.size && field[0] !== 'model') {
+        // No file of that name: a mistyped one, matched to the nearest existing video.
+        const videos = new Set<string>();
+        for (const root of roots) for (const f of await findFiles(root, isVideo)) videos.add(relativeToProject(projectFile, f));
+        const near = closest(ref.value, [...videos]);
+        if (near) found.add(path.resolve(path.dirname(projectFile), near));
+      }
       for (const f of found) {
         const rel = relativeToProject(projectFile, f);
         out.push({

@@ -1,4 +1,4 @@
-import { encode as encodeJpegRgba } from 'jpeg-js';
+import { encodeJpeg } from './jpeg';
 
 /** Small RGB images for previews: resample, paste, and encode as data: URLs. */
 export interface Rgb {
@@ -46,18 +46,8 @@ export function pasteRgb(base: Rgb, top: Rgb, x: number, y: number): Rgb {
   return { data: out, width: base.width, height: base.height };
 }
 
-/** Previews are JPEG only: the preview shows photographic frames, which JPEG keeps at a fraction of PNG's size. */
-function encodeJpeg(img: Rgb, quality = 82): Buffer {
-  const rgba = new Uint8Array(img.width * img.height * 4);
-  for (let i = 0, j = 0; i < img.data.length; i += 3, j += 4) {
-    rgba[j] = img.data[i];
-    rgba[j + 1] = img.data[i + 1];
-    rgba[j + 2] = img.data[i + 2];
-    rgba[j + 3] = 255;
-  }
-  return encodeJpegRgba({ data: rgba, width: img.width, height: img.height }, quality).data;
-}
-
 export function dataUrl(img: Rgb): string {
-  return `data:image/jpeg;base64,${encodeJpeg(img).toString('base64')}`;
+  // Previews are JPEG only: photographic frames at a fraction of PNG's size.
+  const j = encodeJpeg(img.data, img.width, img.height);
+  return `data:image/jpeg;base64,${Buffer.from(j.buffer, j.byteOffset, j.byteLength).toString('base64')}`;
 }

@@ -3,6 +3,9 @@ import path from 'node:path';
 import {
   CodeActionKind,
   createConnection,
+  LSPErrorCodes,
+  MessageType,
+  ShowMessageNotification,
   ProposedFeatures,
   TextDocuments,
   TextDocumentSyncKind,
@@ -39,7 +42,7 @@ import {
   type Job,
   type Status,
 } from '../../protocol/lsp';
-import { fixPathActions, setValueEdits, SPATIAL_TITLE, spatialWith, wantsSpatial, type SpatialActionData } from './codeActions';
+import { fixPathActions, fixTypoActions, setValueEdits, SPATIAL_TITLE, spatialWith, wantsSpatial, type SpatialActionData } from './codeActions';
 import { complete } from './completion';
 import { toResponseError } from './errors';
 import { hover } from './hover';
@@ -127,12 +130,10 @@ export function startServer(): Connection {
     log,
   );
 
-  // A client whose own JSON service already validates against the contributed schema (VS Code with
-  // the extension's jsonValidation) would show syntax and schema errors twice: it asks for the rest only.
-  let clientValidatesSchema = false;
+  // The daemon is the one voice on project files: it sends every finding, schema and syntax too
+  // (the extension contributes no jsonValidation for them), whatever a client claims to validate.
   const validator = createValidator(
-    (uri, version, diagnostics) =>
-      void connection.sendDiagnostics({ uri, version, diagnostics: clientValidatesSchema ? diagnostics.filter((d) => d.code !== 'schema' && d.code !== 'syntax') : diagnostics }),
+    (uri, version, diagnostics) => void connection.sendDiagnostics({ uri, version, diagnostics }),
     log,
     () => trusted,
   );
@@ -183,7 +184,6 @@ export function startServer(): Connection {
     // Only an explicit false restricts: clients that know no trust (the CLI's tests, other editors) are trusted.
     trusted = init?.trusted !== false;
     if (init?.settings) void applySettings(init.settings);
-    clientValidatesSchema = init?.clientValidatesSchema === true;
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -233,8 +233,11 @@ export function startServer(): Connection {
     const parsed = parseJson(text);
     const wanted = (kind: string) => !params.context.only || params.context.only.some((k) => kind === k || kind.startsWith(k + '.'));
     const actions: CodeAction[] = [];
-    if (wanted(CodeActionKind.QuickFix)) actions.push(...(await fixPathActions(parsed, open.file, params.context.diagnostics, rootsFor(open.file), rangeMapper(text), params.textDocument.uri)));
-    if (trusted && wanted(CodeActionKind.RefactorRewrite) && wantsSpatial(parsed)) {
+    if (wanted(CodeActionKind.QuickFix)) {
+      actions.push(...fixTypoActions(parsed, params.context.diagnostics, rangeMapper(text), (p) => open.doc.offsetAt(p), params.textDocument.uri));
+      actions.push(...(await fixPathActions(parsed, open.file, params.context.diagnostics, rootsFor(open.file), rangeMapper(text), params.textDocument.uri)));
+    }
+    if (trusted && wanted(CodeActionKind.RefactorRewrite) && (await wantsSpatial(parsed, open.file, open.doc.offsetAt(params.range.start)))) {
       const data: SpatialActionData = { kind: 'spatial', uri: params.textDocument.uri };
       // The search takes seconds: only run it when the user picks the action (codeAction/resolve).
       if (canResolveActions) actions.push({ title: SPATIAL_TITLE, kind: CodeActionKind.RefactorRewrite, data });
@@ -257,14 +260,22 @@ export function startServer(): Connection {
       log(`vidkompy: spatial offset x=${placement.x} y=${placement.y} scale=${placement.scale} (from the ${placement.from}) for ${open.file}`);
       return { ...action, edit: { changes: { [data!.uri]: setValueEdits(parsed, ['spatial'], spatialWith(parsed, placement), rangeMapper(text)) } } };
     } catch (e) {
-      throw toResponseError(e, log);
+      // A failed resolve reply reaches the user as "Request codeAction/resolve failed … [object
+      // Object]": the action comes back without an edit instead, and the reason is said in words.
+      const why = toResponseError(e, log);
+      // A notification, not showErrorMessage's request: nothing waits on an answer the user may never give.
+      const message = `vidkompy: the spatial offset could not be found: ${why.message}`;
+      if (why.code !== LSPErrorCodes.RequestCancelled) {
+        void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message }).catch(() => undefined);
+      }
+      return action;
     } finally {
       sub.dispose();
     }
   });
 
   handle(probeRequest, async (params) => {
-    requireTrust('vidkompy/probe');
+    requireTrust('reading the video');
     return toVideoInfo(await cachedProbe(uriToPath((params as { uri?: unknown } | null)?.uri, 'vidkompy/probe: params.uri')));
   });
 
@@ -300,7 +311,7 @@ export function startServer(): Connection {
   };
 
   handle(alignRequest, async (params, signal) => {
-    requireTrust('vidkompy/align');
+    requireTrust('aligning');
     const file = projectParam(params, 'vidkompy/align');
     const p = await loadProject(file, settings.defaultEngine, openText(file));
     const fraction = alignFraction();
@@ -313,7 +324,7 @@ export function startServer(): Connection {
   });
 
   handle(renderRequest, async (params, signal) => {
-    requireTrust('vidkompy/render');
+    requireTrust('rendering');
     const file = projectParam(params, 'vidkompy/render');
     const p = await loadProject(file, settings.defaultEngine, openText(file));
     const r = await projectJob('render', file, `vidkompy: rendering ${path.basename(p.output)}`, params.workDoneToken, signal, (o, report) =>
@@ -330,13 +341,13 @@ export function startServer(): Connection {
   handle(statusRequest, async () => status());
 
   handle(resultRequest, async (params) => {
-    requireTrust('vidkompy/result');
+    requireTrust('the preview');
     const file = projectParam(params, 'vidkompy/result');
     return alignmentView(await readProject(file, settings.defaultEngine, openText(file)), pathToUri(file));
   });
 
   handle(frameRequest, async (params, signal) => {
-    requireTrust('vidkompy/frame');
+    requireTrust('the preview');
     const file = projectParam(params, 'vidkompy/frame');
     const p = await readProject(file, settings.defaultEngine, openText(file));
     return previewFrame(await previewableAlignment(await savedAlignment(p), p), params, signal);

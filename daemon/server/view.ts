@@ -2,7 +2,6 @@ import { VidkompyError } from '../core/errors';
 import { type Alignment, type VideoSummary } from '../engine/result';
 import { round } from '../core/numbers';
 import { pasteBox } from '../core/geometry';
-import { readFrames } from '../media/ffmpeg';
 import type { ProbeInfo } from '../media/probe';
 import { fromProjectAlignment, inputStaleReasons, readProjectAlignment, staleReasons, type ProjectAlignment } from '../store';
 import { cachedProbe } from '../project/filecache';
@@ -11,6 +10,7 @@ import type { AlignmentView, FrameParams, FrameResult, VideoInfo } from '../../p
 import { dataUrl, pasteRgb, resizeRgb, type Rgb } from './images';
 import { badParams } from './errors';
 import { pathToUri } from './uri';
+import { createProxyStore, type ProxySpec } from './proxy';
 
 /** What the preview shows: the saved alignment of a project, and frames from it. */
 
@@ -71,16 +71,13 @@ export async function alignmentView(p: ResolvedProject, projectUri: string): Pro
   };
 }
 
-/** One frame of `file` at `time`, as RGB at width×height (the decoder seeks, then scales). */
-async function frameAt(file: string, time: number, fps: number, width: number, height: number, filter: string, signal?: AbortSignal): Promise<Rgb> {
-  // Half a frame early: the first frame the accurate seek delivers is then the one at `time`.
-  const start = Math.max(0, time - 0.5 / fps);
-  const inputArgs = start > 0 ? ['-ss', start.toFixed(6)] : [];
-  for await (const f of readFrames({ file, inputArgs, filter, pixFmt: 'rgb24', width, height, maxFrames: 1, signal, what: `reading a preview frame at ${time.toFixed(3)} s` })) {
-    return { data: new Uint8Array(f), width, height };
-  }
-  throw new VidkompyError('NO_FRAMES', `${file}: no frame at ${time.toFixed(3)} s could be decoded for the preview; re-export the video`, file);
-}
+/**
+ * The preview's frames come from proxies (proxy.ts): decoded sequentially, so fg frame i and bg
+ * frame bgFrameForFg[i] are exactly the frames the render pastes together, whatever the container.
+ * The budget is for all proxies together (VIDKOMPY_PREVIEW_MB, default 512 MiB).
+ */
+const previewMb = Number(process.env.VIDKOMPY_PREVIEW_MB);
+export const proxies = createProxyStore((Number.isFinite(previewMb) && previewMb > 0 ? previewMb : 512) * 2 ** 20);
 
 const MAX_PREVIEW = 4096;
 
@@ -98,12 +95,20 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   const k = width / bg.width;
   const bgH = Math.max(1, Math.round(bg.height * k));
   const box = pasteBox(spatial, c, k);
-  const crop = `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1`;
-  const [bgImg, fgFull] = await Promise.all([
-    frameAt(bg.file, al.temporal.bgTimeForFg[fgFrame], bg.fps, width, bgH, `scale=${width}:${bgH}:flags=area`, signal),
-    frameAt(fg.file, fgFrame / fg.fps, fg.fps, c.width, c.height, crop, signal),
-  ]);
-  const fgAlone = resizeRgb(fgFull, width, Math.max(1, Math.round((c.height * width) / c.width)));
-  const composite = pasteRgb(bgImg, resizeRgb(fgFull, box.width, box.height), box.x, box.y);
+  const fgW = width;
+  const fgH = Math.max(1, Math.round((c.height * width) / c.width));
+  // The kept range of bg: the frames the map can ask for (a short fg over a long bg keeps little).
+  const map = al.temporal.bgFrameForFg;
+  // A loop, not Math.min(...map): a long map would overflow the argument stack.
+  let first = map[0];
+  let last = map[0];
+  for (const j of map) (first = Math.min(first, j)), (last = Math.max(last, j));
+  const bgSpec: ProxySpec = { file: bg.file, width, height: bgH, filter: `scale=${width}:${bgH}:flags=area`, first, last };
+  const fgFilter = `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1,scale=${fgW}:${fgH}:flags=area`;
+  const fgSpec: ProxySpec = { file: fg.file, width: fgW, height: fgH, filter: fgFilter, first: 0, last: n - 1 };
+  const [bgData, fgData] = await Promise.all([proxies.frame(bgSpec, bgFrame, signal), proxies.frame(fgSpec, fgFrame, signal)]);
+  const bgImg: Rgb = { data: bgData, width, height: bgH };
+  const fgAlone: Rgb = { data: fgData, width: fgW, height: fgH };
+  const composite = pasteRgb(bgImg, resizeRgb(fgAlone, box.width, box.height), box.x, box.y);
   return { fgFrame, bgFrame, fg: dataUrl(fgAlone), bg: dataUrl(bgImg), composite: dataUrl(composite), box };
 }
