@@ -54,7 +54,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignRequest = {}
   const al = await alignWith(bgFile, fgFile, { ...rest, descriptor: features && descriptorKind(features, { model, cacheDir }) }, located);
   const trust = al.trust;
   if (trust?.verdict !== 'unsure') return al;
-  if (trust.problem === 'weak' && al.spatial.method === 'auto' && (await swapped(bgFile, fgFile, al, o.signal))) {
+  if (trust.problem !== 'ambiguous' && al.spatial.method === 'auto' && (await swapped(bgFile, fgFile, al, o.signal))) {
     trust.problem = 'swapped';
     trust.reasons.unshift('bg appears inside fg');
   }
@@ -88,10 +88,13 @@ export function refusal(al: Alignment): VidkompyError {
     case 'bg-short':
     case 'speed':
       return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'check', options: ['order', 'forceAlign'], lead: 'check that bg covers all of fg in time, or' });
-    case 'ambiguous':
-      return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'give', options: ['anchors', 'forceAlign'], lead: 'give both videos their sound, or' });
+    case 'ambiguous': {
+      const at = (t.places ?? []).map((v) => `${v.toFixed(2)} s`).join(', ');
+      const places = `fg fits ${t.places?.length ?? 'several'} places in bg about equally well (fg's start at bg ${at}): repeated footage?`;
+      return new VidkompyError('UNSURE', `${lead}${places}`, fg, { kind: 'options', verb: 'give', options: ['anchors', 'forceAlign'], lead: 'give both videos their sound, or' });
+    }
     default:
-      return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'give', options: ['placement', 'anchors', 'engine', 'forceAlign'], lead: 'check that fg shows part of bg, or' });
+      return new VidkompyError('UNSURE', `${lead}fg does not appear to be part of bg: ${why}`, fg, { kind: 'options', verb: 'give', options: ['placement', 'anchors', 'engine', 'forceAlign'], lead: 'check that fg shows part of bg, or' });
   }
 }
 

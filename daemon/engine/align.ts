@@ -101,7 +101,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const corner = frameCorner(placement, content);
   const conf = Array.from(tm.confidence, (c) => round(c, 4));
   const audioFound = await audioSummary(audio);
-  const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n);
+  const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) => timeOf(bgF, bg, j));
   return {
     version: 1,
     bg: summary(bg, bgF.n),

@@ -36,22 +36,32 @@ export interface Trust {
 }
 
 export interface TrustSignals {
+  /** The placement's NCC on time-matched frames (null: placed by the user). */
   ncc: number | null;
+  /** fg's content width as placed in bg, bg pixels. */
   placedWidth: number;
-  speed: number;
+  /** Fitted bg seconds per fg second (null: the edit engine, whose cuts make one line meaningless). */
+  speed: number | null;
+  /** Fraction of fg's frames beyond a normal share piled on bg's first or last frame. */
   pile: number;
   meanConfidence: number;
+  /** Top level: mean row spread, the best path's margin, its bg time at fg's start, and the alternatives'. */
   spread?: number;
-  atMin?: number;
   margin?: number;
+  from?: number;
   altMargins?: number[];
   altFrom?: number[];
+  /** Sound or anchors decided where in bg fg runs: other places were never in the running. */
   prior: boolean;
+  bgFps: number;
+  /** Both videos' durations, seconds. */
+  fgSeconds: number;
+  bgSeconds: number;
 }
 
 const clamp = (v: number) => Math.max(0, Math.min(1, v));
 
-export function trustSignals(loc: Located, tm: TemporalResult, nominal: number, prior: boolean, nB: number): TrustSignals {
+export function trustSignals(loc: Located, tm: TemporalResult & { cuts?: unknown[] }, nominal: number, prior: boolean, nB: number, bgTime: (j: number) => number): TrustSignals {
   const map = tm.bgFrameForFg;
   const nF = map.length;
   // fg frames that share one bg frame at a normal rate, at most (e.g. 60 fps fg over 24 fps bg: 3).
@@ -72,34 +82,67 @@ export function trustSignals(loc: Located, tm: TemporalResult, nominal: number, 
   return {
     ncc: Number.isFinite(loc.placement.score) ? loc.placement.score : null,
     placedWidth: loc.content.width * loc.placement.scale,
-    speed: tm.slope / nominal,
+    speed: tm.cuts ? null : tm.slope / nominal,
     pile,
     meanConfidence: conf / Math.max(1, nF),
     ...(top && p0
       ? {
           spread: top.spread,
-          atMin: top.atMin,
           margin: p0.margin,
+          from: round(bgTime(p0.from), 3),
           altMargins: top.paths.slice(1).map((p) => p.margin),
-          altFrom: top.paths.slice(1).map((p) => p.from),
+          altFrom: top.paths.slice(1).map((p) => round(bgTime(p.from), 3)),
         }
       : {}),
     prior,
+    bgFps: loc.bg.fps,
+    fgSeconds: loc.fg.duration,
+    bgSeconds: loc.bg.duration,
   };
 }
 
+/** Below this mean row spread bg's frames all look alike to fg (a static shot): time is no evidence either way. */
+const STATIC_SPREAD = 0.02;
+/** An alternative place whose margin is this close to the best one's fits about as well. */
+const SAME_FIT = 0.8;
+
 export function judge(s: TrustSignals): Trust {
   const reasons: string[] = [];
+  // Space: a right placement correlates at 0.95 and more on time-matched frames; below 0.6 nothing
+  // is there. A placement under ~100 bg pixels wide correlates with almost any texture.
+  const width = clamp((s.placedWidth - 48) / 64);
+  const spatial = s.ncc === null ? 1 : clamp((s.ncc - 0.6) / 0.3) * width;
+  if (s.ncc !== null && spatial < 0.8) reasons.push(`fg's picture matches bg only loosely (NCC ${s.ncc.toFixed(2)}, ${Math.round(s.placedWidth)} bg pixels wide)`);
+  // Time: the best path's margin over the bg frames it did not take, against the best path elsewhere.
+  let temporal = 1;
+  const alt = s.altMargins?.length ? Math.max(...s.altMargins) : -Infinity;
+  const ratio = s.margin !== undefined && s.margin > 0 ? alt / s.margin : 1;
+  const moving = s.spread !== undefined && s.spread >= STATIC_SPREAD && !s.prior;
+  if (moving) temporal = clamp((1 - ratio) / 0.5);
+  const places = moving && s.from !== undefined ? [s.from, ...(s.altFrom ?? []).filter((_, k) => s.altMargins![k] >= SAME_FIT * s.margin!)].map((t) => round(t, 2)) : [];
+  if (moving && temporal < 0.8) reasons.push(`another stretch of bg fits fg's frames ${ratio >= SAME_FIT ? 'about as well' : 'nearly as well'}`);
+  // Plausibility: a speed near the nominal one (±25% is what the temporal search itself assumes).
+  const speed = s.speed ?? 1;
+  const plausible = speed < 1 ? clamp((speed - 0.6) / 0.2) : clamp((1.6 - speed) / 0.35);
+  if (plausible < 1) reasons.push(`the fitted speed ${speed.toFixed(3)}× is implausible`);
+  const pile = s.pile > 0.1;
+  if (pile) reasons.push(`${Math.round(s.pile * 100)}% of fg's frames pile up on bg's first or last frame: bg looks shorter than fg`);
+  const score = round(spatial * temporal * plausible * (pile ? 0 : 1), 3);
   let problem: TrustProblem | undefined;
-  const flag = (p: TrustProblem, why: string) => {
-    problem ??= p;
-    reasons.push(why);
+  if (score < TRUST_THRESHOLD) {
+    // A fg much longer than bg cannot be shown whole at a plausible speed, whatever else went wrong.
+    const longer = s.fgSeconds > 1.25 * s.bgSeconds;
+    if (longer && !pile) reasons.push(`bg (${s.bgSeconds.toFixed(1)} s) is shorter than fg (${s.fgSeconds.toFixed(1)} s)`);
+    if (pile || longer) problem = 'bg-short';
+    else if (spatial >= 0.8 && plausible >= 0.8 && places.length > 1) problem = 'ambiguous';
+    else if (spatial >= 0.8 && temporal >= 0.5) problem = 'speed';
+    else problem = 'weak';
+  }
+  return {
+    score,
+    verdict: problem ? 'unsure' : 'sure',
+    reasons,
+    ...(problem ? { problem } : {}),
+    ...(problem === 'ambiguous' ? { places: places.sort((a, b) => a - b) } : {}),
   };
-  const spatial = s.ncc === null ? 1 : clamp((s.ncc - 0.5) / 0.4) * clamp(s.placedWidth / 64);
-  const temporal = s.margin === undefined || s.spread === undefined ? 1 : clamp(s.margin / Math.max(1e-4, s.spread));
-  const score = round(Math.sqrt(spatial * Math.max(temporal, 0)), 3);
-  if (s.speed < 0.5 || s.speed > 2) flag('speed', `the fitted speed ${s.speed.toFixed(3)}× is implausible`);
-  if (s.pile > 0.1) flag('bg-short', `${Math.round(s.pile * 100)}% of fg's frames pile up on one bg frame at bg's end: bg looks shorter than fg`);
-  if (score < TRUST_THRESHOLD) flag('weak', `fg fits bg poorly (trust ${score.toFixed(2)})`);
-  return { score, verdict: problem ? 'unsure' : 'sure', reasons, ...(problem ? { problem } : {}) };
 }
