@@ -84,7 +84,7 @@ export function refusal(al: Alignment): VidkompyError {
   const why = t.reasons.join('; ');
   switch (t.problem) {
     case 'swapped':
-      return new VidkompyError('UNSURE', `${lead}bg appears inside fg — swap them?`, fg, { kind: 'options', verb: 'check', options: ['order'], lead: 'give the larger video as bg:' });
+      return new VidkompyError('UNSURE', `${lead}bg appears inside fg — swap them?`, fg, { kind: 'options', verb: 'check', options: ['order'] });
     case 'bg-short':
     case 'speed':
       return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'check', options: ['order', 'forceAlign'], lead: 'check that bg covers all of fg in time, or' });
