@@ -130,7 +130,6 @@ export function toProjectAlignment(al: Alignment, p: ResolvedProject, hashes: In
     },
     options: projectOptionsRecord(p),
     spatial: { ...al.spatial },
-    trust: savedTrust(al.trust),
     temporal: {
       engine: t.engine,
       features: t.features ?? 'pixels',
@@ -144,6 +143,7 @@ export function toProjectAlignment(al: Alignment, p: ResolvedProject, hashes: In
       confidence: t.confidence.map((c) => round(c, 2)),
       cuts: t.cuts?.length ? t.cuts.map((c) => ({ fg: c.fg, bgFrom: c.bgFrom, bgTo: c.bgTo })) : undefined,
     },
+    trust: savedTrust(al.trust),
   };
 }
 
