@@ -30,7 +30,10 @@ export const CASES: Case[] = [
   {
     name: 'sample bars, grading, 24 fps, drift',
     expect: 'sure',
-    pair: der(SAMPLE, { crop: { x: 60, y: 40, width: 560, height: 300 }, bars: { top: 40, bottom: 40 }, grade: { contrast: 1.25, brightness: -0.04, saturation: 1.4, gamma: 1.2 }, fps: 24, speed: 1.02, offset: 0.3 }),
+    pair: der(SAMPLE, {
+      crop: { x: 60, y: 40, width: 560, height: 300 },
+      bars: { top: 40, bottom: 40 },
+      grade: { contrast: 1.25, brightness: -0.04, saturation: 1.4, gamma: 1.2 }, fps: 24, speed: 1.02, offset: 0.3 }),
   },
   { name: 'sample 60 fps slow, mask', expect: 'sure', pair: der(SAMPLE, { crop: { x: 0, y: 0, width: 480, height: 300 }, fps: 60, speed: 0.98, offset: 1.0 }), opts: { engine: 'mask' } },
   // A right pair vidkompy aligns wrongly (4 px, 23 frames off, speed 0.66): refusing it is right.
@@ -56,12 +59,16 @@ export const CASES: Case[] = [
   {
     name: 'synthetic 24→60, drift',
     expect: 'sure',
-    pair: async () => synthPair({ width: 480, height: 270, fps: 24, duration: 6 }, { x: 97, y: 41, width: 256, height: 160, scale: 1, fps: 60, offset: 1.5, speed: 1.02, duration: 4 }),
+    pair: async () =>
+      synthPair({ width: 480, height: 270, fps: 24, duration: 6 }, {
+        x: 97, y: 41, width: 256, height: 160, scale: 1, fps: 60, offset: 1.5, speed: 1.02, duration: 4 }),
   },
   {
     name: 'synthetic half scale',
     expect: 'sure',
-    pair: async () => synthPair({ width: 480, height: 270, fps: 60, duration: 5 }, { x: 120, y: 70, width: 200, height: 120, scale: 0.5, fps: 24, offset: 0.7, speed: 1, duration: 3.5 }),
+    pair: async () =>
+      synthPair({ width: 480, height: 270, fps: 60, duration: 5 }, {
+        x: 120, y: 70, width: 200, height: 120, scale: 0.5, fps: 24, offset: 0.7, speed: 1, duration: 3.5 }),
   },
   // Unrelated: fg from one clip, bg another.
   { name: 'unrelated: box crop over sample', expect: 'weak', shared: true, pair: async () => ({ bg: SAMPLE, fg: (await derived(media('box.mp4'), { crop: { x: 120, y: 80, width: 400, height: 300 }, frames: 150 })).fg }) },
@@ -99,7 +106,9 @@ async function main(): Promise<void> {
       const al = await align(bg, fg, { ...c.opts, force: true });
       const t = al.trust!;
       rows.push({ name: c.name, expect: c.expect, verdict: t.verdict, problem: t.problem });
-      console.log(JSON.stringify({ name: c.name, expect: c.expect, score: t.score, verdict: t.verdict, problem: t.problem, reasons: t.reasons, signals: t.signals, s: ((performance.now() - t0) / 1000).toFixed(1) }));
+      const took = ((performance.now() - t0) / 1000).toFixed(1);
+      console.log(JSON.stringify({ name: c.name, expect: c.expect, score: t.score, verdict: t.verdict, problem: t.problem, reasons: t.reasons,
+        signals: t.signals, s: took }));
     } catch (e) {
       // The spatial search giving up (fg not found) is a refusal too.
       rows.push({ name: c.name, expect: c.expect, verdict: 'error', problem: (e as { code?: string }).code });

@@ -226,7 +226,12 @@ async function cmdSync(v: Values, io: Io, p: Progress): Promise<void> {
   const al = await align(bg, fg, { ...alignOptions(v), force: v.force, onProgress: reporter(p) });
   p.done();
   await writeFileAtomic(v.output, alignmentText(al, v.output));
-  if (v.json) io.out(JSON.stringify({ alignment: path.resolve(v.output), spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, trust: savedTrust(al.trust), timings: al.timings }));
+  if (v.json) {
+    const t = al.temporal;
+    const trust = savedTrust(al.trust);
+    const file = path.resolve(v.output);
+    io.out(JSON.stringify({ alignment: file, spatial: al.spatial, offsetSeconds: t.offsetSeconds, speed: t.speed, trust, timings: al.timings }));
+  }
   else {
     io.out(`wrote ${v.output}: ${describe(al)}`);
     if (v.verbose) io.out(`timings (s): ${JSON.stringify(al.timings)}`);
@@ -260,7 +265,8 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
   const r = await compose(al, { ...renderOpts, output, onProgress: (f) => p.update('rendering', f) });
   p.done();
   if (v.json) {
-    io.out(JSON.stringify({ output: r.output, width: r.width, height: r.height, frames: r.frames, audio: r.audio, spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, trust: savedTrust(al.trust), timings: { ...al.timings, render: r.seconds } }));
+    io.out(JSON.stringify({ output: r.output, width: r.width, height: r.height, frames: r.frames, audio: r.audio, spatial: al.spatial,
+      offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, trust: savedTrust(al.trust), timings: { ...al.timings, render: r.seconds } }));
   } else {
     io.out(`wrote ${output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}): ${describe(al)}`);
     if (v.verbose) io.out(`timings (s): ${JSON.stringify({ ...al.timings, render: Number(r.seconds.toFixed(3)) })}`);
@@ -345,7 +351,8 @@ async function cmdRun(v: Values, io: Io, p: Progress, positionals: string[]): Pr
   p.done();
   const al = fromProjectAlignment(alignment, project.file);
   if (v.json) {
-    io.out(JSON.stringify({ output: r.output, alignment: project.alignmentFile, cached, width: r.width, height: r.height, frames: r.frames, audio: r.audio, spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, trust: savedTrust(al.trust) }));
+    io.out(JSON.stringify({ output: r.output, alignment: project.alignmentFile, cached, width: r.width, height: r.height, frames: r.frames, audio: r.audio,
+      spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, trust: savedTrust(al.trust) }));
   } else {
     io.out(`wrote ${r.output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}) with ${cached ? 'the saved' : 'a new'} alignment ${project.alignmentFile}: ${describe(al)}`);
   }

@@ -61,7 +61,14 @@ export interface TrustSignals {
 
 const clamp = (v: number) => Math.max(0, Math.min(1, v));
 
-export function trustSignals(loc: Located, tm: TemporalResult & { cuts?: unknown[] }, nominal: number, prior: boolean, nB: number, bgTime: (j: number) => number): TrustSignals {
+export function trustSignals(
+  loc: Located,
+  tm: TemporalResult & { cuts?: unknown[] },
+  nominal: number,
+  prior: boolean,
+  nB: number,
+  bgTime: (j: number) => number,
+): TrustSignals {
   const map = tm.bgFrameForFg;
   const nF = map.length;
   // fg frames that share one bg frame at a normal rate, at most (e.g. 60 fps fg over 24 fps bg: 3).
@@ -119,7 +126,8 @@ export function judge(s: TrustSignals): Trust {
   const ratio = s.margin !== undefined && s.margin > 0 ? alt / s.margin : 1;
   const moving = s.spread !== undefined && s.spread >= STATIC_SPREAD && !s.prior;
   if (moving) temporal = clamp((1 - ratio) / 0.5);
-  const places = moving && s.from !== undefined ? [s.from, ...(s.altFrom ?? []).filter((_, k) => s.altMargins![k] >= SAME_FIT * s.margin!)].map((t) => round(t, 2)) : [];
+  const alike = (s.altFrom ?? []).filter((_, k) => s.altMargins![k] >= SAME_FIT * s.margin!);
+  const places = moving && s.from !== undefined ? [s.from, ...alike].map((t) => round(t, 2)) : [];
   if (moving && temporal < 0.8) reasons.push(`another stretch of bg fits fg's frames ${ratio >= SAME_FIT ? 'about as well' : 'nearly as well'}`);
   // Plausibility: a speed near the nominal one (±25% is what the temporal search itself assumes).
   const speed = s.speed ?? 1;
