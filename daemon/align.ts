@@ -1,7 +1,8 @@
 import { ENGINES, FEATURES, type Features, type ModelSpec } from '../protocol/project';
 import { VidkompyError } from './core/errors';
 import { embeddingKind } from './embed/descriptor';
-import { align as alignWith, hashKind, pixelsKind, type AlignOptions, type Alignment, type DescriptorKind, type Located } from './engine';
+import { TRUST_THRESHOLD } from './engine/trust';
+import { align as alignWith, locate, hashKind, pixelsKind, type AlignOptions, type Alignment, type DescriptorKind, type Located } from './engine';
 
 /**
  * The aligner as every front end uses it (CLI, project jobs, benchmarks): the engine with each
@@ -29,6 +30,8 @@ export function descriptorKind(features: Features, o: KindOptions = {}): Descrip
 export interface AlignRequest extends Omit<AlignOptions, 'descriptor'>, KindOptions {
   /** The frame descriptor (default: pixels; the fast engine always uses hashes). */
   features?: Features;
+  /** Return an alignment the engine is unsure of instead of refusing it (the CLI's --force, a project's "force"). */
+  force?: boolean;
 }
 
 /** Refuses options no front end should have let through: the engine trusts what it is given. */
@@ -45,11 +48,55 @@ function checkRequest(o: AlignRequest): void {
 }
 
 /** Aligns fg to bg in space and time. `located`: a spatial step already done with the same options. */
-export function align(bgFile: string, fgFile: string, o: AlignRequest = {}, located?: Located): Promise<Alignment> {
+export async function align(bgFile: string, fgFile: string, o: AlignRequest = {}, located?: Located): Promise<Alignment> {
   checkRequest(o);
-  const { features, model, cacheDir, ...rest } = o;
-  return alignWith(bgFile, fgFile, { ...rest, descriptor: features && descriptorKind(features, { model, cacheDir }) }, located);
+  const { features, model, cacheDir, force, ...rest } = o;
+  const al = await alignWith(bgFile, fgFile, { ...rest, descriptor: features && descriptorKind(features, { model, cacheDir }) }, located);
+  const trust = al.trust;
+  if (trust?.verdict !== 'unsure') return al;
+  if (trust.problem !== 'ambiguous' && al.spatial.method === 'auto' && (await swapped(bgFile, fgFile, al, o.signal))) {
+    trust.problem = 'swapped';
+    trust.reasons.unshift('bg appears inside fg');
+  }
+  if (!force) throw refusal(al);
+  return al;
 }
 
-export { locate } from './engine';
+/**
+ * Whether bg and fg look swapped: fg has more pixels than bg, and bg is found inside fg (at a
+ * sensible scale, with a clear NCC). Only asked of an alignment already unsure, so it costs nothing
+ * on a right pair.
+ */
+async function swapped(bgFile: string, fgFile: string, al: Alignment, signal?: AbortSignal): Promise<boolean> {
+  if (al.fg.contentRect.width * al.fg.contentRect.height <= al.bg.width * al.bg.height) return false;
+  const back = await locate(fgFile, bgFile, { signal }).catch(() => undefined);
+  return !!back && back.placement.score >= SWAP_NCC;
+}
+
+/** NCC of bg found inside fg that says the two were given the wrong way round. */
+const SWAP_NCC = 0.8;
+
+/** The refusal of an unsure alignment: the reason in one line and what to try. */
+export function refusal(al: Alignment): VidkompyError {
+  const t = al.trust!;
+  const fg = al.fg.file;
+  const lead = `${fg}: not sure of this alignment (trust ${t.score.toFixed(2)}, below ${TRUST_THRESHOLD}): `;
+  const why = t.reasons.join('; ');
+  switch (t.problem) {
+    case 'swapped':
+      return new VidkompyError('UNSURE', `${lead}bg appears inside fg — swap them?`, fg, { kind: 'options', verb: 'check', options: ['order'] });
+    case 'bg-short':
+    case 'speed':
+      return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'check', options: ['order', 'forceAlign'], lead: 'check that bg covers all of fg in time, or' });
+    case 'ambiguous': {
+      const at = (t.places ?? []).map((v) => `${v.toFixed(2)} s`).join(', ');
+      const places = `fg fits ${t.places?.length ?? 'several'} places in bg about equally well (fg's start at bg ${at}): repeated footage?`;
+      return new VidkompyError('UNSURE', `${lead}${places}`, fg, { kind: 'options', verb: 'give', options: ['anchors', 'forceAlign'], lead: 'give both videos their sound, or' });
+    }
+    default:
+      return new VidkompyError('UNSURE', `${lead}fg does not appear to be part of bg: ${why}`, fg, { kind: 'options', verb: 'give', options: ['placement', 'anchors', 'engine', 'forceAlign'], lead: 'check that fg shows part of bg, or' });
+  }
+}
+
+export { locate };
 export type { Alignment, Located, SpatialOptions } from './engine';

@@ -18,12 +18,14 @@ export const ERROR_CODES = [
   'ENCODE',
   'STALE',
   'UNTRUSTED',
+  /** The alignment is not sure enough to render (fg unrelated, swapped, bg too short, several places): --force renders anyway. */
+  'UNSURE',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The settings a fix can point at: each front end names them its own way (see OPTION_NAMES). */
-export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' | 'force';
+export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' | 'force' | 'anchors' | 'forceAlign';
 
 /**
  * A fix, worded by the front end that shows it: options to change (the CLI names its flags, the
@@ -42,6 +44,8 @@ export const OPTION_NAMES: Record<OptionKey, { cli: string; project?: string }> 
   audio: { cli: '--audio', project: '"audio"' },
   order: { cli: 'the --bg/--fg order', project: 'the "bg"/"fg" order' },
   force: { cli: '--force' },
+  forceAlign: { cli: '--force', project: '"force": true' },
+  anchors: { cli: 'anchors (a project\'s "anchors")', project: '"anchors"' },
 };
 
 export type FrontEnd = 'cli' | 'editor';
@@ -52,8 +56,9 @@ export function wordFix(fix: Fix, front: FrontEnd): string {
     const how = front === 'cli' ? "'vidkompy run PROJECT'" : 'vidkompy: Align';
     return fix.command === 'align' ? `align the project first (${how})` : `re-align the project (${how})`;
   }
-  const names = fix.options.map((o) => OPTION_NAMES[o][front === 'cli' ? 'cli' : 'project']);
-  if (names.some((n) => n === undefined)) return '';
+  // Options this front end has no name for are left out; none left: nothing it can do.
+  const names = fix.options.map((o) => OPTION_NAMES[o][front === 'cli' ? 'cli' : 'project']).filter((n): n is string => n !== undefined);
+  if (!names.length) return '';
   const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0];
   const verb = front === 'editor' && fix.verb !== 'check' ? 'set' : fix.verb;
   const to = fix.to ? (front === 'editor' && fix.verb !== 'check' ? ` to ${fix.to}` : ` ${fix.to}`) : '';

@@ -67,6 +67,13 @@ export type Provider = (typeof PROVIDERS)[number];
 export const SPATIAL_METHODS = ['auto', 'manual'] as const;
 export type SpatialMethod = (typeof SPATIAL_METHODS)[number];
 
+/** An alignment's trust verdict: `unsure` is refused unless forced (daemon/engine/trust.ts). */
+export const TRUST_VERDICTS = ['sure', 'unsure'] as const;
+export type TrustVerdict = (typeof TRUST_VERDICTS)[number];
+/** Why an alignment is unsure: fg unrelated to bg (weak), bg inside fg (swapped), bg too short, a speed no video has, several places. */
+export const TRUST_PROBLEMS = ['weak', 'swapped', 'bg-short', 'speed', 'ambiguous'] as const;
+export type TrustProblem = (typeof TRUST_PROBLEMS)[number];
+
 export const PROJECT_SUFFIX = '.vidkompy.json';
 export const ALIGN_SUFFIX = '.vidkompy.align.json';
 export const PROJECT_GLOB = `**/*${PROJECT_SUFFIX}`;

@@ -207,7 +207,7 @@ describe('projects on real media', () => {
     const validate = validateAlignmentSchema;
     assert.ok(validate(JSON.parse(text)), JSON.stringify(validate.errors));
     assert.equal(serialiseProjectAlignment(JSON.parse(text) as ProjectAlignment), text, 'parse and write back: the same bytes');
-    assert.deepEqual(Object.keys(pa), ['version', 'project', 'inputs', 'options', 'spatial', 'temporal']);
+    assert.deepEqual(Object.keys(pa), ['version', 'project', 'inputs', 'options', 'spatial', 'temporal', 'trust']);
     assert.equal(pa.inputs.bg.file, 'bg.mpg');
     assert.doesNotMatch(text, /timings|"total"/);
     assert.ok(!text.includes(dir), 'no absolute paths');

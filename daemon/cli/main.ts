@@ -22,7 +22,7 @@ import { align, locate, type AlignRequest, type SpatialOptions } from '../align'
 import { writeFileAtomic } from '../core/atomic';
 import { VidkompyError } from '../core/errors';
 import { compose, prepareOutput, type Alignment } from '../engine';
-import { alignmentText, readAlignment } from '../store';
+import { alignmentText, readAlignment, savedTrust } from '../store';
 import { setNoteSink } from '../core/notes';
 import { derive } from '../media/derive';
 import { setThreadBudget, tools } from '../media/tools';
@@ -69,7 +69,8 @@ Render options (comp):
   --use-alignment FILE   render from a saved alignment without aligning again
   --bg-size              render at bg's size (default: fg's pixels 1:1, bg scaled up around it)
   --smooth               feather fg's edges into bg
-  --force                render even when fg decodes fewer frames than it lists (a cut-short file)
+  --force                render even when fg decodes fewer frames than it lists (a cut-short file), and
+                         keep an alignment vidkompy is unsure of (refused otherwise, with the reason)
   --margin N             feather width in pixels (default 8)
   --audio ${AUDIO_CHOICES.join('|')}  sound source (default auto: fg's, else bg's matched span)
   --crf N                x264 quality (default ${DEFAULT_CRF})   --preset NAME  x264 preset (default ${DEFAULT_PRESET})
@@ -216,7 +217,8 @@ function describe(al: Alignment): string {
   return (
     `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); ` +
     `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? DEFAULT_FEATURES}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
-    (t.cuts?.length ? `; cuts at fg frames ${t.cuts.map((c) => c.fg).join(', ')}` : '')
+    (t.cuts?.length ? `; cuts at fg frames ${t.cuts.map((c) => c.fg).join(', ')}` : '') +
+    (al.trust ? `; trust ${al.trust.score.toFixed(2)} (${al.trust.verdict}${al.trust.verdict === 'unsure' ? `, forced: ${al.trust.reasons.join('; ')}` : ''})` : '')
   );
 }
 
@@ -249,15 +251,15 @@ async function hardware(io: Io, v: Values, enc?: { encoder: string; encoderReaso
 async function cmdSync(v: Values, io: Io, p: Progress): Promise<void> {
   const { bg, fg } = requireInputs(v);
   if (!v.output) throw new UsageError('sync needs -o ALIGNMENT.json');
-  const al = await align(bg, fg, { ...alignOptions(v), onProgress: reporter(p) });
+  const al = await align(bg, fg, { ...alignOptions(v), force: v.force, onProgress: reporter(p) });
   p.done();
   await writeFileAtomic(v.output, alignmentText(al, v.output));
   const hw = await hardware(io, v);
   if (v.json) {
     const { offsetSeconds, speed } = al.temporal;
-    io.out(JSON.stringify({ alignment: path.resolve(v.output), spatial: al.spatial, offsetSeconds, speed, timings: al.timings, ...hw }));
-  }
-  else {
+    const trust = savedTrust(al.trust);
+    io.out(JSON.stringify({ alignment: path.resolve(v.output), spatial: al.spatial, offsetSeconds, speed, trust, timings: al.timings, ...hw }));
+  } else {
     io.out(`wrote ${v.output}: ${describe(al)}`);
     if (v.verbose) io.out(`timings (s): ${JSON.stringify(al.timings)}`);
   }
@@ -284,7 +286,7 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
   if (pinned) {
     al = await readAlignment(pinned);
   } else {
-    al = await align(inputs!.bg, inputs!.fg, { ...alignOptions(v), onProgress: reporter(p) });
+    al = await align(inputs!.bg, inputs!.fg, { ...alignOptions(v), force: v.force, onProgress: reporter(p) });
     if (v.alignment) await writeFileAtomic(v.alignment, alignmentText(al, v.alignment));
   }
   const r = await compose(al, { ...renderOpts, output, onProgress: (f) => p.update('rendering', f) });
@@ -294,7 +296,8 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
     const timings = { ...al.timings, render: r.seconds };
     const { offsetSeconds, speed } = al.temporal;
     const { output, width, height, frames, audio } = r;
-    io.out(JSON.stringify({ output, width, height, frames, audio, spatial: al.spatial, offsetSeconds, speed, timings, ...hw }));
+    const trust = savedTrust(al.trust);
+    io.out(JSON.stringify({ output, width, height, frames, audio, spatial: al.spatial, offsetSeconds, speed, trust, timings, ...hw }));
   } else {
     io.out(`wrote ${output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}): ${describe(al)}`);
     if (v.verbose) io.out(`timings (s): ${JSON.stringify({ ...al.timings, render: Number(r.seconds.toFixed(3)) })}`);
@@ -315,7 +318,8 @@ async function cmdFind(v: Values, io: Io, p: Progress, positionals: string[]): P
   let r = { x: l.placement.x - l.content.x * l.placement.scale, y: l.placement.y - l.content.y * l.placement.scale, scale: l.placement.scale, confidence: l.placement.score };
   // Between two videos a frame matched only roughly in time can pull the placement a pixel or two
   // (a pan looks like a shift): align them in time, which refines the placement on exact pairs.
-  if (l.fg.frameCount > 1 && l.bg.frameCount > 1 && l.method === 'auto') r = (await align(bg, fg, opts, l)).spatial;
+  // find reports where fg fits best, sure or not: nothing is rendered from it.
+  if (l.fg.frameCount > 1 && l.bg.frameCount > 1 && l.method === 'auto') r = (await align(bg, fg, { ...opts, force: true }, l)).spatial;
   p.done();
   const out = { x: Number(r.x.toFixed(2)), y: Number(r.y.toFixed(2)), scale: Number(r.scale.toFixed(5)), confidence: Number(r.confidence.toFixed(4)), contentRect: l.content };
   if (v.json) io.out(JSON.stringify(out));
@@ -378,7 +382,8 @@ async function cmdRun(v: Values, io: Io, p: Progress, positionals: string[]): Pr
   p.done();
   const al = fromProjectAlignment(alignment, project.file);
   if (v.json) {
-    io.out(JSON.stringify({ output: r.output, alignment: project.alignmentFile, cached, width: r.width, height: r.height, frames: r.frames, audio: r.audio, spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed }));
+    io.out(JSON.stringify({ output: r.output, alignment: project.alignmentFile, cached, width: r.width, height: r.height, frames: r.frames, audio: r.audio,
+      spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, trust: savedTrust(al.trust) }));
   } else {
     io.out(`wrote ${r.output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}) with ${cached ? 'the saved' : 'a new'} alignment ${project.alignmentFile}: ${describe(al)}`);
   }

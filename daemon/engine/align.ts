@@ -9,6 +9,7 @@ import { hashKind } from './descriptors/hash';
 import { pixelsKind } from './descriptors/pixels';
 import { timeOf, type Described, type DescriptorKind } from './descriptors/types';
 import { summary, type Alignment } from './result';
+import { judge, trustSignals } from './trust';
 import { jointRefine } from './spatial/joint';
 import { locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
 import type { Rect } from '../core/geometry';
@@ -99,6 +100,8 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const map = Array.from(tm.bgFrameForFg);
   const corner = frameCorner(placement, content);
   const conf = Array.from(tm.confidence, (c) => round(c, 4));
+  const audioFound = await audioSummary(audio);
+  const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) => timeOf(bgF, bg, j));
   return {
     version: 1,
     bg: summary(bg, bgF.n),
@@ -115,7 +118,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       engine,
       features: kind.name,
       window: tm.window,
-      ...(await audioSummary(audio)),
+      ...audioFound,
       ...(provider ? { provider } : {}),
       bgFrameForFg: map,
       bgTimeForFg: map.map((j) => round(timeOf(bgF, bg, j), 6)),
@@ -125,6 +128,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       meanConfidence: round(conf.reduce((a, b) => a + b, 0) / Math.max(1, conf.length), 4),
       ...(tm.cuts ? { cuts: tm.cuts } : {}),
     },
+    trust: { ...judge(signals), signals },
     timings: {
       spatial: secs(timings.spatial),
       decode: secs(timings.decode),

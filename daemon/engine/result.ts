@@ -3,6 +3,7 @@ import type { ProbeInfo } from '../media/probe';
 import type { Rect } from '../core/geometry';
 import { type Engine } from '../../protocol/project';
 import type { Features, Provider, SpatialMethod } from '../../protocol/project';
+import type { Trust } from './trust';
 
 /**
  * What an alignment found, in memory: the engine returns it and the render takes it. How it is kept
@@ -44,6 +45,8 @@ export interface Alignment {
     /** edit engine: where fg cuts from one stretch of bg to a later one. */
     cuts?: { fg: number; bgFrom: number; bgTo: number }[];
   };
+  /** How far the alignment can be trusted (engine/trust.ts); below the threshold the front ends refuse it. */
+  trust?: Trust;
   timings: Record<string, number>;
 }
 

@@ -41,6 +41,8 @@ export interface ProjectFile {
   audio?: AudioChoice;
   render?: { crf?: number; preset?: Preset; canvas?: CanvasMode; smooth?: boolean; margin?: number };
   anchors?: Anchor[];
+  /** Keep an alignment the engine is unsure of (see engine/trust.ts). */
+  force?: boolean;
 }
 
 export interface Anchor {
@@ -123,6 +125,7 @@ export function alignOptionsOf(p: ResolvedProject): AlignRequest {
     scale: s.scale,
     unscaled: s.unscaled,
     anchors: p.data.anchors,
+    force: p.data.force,
   };
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { VidkompyError } from '../core/errors';
 import { assertFinite } from '../core/finite';
 import type { Alignment } from '../engine/result';
+import type { Trust } from '../engine/trust';
 import { probe } from '../media/probe';
 import { layoutJson } from './json';
 
@@ -18,7 +19,14 @@ export function alignmentText(al: Alignment, file: string): string {
   assertFinite(al, file);
   const base = path.dirname(path.resolve(file));
   const rel = (f: string) => path.relative(base, path.resolve(f)).split(path.sep).join('/');
-  return layoutJson({ ...al, bg: { ...al.bg, file: rel(al.bg.file) }, fg: { ...al.fg, file: rel(al.fg.file) } });
+  return layoutJson({ ...al, bg: { ...al.bg, file: rel(al.bg.file) }, fg: { ...al.fg, file: rel(al.fg.file) }, trust: savedTrust(al.trust) });
+}
+
+/** The trust figure as files keep it: the verdict and its reasons, not the measurements behind them. */
+export function savedTrust(t: Trust | undefined): Trust | undefined {
+  if (!t) return undefined;
+  const { signals: _s, ...kept } = t;
+  return { ...kept, reasons: [...kept.reasons] };
 }
 
 /** Reads a saved alignment and checks it still describes the files it names. */

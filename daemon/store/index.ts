@@ -3,6 +3,6 @@
  * and when each is stale. The engine returns results in memory only; everything that reads or
  * writes them (the CLI, project jobs, the preview) goes through here.
  */
-export { alignmentText, readAlignment } from './alignmentFile';
+export { alignmentText, readAlignment, savedTrust } from './alignmentFile';
 export * from './projectAlignment';
 export { layoutJson } from './json';

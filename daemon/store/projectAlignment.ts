@@ -10,6 +10,8 @@ import type { Rect } from '../core/geometry';
 import { cachedHash, type FileHash } from '../project/filecache';
 import { assertFinite } from '../core/finite';
 import { decodeMap, encodeMap, type Segment } from './frameMap';
+import { savedTrust } from './alignmentFile';
+import type { Trust } from '../engine/trust';
 import { relativeToProject, type Anchor, type ResolvedProject } from '../project/project';
 import { validateAlignmentFile } from '../project/schema';
 
@@ -55,6 +57,7 @@ export interface ProjectAlignment {
     confidence: number[];
     cuts?: Cut[];
   };
+  trust?: Trust;
 }
 
 /** A file the alignment depends on: where, and its content. */
@@ -140,6 +143,7 @@ export function toProjectAlignment(al: Alignment, p: ResolvedProject, hashes: In
       confidence: t.confidence.map((c) => round(c, 2)),
       cuts: t.cuts?.length ? t.cuts.map((c) => ({ fg: c.fg, bgFrom: c.bgFrom, bgTo: c.bgTo })) : undefined,
     },
+    trust: savedTrust(al.trust),
   };
 }
 
@@ -176,6 +180,7 @@ export function fromProjectAlignment(pa: ProjectAlignment, projectFile: string):
       meanConfidence: t.meanConfidence,
       cuts: t.cuts,
     },
+    ...(pa.trust ? { trust: pa.trust } : {}),
     timings: {},
   };
 }

@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { derive, type DeriveSpec, type DeriveTruth } from '../../daemon/media/derive';
+import { runTool } from '../../daemon/media/ffmpeg';
 
 /** Where the shared real footage lives; tests that need it skip with this message when it is absent. */
 export const SHARED_MEDIA = path.resolve(__dirname, '..', '..', '..', 'shared', 'media');
@@ -37,4 +38,19 @@ export async function derived(bg: string, spec: DeriveSpec): Promise<{ fg: strin
   const truth = await derive(bg, fg, spec);
   await fs.writeFile(truthFile, JSON.stringify(truth));
   return { fg, truth };
+}
+
+/**
+ * `file` played `times` times over, picture only (cropped to `width`×`height`, even sizes for x264):
+ * repeated footage that nothing but the picture can tell apart.
+ */
+export async function loopedSilent(file: string, times: number, width: number, height: number): Promise<string> {
+  const out = path.join(CACHE, `looped-silent-${key({ file, times, width, height })}.mp4`);
+  if (existsSync(out)) return out;
+  await fs.mkdir(CACHE, { recursive: true });
+  const temp = `${out}.partial-${process.pid}.mp4`;
+  const args = ['-nostdin', '-v', 'error', '-y', '-stream_loop', String(times - 1), '-i', file, '-an', '-vf', `crop=${width}:${height}:0:0`];
+  await runTool('ffmpeg', [...args, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', temp], { file: temp, what: 'looping a clip' });
+  await fs.rename(temp, out);
+  return out;
 }

@@ -76,5 +76,5 @@ export function alignFast(fg: HashSeq, bg: HashSeq, o: TemporalOptions): Tempora
   const confidence = Float32Array.from(last.cost, (c) => Math.max(0, Math.min(1, 1 - c)));
   const fit = robustLine(Int32Array.from({ length: nF }, (_, i) => i), last.path);
   o.onProgress?.(1);
-  return { bgFrameForFg: last.path, confidence, evidence: evidenceFromSharpness(last.sharp), window, slope: fit.slope, intercept: fit.intercept, maskFraction: 1 };
+  return { bgFrameForFg: last.path, confidence, evidence: evidenceFromSharpness(last.sharp), window, slope: fit.slope, intercept: fit.intercept, maskFraction: 1, top: top.top };
 }

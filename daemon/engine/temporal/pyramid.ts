@@ -64,6 +64,27 @@ export interface Level {
   cost: Float32Array;
   /** How much the cost rises a little way either side of the chosen frame (0 where flat). */
   sharp: Float32Array;
+  /** Top level only: how the path stands out in the whole matrix (trust.ts judges it). */
+  top?: TopStats;
+}
+
+/** One monotonic path through the top matrix, summarised: where it runs in bg and how well it fits. */
+export interface TopPath {
+  /** bg frames at its first and last row. */
+  from: number;
+  to: number;
+  /** Mean over rows of the path's cost, and of each row's median cost minus the path's (its margin). */
+  cost: number;
+  margin: number;
+}
+
+export interface TopStats {
+  /** Mean over rows of (row median − row minimum): how different bg frames look to fg at all. */
+  spread: number;
+  /** Rows whose path cost is the row's minimum, within a tenth of the row's spread. */
+  atMin: number;
+  /** The best path, then the best ones that avoid the bg span of every path before them. */
+  paths: TopPath[];
 }
 
 /** The top level's matrix: fg rows every `step` frames × bg blocks, each block's best frame and cost. */
@@ -144,7 +165,57 @@ export function topLevel(fg: Descriptors, bg: Descriptors, step: number, rate: n
     path[r] = arg[r * nBlk + blocks[r]];
     pc[r] = cost[r * nBlk + blocks[r]];
   }
-  return { rows, path, cost: pc, sharp: sharpness(cost, rows.length, lo, width, nBlk, blocks, 1) };
+  const top = topStats(m, blocks, (c) => bandedPath(c, rows.length, lo, width, nBlk, m.rate, Math.max(1, Math.ceil(m.rate * 2) + 1), lambda));
+  return { rows, path, cost: pc, sharp: sharpness(cost, rows.length, lo, width, nBlk, blocks, 1), top };
+}
+
+/**
+ * The evidence in the top matrix for trusting its path: each row's median and minimum over the bg
+ * it scored, and the best paths that avoid the span of the ones before (repeated footage fits
+ * several spans about equally well; a right pair fits one far better than any other).
+ */
+function topStats(m: TopMatrix, blocks: Int32Array, solve: (cost: Float32Array) => Int32Array): TopStats {
+  const { rows, nBlk, cost, arg } = m;
+  const n = rows.length;
+  const med = new Float32Array(n);
+  const min = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    const row = Array.from(cost.subarray(r * nBlk, (r + 1) * nBlk)).filter((v) => v < UNSCORED).sort((a, b) => a - b);
+    med[r] = row.length ? row[Math.floor(row.length / 2)] : UNSCORED;
+    min[r] = row.length ? row[0] : UNSCORED;
+  }
+  const summary = (b: Int32Array, c: Float32Array): TopPath => {
+    let sum = 0;
+    let margin = 0;
+    for (let r = 0; r < n; r++) {
+      const v = c[r * nBlk + b[r]];
+      sum += v;
+      margin += med[r] - v;
+    }
+    return { from: arg[b[0]], to: arg[(n - 1) * nBlk + b[n - 1]], cost: sum / n, margin: margin / n };
+  };
+  let spread = 0;
+  let atMin = 0;
+  for (let r = 0; r < n; r++) {
+    spread += med[r] - min[r];
+    if (cost[r * nBlk + blocks[r]] - min[r] <= 0.1 * (med[r] - min[r]) + 1e-6) atMin++;
+  }
+  const paths = [summary(blocks, cost)];
+  // Alternatives: the span (and a tenth of its length either side) of each path found is closed off.
+  const masked = cost.slice();
+  let b = blocks;
+  for (let k = 0; k < 2 && n >= 8; k++) {
+    const lo = b[0];
+    const hi = b[n - 1];
+    const pad = Math.max(1, Math.round((hi - lo) / 10));
+    for (let r = 0; r < n; r++) masked.fill(UNSCORED, r * nBlk + Math.max(0, lo - pad), r * nBlk + Math.min(nBlk, hi + pad + 1));
+    b = solve(masked);
+    const alt = summary(b, masked);
+    // A path through closed-off cells is no alternative.
+    if (alt.cost >= 2) break;
+    paths.push(alt);
+  }
+  return { spread: spread / n, atMin: atMin / n, paths };
 }
 
 /** A level's path, linearly interpolated at any fg frame (extrapolated along the end segments). */

@@ -2,7 +2,7 @@ import type { Engine } from '../../../protocol/engines';
 import { batchDot } from '../../native/kernels';
 import type { DescriptorSet } from '../descriptors/types';
 import { robustLine } from '../../core/line';
-import { bandLevel, interpolate, topLevel } from './pyramid';
+import { bandLevel, interpolate, topLevel, type TopStats } from './pyramid';
 import { correctDrift, evidenceFromSharpness } from './drift';
 import { VidkompyError } from '../../core/errors';
 
@@ -54,6 +54,8 @@ export interface TemporalResult {
   slope: number;
   intercept: number;
   maskFraction: number;
+  /** The top level's evidence for the map (absent for engines that do not search all of bg at once). */
+  top?: TopStats;
 }
 
 /** fg frames the top level samples. */
@@ -109,6 +111,7 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
   const p = o.prior;
   let level = topLevel(d.coarseFg, d.coarseBg, s0, nominal, p ? (i) => [p.offset + p.slope * i - p.spread, p.offset + p.slope * i + p.spread + 1] : undefined);
   o.onProgress?.(0.3);
+  const top = level.top;
   const line = robustLine(level.rows, level.path);
   // A sane playback rate is within ±25% of the nominal one; otherwise the top level is not evidence.
   const rate = Math.abs(line.slope / nominal - 1) < 0.25 ? line.slope : nominal;
@@ -143,5 +146,5 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
   for (let i = 0; i < nF; i++) confidence[i] = Math.max(0, Math.min(1, 1 - fine[i]));
   const fit = robustLine(Int32Array.from({ length: nF }, (_, i) => i), path);
   o.onProgress?.(1);
-  return { bgFrameForFg: path, confidence, evidence, window, slope: fit.slope, intercept: fit.intercept, maskFraction: d.maskFraction };
+  return { bgFrameForFg: path, confidence, evidence, window, slope: fit.slope, intercept: fit.intercept, maskFraction: d.maskFraction, top };
 }

@@ -1,0 +1,156 @@
+import type { TrustProblem, TrustVerdict } from '../../protocol/project';
+import { round } from '../core/numbers';
+import type { Located } from './context';
+import type { TemporalResult } from './temporal/solve';
+
+/**
+ * One figure for how far an alignment can be trusted, and the verdict on it. Per-frame similarity
+ * does not separate right from wrong (an unrelated fg still finds its most similar bg frames, and a
+ * tiny placement matches almost any texture), so the figure asks what only a right pair shows:
+ *
+ * - space: the placement's NCC on time-matched frames, discounted when fg is placed so small that
+ *   almost anything correlates with it;
+ * - time: how far the matched path stands out from the bg frames it did not take (its margin over
+ *   each row's median, against the rows' own spread), and how many rows took their best frame;
+ * - plausibility: a fitted speed near the nominal one, no pile-up of fg frames on bg's first or last
+ *   frame (bg shorter than fg), and no second place in bg that fits about as well (repeated footage).
+ *
+ * Calibrated on the corpus of scripts/trust-corpus.ts (README, Accuracy).
+ */
+
+/** Below this score an alignment is refused (unless forced): see the README's Accuracy section. */
+export const TRUST_THRESHOLD = 0.5;
+
+export interface Trust {
+  /** 0..1: 1 is a pair that could not be mistaken. */
+  score: number;
+  verdict: TrustVerdict;
+  /** What lowered the score or refused it, in words (empty when nothing did). */
+  reasons: string[];
+  /** The first problem found, as data: what the front ends turn into advice. */
+  problem?: TrustProblem;
+  /** Other places in bg that fit about as well (repeated footage), bg seconds at fg's start. */
+  places?: number[];
+  /** The measurements the score was made of (in memory only: for calibration and --verbose). */
+  signals?: TrustSignals;
+}
+
+export interface TrustSignals {
+  /** The placement's NCC on time-matched frames (null: placed by the user). */
+  ncc: number | null;
+  /** fg's content width as placed in bg, bg pixels. */
+  placedWidth: number;
+  /** Fitted bg seconds per fg second (null: the edit engine, whose cuts make one line meaningless). */
+  speed: number | null;
+  /** Fraction of fg's frames beyond a normal share piled on bg's first or last frame. */
+  pile: number;
+  meanConfidence: number;
+  /** Top level: mean row spread, the best path's margin, its bg time at fg's start, and the alternatives'. */
+  spread?: number;
+  margin?: number;
+  from?: number;
+  altMargins?: number[];
+  altFrom?: number[];
+  /** Sound or anchors decided where in bg fg runs: other places were never in the running. */
+  prior: boolean;
+  bgFps: number;
+  /** Both videos' durations, seconds. */
+  fgSeconds: number;
+  bgSeconds: number;
+}
+
+const clamp = (v: number) => Math.max(0, Math.min(1, v));
+
+export function trustSignals(
+  loc: Located,
+  tm: TemporalResult & { cuts?: unknown[] },
+  nominal: number,
+  prior: boolean,
+  nB: number,
+  bgTime: (j: number) => number,
+): TrustSignals {
+  const map = tm.bgFrameForFg;
+  const nF = map.length;
+  // fg frames that share one bg frame at a normal rate, at most (e.g. 60 fps fg over 24 fps bg: 3).
+  const share = Math.ceil(1 / Math.max(1e-3, nominal)) + 1;
+  let first = 0;
+  let last = 0;
+  for (let i = 0; i < nF; i++) {
+    if (map[i] === map[0]) first++;
+    if (map[i] === map[nF - 1]) last++;
+  }
+  const atEnd = map[nF - 1] >= nB - 2 ? last : 0;
+  const atStart = map[0] <= 1 ? first : 0;
+  const pile = Math.max(0, Math.max(atEnd, atStart) - 2 * share) / Math.max(1, nF);
+  let conf = 0;
+  for (const c of tm.confidence) conf += c;
+  const top = tm.top;
+  const p0 = top?.paths[0];
+  return {
+    ncc: Number.isFinite(loc.placement.score) ? loc.placement.score : null,
+    placedWidth: loc.content.width * loc.placement.scale,
+    speed: tm.cuts ? null : tm.slope / nominal,
+    pile,
+    meanConfidence: conf / Math.max(1, nF),
+    ...(top && p0
+      ? {
+          spread: top.spread,
+          margin: p0.margin,
+          from: round(bgTime(p0.from), 3),
+          altMargins: top.paths.slice(1).map((p) => p.margin),
+          altFrom: top.paths.slice(1).map((p) => round(bgTime(p.from), 3)),
+        }
+      : {}),
+    prior,
+    bgFps: loc.bg.fps,
+    fgSeconds: loc.fg.duration,
+    bgSeconds: loc.bg.duration,
+  };
+}
+
+/** Below this mean row spread bg's frames all look alike to fg (a static shot): time is no evidence either way. */
+const STATIC_SPREAD = 0.02;
+/** An alternative place whose margin is this close to the best one's fits about as well. */
+const SAME_FIT = 0.8;
+
+export function judge(s: TrustSignals): Trust {
+  const reasons: string[] = [];
+  // Space: a right placement correlates at 0.95 and more on time-matched frames; below 0.6 nothing
+  // is there. A placement under ~100 bg pixels wide correlates with almost any texture.
+  const width = clamp((s.placedWidth - 48) / 64);
+  const spatial = s.ncc === null ? 1 : clamp((s.ncc - 0.6) / 0.3) * width;
+  if (s.ncc !== null && spatial < 0.8) reasons.push(`fg's picture matches bg only loosely (NCC ${s.ncc.toFixed(2)}, ${Math.round(s.placedWidth)} bg pixels wide)`);
+  // Time: the best path's margin over the bg frames it did not take, against the best path elsewhere.
+  let temporal = 1;
+  const alt = s.altMargins?.length ? Math.max(...s.altMargins) : -Infinity;
+  const ratio = s.margin !== undefined && s.margin > 0 ? alt / s.margin : 1;
+  const moving = s.spread !== undefined && s.spread >= STATIC_SPREAD && !s.prior;
+  if (moving) temporal = clamp((1 - ratio) / 0.5);
+  const alike = (s.altFrom ?? []).filter((_, k) => s.altMargins![k] >= SAME_FIT * s.margin!);
+  const places = moving && s.from !== undefined ? [s.from, ...alike].map((t) => round(t, 2)) : [];
+  if (moving && temporal < 0.8) reasons.push(`another stretch of bg fits fg's frames ${ratio >= SAME_FIT ? 'about as well' : 'nearly as well'}`);
+  // Plausibility: a speed near the nominal one (±25% is what the temporal search itself assumes).
+  const speed = s.speed ?? 1;
+  const plausible = speed < 1 ? clamp((speed - 0.6) / 0.2) : clamp((1.6 - speed) / 0.35);
+  if (plausible < 1) reasons.push(`the fitted speed ${speed.toFixed(3)}× is implausible`);
+  const pile = s.pile > 0.1;
+  if (pile) reasons.push(`${Math.round(s.pile * 100)}% of fg's frames pile up on bg's first or last frame: bg looks shorter than fg`);
+  const score = round(spatial * temporal * plausible * (pile ? 0 : 1), 3);
+  let problem: TrustProblem | undefined;
+  if (score < TRUST_THRESHOLD) {
+    // A fg much longer than bg cannot be shown whole at a plausible speed, whatever else went wrong.
+    const longer = s.fgSeconds > 1.25 * s.bgSeconds;
+    if (longer && !pile) reasons.push(`bg (${s.bgSeconds.toFixed(1)} s) is shorter than fg (${s.fgSeconds.toFixed(1)} s)`);
+    if (pile || longer) problem = 'bg-short';
+    else if (spatial >= 0.8 && plausible >= 0.8 && places.length > 1) problem = 'ambiguous';
+    else if (spatial >= 0.8 && temporal >= 0.5) problem = 'speed';
+    else problem = 'weak';
+  }
+  return {
+    score,
+    verdict: problem ? 'unsure' : 'sure',
+    reasons,
+    ...(problem ? { problem } : {}),
+    ...(problem === 'ambiguous' ? { places: places.sort((a, b) => a - b) } : {}),
+  };
+}
