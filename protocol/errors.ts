@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'ENCODE',
   'STALE',
   'UNTRUSTED',
+  'QUEUE',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
