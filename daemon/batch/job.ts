@@ -77,6 +77,6 @@ export function failure(project: string, e: unknown): JobResult {
  * Whether trying again may help: internal errors and failed encodes (a full disk, a flaky mount)
  * may pass; a user's error (a bad project, a missing file, a stale alignment, no match) will not.
  */
-export function retryable(e: unknown): boolean {
-  return !(e instanceof VidkompyError) || e.code === 'INTERNAL' || e.code === 'ENCODE';
+export function retryable(r: JobResult): boolean {
+  return r.status === 'failed' && (r.code === 'INTERNAL' || r.code === 'ENCODE');
 }

@@ -3,7 +3,8 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { reapNow } from '../media/ffmpeg';
 import { CANCEL_CHANNEL, lockMs, MAX_STALLED, PROGRESS_EVERY_MS, QUEUE_NAME } from './constants';
-import { failure, retryable, runBatchJob, type JobProgress, type JobResult } from './job';
+import { retryable, type JobProgress, type JobResult } from './job';
+import { JobProcess } from './local';
 import type { QueueJobData } from './queue';
 import { probeQueue, queueLink, type QueueAddress } from './redis';
 
@@ -41,6 +42,10 @@ export async function runQueueWorker(a: QueueAddress, o: WorkerOptions): Promise
   const link = queueLink(a);
   const me = `${os.hostname()} pid ${process.pid}`;
   const lock = lockMs();
+  // One process per concurrent job, reused: the work runs there, this event loop renews the locks.
+  const idle: JobProcess[] = [];
+  const all: JobProcess[] = [];
+  const slot = () => idle.pop() ?? (all.push(new JobProcess()), all[all.length - 1]);
   const worker = new Worker<QueueJobData, JobResult>(
     QUEUE_NAME,
     async (job, _token, signal) => {
@@ -48,19 +53,17 @@ export async function runQueueWorker(a: QueueAddress, o: WorkerOptions): Promise
       const log = (s: string) => job.log(`${new Date().toISOString()} ${me}: ${s}`).catch(() => undefined);
       await log(`attempt ${job.attemptsMade + 1}: ${file}`);
       o.out(`started ${file} (job ${job.id})`);
-      try {
-        const r = await runBatchJob(file, { signal, onProgress: progressSink(job) });
+      const proc = slot();
+      const r = await proc.run(file, progressSink(job), signal).finally(() => idle.push(proc));
+      if (r.status === 'done' || r.status === 'up to date') {
         await log(`${r.status} in ${r.seconds} s`);
         o.out(`${r.status} ${file} (job ${job.id}, ${r.seconds} s)`);
         return r;
-      } catch (e) {
-        const f = failure(file, e);
-        await log(`failed: ${f.error}`);
-        o.out(`failed ${file} (job ${job.id}): ${f.error}`);
-        // A user's error fails the job now; anything else is tried again with backoff.
-        if (!retryable(e)) throw new UnrecoverableError(f.error);
-        throw new Error(f.error);
       }
+      await log(`failed: ${r.error}`);
+      o.out(`failed ${file} (job ${job.id}): ${r.error}`);
+      // A user's error (or a cancel) fails the job now; anything else is tried again with backoff.
+      throw retryable(r) ? new Error(r.error) : new UnrecoverableError(r.error);
     },
     { connection: link.options, concurrency: o.concurrency, lockDuration: lock, stalledInterval: lock, maxStalledCount: MAX_STALLED },
   );
@@ -93,6 +96,7 @@ export async function runQueueWorker(a: QueueAddress, o: WorkerOptions): Promise
     process.off('SIGINT', onSignal);
     await Promise.race([worker.close(true), new Promise((r) => setTimeout(r, 2000).unref())]).catch(() => undefined);
     sub.disconnect();
+    for (const p of all) p.close();
     reapNow();
   }
 }
