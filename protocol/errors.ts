@@ -24,7 +24,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The settings a fix can point at: each front end names them its own way (see OPTION_NAMES). */
-export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order';
+export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' | 'force';
 
 /**
  * A fix, worded by the front end that shows it: options to change (the CLI names its flags, the
@@ -35,24 +35,26 @@ export type Fix =
   | { kind: 'options'; verb: 'give' | 'use' | 'check'; options: OptionKey[]; to?: string; lead?: string }
   | { kind: 'command'; command: 'align' | 'realign' };
 
-/** How the CLI and a project file spell each option a fix can name. */
-export const OPTION_NAMES: Record<OptionKey, { cli: string; project: string }> = {
+/** How the CLI and a project file spell each option a fix can name (no project name: the editor has no such option). */
+export const OPTION_NAMES: Record<OptionKey, { cli: string; project?: string }> = {
   placement: { cli: '--x-shift, --y-shift and --scale', project: '"spatial": {"x", "y", "scale"}' },
   features: { cli: '--features', project: '"features"' },
   engine: { cli: '--engine', project: '"engine"' },
   audio: { cli: '--audio', project: '"audio"' },
   order: { cli: 'the --bg/--fg order', project: 'the "bg"/"fg" order' },
+  force: { cli: '--force' },
 };
 
 export type FrontEnd = 'cli' | 'editor';
 
-/** A fix in the words of one front end, to follow the problem after "; ". */
+/** A fix in the words of one front end, to follow the problem after "; " (empty: nothing that front end can do). */
 export function wordFix(fix: Fix, front: FrontEnd): string {
   if (fix.kind === 'command') {
     const how = front === 'cli' ? "'vidkompy run PROJECT'" : 'vidkompy: Align';
     return fix.command === 'align' ? `align the project first (${how})` : `re-align the project (${how})`;
   }
   const names = fix.options.map((o) => OPTION_NAMES[o][front === 'cli' ? 'cli' : 'project']);
+  if (names.some((n) => n === undefined)) return '';
   const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}` : names[0];
   const verb = front === 'editor' && fix.verb !== 'check' ? 'set' : fix.verb;
   const to = fix.to ? (front === 'editor' && fix.verb !== 'check' ? ` to ${fix.to}` : ` ${fix.to}`) : '';

@@ -66,7 +66,8 @@ describe('probe', () => {
     const file = path.join(dir, 'rotated.mp4');
     // A phone-style clip: stored landscape, flagged to display rotated (set on a remux, as cameras do).
     await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=160x90:d=0.5', '-c:v', 'libx264', plain], { file, what: 'fixture' });
-    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', file], { file, what: 'fixture' });
+    // ffmpeg 7+ sets the display matrix with -display_rotation (the old rotate tag is ignored).
+    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-display_rotation:v:0', '90', '-i', plain, '-c', 'copy', file], { file, what: 'fixture' });
     const p = await probe(file);
     assert.ok([90, 270].includes(p.rotation), `rotation ${p.rotation}`);
     assert.deepEqual([p.width, p.height], [90, 160]);

@@ -97,17 +97,18 @@ describe('the extension in a real VS Code', { skip, timeout: 15 * 60_000 }, () =
     for (const f of ['package.json', 'dist/extension.js', 'dist/daemon.js', 'dist/jobWorker.js', 'dist/webview/main.js', 'dist/webview/main.css', 'schemas/project.schema.json', 'schemas/project-alignment.schema.json', 'media/cityCC0.mpg']) {
       assert.ok(files.includes(f), `${f} is in the .vsix`);
     }
-    assert.ok(files.some((f) => /^node_modules\/@ffmpeg-installer\/[^/]+\/ffmpeg(\.exe)?$/.test(f)), 'the ffmpeg binary is in the .vsix');
-    assert.ok(files.some((f) => /^node_modules\/@ffprobe-installer\/[^/]+\/ffprobe(\.exe)?$/.test(f)), 'the ffprobe binary is in the .vsix');
+    assert.ok(files.some((f) => /^node_modules\/@backendsuraj\/offline-ffmpeg-[^/]+\/bin\/ffmpeg(\.exe)?$/.test(f)), 'the ffmpeg binary is in the .vsix');
+    assert.ok(files.some((f) => /^node_modules\/@backendsuraj\/offline-ffprobe-[^/]+\/bin\/ffprobe(\.exe)?$/.test(f)), 'the ffprobe binary is in the .vsix');
     const ours = files.filter((f) => !f.startsWith('node_modules/'));
     const leaked = ours.filter((f) => /\.(ts|map)$/.test(f) || /^(extension|test|bench|scratch|\.ci|\.vscode|docs|webview|scripts|bin)\//.test(f) || /^daemon\/(?!native\/build\/Release\/[^/]+\.node$)/.test(f));
     assert.deepEqual(leaked, [], 'no sources, tests, maps or scratch');
     const packages = new Set(files.filter((f) => f.startsWith('node_modules/')).map((f) => f.split('/').slice(1, f.startsWith('node_modules/@') ? 3 : 2).join('/')));
-    const allowed = /^(@ffmpeg-installer\/|@ffprobe-installer\/|onnxruntime-node$|onnxruntime-common$)/;
+    const allowed = /^(@backendsuraj\/offline-ff(mpeg|probe)-|onnxruntime-node$|onnxruntime-common$)/;
     assert.deepEqual([...packages].filter((p) => !allowed.test(p)), [], 'of node_modules only what the bundles leave external');
     const size = statSync(vsix).size;
     t.diagnostic(`${path.basename(vsix)}: ${(size / 2 ** 20).toFixed(1)} MiB, ${files.length} files`);
-    assert.ok(size < 120 * 2 ** 20, `the .vsix stays under 120 MiB (${size} bytes)`);
+    // ffmpeg 8 and ffprobe 8 static builds are ~70 MiB each compressed: the bound is for everything else creeping in.
+    assert.ok(size < 180 * 2 ** 20, `the .vsix stays under 180 MiB (${size} bytes)`);
   });
 
   describe('packaged, in code-server, driven through the UI', () => {

@@ -3,7 +3,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { alignRequest, renderRequest } from '../protocol/lsp';
 import { BIN, runBin } from './support/cli';
+import { startClient } from './support/lspClient';
 import { derived, SAMPLE, tempDir } from './support/media';
 
 /**
@@ -117,6 +120,34 @@ describe('interrupted work and odd names', () => {
     assert.equal(existsSync(keep), true, 'a live writer\'s partial is left alone');
     await fs.rm(keep);
   });
+
+  // The daemon's jobs run ffmpeg from a worker thread; its reaper watches the daemon's pipe the same way.
+  for (const how of ['SIGKILL', 'stdin closed'] as const) {
+    it(`daemon ${how} during a render: no ffmpeg left, no partial file`, async () => {
+      const d = await fs.mkdtemp(path.join(dir, 'daemon-'));
+      await fs.copyFile(SAMPLE, path.join(d, 'bg.mpg'));
+      await fs.copyFile(fg, path.join(d, 'fg.mp4'));
+      const project = path.join(d, 'job.vidkompy.json');
+      const spec = { bg: 'bg.mpg', fg: 'fg.mp4', output: 'out.mp4', spatial: { x: CROP.x, y: CROP.y, scale: 1 }, audio: 'none', render: { preset: 'veryslow', canvas: 'bg' } };
+      await fs.writeFile(project, JSON.stringify(spec));
+      const client = await startClient({ root: d, settings: { threads: 1 } });
+      const uri = pathToFileURL(project).href;
+      await client.conn.sendRequest(alignRequest, { project: uri });
+      const render = client.conn.sendRequest(renderRequest, { project: uri });
+      render.catch(() => undefined);
+      await until(() => partials(d).some((n) => statSync(path.join(d, n), { throwIfNoEntry: false })?.size), 60_000, 'the partial output');
+      const daemon = client.child.pid!;
+      const kids = childrenOf(daemon);
+      assert.ok(kids.length >= 2, `the daemon runs ffmpeg and a reaper (${kids})`);
+      const exited = new Promise((r) => client.child.on('close', r));
+      if (how === 'SIGKILL') client.child.kill('SIGKILL');
+      else client.child.stdin.end();
+      await exited;
+      await until(() => kids.every((k) => !alive(k)), 5000, 'the daemon\'s children (ffmpeg, reaper) to exit');
+      await until(() => partials(d).length === 0, 5000, 'the partial output to be removed');
+      assert.equal(existsSync(path.join(d, 'out.mp4')), false, 'no truncated render finished in its place');
+    });
+  }
 
   it('names starting with - or holding : and | are files, not options or protocols', async () => {
     const d = await fs.mkdtemp(path.join(dir, 'names-'));

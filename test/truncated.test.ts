@@ -38,7 +38,7 @@ describe('a fg that ends early', () => {
     const out = path.join(dir, 'refused.mp4');
     const r = await cli(...args(out), ...common);
     assert.equal(r.code, 1, r.err);
-    const m = /cut\.mp4: only (\d+) of 60 frames could be decoded \(the file ends early or is damaged\); re-export it, or --force/.exec(r.err);
+    const m = /cut\.mp4: only (\d+) of 60 frames could be decoded \(the file ends early or is damaged\); re-export it; or use --force to render what decodes/.exec(r.err);
     assert.ok(m, r.err);
     assert.ok(Number(m[1]) > 0 && Number(m[1]) < 60, m[0]);
     assert.equal(r.err.trim().split('\n').length, 1, 'one line');

@@ -15,14 +15,19 @@ export class VidkompyError extends Error {
     readonly file?: string,
     readonly fix?: Fix,
   ) {
-    super(fix ? `${problem}; ${wordFix(fix, 'cli')}` : problem);
+    super(worded(problem, fix, 'cli'));
     this.name = 'VidkompyError';
   }
 }
 
 /** The error as one front end should show it. */
 export function inWordsOf(e: VidkompyError, front: FrontEnd): string {
-  return e.fix ? `${e.problem}; ${wordFix(e.fix, front)}` : e.problem;
+  return worded(e.problem, e.fix, front);
+}
+
+function worded(problem: string, fix: Fix | undefined, front: FrontEnd): string {
+  const said = fix ? wordFix(fix, front) : '';
+  return said ? `${problem}; ${said}` : problem;
 }
 
 export function cancelled(): VidkompyError {

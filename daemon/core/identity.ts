@@ -91,6 +91,15 @@ const hashes = memoByFile(4096, hashContent);
  */
 export async function fileHash(file: string, cacheDir?: string): Promise<string> {
   if (!cacheDir) return hashes(file);
+  let memo = onDisk.get(cacheDir);
+  if (!memo) onDisk.set(cacheDir, (memo = memoByFile(4096, (f) => rememberedHash(f, cacheDir))));
+  return memo(file);
+}
+
+/** Per cache folder, so one file asked for twice at once reads (and notes) its memo once. */
+const onDisk = new Map<string, FileMemo<string>>();
+
+async function rememberedHash(file: string, cacheDir: string): Promise<string> {
   const k = await statKey(file);
   if (!k) return hashContent(path.resolve(file));
   const id = sha256(JSON.stringify([k.file, k.size, k.mtimeMs]));

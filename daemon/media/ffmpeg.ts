@@ -127,6 +127,7 @@ export async function runTool(
   opts: { file: string; what: string; signal?: AbortSignal },
 ): Promise<RunResult> {
   const bin = tools()[which];
+  await checkVersion(which, bin);
   const child = spawnTool(bin, args);
   child.stdin.end();
   const out: Buffer[] = [];
@@ -156,33 +157,69 @@ function waitExit(child: ChildProcessWithoutNullStreams, bin: string): Promise<[
   });
 }
 
-const passthrough = new Map<string, Promise<string[]>>();
+/** The oldest ffmpeg/ffprobe vidkompy runs: 5.1, the first with `-fps_mode` (its libavutil is 57.28). */
+const MIN_VERSION = { label: '5.1', libavutil: [57, 28] as const };
+
+/**
+ * What `-version` says: the release name as printed ("8.0.1", "5.1.9-0+deb12u1", "N-47683-g0e8eb07980"
+ * for a git snapshot) and the libavutil it was built with, which every build prints, snapshots too.
+ */
+export function parseVersion(text: string): { name?: string; libavutil?: [number, number] } {
+  const name = /\bversion\s+(\S+)/.exec(text)?.[1];
+  const m = /^\s*libavutil\s+(\d+)\.\s*(\d+)\./m.exec(text);
+  return { name, libavutil: m ? [Number(m[1]), Number(m[2])] : undefined };
+}
+
+/** Whether a build that printed `text` is new enough; true when it does not say (a wrapper, an odd build). */
+export function versionOk(text: string): boolean {
+  const v = parseVersion(text).libavutil;
+  if (!v) return true;
+  const [major, minor] = MIN_VERSION.libavutil;
+  return v[0] > major || (v[0] === major && v[1] >= minor);
+}
+
+const checked = new Map<string, Promise<void>>();
+
+/**
+ * Refuses an ffmpeg or ffprobe older than 5.1 (a system one, or one named in the settings), once per
+ * binary, with the fix in the message: an old build lacks options vidkompy passes (`-fps_mode`) and
+ * years of decoder fixes, on the one component that parses untrusted media.
+ */
+export function checkVersion(which: 'ffmpeg' | 'ffprobe', bin: string = tools()[which]): Promise<void> {
+  let p = checked.get(bin);
+  if (!p) {
+    p = (async () => {
+      const child = spawnTool(bin, ['-hide_banner', '-version']);
+      child.stdin.end();
+      let text = '';
+      child.stdout.on('data', (c: Buffer) => (text = keepTail(text, c)));
+      child.stderr.resume();
+      const [code] = await waitExit(child, bin);
+      if (code !== 0 || versionOk(text)) return;
+      const v = parseVersion(text);
+      const name = `${v.name ?? 'of unknown version'} (libavutil ${v.libavutil?.join('.')})`;
+      const env = which === 'ffmpeg' ? 'VIDKOMPY_FFMPEG' : 'VIDKOMPY_FFPROBE';
+      throw new VidkompyError(
+        'TOOL_MISSING',
+        `${bin}: ${which} ${name} is too old, vidkompy needs ${MIN_VERSION.label} or newer; point ${env} or the vidkompy.${which}Path setting at a newer ${which}, or unset both to use the bundled one ('npm ci' installs it)`,
+        bin,
+      );
+    })();
+    checked.set(bin, p);
+    p.catch(() => checked.delete(bin));
+  }
+  return p;
+}
 
 /**
  * Arguments that make ffmpeg emit every decoded frame exactly once. rawvideo output is treated as
  * constant-rate, so by default ffmpeg would duplicate or drop frames to fill timestamp gaps (VFR
  * input, damaged slices) and frame indices would stop meaning the same thing between passes.
- * `-fps_mode` replaced `-vsync` in ffmpeg 5.1; older builds (the npm one is from 2018) only know the
- * latter. Asked once per ffmpeg binary.
+ * `-fps_mode` is ffmpeg 5.1's name for the old `-vsync`; older builds are refused by checkVersion.
  */
-export function passthroughArgs(): Promise<string[]> {
-  const bin = tools().ffmpeg;
-  let p = passthrough.get(bin);
-  if (!p) {
-    p = (async () => {
-      const args = ['-nostdin', '-v', 'error', '-f', 'lavfi', '-i', 'color=s=16x16:d=0.04', '-fps_mode', 'passthrough', '-f', 'null', '-'];
-      try {
-        await runTool('ffmpeg', args, { file: 'ffmpeg', what: 'checking options' });
-        return ['-fps_mode', 'passthrough'];
-      } catch (e) {
-        if (e instanceof VidkompyError && e.code === 'TOOL_MISSING') throw e;
-        return ['-vsync', 'passthrough'];
-      }
-    })();
-    passthrough.set(bin, p);
-    p.catch(() => passthrough.delete(bin));
-  }
-  return p;
+export async function passthroughArgs(): Promise<string[]> {
+  await checkVersion('ffmpeg');
+  return ['-fps_mode', 'passthrough'];
 }
 
 export type PixFmt = 'gray' | 'yuv420p' | 'rgb24';

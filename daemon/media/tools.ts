@@ -1,5 +1,6 @@
 import { accessSync, chmodSync, constants, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
 /** Where ffmpeg and ffprobe come from: env override, the npm-shipped static build, else PATH. */
 export interface Tools {
@@ -12,15 +13,30 @@ let cached: Tools | undefined;
 // The bundles are CommonJS, but tsx runs tests as ESM: resolve relative to the working tree either way.
 const requireHere = createRequire(typeof __filename === 'string' ? __filename : process.cwd() + '/');
 
-function fromPackage(pkg: string): string | undefined {
+/**
+ * The static ffmpeg 8 builds (BtbN's GPL builds, republished on npm with the binary inside the
+ * package): one optional dependency per platform, so `npm ci` installs only this machine's, and
+ * nothing is downloaded at install time. Other platforms use a system ffmpeg (PATH or settings).
+ */
+const BUNDLED: Record<string, Tools> = {
+  'linux-x64': { ffmpeg: '@backendsuraj/offline-ffmpeg-linux-x64/bin/ffmpeg', ffprobe: '@backendsuraj/offline-ffprobe-linux-x64/bin/ffprobe' },
+  'win32-x64': { ffmpeg: '@backendsuraj/offline-ffmpeg-win32-x64/bin/ffmpeg.exe', ffprobe: '@backendsuraj/offline-ffprobe-win32-x64/bin/ffprobe.exe' },
+};
+
+function bundled(which: keyof Tools): string | undefined {
+  const rel = BUNDLED[`${process.platform}-${process.arch}`]?.[which];
+  if (!rel) return undefined;
   try {
-    const p: string = requireHere(pkg).path;
+    const pkg = rel.split('/').slice(0, 2).join('/');
+    const p = path.join(path.dirname(requireHere.resolve(`${pkg}/package.json`)), ...rel.split('/').slice(2));
     if (!existsSync(p)) return undefined;
-    try {
-      accessSync(p, constants.X_OK);
-    } catch {
-      // npm may have skipped the package's chmod install script; the binary is ours to fix.
-      chmodSync(p, 0o755);
+    if (process.platform !== 'win32') {
+      try {
+        accessSync(p, constants.X_OK);
+      } catch {
+        // The package ships the binary without its exec bit (its chmod script is not allowed to run).
+        chmodSync(p, 0o755);
+      }
     }
     return p;
   } catch {
@@ -31,8 +47,8 @@ function fromPackage(pkg: string): string | undefined {
 export function tools(): Tools {
   if (cached) return cached;
   cached = {
-    ffmpeg: process.env.VIDKOMPY_FFMPEG || fromPackage('@ffmpeg-installer/ffmpeg') || 'ffmpeg',
-    ffprobe: process.env.VIDKOMPY_FFPROBE || fromPackage('@ffprobe-installer/ffprobe') || 'ffprobe',
+    ffmpeg: process.env.VIDKOMPY_FFMPEG || bundled('ffmpeg') || 'ffmpeg',
+    ffprobe: process.env.VIDKOMPY_FFPROBE || bundled('ffprobe') || 'ffprobe',
   };
   return cached;
 }

@@ -18,7 +18,17 @@ export const MAX_FG_OVER_BG = 1.1;
 /** Seconds the video's frames cover (duration can be off in damaged files; frames are counted). */
 export const playSeconds = (p: ProbeInfo) => (p.fps > 0 ? p.frameCount / p.fps : p.duration);
 
-export async function mediaDiagnostics(parsed: ParsedJson, projectFile: string, probeFn: (file: string) => Promise<ProbeInfo> = cachedProbe): Promise<ProjectDiagnostic[]> {
+/** `probe` false (Restricted Mode): files are only checked to exist, nothing decodes them. */
+export async function mediaDiagnostics(
+  parsed: ParsedJson,
+  projectFile: string,
+  probeFn: (file: string) => Promise<ProbeInfo> = cachedProbe,
+  o: { probe?: boolean } = {},
+): Promise<ProjectDiagnostic[]> {
+  const exists = async (file: string) => {
+    if (!(await fs.stat(file).catch(() => undefined))) throw new VidkompyError('ENOENT', `${file}: file not found`, file);
+    return undefined;
+  };
   const root = parsed.root;
   const dir = path.dirname(path.resolve(projectFile));
   const out: ProjectDiagnostic[] = [];
@@ -27,7 +37,7 @@ export async function mediaDiagnostics(parsed: ParsedJson, projectFile: string, 
     if (!ref || !ref.value) return undefined;
     const file = path.resolve(dir, ref.value);
     try {
-      return await probeFn(file);
+      return await (o.probe === false ? exists(file) : probeFn(file));
     } catch (e) {
       if (!(e instanceof VidkompyError)) throw e;
       const message =

@@ -4,6 +4,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { mediaCheckable, rangeMapper, sortDiagnostics, textDiagnostics } from '../project/check';
 import type { ProjectDiagnostic } from '../project/diagnostics';
 import { parseJson } from '../project/jsonTree';
+import { cachedProbe } from '../project/filecache';
 import { mediaDiagnostics } from '../project/mediaChecks';
 
 /**
@@ -28,7 +29,10 @@ export interface Validator {
   forget(uri: string): void;
 }
 
-/** `trusted` false (Restricted Mode): only the text checks run; the media checks would run ffprobe on workspace files. */
+/**
+ * `trusted` false (Restricted Mode): no decoder runs on workspace files, so the media checks that
+ * probe are skipped; whether the named files exist (a stat) and stay inside the project is still said.
+ */
 export function createValidator(
   publish: (uri: string, version: number, diagnostics: Diagnostic[]) => void,
   log: (s: string) => void,
@@ -46,8 +50,8 @@ export function createValidator(
       };
       const parsed = parseJson(text);
       const first = textDiagnostics(parsed, file);
-      if (!mediaCheckable(parsed, first) || !trusted()) return send(first);
-      const media = mediaDiagnostics(parsed, file).catch((e: unknown) => {
+      if (!mediaCheckable(parsed, first)) return send(first);
+      const media = mediaDiagnostics(parsed, file, cachedProbe, { probe: trusted() }).catch((e: unknown) => {
         log(`validating ${file}: ${(e as Error)?.stack ?? e}`);
         return [] as ProjectDiagnostic[];
       });

@@ -279,8 +279,8 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
     const fgProbe = await probe(al.fg.file, o.signal);
     const promised = Math.max(nF, fgProbe.frameCount, fgProbe.indexedFrames ?? 0);
     if (written < promised - 1 && !o.force) {
-      const why = `${al.fg.file}: only ${written} of ${promised} frames could be decoded (the file ends early or is damaged)`;
-      throw new VidkompyError('DECODE', `${why}; re-export it, or --force to render what decodes`, al.fg.file);
+      const why = `${al.fg.file}: only ${written} of ${promised} frames could be decoded (the file ends early or is damaged); re-export it`;
+      throw new VidkompyError('DECODE', why, al.fg.file, { kind: 'options', verb: 'use', options: ['force'], lead: 'or', to: 'to render what decodes' });
     }
     await encoder.finish();
     encoder = undefined;
