@@ -2,7 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setThreadBudget } from '../media/tools';
 import { BatchView } from './display';
 import { discoverProjects } from './discover';
-import type { JobResult } from './job';
+import type { JobProgress, JobResult } from './job';
 import { runLocal, serveLocal } from './local';
 import { cancelQueue, enqueue, openQueue, queueStatus, waitForJobs, type BatchQueue } from './queue';
 import { parseQueueUrl } from './redis';
@@ -81,7 +81,13 @@ export function cmdBatch(argv: string[], io: Io): Promise<number> {
     let results: JobResult[];
     try {
       if (!a) {
-        results = await runLocal(files, { workers: count(v.workers as string | undefined, 'workers'), threads }, { onStart: (f) => view.start(f), onProgress: (f, p) => view.progress(f, p), onResult: (r) => view.finish(r) });
+        const workers = count(v.workers as string | undefined, 'workers');
+        const hooks = {
+          onStart: (f: string) => view.start(f),
+          onProgress: (f: string, p: JobProgress) => view.progress(f, p),
+          onResult: (r: JobResult) => view.finish(r),
+        };
+        results = await runLocal(files, { workers, threads }, hooks);
       } else {
         const { queue, link } = await openQueue(a);
         try {
@@ -121,16 +127,21 @@ async function followUp(sub: 'status' | 'cancel', url: string, json: boolean, io
   try {
     if (sub === 'cancel') {
       const c = await cancelQueue(a, queue, link);
-      io.out(json ? JSON.stringify({ queue: a.shown, ...c }) : `removed ${c.removed} waiting job(s) from ${a.shown}; asked the workers to stop ${c.running} running`);
+      const said = `removed ${c.removed} waiting job(s) from ${a.shown}; asked the workers to stop ${c.running} running`;
+      io.out(json ? JSON.stringify({ queue: a.shown, ...c }) : said);
       return 0;
     }
     const jobs = await queueStatus(a, queue);
     const finished = jobs.flatMap((j) => (j.state === 'finished' ? [j.result] : []));
     const open = jobs.filter((j) => j.state !== 'finished');
     if (json) {
-      io.out(JSON.stringify({ queue: a.shown, ...summarise(finished), running: open.filter((j) => j.state === 'running').length, waiting: open.filter((j) => j.state === 'waiting').length, jobs }));
+      const n = (s: string) => open.filter((j) => j.state === s).length;
+      io.out(JSON.stringify({ queue: a.shown, ...summarise(finished), running: n('running'), waiting: n('waiting'), jobs }));
     } else {
-      for (const j of open) io.out(`${j.state.padEnd(10)}  ${j.project}${j.state === 'running' && j.progress ? `  ${j.progress.stage} ${j.progress.percent}%` : ''}`);
+      for (const j of open) {
+        const where = j.state === 'running' && j.progress ? `  ${j.progress.stage} ${j.progress.percent}%` : '';
+        io.out(`${j.state.padEnd(10)}  ${j.project}${where}`);
+      }
       if (finished.length) for (const l of summaryTable(finished)) io.out(l);
       if (!jobs.length) io.out(`no jobs on ${a.shown}`);
     }

@@ -52,7 +52,8 @@ export class BatchView {
     if (!force && now - this.lastAt < 100) return;
     const n = (s: JobResult['status']) => this.finished.filter((r) => r.status === s).length;
     const jobs = [...this.running].map(([f, p]) => `${path.basename(f).replace(/\.vidkompy\.json$/, '')}: ${p ? `${p.stage} ${p.percent}%` : 'starting'}`);
-    const head = `[${this.finished.length}/${this.total}] ${n('done') + n('up to date')} done, ${n('failed') + n('cancelled')} failed, ${this.running.size} running`;
+    const ok = n('done') + n('up to date');
+    const head = `[${this.finished.length}/${this.total}] ${ok} done, ${n('failed') + n('cancelled')} failed, ${this.running.size} running`;
     const line = [head, ...jobs].join(' · ').slice(0, Math.max(20, (this.stream.columns ?? 80) - 1));
     if (line === this.last) return;
     this.last = line;

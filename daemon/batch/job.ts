@@ -50,7 +50,9 @@ export async function runBatchJob(file: string, hooks: BatchJobHooks = {}): Prom
   const started = Date.now();
   const seconds = () => Number(((Date.now() - started) / 1000).toFixed(2));
   const p = await loadProject(file);
-  if (await upToDate(p, hooks.signal)) return { project: p.file, status: 'up to date', output: p.output, alignment: p.alignmentFile, aligned: false, seconds: seconds() };
+  if (await upToDate(p, hooks.signal)) {
+    return { project: p.file, status: 'up to date', output: p.output, alignment: p.alignmentFile, aligned: false, seconds: seconds() };
+  }
   let last = '';
   // Only whole-percent changes: each report may cross a process boundary or reach Redis.
   const report = (stage: string, f: number) => {

@@ -38,7 +38,11 @@ export async function enqueue(a: QueueAddress, queue: BatchQueue, files: string[
 }
 
 /** A job as `batch` shows it: finished (with its result), running (with its progress) or waiting. */
-export type JobView = { project: string; id: string } & ({ state: 'finished'; result: JobResult } | { state: 'running'; progress?: JobProgress } | { state: 'waiting'; attempts: number });
+export type JobView = { project: string; id: string } & (
+  | { state: 'finished'; result: JobResult }
+  | { state: 'running'; progress?: JobProgress }
+  | { state: 'waiting'; attempts: number }
+);
 
 function finishedResult(job: Job<QueueJobData, JobResult>, failed: boolean): JobResult {
   if (!failed) return { ...job.returnvalue, attempts: job.attemptsMade };
@@ -61,7 +65,14 @@ export async function viewJob(queue: BatchQueue, id: string, file: string): Prom
  * Polled, not evented: a job retried, handed back by a stalled worker or removed is seen the same
  * way, and a lost Redis ends the wait with one line (`link.lost`) instead of a silent stream.
  */
-export async function waitForJobs(a: QueueAddress, queue: BatchQueue, link: QueueLink, ids: string[], files: string[], onView: (v: JobView) => void): Promise<JobResult[]> {
+export async function waitForJobs(
+  a: QueueAddress,
+  queue: BatchQueue,
+  link: QueueLink,
+  ids: string[],
+  files: string[],
+  onView: (v: JobView) => void,
+): Promise<JobResult[]> {
   const results = new Map<string, JobResult>();
   for (;;) {
     const pending = ids.filter((id) => !results.has(id));

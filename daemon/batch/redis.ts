@@ -29,7 +29,8 @@ export function parseQueueUrl(raw: string): QueueAddress {
   if (!Number.isInteger(db) || db < 0) throw bad(`'${u.pathname.slice(1)}' is not a database number`);
   const port = u.port ? Number(u.port) : 6379;
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  return { shown: `${u.protocol}//${u.host}${db ? `/${db}` : ''}`, host, port, db, username: u.username || undefined, password: u.password ? decodeURIComponent(u.password) : undefined, tls: u.protocol === 'rediss:' };
+  const password = u.password ? decodeURIComponent(u.password) : undefined;
+  return { shown: `${u.protocol}//${u.host}${db ? `/${db}` : ''}`, host, port, db, username: u.username || undefined, password, tls: u.protocol === 'rediss:' };
 }
 
 /** The one-line error for a queue that cannot be reached or was lost. */
@@ -88,7 +89,8 @@ export async function probeQueue(a: QueueAddress): Promise<void> {
   let detail = 'no answer';
   client.on('error', (e) => (detail = detailOf(e)));
   try {
-    await Promise.race([client.connect().then(() => client.ping()), new Promise((_, rej) => setTimeout(() => rej(new Error('timed out')), CONNECT_TIMEOUT_MS + 500).unref())]);
+    const late = new Promise((_, rej) => setTimeout(() => rej(new Error('timed out')), CONNECT_TIMEOUT_MS + 500).unref());
+    await Promise.race([client.connect().then(() => client.ping()), late]);
   } catch (e) {
     throw queueError(a, detail === 'no answer' ? detailOf(e) : detail);
   } finally {
