@@ -245,6 +245,23 @@ describe('a batch on a job queue (redis-server)', () => {
     assert.equal((await exited(second)).code, 0);
   });
 
+  it('--detach enqueues and returns; status lists the jobs; cancel removes the waiting ones', async () => {
+    await redis.stop();
+    redis = await startRedis(); // no workers: the jobs wait
+    const root = await makeBatch('batch-detach');
+    const d = await runBin(['batch', root, '--queue', redis.url, '--detach', '--json']);
+    assert.equal(d.code, 0, d.err);
+    assert.equal(JSON.parse(d.out).jobs, 3);
+    const st = JSON.parse((await runBin(['batch', 'status', '--queue', redis.url, '--json'])).out);
+    assert.deepEqual([st.waiting, st.running, st.jobs.length], [3, 0, 3]);
+    assert.deepEqual(st.jobs.map((j: { project: string }) => path.relative(root, j.project)).sort(), CASES.map(({ name }) => `${name}/${name}.vidkompy.json`));
+    const c = await runBin(['batch', 'cancel', '--queue', redis.url]);
+    assert.equal(c.code, 0, c.err);
+    assert.match(c.out, new RegExp(`^removed 3 waiting job\\(s\\) from ${redis.url.replace(/[.]/g, '\\.')}`));
+    const after = await runBin(['batch', 'status', '--queue', redis.url]);
+    assert.equal(after.out, `no jobs on ${redis.url}\n`);
+  });
+
   it('ends with one line naming the host when Redis stops mid-batch, and fails fast on an address with no Redis', async () => {
     await redis.stop();
     redis = await startRedis();
