@@ -14,9 +14,9 @@ import { runQueueWorker } from './worker';
  * main.ts only dispatches to them.
  */
 
-export const BATCH_HELP = `  vidkompy batch DIR|PROJECT... [--workers N] [--json]   align and render every project, N at a time on this machine
+export const BATCH_HELP = `  vidkompy batch DIR|PROJECT... [--workers N] [--json]    align and render every project, N at a time on this machine
   vidkompy batch DIR|PROJECT... --queue redis://HOST:PORT[/DB] [--detach]   the same through a job queue and its workers
-  vidkompy batch status|cancel --queue URL               the queue's jobs (why one failed) / stop them
+  vidkompy batch status|cancel --queue URL                the queue's jobs (why one failed) / stop them
   vidkompy worker --queue URL [--concurrency N] [--threads N] [--prefix-map FROM=TO]   take jobs until SIGTERM`;
 
 interface Io {

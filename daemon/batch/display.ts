@@ -54,7 +54,7 @@ export class BatchView {
     const jobs = [...this.running].map(([f, p]) => `${path.basename(f).replace(/\.vidkompy\.json$/, '')}: ${p ? `${p.stage} ${p.percent}%` : 'starting'}`);
     const ok = n('done') + n('up to date');
     const head = `[${this.finished.length}/${this.total}] ${ok} done, ${n('failed') + n('cancelled')} failed, ${this.running.size} running`;
-    const line = [head, ...jobs].join(' · ').slice(0, Math.max(20, (this.stream.columns ?? 80) - 1));
+    const line = [head, ...jobs].join(' · ').slice(0, Math.max(20, (this.stream.columns || 80) - 1));
     if (line === this.last) return;
     this.last = line;
     this.lastAt = now;
