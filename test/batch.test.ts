@@ -6,6 +6,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { QUEUE_NAME } from '../daemon/batch/constants';
+import { discoverProjects } from '../daemon/batch/discover';
+import { retryable } from '../daemon/batch/job';
+import { poolSize } from '../daemon/batch/local';
+import { parseQueueUrl } from '../daemon/batch/redis';
+import { summarise } from '../daemon/batch/summary';
+import { mapPath } from '../daemon/batch/worker';
 import { writtenByVidkompy } from '../daemon/media/probe';
 import { fromProjectAlignment, type ProjectAlignment } from '../daemon/store';
 import type { DeriveTruth } from '../daemon/media/derive';
@@ -139,6 +145,46 @@ before(async () => {
 
 after(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+});
+
+describe('the pieces of a batch', () => {
+  it('reads queue URLs, refusing what is not Redis', () => {
+    assert.deepEqual(parseQueueUrl('redis://10.0.0.5:6380/2'), { shown: 'redis://10.0.0.5:6380/2', host: '10.0.0.5', port: 6380, db: 2, username: undefined, password: undefined, tls: false });
+    const secret = parseQueueUrl('rediss://:p%40ss@queue.lan');
+    assert.deepEqual([secret.shown, secret.port, secret.password, secret.tls], ['rediss://queue.lan', 6379, 'p@ss', true], 'the password is never shown');
+    assert.throws(() => parseQueueUrl('queue.lan:6379'), /--queue queue\.lan:6379: unknown scheme 'queue\.lan'/);
+    assert.throws(() => parseQueueUrl('redis://h/x'), /'x' is not a database number/);
+  });
+
+  it('sizes the local pool by cores and threads', () => {
+    assert.deepEqual(poolSize(10, undefined, undefined, 8), { workers: 4, threads: 2 });
+    assert.deepEqual(poolSize(10, undefined, 4, 8), { workers: 2, threads: 4 });
+    assert.deepEqual(poolSize(2, 6, undefined, 8), { workers: 2, threads: 4 }, 'never more workers than projects');
+    assert.deepEqual(poolSize(3, undefined, 16, 2), { workers: 1, threads: 16 });
+  });
+
+  it('retries only what may pass next time, and maps a share mounted elsewhere', () => {
+    assert.equal(retryable({ project: 'p', status: 'failed', code: 'INTERNAL' }), true);
+    assert.equal(retryable({ project: 'p', status: 'failed', code: 'ENCODE' }), true);
+    for (const code of ['BAD_ARGS', 'STALE', 'NOT_FOUND', 'ENOENT', 'OUTSIDE']) assert.equal(retryable({ project: 'p', status: 'failed', code }), false, code);
+    assert.equal(retryable({ project: 'p', status: 'cancelled', code: 'CANCELLED' }), false);
+    assert.equal(mapPath('/mnt/a/x/p.vidkompy.json', [['/mnt/a', '/srv/share']]), '/srv/share/x/p.vidkompy.json');
+    assert.equal(mapPath('/mnt/ab/p.vidkompy.json', [['/mnt/a', '/srv/share']]), '/mnt/ab/p.vidkompy.json', 'whole folder names only');
+    assert.deepEqual(summarise([{ project: 'a', status: 'done' }, { project: 'b', status: 'up to date' }]).ok, true);
+    assert.deepEqual(summarise([{ project: 'a', status: 'done' }, { project: 'b', status: 'cancelled' }]).ok, false);
+  });
+
+  it('finds every project under folders once, skipping hidden folders and node_modules', async () => {
+    const root = await tempDir('batch-discover');
+    for (const f of ['x/a.vidkompy.json', 'x/y/b.vidkompy.json', '.git/c.vidkompy.json', 'node_modules/d.vidkompy.json', 'x/notes.json']) {
+      await fs.mkdir(path.dirname(path.join(root, f)), { recursive: true });
+      await fs.writeFile(path.join(root, f), '{}');
+    }
+    await fs.symlink(path.join(root, 'x'), path.join(root, 'link'));
+    const found = await discoverProjects([root, path.join(root, 'x', 'a.vidkompy.json')]);
+    assert.deepEqual(found.map((f) => path.relative(root, f)), ['x/a.vidkompy.json', 'x/y/b.vidkompy.json']);
+    await assert.rejects(discoverProjects([path.join(root, 'x', 'notes.json')]), /not a project \(\.vidkompy\.json\)/);
+  });
 });
 
 describe('a local batch', () => {

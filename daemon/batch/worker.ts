@@ -16,7 +16,8 @@ export interface WorkerOptions {
   err: (s: string) => void;
 }
 
-function mapPath(file: string, map: [string, string][] = []): string {
+/** The project's path on this machine. */
+export function mapPath(file: string, map: [string, string][] = []): string {
   for (const [from, to] of map) if (file === from || file.startsWith(from.endsWith('/') ? from : from + '/')) return to + file.slice(from.length);
   return file;
 }
