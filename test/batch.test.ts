@@ -62,24 +62,38 @@ function whenFiles(dir: string, ok: () => boolean, ms: number, what: string): Pr
   });
 }
 
-/** Resolves with the first line of `child`'s output matching `re`; fails after `ms` or on exit. */
+/** Everything each child has printed so far (stdout and stderr), collected from its start. */
+const printed = new WeakMap<ChildProcess, { text: string }>();
+function collect(child: ChildProcess): ChildProcess {
+  const log = { text: '' };
+  printed.set(child, log);
+  child.stdout?.on('data', (c) => (log.text += c));
+  child.stderr?.on('data', (c) => (log.text += c));
+  return child;
+}
+
+/** Resolves with the first line `child` printed (since its start) matching `re`; fails after `ms` or on exit. */
 function whenLine(child: ChildProcess, re: RegExp, ms: number): Promise<string> {
+  const log = printed.get(child)!;
   return new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${re} (got: ${buf.slice(-500)})`)), ms);
-    const on = (c: Buffer) => {
-      buf += c;
-      const line = buf.split('\n').find((l) => re.test(l));
-      if (line !== undefined) {
-        clearTimeout(t);
-        child.stdout?.off('data', on);
-        child.stderr?.off('data', on);
-        resolve(line);
-      }
+    const check = () => {
+      const line = log.text.split('\n').find((l) => re.test(l));
+      if (line === undefined) return;
+      stop();
+      resolve(line);
     };
-    child.stdout?.on('data', on);
-    child.stderr?.on('data', on);
-    child.once('exit', (code) => (clearTimeout(t), reject(new Error(`exited (${code}) before ${re}: ${buf.slice(-500)}`))));
+    const onExit = (code: number | null) => (stop(), reject(new Error(`exited (${code}) before ${re}: ${log.text.slice(-500)}`)));
+    const t = setTimeout(() => (stop(), reject(new Error(`timed out after ${ms} ms waiting for ${re} (got: ${log.text.slice(-500)})`))), ms);
+    const stop = () => {
+      clearTimeout(t);
+      child.stdout?.off('data', check);
+      child.stderr?.off('data', check);
+      child.off('exit', onExit);
+    };
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    child.once('exit', onExit);
+    check();
   });
 }
 
@@ -100,7 +114,7 @@ async function freePort(): Promise<number> {
 async function startRedis(): Promise<{ url: string; port: number; proc: ChildProcess; stop: () => Promise<void> }> {
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
-  const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = collect(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   await whenLine(proc, /Ready to accept connections/, 10_000);
   const stop = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
@@ -112,7 +126,7 @@ async function startRedis(): Promise<{ url: string; port: number; proc: ChildPro
 const LOCK_ENV = { ...process.env, VIDKOMPY_QUEUE_LOCK_MS: '2000' };
 const workers: ChildProcess[] = [];
 function startWorker(url: string, ...args: string[]): ChildProcess {
-  const w = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--threads', '1', ...args], { env: LOCK_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  const w = collect(spawn(process.execPath, [BIN, 'worker', '--queue', url, '--threads', '1', ...args], { env: LOCK_ENV, stdio: ['ignore', 'pipe', 'pipe'] }));
   workers.push(w);
   return w;
 }
@@ -149,7 +163,8 @@ after(async () => {
 
 describe('the pieces of a batch', () => {
   it('reads queue URLs, refusing what is not Redis', () => {
-    assert.deepEqual(parseQueueUrl('redis://10.0.0.5:6380/2'), { shown: 'redis://10.0.0.5:6380/2', host: '10.0.0.5', port: 6380, db: 2, username: undefined, password: undefined, tls: false });
+    const plain = { shown: 'redis://10.0.0.5:6380/2', host: '10.0.0.5', port: 6380, db: 2, username: undefined, password: undefined, tls: false };
+    assert.deepEqual(parseQueueUrl('redis://10.0.0.5:6380/2'), plain);
     const secret = parseQueueUrl('rediss://:p%40ss@queue.lan');
     assert.deepEqual([secret.shown, secret.port, secret.password, secret.tls], ['rediss://queue.lan', 6379, 'p@ss', true], 'the password is never shown');
     assert.throws(() => parseQueueUrl('queue.lan:6379'), /--queue queue\.lan:6379: unknown scheme 'queue\.lan'/);
@@ -306,6 +321,30 @@ describe('a batch on a job queue (redis-server)', () => {
     assert.match(c.out, new RegExp(`^removed 3 waiting job\\(s\\) from ${redis.url.replace(/[.]/g, '\\.')}`));
     const after = await runBin(['batch', 'status', '--queue', redis.url]);
     assert.equal(after.out, `no jobs on ${redis.url}\n`);
+  });
+
+  it('cancel stops a running job (nothing left behind); SIGTERM lets a worker finish its job, then exit 0', async () => {
+    const root = await makeBatch('batch-cancel', { a: { preset: 'veryslow', canvas: 'bg' } });
+    const w = startWorker(redis.url);
+    await whenLine(w, /waiting for jobs/, 15_000);
+    const project = (name: string) => path.join(root, name, `${name}.vidkompy.json`);
+    assert.equal((await runBin(['batch', project('a'), '--queue', redis.url, '--detach'])).code, 0);
+    await whenLine(w, /^started .*a\.vidkompy\.json/m, 30_000);
+    const cancelled = whenLine(w, /^failed .*a\.vidkompy\.json.*: cancelled$/m, 30_000);
+    assert.match((await runBin(['batch', 'cancel', '--queue', redis.url])).out, /asked the workers to stop 1 running/);
+    await cancelled;
+    assert.deepEqual(partialsUnder(root), []);
+    assert.ok(!existsSync(path.join(root, 'a', 'out.mp4')));
+    const st = JSON.parse((await runBin(['batch', 'status', '--queue', redis.url, '--json'])).out);
+    assert.equal(st.jobs.find((j: { project: string }) => j.project === project('a')).result.status, 'cancelled');
+
+    assert.equal((await runBin(['batch', project('b'), '--queue', redis.url, '--detach'])).code, 0);
+    await whenLine(w, /^started .*b\.vidkompy\.json/m, 30_000);
+    const finished = whenLine(w, /^done .*b\.vidkompy\.json/m, 120_000);
+    w.kill('SIGTERM');
+    await finished;
+    assert.deepEqual(await exited(w), { code: 0, signal: null });
+    assert.ok(await writtenByVidkompy(path.join(root, 'b', 'out.mp4')), 'the job in hand was finished');
   });
 
   it('ends with one line naming the host when Redis stops mid-batch, and fails fast on an address with no Redis', async () => {
