@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   'UNTRUSTED',
   /** The alignment is not sure enough to render (fg unrelated, swapped, bg too short, several places): --force renders anyway. */
   'UNSURE',
+  /** The job queue (Redis) cannot be reached or refused the request. */
+  'QUEUE',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -33,6 +33,7 @@ import { fromProjectAlignment } from '../store';
 import { checkProjectFiles } from '../project/check';
 import { loadProject, runProject } from '../project/jobs';
 import { startServer, STDIO_USAGE } from '../server/server';
+import { BATCH_HELP, cmdBatch, cmdWorker } from '../batch/cli';
 import { VERSION } from '../version';
 
 const MODEL_SIZE = MODEL_DEFAULTS.size.join('x');
@@ -47,6 +48,7 @@ Usage:
   vidkompy check PROJECT.vidkompy.json [...]              check projects: file:line:col: severity: message; exit 1 on errors
   vidkompy run PROJECT.vidkompy.json                      align a project (reusing a fresh saved alignment) and render it
   vidkompy daemon --stdio                                 the language server for editors (LSP over stdio)
+${BATCH_HELP}
 
 Alignment options (comp, sync):
   --engine NAME          temporal engine: full (default), mask (ignores static borders and bars),
@@ -407,10 +409,13 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     return 0;
   }
   let p: Progress | undefined;
-  const stopSignals = cmd === 'daemon' ? () => undefined : exitOnSignals(io, () => p?.done());
+  // A queue worker stops gracefully on SIGTERM (its own handler): it finishes or hands back its job.
+  const stopSignals = cmd === 'daemon' || cmd === 'worker' ? () => undefined : exitOnSignals(io, () => p?.done());
   try {
     // The client adds its own flags (--clientProcessId=N): the daemon takes its arguments as they come.
     if (cmd === 'daemon') return await cmdDaemon(rest);
+    if (cmd === 'batch') return await cmdBatch(rest, io);
+    if (cmd === 'worker') return await cmdWorker(rest, io);
     const { values: v, positionals } = parse(rest);
     if (v.help) {
       io.out(HELP);
