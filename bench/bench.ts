@@ -44,12 +44,45 @@ async function media(): Promise<{ bg: string; fg: string }> {
   if (!existsSync(bg)) {
     process.stderr.write('generating the 60 s 1080p30 bg (once)...\n');
     // testsrc2 moves everywhere over time; the fixed noise pattern gives every region texture.
-    await run(['-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=30:d=60', '-vf', 'noise=alls=12', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-g', '60', `${bg}.tmp.mp4`]);
+    await run([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=s=1920x1080:r=30:d=60',
+      '-vf',
+      'noise=alls=12',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '20',
+      '-g',
+      '60',
+      `${bg}.tmp.mp4`,
+    ]);
     await fs.rename(`${bg}.tmp.mp4`, bg);
   }
   if (!existsSync(fg)) {
     process.stderr.write('deriving the fg: a 1280x720 crop starting 2 s in...\n');
-    await run(['-ss', String(OFFSET), '-i', bg, '-t', '55', '-vf', `crop=${CROP.width}:${CROP.height}:${CROP.x}:${CROP.y}`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-an', `${fg}.tmp.mp4`]);
+    await run([
+      '-ss',
+      String(OFFSET),
+      '-i',
+      bg,
+      '-t',
+      '55',
+      '-vf',
+      `crop=${CROP.width}:${CROP.height}:${CROP.x}:${CROP.y}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      '20',
+      '-an',
+      `${fg}.tmp.mp4`,
+    ]);
     await fs.rename(`${fg}.tmp.mp4`, fg);
   }
   return { bg, fg };
@@ -75,7 +108,11 @@ function timed(argv: string[]): Promise<{ wall: number; cpu: number; stdout: str
       const lines = err.trim().split('\n').slice(-2);
       const secs = (m: RegExpMatchArray) => Number(m[1]) * 60 + Number(m[2]);
       const parts = [...(lines[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)];
-      resolve({ wall: (performance.now() - t) / 1000, cpu: parts.reduce((a, m) => a + secs(m), 0), stdout: await fs.readFile(path.join(DIR, 'step.out'), 'utf8') });
+      resolve({
+        wall: (performance.now() - t) / 1000,
+        cpu: parts.reduce((a, m) => a + secs(m), 0),
+        stdout: await fs.readFile(path.join(DIR, 'step.out'), 'utf8'),
+      });
     });
   });
 }
@@ -113,21 +150,65 @@ async function main(): Promise<void> {
   const err = Math.max(Math.abs(a.spatial.x - CROP.x), Math.abs(a.spatial.y - CROP.y));
 
   const floorOut = path.join(DIR, 'floor.mp4');
-  const floorC = await timed([...ff, '-i', bg, '-ss', String(OFFSET), '-i', fg, '-filter_complex', `[0:v][1:v]overlay=${CROP.x}:${CROP.y}:shortest=1`, '-c:v', 'libx264', '-preset', PRESET, '-crf', String(CRF), '-an', floorOut]);
+  const floorC = await timed([
+    ...ff,
+    '-i',
+    bg,
+    '-ss',
+    String(OFFSET),
+    '-i',
+    fg,
+    '-filter_complex',
+    `[0:v][1:v]overlay=${CROP.x}:${CROP.y}:shortest=1`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    PRESET,
+    '-crf',
+    String(CRF),
+    '-an',
+    floorOut,
+  ]);
   const comp = await timed(step('compose', bg, fg, alFile, path.join(DIR, 'out.mp4'), PRESET, String(CRF)));
   const cStats = JSON.parse(comp.stdout) as StepStats;
 
   const rows = [
-    ['align', f2(ours.wall), f2(floorA.wall), f2(ours.wall / floorA.wall), f2(ours.cpu), f2(floorA.cpu), f2(ours.cpu / floorA.cpu), '≤ 2', alStats.peakMiB.toFixed(0)],
-    ['compose', f2(comp.wall), f2(floorC.wall), f2(comp.wall / floorC.wall), f2(comp.cpu), f2(floorC.cpu), f2(comp.cpu / floorC.cpu), '≤ 1.5', cStats.peakMiB.toFixed(0)],
+    [
+      'align',
+      f2(ours.wall),
+      f2(floorA.wall),
+      f2(ours.wall / floorA.wall),
+      f2(ours.cpu),
+      f2(floorA.cpu),
+      f2(ours.cpu / floorA.cpu),
+      '≤ 2',
+      alStats.peakMiB.toFixed(0),
+    ],
+    [
+      'compose',
+      f2(comp.wall),
+      f2(floorC.wall),
+      f2(comp.wall / floorC.wall),
+      f2(comp.cpu),
+      f2(floorC.cpu),
+      f2(comp.cpu / floorC.cpu),
+      '≤ 1.5',
+      cStats.peakMiB.toFixed(0),
+    ],
   ];
-  console.log(`vidkompy bench: bg 1920x1080 30 fps 60 s, fg 1280x720 30 fps 55 s (x264 ${PRESET} crf ${CRF}), ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`);
-  console.log(`alignment: x=${a.spatial.x} y=${a.spatial.y} scale=${a.spatial.scale} (error ${err} px), offset ${a.temporal.offsetSeconds} s (truth ${OFFSET}), stage timings ${JSON.stringify(a.timings)}`);
+  console.log(
+    `vidkompy bench: bg 1920x1080 30 fps 60 s, fg 1280x720 30 fps 55 s (x264 ${PRESET} crf ${CRF}), ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`,
+  );
+  console.log(
+    `alignment: x=${a.spatial.x} y=${a.spatial.y} scale=${a.spatial.scale} (error ${err} px), offset ${a.temporal.offsetSeconds} s (truth ${OFFSET}), stage timings ${JSON.stringify(a.timings)}`,
+  );
   const head = ['step', 'wall s', 'floor', 'ratio', 'CPU s', 'floor', 'ratio', 'target', 'peak RSS MiB (node)'];
   const table = [head, ...rows];
   const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)));
   for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
-  console.log('floors: align = ffmpeg decoding bg and fg concurrently to null; compose = ffmpeg decoding both, overlaying and encoding with the same x264 settings.');
+  console.log(
+    'floors: align = ffmpeg decoding bg and fg concurrently to null; compose = ffmpeg decoding both, overlaying and encoding with the same x264 settings.',
+  );
   console.log('CPU s = user + system seconds of the whole process tree (ffmpeg children included): stable on a shared machine, where wall time is not.');
   console.log(decodesOf('align', alStats, bg, fg));
   console.log(decodesOf('compose', cStats, bg, fg));
@@ -142,20 +223,31 @@ async function main(): Promise<void> {
   );
 
   const resp = await benchResponsive(DIR, bg, fg);
-  console.log(`\ndaemon replies while it aligns the pair (${resp.alignSeconds.toFixed(1)} s, job in its worker thread): ${resp.hovers} hovers, median ${resp.medianMs.toFixed(1)} ms, p95 ${resp.p95Ms.toFixed(1)} ms, max ${resp.maxMs.toFixed(1)} ms`);
+  console.log(
+    `\ndaemon replies while it aligns the pair (${resp.alignSeconds.toFixed(1)} s, job in its worker thread): ${resp.hovers} hovers, median ${resp.medianMs.toFixed(1)} ms, p95 ${resp.p95Ms.toFixed(1)} ms, max ${resp.maxMs.toFixed(1)} ms`,
+  );
 
   const long = await benchLong('full');
-  console.log(`\n1-hour alignment (synthetic descriptor sequences, temporal engine only): bg ${long.bgFrames} frames, fg ${long.fgFrames} frames: ${long.seconds.toFixed(2)} s, peak RSS ${long.peakMiB.toFixed(0)} MiB (inputs included), ${(long.within1 * 100).toFixed(1)}% within 1 frame`);
+  console.log(
+    `\n1-hour alignment (synthetic descriptor sequences, temporal engine only): bg ${long.bgFrames} frames, fg ${long.fgFrames} frames: ${long.seconds.toFixed(2)} s, peak RSS ${long.peakMiB.toFixed(0)} MiB (inputs included), ${(long.within1 * 100).toFixed(1)}% within 1 frame`,
+  );
 
   const emb = await benchEmbed();
-  console.log(`\nembeddings (built-in model, ${emb.size}): ${emb.framesPerSecond.toFixed(0)} frames/s over ${emb.frames} frames on ${emb.provider.toUpperCase()}`);
+  console.log(
+    `\nembeddings (built-in model, ${emb.size}): ${emb.framesPerSecond.toFixed(0)} frames/s over ${emb.frames} frames on ${emb.provider.toUpperCase()}`,
+  );
 
   const kernels = path.join(__dirname, 'kernels.ts');
   if (existsSync(kernels)) {
-    const { benchKernels } = (await import(kernels)) as { benchKernels: () => Promise<Array<{ kernel: string; nativeMs: number; tsMs: number; ratio: number; size: string }>> };
+    const { benchKernels } = (await import(kernels)) as {
+      benchKernels: () => Promise<Array<{ kernel: string; nativeMs: number; tsMs: number; ratio: number; size: string }>>;
+    };
     const k = await benchKernels();
     console.log('\nkernels: native vs TypeScript twin, same inputs');
-    for (const r of k) console.log(`${r.kernel.padEnd(22)} native ${r.nativeMs.toFixed(1).padStart(9)} ms   ts ${r.tsMs.toFixed(1).padStart(9)} ms   ×${r.ratio.toFixed(1).padStart(5)}   ${r.size}`);
+    for (const r of k)
+      console.log(
+        `${r.kernel.padEnd(22)} native ${r.nativeMs.toFixed(1).padStart(9)} ms   ts ${r.tsMs.toFixed(1).padStart(9)} ms   ×${r.ratio.toFixed(1).padStart(5)}   ${r.size}`,
+      );
   }
 }
 

@@ -51,7 +51,9 @@ export function registerCommands(ctx: Ctx, previews: Previews): vscode.Disposabl
       if (!client || ctx.state !== 'ready') return 0;
       const project = arg instanceof vscode.Uri && isProjectUri(arg) ? arg.toString() : undefined;
       const { cancelled } = await client.sendRequest(cancelRequest, project ? { project } : {});
-      void vscode.window.showInformationMessage(cancelled ? `vidkompy: cancelled ${cancelled} job${cancelled === 1 ? '' : 's'}.` : 'vidkompy: no job to cancel.');
+      void vscode.window.showInformationMessage(
+        cancelled ? `vidkompy: cancelled ${cancelled} job${cancelled === 1 ? '' : 's'}.` : 'vidkompy: no job to cancel.',
+      );
       return cancelled;
     }),
     reg(COMMANDS.showLog, () => ctx.log.show(true)),
@@ -103,7 +105,11 @@ async function render(ctx: Ctx, project: vscode.Uri): Promise<RenderResult | und
   const out = vscode.Uri.parse(r.output);
   ctx.log.info(`rendered ${out.fsPath}: ${r.width}x${r.height}, ${r.frames} frames, audio ${r.audio}`);
   void vscode.window
-    .showInformationMessage(`vidkompy: rendered ${path.basename(out.fsPath)} (${r.width}×${r.height}, ${r.frames} frames, audio: ${r.audio}).`, 'Open', 'Reveal in Explorer')
+    .showInformationMessage(
+      `vidkompy: rendered ${path.basename(out.fsPath)} (${r.width}×${r.height}, ${r.frames} frames, audio: ${r.audio}).`,
+      'Open',
+      'Reveal in Explorer',
+    )
     .then((pick) => {
       if (pick === 'Open') void vscode.commands.executeCommand('vscode.open', out);
       else if (pick) void vscode.commands.executeCommand('revealInExplorer', out);
@@ -118,24 +124,33 @@ type Send<R> = (client: LanguageClient, params: ProjectParams, token: vscode.Can
  * token whose `$/progress` drives the bar; cancelling the notification cancels the request.
  * Undefined when it was cancelled or failed (the user has been told).
  */
-async function runJob<R>(ctx: Ctx, project: vscode.Uri, title: string, send: Send<R>, onStale?: { label: string; run: () => Promise<unknown> }): Promise<R | undefined> {
+async function runJob<R>(
+  ctx: Ctx,
+  project: vscode.Uri,
+  title: string,
+  send: Send<R>,
+  onStale?: { label: string; run: () => Promise<unknown> },
+): Promise<R | undefined> {
   try {
     const client = await ctx.ready();
-    return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `vidkompy: ${title}`, cancellable: true }, async (progress, token) => {
-      const workDoneToken = `vidkompy-${randomUUID()}`;
-      let done = 0;
-      const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
-        if (v.kind === 'end') return;
-        const pct = Math.max(done, v.percentage ?? done);
-        progress.report({ increment: pct - done, message: v.kind === 'report' ? v.message : undefined });
-        done = pct;
-      });
-      try {
-        return await send(client, { project: project.toString(), workDoneToken }, token);
-      } finally {
-        sub.dispose();
-      }
-    });
+    return await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `vidkompy: ${title}`, cancellable: true },
+      async (progress, token) => {
+        const workDoneToken = `vidkompy-${randomUUID()}`;
+        let done = 0;
+        const sub = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
+          if (v.kind === 'end') return;
+          const pct = Math.max(done, v.percentage ?? done);
+          progress.report({ increment: pct - done, message: v.kind === 'report' ? v.message : undefined });
+          done = pct;
+        });
+        try {
+          return await send(client, { project: project.toString(), workDoneToken }, token);
+        } finally {
+          sub.dispose();
+        }
+      },
+    );
   } catch (e) {
     if (isCancellation(e)) {
       void vscode.window.showInformationMessage(`vidkompy: ${title} cancelled.`);
@@ -177,7 +192,14 @@ async function newProject(ctx: Ctx, args: NewProjectArgs): Promise<vscode.Uri | 
       .filter((v) => v.toString() !== not?.toString())
       .sort((a, b) => a.path.localeCompare(b.path))
       .map((uri) => ({ label: path.posix.basename(uri.path), description: path.posix.dirname(relativePath(folder, uri)).replace(/^\.$/, ''), uri }));
-    return (await vscode.window.showQuickPick(items, { title: `New vidkompy project (${step}/3): ${which}`, placeHolder: hint, matchOnDescription: true, ignoreFocusOut: true }))?.uri;
+    return (
+      await vscode.window.showQuickPick(items, {
+        title: `New vidkompy project (${step}/3): ${which}`,
+        placeHolder: hint,
+        matchOnDescription: true,
+        ignoreFocusOut: true,
+      })
+    )?.uri;
   };
   const bg = args.bg ?? (await pickVideo(1, 'background video (bg)', 'The larger picture that fg is placed inside'));
   if (!bg) return undefined;

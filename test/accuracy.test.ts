@@ -27,11 +27,22 @@ interface RealCase {
 const real: RealCase[] = [
   { name: 'sample: crop at an offset, 1.5 s start offset', bg: SAMPLE, spec: { crop: { x: 101, y: 57, width: 400, height: 240 }, offset: 1.5 } },
   { name: 'sample: short fg (2.4 s) in a camera pan', bg: SAMPLE, spec: { crop: { x: 100, y: 60, width: 320, height: 200 }, offset: 1, frames: 60 } },
-  { name: 'sample: half-scale inset (fg 2x), 25→30 fps', bg: SAMPLE, spec: { crop: { x: 200, y: 100, width: 320, height: 180 }, size: { width: 640, height: 360 }, fps: 30, offset: 0.4 } },
+  {
+    name: 'sample: half-scale inset (fg 2x), 25→30 fps',
+    bg: SAMPLE,
+    spec: { crop: { x: 200, y: 100, width: 320, height: 180 }, size: { width: 640, height: 360 }, fps: 30, offset: 0.4 },
+  },
   {
     name: 'sample: letterbox bars, colour grading, 25→24 fps, 2% drift',
     bg: SAMPLE,
-    spec: { crop: { x: 60, y: 40, width: 560, height: 300 }, bars: { top: 40, bottom: 40 }, grade: { contrast: 1.25, brightness: -0.04, saturation: 1.4, gamma: 1.2 }, fps: 24, speed: 1.02, offset: 0.3 },
+    spec: {
+      crop: { x: 60, y: 40, width: 560, height: 300 },
+      bars: { top: 40, bottom: 40 },
+      grade: { contrast: 1.25, brightness: -0.04, saturation: 1.4, gamma: 1.2 },
+      fps: 24,
+      speed: 1.02,
+      offset: 0.3,
+    },
   },
   {
     name: 'sample: 25→60 fps, fg 2% slow, mask engine',
@@ -40,11 +51,37 @@ const real: RealCase[] = [
     opts: { engine: 'mask' },
     ends: true,
   },
-  { name: 'box.mp4 (damaged slices): crop, 29.97→25 fps, 1 s offset', bg: media('box.mp4'), spec: { crop: { x: 120, y: 80, width: 400, height: 300 }, fps: 25, offset: 1 }, shared: true, ends: true },
-  { name: 'vtest.avi (static camera, 10 fps): crop, 10→25 fps, 5 s offset', bg: media('vtest.avi'), spec: { crop: { x: 200, y: 150, width: 320, height: 240 }, fps: 25, offset: 5, frames: 500 }, shared: true },
-  { name: 'diver.mov (MJPEG, colour cast): graded crop, 2% fast', bg: media('diver.mov'), spec: { crop: { x: 100, y: 60, width: 400, height: 320 }, grade: { contrast: 0.8, brightness: 0.05, saturation: 0.6 }, speed: 1.02, fps: 30, offset: 2 }, shared: true },
-  { name: 'cockatoo.mp4 (4:4:4, fast motion): half-scale inset', bg: media('cockatoo.mp4'), spec: { crop: { x: 400, y: 200, width: 480, height: 270 }, size: { width: 960, height: 540 }, offset: 3, frames: 120 }, shared: true },
-  { name: 'balle-jbart.mp4 (near-static): crop, 1.5 s offset, 25→30 fps', bg: media('balle-jbart.mp4'), spec: { crop: { x: 80, y: 60, width: 560, height: 420 }, offset: 1.5, fps: 30 }, shared: true },
+  {
+    name: 'box.mp4 (damaged slices): crop, 29.97→25 fps, 1 s offset',
+    bg: media('box.mp4'),
+    spec: { crop: { x: 120, y: 80, width: 400, height: 300 }, fps: 25, offset: 1 },
+    shared: true,
+    ends: true,
+  },
+  {
+    name: 'vtest.avi (static camera, 10 fps): crop, 10→25 fps, 5 s offset',
+    bg: media('vtest.avi'),
+    spec: { crop: { x: 200, y: 150, width: 320, height: 240 }, fps: 25, offset: 5, frames: 500 },
+    shared: true,
+  },
+  {
+    name: 'diver.mov (MJPEG, colour cast): graded crop, 2% fast',
+    bg: media('diver.mov'),
+    spec: { crop: { x: 100, y: 60, width: 400, height: 320 }, grade: { contrast: 0.8, brightness: 0.05, saturation: 0.6 }, speed: 1.02, fps: 30, offset: 2 },
+    shared: true,
+  },
+  {
+    name: 'cockatoo.mp4 (4:4:4, fast motion): half-scale inset',
+    bg: media('cockatoo.mp4'),
+    spec: { crop: { x: 400, y: 200, width: 480, height: 270 }, size: { width: 960, height: 540 }, offset: 3, frames: 120 },
+    shared: true,
+  },
+  {
+    name: 'balle-jbart.mp4 (near-static): crop, 1.5 s offset, 25→30 fps',
+    bg: media('balle-jbart.mp4'),
+    spec: { crop: { x: 80, y: 60, width: 560, height: 420 }, offset: 1.5, fps: 30 },
+    shared: true,
+  },
   {
     name: 'chaplin.mp4 (real pillarbox bars): crop keeping one bar, mask engine',
     bg: media('chaplin.mp4'),
@@ -75,7 +112,19 @@ const synth: SynthCase[] = [
   {
     name: 'synthetic: 30→24 fps, letterbox bars, grading, 2% slow, mask engine',
     bg: { width: 480, height: 270, fps: 30, duration: 6 },
-    fg: { x: 40, y: 30, width: 320, height: 180, scale: 1, fps: 24, offset: 1, speed: 0.98, duration: 4.5, grade: { gain: 1.2, lift: -10, gamma: 0.8 }, bars: { top: 24, bottom: 24, left: 0, right: 0 } },
+    fg: {
+      x: 40,
+      y: 30,
+      width: 320,
+      height: 180,
+      scale: 1,
+      fps: 24,
+      offset: 1,
+      speed: 0.98,
+      duration: 4.5,
+      grade: { gain: 1.2, lift: -10, gamma: 0.8 },
+      bars: { top: 24, bottom: 24, left: 0, right: 0 },
+    },
     opts: { engine: 'mask' },
   },
 ];

@@ -96,7 +96,18 @@ describe('compose', () => {
   });
 
   it('does not paint fg letterbox bars over bg', async () => {
-    const fgSpec: SynthFg = { x: 40, y: 30, width: 200, height: 100, scale: 1, fps: 25, offset: 0.5, speed: 1, duration: 2, bars: { top: 20, bottom: 20, left: 0, right: 0 } };
+    const fgSpec: SynthFg = {
+      x: 40,
+      y: 30,
+      width: 200,
+      height: 100,
+      scale: 1,
+      fps: 25,
+      offset: 0.5,
+      speed: 1,
+      duration: 2,
+      bars: { top: 20, bottom: 20, left: 0, right: 0 },
+    };
     const { bg, fg, truth } = await synthPair({ ...BG, audio: false }, fgSpec);
     const al = await align(bg, fg);
     assert.deepEqual(al.fg.contentRect, { x: 0, y: 20, width: 200, height: 100 });
@@ -140,7 +151,10 @@ describe('compose', () => {
     } finally {
       await fs.chmod(dir, 0o700);
     }
-    assert.deepEqual((await fs.readdir(dir)).filter((f) => f.includes('partial')), []);
+    assert.deepEqual(
+      (await fs.readdir(dir)).filter((f) => f.includes('partial')),
+      [],
+    );
   });
 
   it('a cancelled render leaves nothing behind', async () => {
@@ -172,12 +186,20 @@ describe('compose geometry and pixels', () => {
   it('renders at bg size on request, and pads odd bg sizes instead of resampling', () => {
     const g = geometry({ ...base, spatial: { x: 100, y: 50, scale: 0.5, confidence: 1, method: 'auto' } }, 'bg');
     assert.deepEqual([g.width, g.height, g.paste.width, g.paste.height, g.paste.x, g.paste.y], [640, 360, 200, 120, 100, 65]);
-    const odd = geometry({ ...base, bg: { ...base.bg, width: 721, height: 405 }, spatial: { x: 3, y: 4, scale: 1, confidence: 1, method: 'auto' } } as Alignment);
+    const odd = geometry({
+      ...base,
+      bg: { ...base.bg, width: 721, height: 405 },
+      spatial: { x: 3, y: 4, scale: 1, confidence: 1, method: 'auto' },
+    } as Alignment);
     assert.deepEqual([odd.width, odd.height, odd.scaled], [722, 406, false]);
   });
 
   it('caps the canvas at 8K', () => {
-    const g = geometry({ ...base, bg: { ...base.bg, width: 1920, height: 1080 }, spatial: { x: 0, y: 0, scale: 0.1, confidence: 1, method: 'auto' } } as Alignment);
+    const g = geometry({
+      ...base,
+      bg: { ...base.bg, width: 1920, height: 1080 },
+      spatial: { x: 0, y: 0, scale: 0.1, confidence: 1, method: 'auto' },
+    } as Alignment);
     assert.ok(g.width <= 7680 && g.height <= 4320, `${g.width}x${g.height}`);
   });
 

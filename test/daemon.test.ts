@@ -146,7 +146,12 @@ describe('the vidkompy daemon over stdio', () => {
     assert.equal(actions[0].title, 'Fix the path: use "clips/fg.mp4"');
     assert.deepEqual(actions[0].edit?.changes?.[uri], [{ range: missing.range, newText: '"clips/fg.mp4"' }]);
 
-    const fixed = text.replace('"fg.mp4"', '"clips/fg.mp4"').replace('"hash"', '"pixels"').replace('99', '23').replace('"fg": 0.5', '"fg": 1.5').replace(',\n  "colour": true', '');
+    const fixed = text
+      .replace('"fg.mp4"', '"clips/fg.mp4"')
+      .replace('"hash"', '"pixels"')
+      .replace('99', '23')
+      .replace('"fg": 0.5', '"fg": 1.5')
+      .replace(',\n  "colour": true', '');
     client.change(uri, fixed, 2);
     const clean = await client.diagnostics(uri, (p) => p.version === 2);
     assert.deepEqual(clean.diagnostics, []);
@@ -181,7 +186,10 @@ describe('the vidkompy daemon over stdio', () => {
       assert.deepEqual(all.diagnostics.map((d) => d.code).sort(), ['ENOENT', 'schema'], 'the missing file and the bad engine value');
       own.change(uri, '{\n  "bg": "bg.mpg"\n  "fg": "clips/fg.mp4"\n}\n', 2);
       const syntax = await own.diagnostics(uri, (p) => p.version === 2);
-      assert.deepEqual(syntax.diagnostics.map((d) => d.code), ['syntax']);
+      assert.deepEqual(
+        syntax.diagnostics.map((d) => d.code),
+        ['syntax'],
+      );
     } finally {
       await own.close();
     }
@@ -193,10 +201,15 @@ describe('the vidkompy daemon over stdio', () => {
     const uri = client.open(file, text);
     const onKey = await client.conn.sendRequest(HoverRequest.method, { textDocument: { uri }, position: at(text, 'engine').start });
     assert.match((onKey as { contents: MarkupContent }).contents.value, /\*\*engine\*\*: Temporal engine\. `full` compares all of fg's picture/);
-    const onBg = (await client.conn.sendRequest(HoverRequest.method, { textDocument: { uri }, position: at(text, 'bg.mpg').start })) as { contents: MarkupContent; range: unknown };
+    const onBg = (await client.conn.sendRequest(HoverRequest.method, { textDocument: { uri }, position: at(text, 'bg.mpg').start })) as {
+      contents: MarkupContent;
+      range: unknown;
+    };
     assert.match(onBg.contents.value, /720×405, 25 fps, 190 frames, 7\.60 s, mpeg2video, no audio/);
     assert.deepEqual(onBg.range, at(text, '"bg.mpg"'));
-    const onFg = (await client.conn.sendRequest(HoverRequest.method, { textDocument: { uri }, position: at(text, 'fg.mp4').start })) as { contents: MarkupContent };
+    const onFg = (await client.conn.sendRequest(HoverRequest.method, { textDocument: { uri }, position: at(text, 'fg.mp4').start })) as {
+      contents: MarkupContent;
+    };
     assert.match(onFg.contents.value, /352×224, 30 fps, 60 frames, 2\.00 s, h264/);
   });
 
@@ -204,14 +217,18 @@ describe('the vidkompy daemon over stdio', () => {
     const file = path.join(dir, 'complete.vidkompy.json');
     const text = '{\n  "bg": "",\n  "audio": "",\n  "render": {  }\n}\n';
     const uri = client.open(file, text);
-    const complete = async (line: number, character: number) => ((await client.conn.sendRequest(CompletionRequest.method, { textDocument: { uri }, position: { line, character } })) as CompletionItem[]).map((i) => i);
+    const complete = async (line: number, character: number) =>
+      ((await client.conn.sendRequest(CompletionRequest.method, { textDocument: { uri }, position: { line, character } })) as CompletionItem[]).map((i) => i);
 
     const keys = await complete(3, 14);
     assert.deepEqual(keys.map((i) => i.label).sort(), ['canvas', 'crf', 'margin', 'preset', 'smooth']);
     assert.deepEqual((keys.find((i) => i.label === 'crf')!.textEdit as TextEdit).newText, '"crf": ');
 
     const audio = await complete(2, 12);
-    assert.deepEqual(audio.map((i) => i.label), ['auto', 'fg', 'bg', 'none']);
+    assert.deepEqual(
+      audio.map((i) => i.label),
+      ['auto', 'fg', 'bg', 'none'],
+    );
     assert.deepEqual((audio[0].textEdit as TextEdit).range, at(text, '""', 1), 'replaces the typed string');
 
     const videos = await complete(1, 9);
@@ -231,10 +248,17 @@ describe('the vidkompy daemon over stdio', () => {
     assert.equal(r.offsetSeconds, 0.8);
     assert.equal(r.alignment, uriOf(path.join(dir, 'good.vidkompy.align.json')));
     assert.equal(progress[0]?.kind, 'begin');
-    assert.ok(progress.some((p) => p.kind === 'report' && p.percentage! > 0), JSON.stringify(progress));
+    assert.ok(
+      progress.some((p) => p.kind === 'report' && p.percentage! > 0),
+      JSON.stringify(progress),
+    );
     assert.equal(progress.at(-1)?.kind, 'end');
     const pct = progress.filter((p) => p.kind === 'report').map((p) => (p as { percentage: number }).percentage);
-    assert.deepEqual(pct, [...pct].sort((a, b) => a - b), 'progress never runs backwards');
+    assert.deepEqual(
+      pct,
+      [...pct].sort((a, b) => a - b),
+      'progress never runs backwards',
+    );
 
     const text = await fs.readFile(path.join(dir, 'good.vidkompy.align.json'), 'utf8');
     const saved = JSON.parse(text) as { inputs: { fg: { file: string } }; temporal: { frames: number } };
@@ -250,7 +274,10 @@ describe('the vidkompy daemon over stdio', () => {
 
     const status = await alive();
     assert.ok(status.jobs.some((j) => j.kind === 'align' && j.state === 'done' && j.project === uriOf(file)));
-    assert.ok(client.statuses.some((s) => s.jobs.some((j) => j.state === 'running')), 'status notifications while running');
+    assert.ok(
+      client.statuses.some((s) => s.jobs.some((j) => j.state === 'running')),
+      'status notifications while running',
+    );
   });
 
   it('serves the alignment view and preview frames', async () => {
@@ -308,7 +335,11 @@ describe('the vidkompy daemon over stdio', () => {
       assert.equal(e.code, -32800, 'RequestCancelled');
       assert.equal(e.data?.code, 'CANCELLED');
       assert.equal(existsSync(output), false, 'no output');
-      assert.deepEqual((await fs.readdir(dir)).filter((f) => f.includes('partial')), [], 'no partial file');
+      assert.deepEqual(
+        (await fs.readdir(dir)).filter((f) => f.includes('partial')),
+        [],
+        'no partial file',
+      );
     }
     const s = await alive();
     assert.equal(s.jobs.filter((j) => j.kind === 'render' && j.state === 'cancelled').length, 2);
@@ -350,7 +381,11 @@ describe('the vidkompy daemon over stdio', () => {
     const file = path.join(dir, 'place.vidkompy.json');
     const text = projectText({ bg: 'bg.mpg', fg: 'clips/fg.mp4', spatial: { unscaled: true } });
     const uri = client.open(file, text);
-    const actions = (await client.conn.sendRequest(CodeActionRequest.method, { textDocument: { uri }, range: at(text, 'spatial'), context: { diagnostics: [] } })) as CodeAction[];
+    const actions = (await client.conn.sendRequest(CodeActionRequest.method, {
+      textDocument: { uri },
+      range: at(text, 'spatial'),
+      context: { diagnostics: [] },
+    })) as CodeAction[];
     const action = actions.find((a) => a.title === 'Insert the detected spatial offset');
     assert.ok(action && !action.edit, 'offered without running the search');
     const resolved = (await client.conn.sendRequest(CodeActionResolveRequest.method, action)) as CodeAction;
@@ -362,7 +397,9 @@ describe('the vidkompy daemon over stdio', () => {
 
   it('applies settings pushed by the client', async () => {
     await fs.copyFile(path.join(dir, 'clips', 'fg.mp4'), path.join(dir, 'clips', 'fresh.mp4'));
-    await client.conn.sendNotification(DidChangeConfigurationNotification.method, { settings: { vidkompy: { ffprobePath: path.join(dir, 'no-such-ffprobe') } } });
+    await client.conn.sendNotification(DidChangeConfigurationNotification.method, {
+      settings: { vidkompy: { ffprobePath: path.join(dir, 'no-such-ffprobe') } },
+    });
     const uri = client.open(path.join(dir, 'settings.vidkompy.json'), projectText({ bg: 'bg.mpg', fg: 'clips/fresh.mp4' }));
     const broken = await client.diagnostics(uri, (p) => p.diagnostics.length > 0);
     assert.equal(broken.diagnostics[0].code, 'TOOL_MISSING', JSON.stringify(broken.diagnostics));
@@ -402,10 +439,16 @@ describe('the vidkompy command for projects', () => {
 
   it('run aligns and renders as the project says, then reuses the alignment', async () => {
     const project = path.join(cdir, 'demo.vidkompy.json');
-    await fs.writeFile(project, projectText({ bg: 'bg.mpg', fg: 'fg.mp4', output: 'out/demo.mp4', spatial: { x: 150, y: 90, scale: 1 }, render: { preset: 'ultrafast', canvas: 'bg' } }));
+    await fs.writeFile(
+      project,
+      projectText({ bg: 'bg.mpg', fg: 'fg.mp4', output: 'out/demo.mp4', spatial: { x: 150, y: 90, scale: 1 }, render: { preset: 'ultrafast', canvas: 'bg' } }),
+    );
     const first = await runBin(['run', project], { cwd: cdir });
     assert.equal(first.code, 0, first.err);
-    assert.match(first.out, /^wrote .*out\/demo\.mp4 \(720x406, 60 frames, audio: none\) with a new alignment .*demo\.vidkompy\.align\.json: fg at x=150 y=90 scale=1/);
+    assert.match(
+      first.out,
+      /^wrote .*out\/demo\.mp4 \(720x406, 60 frames, audio: none\) with a new alignment .*demo\.vidkompy\.align\.json: fg at x=150 y=90 scale=1/,
+    );
     const info = await probe(path.join(cdir, 'out', 'demo.mp4'));
     assert.equal(info.frameCount, 60);
     const second = await runBin(['run', project, '--json'], { cwd: cdir });

@@ -107,7 +107,9 @@ describe('embeddings: the built-in model on CPU', () => {
     const { w, h } = analysisSize(fgRect, fp.frameCount + bp.frameCount);
     const [ff, bf] = await Promise.all([extractFeatures(fg, fgRect, w, h, fp.frameCount), extractFeatures(SAMPLE, bgRect, w, h, bp.frameCount)]);
     const px = within1(alignTemporal(pixelDescriptors(ff, bf, 'full'), { engine: 'full', fgFps: fp.fps, bgFps: bp.fps }).bgFrameForFg, truth.bgFrameForFg);
-    t.diagnostic(`embeddings: ${(emb.within1 * 100).toFixed(1)}% within 1 frame (max error ${emb.maxErr}); pixels: ${(px.within1 * 100).toFixed(1)}% (max ${px.maxErr}); ${a.descriptors.n} fg frames`);
+    t.diagnostic(
+      `embeddings: ${(emb.within1 * 100).toFixed(1)}% within 1 frame (max error ${emb.maxErr}); pixels: ${(px.within1 * 100).toFixed(1)}% (max ${px.maxErr}); ${a.descriptors.n} fg frames`,
+    );
     assert.ok(emb.within1 >= 0.95, `embeddings: only ${(emb.within1 * 100).toFixed(1)}% within one frame`);
     for (let i = 1; i < tm.bgFrameForFg.length; i++) assert.ok(tm.bgFrameForFg[i] >= tm.bgFrameForFg[i - 1], `map not monotonic at ${i}`);
   });
@@ -124,15 +126,27 @@ describe('embeddings: models brought by the user', () => {
   });
 
   it('rejects an output name the model does not have, listing the real ones', async () => {
-    await rejectsWith(loadModel({ ...MODEL, output: 'features' }), MODEL.path, 'no output "features"', 'embedding float32 [N, 1088]', `set the spec's "output"`);
+    await rejectsWith(
+      loadModel({ ...MODEL, output: 'features' }),
+      MODEL.path,
+      'no output "features"',
+      'embedding float32 [N, 1088]',
+      `set the spec's "output"`,
+    );
     await rejectsWith(loadModel({ ...MODEL, input: 'images' }), 'no input "images"', 'frames float32 [N, 3, 64, 64]', `set the spec's "input"`);
   });
 
   it('says which spec field to change when layout or size do not fit', async () => {
     await rejectsWith(loadModel({ ...MODEL, layout: 'nhwc' }), MODEL.path, 'set "layout" to "nchw"');
     await rejectsWith(loadModel({ ...MODEL, size: [96, 64] }), 'set "size" to [64, 64]');
-    await rejectsWith(Promise.resolve().then(() => loadModel({ ...MODEL, std: [1, 0, 1] })), 'std [1,0,1] has a zero');
-    await rejectsWith(Promise.resolve().then(() => loadModel({ ...MODEL, path: '/nonexistent/model.onnx' })), '/nonexistent/model.onnx: model file not found');
+    await rejectsWith(
+      Promise.resolve().then(() => loadModel({ ...MODEL, std: [1, 0, 1] })),
+      'std [1,0,1] has a zero',
+    );
+    await rejectsWith(
+      Promise.resolve().then(() => loadModel({ ...MODEL, path: '/nonexistent/model.onnx' })),
+      '/nonexistent/model.onnx: model file not found',
+    );
     const dir = await tempDir('embed-models');
     const junk = path.join(dir, 'junk.onnx');
     await fs.writeFile(junk, 'not a model');
@@ -142,9 +156,18 @@ describe('embeddings: models brought by the user', () => {
   it('checks output rank and flattens [N, ...] outputs', () => {
     const spec: ModelSpec = { ...MODEL, path: 'm.onnx' };
     const input = { name: 'frames', isTensor: true, type: 'float32', shape: ['batch', 3, 64, 64] };
-    assert.deepEqual(checkModel(spec, { inputs: [input], outputs: [{ name: 'embedding', isTensor: true, type: 'float32', shape: ['batch', 16, 2, 2] }] }), { fixedBatch: null, dim: 64 });
-    assert.throws(() => checkModel(spec, { inputs: [input], outputs: [{ name: 'embedding', isTensor: true, type: 'float32', shape: [512] }] }), /m\.onnx: output embedding float32 \[512\] has rank 1; .*\[N, D\]/);
-    assert.throws(() => checkModel(spec, { inputs: [input, { name: 'mask', isTensor: true, type: 'float32', shape: [1] }], outputs: [] }), /m\.onnx: the model needs more inputs than frames \(mask/);
+    assert.deepEqual(checkModel(spec, { inputs: [input], outputs: [{ name: 'embedding', isTensor: true, type: 'float32', shape: ['batch', 16, 2, 2] }] }), {
+      fixedBatch: null,
+      dim: 64,
+    });
+    assert.throws(
+      () => checkModel(spec, { inputs: [input], outputs: [{ name: 'embedding', isTensor: true, type: 'float32', shape: [512] }] }),
+      /m\.onnx: output embedding float32 \[512\] has rank 1; .*\[N, D\]/,
+    );
+    assert.throws(
+      () => checkModel(spec, { inputs: [input, { name: 'mask', isTensor: true, type: 'float32', shape: [1] }], outputs: [] }),
+      /m\.onnx: the model needs more inputs than frames \(mask/,
+    );
   });
 
   it('runs an NHWC model with a fixed batch, padding the last batch', async () => {
@@ -182,7 +205,9 @@ describe('embeddings: cache', () => {
     assert.equal(copied.stats.cacheHit, true);
     const moved = await embedVideo(SAMPLE, { ...region, x: 162 }, MODEL, { cacheDir });
     assert.deepEqual([moved.stats.cacheHit, moved.stats.decoded, moved.stats.inferred], [false, 190, 190]);
-    t.diagnostic(`first ${first.stats.seconds.toFixed(2)} s (decoded ${first.stats.decoded}, inferred ${first.stats.inferred}); cached ${again.stats.seconds.toFixed(3)} s (decoded 0, inferred 0); other region ${moved.stats.seconds.toFixed(2)} s`);
+    t.diagnostic(
+      `first ${first.stats.seconds.toFixed(2)} s (decoded ${first.stats.decoded}, inferred ${first.stats.inferred}); cached ${again.stats.seconds.toFixed(3)} s (decoded 0, inferred 0); other region ${moved.stats.seconds.toFixed(2)} s`,
+    );
   });
 
   it('round-trips an entry and refuses a truncated or foreign one', () => {
@@ -196,7 +221,12 @@ describe('embeddings: cache', () => {
 
   it('stops ffmpeg and rejects when cancelled', async () => {
     const ac = new AbortController();
-    const p = embedVideo(SAMPLE, { x: 0, y: 0, width: 720, height: 404 }, MODEL, { ...NO_CACHE, signal: ac.signal, expectedFrames: 190, onProgress: (f) => f > 0.2 && ac.abort() });
+    const p = embedVideo(SAMPLE, { x: 0, y: 0, width: 720, height: 404 }, MODEL, {
+      ...NO_CACHE,
+      signal: ac.signal,
+      expectedFrames: 190,
+      onProgress: (f) => f > 0.2 && ac.abort(),
+    });
     await assert.rejects(p, (e: unknown) => e instanceof VidkompyError && e.code === 'CANCELLED');
   });
 });
@@ -208,7 +238,10 @@ describe('embeddings: the built-in model file', () => {
     await promisify(execFile)(process.execPath, [MAKE_MODEL, out]);
     const [fresh, committed] = await Promise.all([fs.readFile(out), fs.readFile(MODEL.path)]);
     assert.ok(committed.length < 100_000, `model is ${committed.length} bytes`);
-    assert.ok(fresh.equals(committed), `models/vidkompy-features.onnx differs from a fresh generation (${fresh.length} vs ${committed.length} bytes): run 'node scripts/make-model.mjs' and commit the result`);
+    assert.ok(
+      fresh.equals(committed),
+      `models/vidkompy-features.onnx differs from a fresh generation (${fresh.length} vs ${committed.length} bytes): run 'node scripts/make-model.mjs' and commit the result`,
+    );
     const g = await makeModel();
     assert.ok(Buffer.from(g.featureModel()).equals(committed), 'in-process generation differs');
   });
@@ -248,15 +281,24 @@ describe('embeddings: tensors', () => {
     const tables = channelTables({ mean: [0, 0.5, 0], std: [1, 0.5, 0.2] });
     const nchw = new Float32Array(7).fill(9);
     frameToTensor(rgb, 2, 1, tables, 'nchw', nchw, 1);
-    assert.deepEqual(Array.from(nchw, (v) => Math.round(v * 1000) / 1000), [9, 0, 1, 1, -1, 1, 2]);
+    assert.deepEqual(
+      Array.from(nchw, (v) => Math.round(v * 1000) / 1000),
+      [9, 0, 1, 1, -1, 1, 2],
+    );
     const nhwc = new Float32Array(6);
     frameToTensor(rgb, 2, 1, tables, 'nhwc', nhwc, 0);
-    assert.deepEqual(Array.from(nhwc, (v) => Math.round(v * 1000) / 1000), [0, 1, 1, 1, -1, 2]);
+    assert.deepEqual(
+      Array.from(nhwc, (v) => Math.round(v * 1000) / 1000),
+      [0, 1, 1, 1, -1, 2],
+    );
   });
 
   it('scales rows to unit norm and leaves blank rows at zero', () => {
     const out = new Float32Array(6);
     unitRows(Float32Array.of(3, 4, 0, 0, 0, 0), 2, 3, out, 0);
-    assert.deepEqual(Array.from(out, (v) => Math.round(v * 1000) / 1000), [0.6, 0.8, 0, 0, 0, 0]);
+    assert.deepEqual(
+      Array.from(out, (v) => Math.round(v * 1000) / 1000),
+      [0.6, 0.8, 0, 0, 0, 0],
+    );
   });
 });

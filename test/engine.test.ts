@@ -15,7 +15,7 @@ import { HAVE_SHARED, media, NO_SHARED, SAMPLE, tempDir } from './support/media'
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 /** A smooth random texture (sum of blurred noise), the kind of image NCC search is made for. */
@@ -32,7 +32,9 @@ function texture(w: number, h: number, seed: number): Gray {
       const y0 = Math.floor(fy);
       const ax = fx - x0;
       const ay = fy - y0;
-      const v = (1 - ay) * ((1 - ax) * coarse[y0 * cw + x0] + ax * coarse[y0 * cw + x0 + 1]) + ay * ((1 - ax) * coarse[(y0 + 1) * cw + x0] + ax * coarse[(y0 + 1) * cw + x0 + 1]);
+      const v =
+        (1 - ay) * ((1 - ax) * coarse[y0 * cw + x0] + ax * coarse[y0 * cw + x0 + 1]) +
+        ay * ((1 - ax) * coarse[(y0 + 1) * cw + x0] + ax * coarse[(y0 + 1) * cw + x0 + 1]);
       data[y * w + x] = v * 0.8 + r() * 0.2 * 255;
     }
   return { data, width: w, height: h };
@@ -65,7 +67,10 @@ describe('probe', () => {
     const plain = path.join(dir, 'plain.mp4');
     const file = path.join(dir, 'rotated.mp4');
     // A phone-style clip: stored landscape, flagged to display rotated (set on a remux, as cameras do).
-    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=160x90:d=0.5', '-c:v', 'libx264', plain], { file, what: 'fixture' });
+    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=160x90:d=0.5', '-c:v', 'libx264', plain], {
+      file,
+      what: 'fixture',
+    });
     // ffmpeg 7+ sets the display matrix with -display_rotation (the old rotate tag is ignored).
     await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-display_rotation:v:0', '90', '-i', plain, '-c', 'copy', file], { file, what: 'fixture' });
     const p = await probe(file);
@@ -119,7 +124,7 @@ describe('content rect (letterbox detection)', () => {
     for (let y = 0; y < h; y++)
       for (let x = 0; x < w; x++) {
         const inside = y >= bars.top && y < h - bars.bottom && x >= bars.left && x < w - bars.right;
-        out[y * w + x] = inside ? 40 + (t.data[y * w + x] * 0.8) : (x * 7 + y) % 211 === 0 ? 30 : 8;
+        out[y * w + x] = inside ? 40 + t.data[y * w + x] * 0.8 : (x * 7 + y) % 211 === 0 ? 30 : 8;
       }
     return out;
   };
@@ -145,7 +150,10 @@ describe('FFT correlation and spatial search', () => {
     const spec = fft2(a.data, 37, 23, W, H, b.data);
     const ts = fft2(t.data, 11, 7, W, H);
     const c = correlate(spec, ts, 23 - 7 + 1);
-    for (const [img, part] of [[a, c.re], [b, c.im]] as const) {
+    for (const [img, part] of [
+      [a, c.re],
+      [b, c.im],
+    ] as const) {
       for (let v = 0; v + 7 <= 23; v += 3)
         for (let u = 0; u + 11 <= 37; u += 5) {
           let s = 0;
@@ -186,24 +194,46 @@ describe('FFT correlation and spatial search', () => {
 
   it('ncc is 1 for a gain-and-offset copy and 0 for a flat input', () => {
     const a = texture(20, 10, 5).data;
-    assert.ok(Math.abs(ncc(a, a.map((v) => v * 1.7 + 12)) - 1) < 1e-9);
+    assert.ok(
+      Math.abs(
+        ncc(
+          a,
+          a.map((v) => v * 1.7 + 12),
+        ) - 1,
+      ) < 1e-9,
+    );
     assert.equal(ncc(a, new Float32Array(a.length).fill(3)), 0);
   });
 
   it('toGray and resize keep means', () => {
-    const g = toGray(Uint8Array.from({ length: 64 }, (_, i) => i * 4), 8, 8);
+    const g = toGray(
+      Uint8Array.from({ length: 64 }, (_, i) => i * 4),
+      8,
+      8,
+    );
     const r = resize(g, 4, 4);
     const mean = (x: ArrayLike<number>) => Array.from(x).reduce((s, v) => s + v, 0) / x.length;
     assert.ok(Math.abs(mean(r.data) - mean(g.data)) < 1e-4);
     // A quarter is two halvings: each output pixel the mean of its 4×4 block.
     const q = resize(g, 2, 2);
     const block = (bx: number, by: number) => mean(Array.from({ length: 16 }, (_, i) => g.data[(by * 4 + (i >> 2)) * 8 + bx * 4 + (i & 3)]));
-    assert.deepEqual(Array.from(q.data, (v) => Math.round(v * 1e4)), [block(0, 0), block(1, 0), block(0, 1), block(1, 1)].map((v) => Math.round(v * 1e4)));
+    assert.deepEqual(
+      Array.from(q.data, (v) => Math.round(v * 1e4)),
+      [block(0, 0), block(1, 0), block(0, 1), block(1, 1)].map((v) => Math.round(v * 1e4)),
+    );
   });
 
   it('a template resized at its kept pixels only is the template of the full resize, value for value', () => {
     const img = texture(304, 176, 9);
-    for (const [dw, dh, step] of [[250, 140, 3], [152, 88, 2], [304, 176, 4], [400, 240, 5], [97, 61, 1], [150, 87, 4], [76, 44, 2]]) {
+    for (const [dw, dh, step] of [
+      [250, 140, 3],
+      [152, 88, 2],
+      [304, 176, 4],
+      [400, 240, 5],
+      [97, 61, 1],
+      [150, 87, 4],
+      [76, 44, 2],
+    ]) {
       const fast = resizedTemplate(img, dw, dh, step);
       const full = template(resize(img, dw, dh), step);
       assert.deepEqual([fast.width, fast.height, fast.step, fast.norm], [full.width, full.height, full.step, full.norm], `${dw}x${dh} step ${step}`);
@@ -228,13 +258,28 @@ describe('temporal building blocks', () => {
     const fg = unit(100, 16, (i, k) => bg.v[(i + 30) * 16 + k] + (r() - 0.5) * 0.05);
     const set = { fg, bg, coarseFg: fg, coarseBg: bg, maskFraction: 1 };
     const free = alignTemporal(set, { engine: 'full', fgFps: 25, bgFps: 25 });
-    assert.deepEqual(Array.from(free.bgFrameForFg), Array.from({ length: 100 }, (_, i) => i + 30));
+    assert.deepEqual(
+      Array.from(free.bgFrameForFg),
+      Array.from({ length: 100 }, (_, i) => i + 30),
+    );
     const pinned = alignTemporal(set, { engine: 'full', fgFps: 25, bgFps: 25, anchors: [{ fg: 50, bg: 85 }] });
     assert.equal(pinned.bgFrameForFg[50], 85, 'the anchor is honoured');
     assert.equal(pinned.bgFrameForFg[10], 40, 'far from the anchor the content decides');
     assert.equal(pinned.bgFrameForFg[95], 125);
     assert.throws(() => alignTemporal(set, { engine: 'full', fgFps: 25, bgFps: 25, anchors: [{ fg: 50, bg: 250 }] }), /outside the videos/);
-    assert.throws(() => alignTemporal(set, { engine: 'full', fgFps: 25, bgFps: 25, anchors: [{ fg: 20, bg: 90 }, { fg: 60, bg: 80 }] }), /anchors out of order/);
+    assert.throws(
+      () =>
+        alignTemporal(set, {
+          engine: 'full',
+          fgFps: 25,
+          bgFps: 25,
+          anchors: [
+            { fg: 20, bg: 90 },
+            { fg: 60, bg: 80 },
+          ],
+        }),
+      /anchors out of order/,
+    );
   });
 
   it('a robust line ignores outliers', () => {

@@ -19,7 +19,10 @@ describe('drift correction', () => {
     const out = correctDrift(wavy, weak, { bgFrames: 1000 });
     // Flat: what is left is a straight line (the wave's mean tilt over a non-whole number of
     // periods is all a line fit can see), within rounding.
-    const line = robustLine(Array.from({ length: n }, (_, i) => i), out);
+    const line = robustLine(
+      Array.from({ length: n }, (_, i) => i),
+      out,
+    );
     const wave = Math.max(...Array.from(out, (v, i) => Math.abs(v - (line.slope * i + line.intercept))));
     assert.ok(wave <= 1, `deviation from a straight line after correction ${wave.toFixed(2)} (before: 4)`);
     const err = Math.max(...Array.from(out, (v, i) => Math.abs(v - truth[i])));
@@ -82,24 +85,50 @@ const cases: Case[] = [
   {
     name: 'precise: synthetic 24→60 fps, 2% slow',
     engine: 'precise',
-    synth: { bg: { width: 480, height: 270, fps: 24, duration: 6 }, fg: { x: 60, y: 50, width: 300, height: 170, scale: 1, fps: 60, offset: 1.2, speed: 0.98, duration: 4 } },
+    synth: {
+      bg: { width: 480, height: 270, fps: 24, duration: 6 },
+      fg: { x: 60, y: 50, width: 300, height: 170, scale: 1, fps: 60, offset: 1.2, speed: 0.98, duration: 4 },
+    },
   },
   { name: 'fast: sample, 25→30 fps, 1.5 s offset', engine: 'fast', real: { bg: SAMPLE, spec: { crop: CROP, fps: 30, offset: 1.5 } } },
   {
     name: 'fast: synthetic 30→24 fps, 2% drift',
     engine: 'fast',
-    synth: { bg: { width: 480, height: 270, fps: 30, duration: 6 }, fg: { x: 70, y: 40, width: 320, height: 180, scale: 1, fps: 24, offset: 0.8, speed: 1.02, duration: 4.5 } },
+    synth: {
+      bg: { width: 480, height: 270, fps: 30, duration: 6 },
+      fg: { x: 70, y: 40, width: 320, height: 180, scale: 1, fps: 24, offset: 0.8, speed: 1.02, duration: 4.5 },
+    },
   },
   {
     name: 'edit: sample with 1.2 s cut out',
     engine: 'edit',
-    real: { bg: SAMPLE, spec: { crop: CROP, segments: [{ start: 0.4, end: 3.0 }, { start: 4.2, end: 7.4 }] } },
+    real: {
+      bg: SAMPLE,
+      spec: {
+        crop: CROP,
+        segments: [
+          { start: 0.4, end: 3.0 },
+          { start: 4.2, end: 7.4 },
+        ],
+      },
+    },
     cuts: [65],
   },
   {
     name: 'edit: sample re-timed to 30 fps with two cuts',
     engine: 'edit',
-    real: { bg: SAMPLE, spec: { crop: CROP, fps: 30, segments: [{ start: 0.2, end: 2.2 }, { start: 3.0, end: 5.0 }, { start: 6.0, end: 7.5 }] } },
+    real: {
+      bg: SAMPLE,
+      spec: {
+        crop: CROP,
+        fps: 30,
+        segments: [
+          { start: 0.2, end: 2.2 },
+          { start: 3.0, end: 5.0 },
+          { start: 6.0, end: 7.5 },
+        ],
+      },
+    },
     cuts: [60, 120],
   },
   { name: 'edit: no cut, 2% drift (finds none)', engine: 'edit', real: { bg: SAMPLE, spec: { crop: CROP, fps: 30, speed: 1.02, offset: 0.6 } }, cuts: [] },
@@ -128,7 +157,12 @@ describe('engine accuracy on ground truth', () => {
   }
 
   it('embeddings align a graded pair at least as well as pixels', async (t) => {
-    const spec: DeriveSpec = { crop: { x: 151, y: 83, width: 400, height: 240 }, fps: 30, offset: 1.5, grade: { contrast: 1.3, brightness: 0.05, saturation: 1.5, gamma: 1.3 } };
+    const spec: DeriveSpec = {
+      crop: { x: 151, y: 83, width: 400, height: 240 },
+      fps: 30,
+      offset: 1.5,
+      grade: { contrast: 1.3, brightness: 0.05, saturation: 1.5, gamma: 1.3 },
+    };
     const { fg, truth } = await derived(SAMPLE, spec);
     const emb = await align(SAMPLE, fg, { features: 'embedding' });
     const pix = await align(SAMPLE, fg, { features: 'pixels' });

@@ -93,7 +93,11 @@ function unitRows(rows: number, dim: number, r: () => number): Float32Array {
 }
 
 /** Integer outputs: same type, same values. */
-function sameInts(actual: ArrayLike<number> & { constructor: { name: string } }, expected: ArrayLike<number> & { constructor: { name: string } }, what: string): void {
+function sameInts(
+  actual: ArrayLike<number> & { constructor: { name: string } },
+  expected: ArrayLike<number> & { constructor: { name: string } },
+  what: string,
+): void {
   assert.equal(actual.constructor.name, expected.constructor.name, `${what}: result type`);
   assert.deepEqual(Array.from(actual), Array.from(expected), what);
 }
@@ -103,7 +107,8 @@ function closeFloats(actual: Float32Array | Float64Array, expected: Float32Array
   assert.equal(actual.constructor.name, expected.constructor.name, `${what}: result type`);
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
-    const a = actual[i], e = expected[i];
+    const a = actual[i],
+      e = expected[i];
     assert.ok(Number.isFinite(a), `${what}[${i}] = ${a} is not finite`);
     const tol = Math.max(1e-9, 1e-6 * Math.max(Math.abs(a), Math.abs(e)));
     assert.ok(Math.abs(a - e) <= tol, `${what}[${i}]: native ${a} vs twin ${e}`);
@@ -118,7 +123,16 @@ function sameError(run: (k: Kernels) => unknown, n: Kernels, cls: typeof TypeErr
 
 // The engine's temporal DP as first written (before it became a kernel), kept verbatim: the bandedPath twin
 // and the addon must both reproduce it.
-function engineMonotonicPath(cost: Float32Array, rows: number, lo: Int32Array, width: Int32Array, stride: number, rate: number, maxStep: number, lambda: number): Int32Array {
+function engineMonotonicPath(
+  cost: Float32Array,
+  rows: number,
+  lo: Int32Array,
+  width: Int32Array,
+  stride: number,
+  rate: number,
+  maxStep: number,
+  lambda: number,
+): Int32Array {
   const back = new Int32Array(rows * stride).fill(-1);
   let prev = new Float64Array(stride).fill(Infinity);
   let cur = new Float64Array(stride);
@@ -216,8 +230,16 @@ describe('native kernels: differential against the TypeScript twins', () => {
   differential('batchDot: full matrices and bands, including empty ones and band edges', (n) => {
     const r = rng(5);
     for (const dim of [0, 1, 5, 8, 13, 160])
-      for (const [aRows, bRows] of [[0, 0], [0, 3], [3, 0], [1, 1], [4, 7], [9, 5]]) {
-        const a = unitRows(aRows, dim, r), b = unitRows(bRows, dim, r);
+      for (const [aRows, bRows] of [
+        [0, 0],
+        [0, 3],
+        [3, 0],
+        [1, 1],
+        [4, 7],
+        [9, 5],
+      ]) {
+        const a = unitRows(aRows, dim, r),
+          b = unitRows(bRows, dim, r);
         closeFloats(n.batchDot(a, aRows, b, bRows, dim), ref.batchDot(a, aRows, b, bRows, dim), `full ${aRows}×${bRows}×${dim}`);
         if (aRows === 0) continue;
         // Bands touching both ends of b, empty bands, and repeated a rows.
@@ -232,12 +254,22 @@ describe('native kernels: differential against the TypeScript twins', () => {
 
   differential('batchDot: threaded sizes; results are bit-identical; self-dots of unit vectors are 1', (n) => {
     const r = rng(6);
-    const dim = 160, aRows = 64, bRows = 300;
-    const a = unitRows(aRows, dim, r), b = unitRows(bRows, dim, r);
+    const dim = 160,
+      aRows = 64,
+      bRows = 300;
+    const a = unitRows(aRows, dim, r),
+      b = unitRows(bRows, dim, r);
     assert.deepEqual(n.batchDot(a, aRows, b, bRows, dim), ref.batchDot(a, aRows, b, bRows, dim));
-    const rows = 500, band = 41, big = 5184;
-    const fa = unitRows(rows, 300, r), fb = unitRows(rows + band, 300, r);
-    const pairs = { aIndex: Int32Array.from({ length: rows }, (_, i) => i), bStart: Int32Array.from({ length: rows }, (_, i) => i), bCount: new Int32Array(rows).fill(band) };
+    const rows = 500,
+      band = 41,
+      big = 5184;
+    const fa = unitRows(rows, 300, r),
+      fb = unitRows(rows + band, 300, r);
+    const pairs = {
+      aIndex: Int32Array.from({ length: rows }, (_, i) => i),
+      bStart: Int32Array.from({ length: rows }, (_, i) => i),
+      bCount: new Int32Array(rows).fill(band),
+    };
     assert.deepEqual(n.batchDot(fa, rows, fb, rows + band, 300, pairs), ref.batchDot(fa, rows, fb, rows + band, 300, pairs));
     const one = unitRows(3, big, r);
     for (const x of n.batchDot(one, 3, one, 3, big, { aIndex: Int32Array.of(0, 1, 2), bStart: Int32Array.of(0, 1, 2), bCount: Int32Array.of(1, 1, 1) }))
@@ -245,15 +277,25 @@ describe('native kernels: differential against the TypeScript twins', () => {
   });
 
   differential('batchDot: bad arguments throw the same errors', (n) => {
-    const a = new Float32Array(6), b = new Float32Array(9);
-    const pairs = (aIndex: number[], bStart: number[], bCount: number[]) => ({ aIndex: Int32Array.from(aIndex), bStart: Int32Array.from(bStart), bCount: Int32Array.from(bCount) });
+    const a = new Float32Array(6),
+      b = new Float32Array(9);
+    const pairs = (aIndex: number[], bStart: number[], bCount: number[]) => ({
+      aIndex: Int32Array.from(aIndex),
+      bStart: Int32Array.from(bStart),
+      bCount: Int32Array.from(bCount),
+    });
     sameError((k) => k.batchDot(new Float64Array(6) as unknown as Float32Array, 2, b, 3, 3), n, TypeError, 'Float64Array a');
     sameError((k) => k.batchDot(a, 3, b, 3, 3), n, RangeError, 'a too short');
     sameError((k) => k.batchDot(a, 2, b, 3, 3, pairs([2], [0], [1])), n, RangeError, 'aIndex out of range');
     sameError((k) => k.batchDot(a, 2, b, 3, 3, pairs([0], [2], [2])), n, RangeError, 'band past the end of b');
     sameError((k) => k.batchDot(a, 2, b, 3, 3, pairs([0], [0], [-1])), n, RangeError, 'negative count');
     sameError((k) => k.batchDot(a, 2, b, 3, 3, pairs([0, 1], [0], [1])), n, RangeError, 'ragged pairs');
-    sameError((k) => k.batchDot(a, 2, b, 3, 3, { aIndex: [0], bStart: Int32Array.of(0), bCount: Int32Array.of(1) } as unknown as ref.DotPairs), n, TypeError, 'plain array in pairs');
+    sameError(
+      (k) => k.batchDot(a, 2, b, 3, 3, { aIndex: [0], bStart: Int32Array.of(0), bCount: Int32Array.of(1) } as unknown as ref.DotPairs),
+      n,
+      TypeError,
+      'plain array in pairs',
+    );
   });
 
   differential('hamming64: random, identical and complementary fingerprints, 16- and 32-bit results', (n) => {
@@ -265,8 +307,16 @@ describe('native kernels: differential against the TypeScript twins', () => {
       return v;
     };
     for (const words of [0, 1, 4, 1100])
-      for (const [aRows, bRows] of [[0, 0], [0, 2], [2, 0], [1, 1], [5, 3], [40, 30]]) {
-        const a = words64(aRows * words), b = words64(bRows * words);
+      for (const [aRows, bRows] of [
+        [0, 0],
+        [0, 2],
+        [2, 0],
+        [1, 1],
+        [5, 3],
+        [40, 30],
+      ]) {
+        const a = words64(aRows * words),
+          b = words64(bRows * words);
         sameInts(n.hamming64(a, aRows, b, bRows, words), ref.hamming64(a, aRows, b, bRows, words), `${aRows}×${bRows}×${words} words`);
       }
     const a = words64(4);
@@ -296,7 +346,8 @@ describe('native kernels: differential against the TypeScript twins', () => {
       sameInts(n.bandedPath(cost, rows, lo, width, stride, rate, maxStep, lambda), expected, `native ${what}`);
     }
     // Constant cost: every step ties, so the smallest step wins everywhere.
-    const rows = 50, stride = 9;
+    const rows = 50,
+      stride = 9;
     const lo = Int32Array.from({ length: rows }, (_, i) => Math.max(0, i - 4));
     const width = new Int32Array(rows).fill(stride);
     const flat = new Float32Array(rows * stride).fill(0.5);
@@ -304,7 +355,9 @@ describe('native kernels: differential against the TypeScript twins', () => {
   });
 
   differential('bandedPath: bad arguments throw the same errors', (n) => {
-    const cost = new Float32Array(6), lo = Int32Array.of(0, 1), width = Int32Array.of(3, 3);
+    const cost = new Float32Array(6),
+      lo = Int32Array.of(0, 1),
+      width = Int32Array.of(3, 3);
     sameError((k) => k.bandedPath(cost, 2, lo, Int32Array.of(3, 0), 3, 1, 2, 0.1), n, RangeError, 'zero width');
     sameError((k) => k.bandedPath(cost, 2, lo, Int32Array.of(3, 4), 3, 1, 2, 0.1), n, RangeError, 'width > stride');
     sameError((k) => k.bandedPath(cost, 3, lo, width, 3, 1, 2, 0.1), n, RangeError, 'lo shorter than rows');
@@ -340,7 +393,15 @@ describe('native kernels: differential against the TypeScript twins', () => {
       for (let i = 0; i < rows; i++) assert.ok(e.path[i] >= lo[i] && e.path[i] < lo[i] + width[i], `${what}: row ${i} leaves its band`);
     }
     // Diagonal bands, including cols ≫ rows, and the bench's shape at a smaller size.
-    for (const [rows, cols, radius] of [[1, 1, 0], [1, 9, 0], [9, 1, 2], [30, 30, 3], [10, 100, 2], [100, 10, 0], [2000, 2000, 40]]) {
+    for (const [rows, cols, radius] of [
+      [1, 1, 0],
+      [1, 9, 0],
+      [9, 1, 2],
+      [30, 30, 3],
+      [10, 100, 2],
+      [100, 10, 0],
+      [2000, 2000, 40],
+    ]) {
       const band = diagonalBand(rows, cols, radius);
       const cost = f32(rows * band.stride, r, 1, 1);
       for (const opts of [{}, { openBegin: true, openEnd: true }, { jumpPenalty: 1 }]) {
@@ -372,7 +433,15 @@ describe('native kernels: differential against the TypeScript twins', () => {
   differential('savitzkyGolay: random series, windows, orders, short series, threaded length', (n) => {
     const r = rng(10);
     for (const len of [0, 1, 2, 5, 30, 31, 32, 200])
-      for (const [window, order] of [[1, 0], [3, 1], [5, 2], [7, 3], [31, 3], [31, 6], [9, 8]]) {
+      for (const [window, order] of [
+        [1, 0],
+        [3, 1],
+        [5, 2],
+        [7, 3],
+        [31, 3],
+        [31, 6],
+        [9, 8],
+      ]) {
         const y = Float64Array.from({ length: len }, () => r() * 10 - 5);
         closeFloats(n.savitzkyGolay(y, window, order), ref.savitzkyGolay(y, window, order), `n ${len}, window ${window}, order ${order}`);
       }
@@ -385,21 +454,41 @@ describe('native kernels: differential against the TypeScript twins', () => {
 
   differential('nccGrid: random images and templates, strides, lane tails, grids up to the edges, threaded grids', (n) => {
     const r = rng(11);
-    for (const [W, H] of [[40, 30], [301, 177]]) {
+    for (const [W, H] of [
+      [40, 30],
+      [301, 177],
+    ]) {
       const img = Float32Array.from({ length: W * H }, () => r() * 255);
-      for (const [cols, rows, step] of [[1, 1, 1], [7, 5, 1], [8, 8, 2], [9, 4, 3], [17, 11, 2], [33, 20, 1]]) {
+      for (const [cols, rows, step] of [
+        [1, 1, 1],
+        [7, 5, 1],
+        [8, 8, 2],
+        [9, 4, 3],
+        [17, 11, 2],
+        [33, 20, 1],
+      ]) {
         const tpl = Float32Array.from({ length: cols * rows }, () => r() * 2 - 1);
         const norm = Math.sqrt(tpl.reduce((a, v) => a + v * v, 0));
         const xMax = W - 1 - (cols - 1) * step;
         const yMax = H - 1 - (rows - 1) * step;
         if (xMax < 0 || yMax < 0) continue;
-        for (const [x0, y0, nx, ny] of [[0, 0, 1, 1], [xMax, yMax, 1, 1], [Math.max(0, xMax - 6), Math.max(0, yMax - 4), Math.min(7, xMax + 1), Math.min(5, yMax + 1)], [0, 0, 0, 3]]) {
-          assert.deepEqual(n.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny), ref.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny), `${W}x${H}, ${cols}x${rows} step ${step} at ${x0},${y0} ${nx}x${ny}`);
+        for (const [x0, y0, nx, ny] of [
+          [0, 0, 1, 1],
+          [xMax, yMax, 1, 1],
+          [Math.max(0, xMax - 6), Math.max(0, yMax - 4), Math.min(7, xMax + 1), Math.min(5, yMax + 1)],
+          [0, 0, 0, 3],
+        ]) {
+          assert.deepEqual(
+            n.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny),
+            ref.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny),
+            `${W}x${H}, ${cols}x${rows} step ${step} at ${x0},${y0} ${nx}x${ny}`,
+          );
         }
       }
     }
     // Enough work to run on the thread pool.
-    const W = 640, H = 360;
+    const W = 640,
+      H = 360;
     const img = Float32Array.from({ length: W * H }, () => r() * 255);
     const tpl = Float32Array.from({ length: 200 * 120 }, () => r() - 0.5);
     assert.deepEqual(n.nccGrid(img, W, H, tpl, 200, 120, 2, 50, 100, 80, 9, 9), ref.nccGrid(img, W, H, tpl, 200, 120, 2, 50, 100, 80, 9, 9));
@@ -432,7 +521,8 @@ describe('TypeScript twins: hand-computed values', () => {
   });
 
   test('bandedPath: follows a cheap diagonal and keeps the rate through a flat stretch', () => {
-    const rows = 6, stride = 6;
+    const rows = 6,
+      stride = 6;
     const lo = new Int32Array(rows);
     const width = new Int32Array(rows).fill(stride);
     const cost = new Float32Array(rows * stride).fill(1);
@@ -456,7 +546,10 @@ describe('TypeScript twins: hand-computed values', () => {
     const x = signal.slice(0, 30);
     const band = diagonalBand(30, 30, 4);
     const res = ref.dtwBand(absCost(x, x, band), 30, band.lo, band.width, band.stride);
-    assert.deepEqual(Array.from(res.path), Array.from({ length: 30 }, (_, i) => i));
+    assert.deepEqual(
+      Array.from(res.path),
+      Array.from({ length: 30 }, (_, i) => i),
+    );
     assert.equal(res.cost, 0);
     assert.equal(res.start, 0);
     assert.equal(res.end, 29);
@@ -470,7 +563,10 @@ describe('TypeScript twins: hand-computed values', () => {
     assert.equal(res.start, 30);
     assert.equal(res.end, 49);
     assert.equal(res.cost, 0);
-    assert.deepEqual(Array.from(res.path), Array.from({ length: 20 }, (_, i) => 30 + i));
+    assert.deepEqual(
+      Array.from(res.path),
+      Array.from({ length: 20 }, (_, i) => 30 + i),
+    );
     // Closed ends must start at column 0 and end at the last column instead.
     const closed = ref.dtwBand(absCost(x, signal, band), x.length, band.lo, band.width, band.stride);
     assert.equal(closed.start, 0);
@@ -492,7 +588,8 @@ describe('TypeScript twins: hand-computed values', () => {
   });
 
   test('nccGrid: 1 for a gain-and-offset copy, −1 for a negative, 0 on a flat window, at the right grid cells', () => {
-    const W = 20, H = 12;
+    const W = 20,
+      H = 12;
     const img = new Float32Array(W * H).fill(7);
     // A 6×4 patch at (9, 5), seen with step 1; elsewhere flat.
     const patch = Float32Array.from({ length: 24 }, (_, i) => (i * 37) % 11);
@@ -503,7 +600,20 @@ describe('TypeScript twins: hand-computed values', () => {
     const g = ref.nccGrid(img, W, H, tpl, 6, 4, 1, norm, 8, 4, 3, 3);
     assert.ok(Math.abs(g[4] - 1) < 1e-12, `centre cell (9, 5): ${g[4]}`);
     for (let q = 0; q < 9; q++) if (q !== 4) assert.ok(g[q] < 0.99, `cell ${q}: ${g[q]}`);
-    const neg = ref.nccGrid(img, W, H, Float32Array.from(tpl, (v) => -v), 6, 4, 1, norm, 9, 5, 1, 1);
+    const neg = ref.nccGrid(
+      img,
+      W,
+      H,
+      Float32Array.from(tpl, (v) => -v),
+      6,
+      4,
+      1,
+      norm,
+      9,
+      5,
+      1,
+      1,
+    );
     assert.ok(Math.abs(neg[0] + 1) < 1e-12);
     assert.deepEqual(Array.from(ref.nccGrid(img, W, H, tpl, 6, 4, 1, norm, 0, 0, 2, 1)), [0, 0], 'flat window');
   });
@@ -511,7 +621,8 @@ describe('TypeScript twins: hand-computed values', () => {
   test('savitzkyGolay: polynomials up to the order pass through unchanged, edges included', () => {
     const quad = Float64Array.from({ length: 40 }, (_, i) => 0.5 * i * i - 3 * i + 7);
     const sq = ref.savitzkyGolay(quad, 7, 2);
-    for (let i = 0; i < quad.length; i++) assert.ok(Math.abs(sq[i] - quad[i]) < 1e-9 * Math.max(1, Math.abs(quad[i])), `quadratic at ${i}: ${sq[i]} vs ${quad[i]}`);
+    for (let i = 0; i < quad.length; i++)
+      assert.ok(Math.abs(sq[i] - quad[i]) < 1e-9 * Math.max(1, Math.abs(quad[i])), `quadratic at ${i}: ${sq[i]} vs ${quad[i]}`);
     const cubic = Float64Array.from({ length: 25 }, (_, i) => 0.01 * i ** 3 - i);
     const sc = ref.savitzkyGolay(cubic, 31, 3); // shorter than the window: one fit over everything
     for (let i = 0; i < cubic.length; i++) assert.ok(Math.abs(sc[i] - cubic[i]) < 1e-9 * Math.max(1, Math.abs(cubic[i])), `cubic at ${i}`);
@@ -529,7 +640,8 @@ describe('TypeScript twins: hand-computed values', () => {
     const r = rng(11);
     const noisy = Float64Array.from(sine, (v) => v + (r() - 0.5) * 0.2);
     const smooth = ref.savitzkyGolay(noisy, 31, 2);
-    let before = 0, after = 0;
+    let before = 0,
+      after = 0;
     for (let i = 0; i < n; i++) {
       before += (noisy[i] - sine[i]) ** 2;
       after += (smooth[i] - sine[i]) ** 2;
@@ -560,7 +672,11 @@ describe('kernels.ts: loading and fallback', () => {
       process.stdout.write(JSON.stringify({ backend: k.kernelsBackend(), lines, first: a[0] }));
       k.batchDot(new Float32Array(2), 1, new Float32Array(2), 1, 2); // no second warning on stderr
     `;
-    const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VIDKOMPY_NO_NATIVE: '1' } });
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, VIDKOMPY_NO_NATIVE: '1' },
+    });
     assert.equal(res.status, 0, res.stderr);
     const out = JSON.parse(res.stdout) as { backend: string; lines: string[]; first: number };
     assert.equal(out.backend, 'typescript');
@@ -576,7 +692,11 @@ describe('kernels.ts: loading and fallback', () => {
       k.bandedPath(new Float32Array(1), 1, new Int32Array(1), Int32Array.of(1), 1, 1, 1, 0);
       k.bandedPath(new Float32Array(1), 1, new Int32Array(1), Int32Array.of(1), 1, 1, 1, 0);
     `;
-    const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, VIDKOMPY_NO_NATIVE: '1' } });
+    const res = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, VIDKOMPY_NO_NATIVE: '1' },
+    });
     assert.equal(res.status, 0, res.stderr);
     assert.equal(res.stderr.match(/native kernels unavailable/g)?.length, 1, res.stderr);
   });

@@ -175,7 +175,10 @@ describe('robustness: pure checks', () => {
     assert.equal(firstNonFinite({ a: [1, 2, { b: 3 }], c: -0 }), undefined);
     assert.deepEqual(firstNonFinite({ a: [1, 2, { b: NaN }], c: Infinity }), { path: 'a[2].b', value: NaN });
     assert.deepEqual(firstNonFinite([0, -Infinity]), { path: '[1]', value: -Infinity });
-    assert.throws(() => assertFinite({ temporal: { meanConfidence: NaN } }, 'out.json'), /out\.json: not written: temporal\.meanConfidence is NaN, not a finite number/);
+    assert.throws(
+      () => assertFinite({ temporal: { meanConfidence: NaN } }, 'out.json'),
+      /out\.json: not written: temporal\.meanConfidence is NaN, not a finite number/,
+    );
     const al = { version: 1, bg: { file: 'bg.mp4' }, fg: { file: 'fg.mp4' }, temporal: { speed: 1, confidence: [0.5, NaN] } } as unknown as Alignment;
     assert.throws(() => alignmentText(al, 'out.json'), /out\.json: not written: temporal\.confidence\[1\] is NaN/);
     assert.match(alignmentText({ ...al, temporal: { ...al.temporal, confidence: [0.5, 1] } } as unknown as Alignment, 'out.json'), /"confidence": \[0\.5,1\]/);
@@ -232,7 +235,11 @@ describe('robustness: pure checks', () => {
     for (const unit of ['0,', ',', '1 ', '-1', '@ ', '//\n', '"",', '{},', '"k":1,', '/ ']) {
       assert.match(tokens('[' + unit.repeat(MAX_TOKENS) + ']'), /more than 20000 JSON tokens/, JSON.stringify(unit));
     }
-    assert.equal(tokens(JSON.stringify({ bg: 'a.mp4', fg: 'b.mp4', anchors: Array.from({ length: 1000 }, (_, i) => ({ fg: i, bg: i + 0.5 })) })), 'passed', '1000 anchors');
+    assert.equal(
+      tokens(JSON.stringify({ bg: 'a.mp4', fg: 'b.mp4', anchors: Array.from({ length: 1000 }, (_, i) => ({ fg: i, bg: i + 0.5 })) })),
+      'passed',
+      '1000 anchors',
+    );
     const many = '[' + '0,'.repeat(MAX_TOKENS) + '0]';
     for (const text of [DEEP, SKIPPED, HUGE, many]) {
       const parsed = parseJson(text);
@@ -241,7 +248,7 @@ describe('robustness: pure checks', () => {
     }
   });
 
-  it('the bounds check counts at least the parser\'s tokens and depth, on random texts', () => {
+  it("the bounds check counts at least the parser's tokens and depth, on random texts", () => {
     const rand = rng(99);
     const alphabet = ['{', '}', '[', ']', ',', ':', '"', '\\', '/', '*', '-', '1', 'e', '.', 'a', ' ', '\n', '\t', '\r', 'é'];
     let checked = 0;
@@ -271,14 +278,21 @@ describe('robustness: pure checks', () => {
     const ds = Array.from({ length: 250 }, (_, i) => diag({ offset: 250 - i, length: 1 }, i === 3 ? 'error' : 'warning', 'X', `w${i}`));
     const capped = sortDiagnostics(ds);
     assert.equal(capped.length, MAX_DIAGNOSTICS + 1);
-    assert.deepEqual(capped.slice(0, 3).map((d) => d.offset), [1, 2, 3]);
+    assert.deepEqual(
+      capped.slice(0, 3).map((d) => d.offset),
+      [1, 2, 3],
+    );
     const more = capped[MAX_DIAGNOSTICS];
     assert.deepEqual([more.code, more.severity, more.offset], ['LIMIT', 'error', MAX_DIAGNOSTICS + 1]);
     assert.match(more.message, /^150 more findings from here on are not shown/);
   });
 
   it('checks LSP framing chunk by chunk, holding no body', () => {
-    const good = Buffer.concat([frame('{"a":1}'), frame(' [1]'), Buffer.from('Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length: 2\r\n\r\n{}')]);
+    const good = Buffer.concat([
+      frame('{"a":1}'),
+      frame(' [1]'),
+      Buffer.from('Content-Type: application/vscode-jsonrpc; charset=utf-8\r\ncontent-length: 2\r\n\r\n{}'),
+    ]);
     for (const step of [1, 2, 5, 13, good.length]) {
       const check = frameChecker();
       for (let i = 0; i < good.length; i += step) assert.equal(check(good.subarray(i, i + step)), undefined, `chunks of ${step}`);
@@ -305,13 +319,16 @@ describe('robustness: the embedding cache is checked', () => {
     const dir = await tempDir('robust-cache');
     const { fg, truth } = await derived(SAMPLE, { crop: { x: 150, y: 90, width: 352, height: 224 }, fps: 30, offset: 0.8, frames: 60 });
     const env = { ...process.env, XDG_CACHE_HOME: dir };
-    const sync = (out: string, ...more: string[]) => runBin(['sync', '--bg', SAMPLE, '--fg', fg, '--features', 'embedding', '-q', '-o', path.join(dir, out), ...more], { env });
+    const sync = (out: string, ...more: string[]) =>
+      runBin(['sync', '--bg', SAMPLE, '--fg', fg, '--features', 'embedding', '-q', '-o', path.join(dir, out), ...more], { env });
     const first = await sync('first.json');
     assert.equal(first.code, 0, first.err);
 
     // Every entry's payload (header intact) and every remembered hash (format intact) overwritten.
     const cache = path.join(dir, 'vidkompy');
-    const entries = (await fs.readdir(path.join(cache, 'embeddings'), { recursive: true })).filter((f) => f.endsWith('.bin')).map((f) => path.join(cache, 'embeddings', f));
+    const entries = (await fs.readdir(path.join(cache, 'embeddings'), { recursive: true }))
+      .filter((f) => f.endsWith('.bin'))
+      .map((f) => path.join(cache, 'embeddings', f));
     assert.ok(entries.length >= 2, `fg and bg entries: ${entries}`);
     const rand = rng(42);
     for (const f of entries) {
@@ -338,7 +355,10 @@ describe('robustness: the embedding cache is checked', () => {
     assert.ok(numbers(al).every(Number.isFinite), 'every number finite');
     const map = al.temporal.bgFrameForFg;
     assert.equal(map.length, truth.bgFrameForFg.length);
-    assert.ok(map.every((j, i) => Math.abs(j - truth.bgFrameForFg[i]) <= 1), `map within one frame of the truth: ${map}`);
+    assert.ok(
+      map.every((j, i) => Math.abs(j - truth.bgFrameForFg[i]) <= 1),
+      `map within one frame of the truth: ${map}`,
+    );
     assert.deepEqual([al.spatial.x, al.spatial.y, al.spatial.scale], [150, 90, 1]);
     const before = JSON.parse(await fs.readFile(path.join(dir, 'first.json'), 'utf8')) as Alignment;
     assert.deepEqual(map, before.temporal.bgFrameForFg, 'the same map as before the damage');
@@ -397,8 +417,16 @@ describe('robustness: the daemon never goes silent', () => {
         assert.equal(d.code, 'LIMIT');
         assert.equal(d.severity, 1);
         assert.match(d.message as string, why);
-        assert.equal(await client.conn.sendRequest(HoverRequest.method, { textDocument: { uri }, position: { line: 0, character: 3 } }), null, `${name}: hover answers`);
-        assert.deepEqual(await client.conn.sendRequest(CompletionRequest.method, { textDocument: { uri }, position: { line: 0, character: 3 } }), [], `${name}: completion answers`);
+        assert.equal(
+          await client.conn.sendRequest(HoverRequest.method, { textDocument: { uri }, position: { line: 0, character: 3 } }),
+          null,
+          `${name}: hover answers`,
+        );
+        assert.deepEqual(
+          await client.conn.sendRequest(CompletionRequest.method, { textDocument: { uri }, position: { line: 0, character: 3 } }),
+          [],
+          `${name}: completion answers`,
+        );
         assert.match(await hoverText(client.conn, good), /\*\*engine\*\*: Temporal engine/, `${name}: hover on another project`);
       }
       assert.equal(client.child.exitCode, null, 'still running');
@@ -413,7 +441,17 @@ describe('robustness: the daemon never goes silent', () => {
     const int = (n: number) => Math.floor(rand() * n);
     const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
     const goodUri = pathToFileURL(path.join(dir, 'good.vidkompy.json')).href;
-    const strings = ['', 'x', 'file:///', 'file:///nope.vidkompy.json', pathToFileURL(path.join(dir, 'fuzz0.vidkompy.json')).href, 'untitled:1', '\u0000\ud800', '../../etc/passwd', 'é'.repeat(50)];
+    const strings = [
+      '',
+      'x',
+      'file:///',
+      'file:///nope.vidkompy.json',
+      pathToFileURL(path.join(dir, 'fuzz0.vidkompy.json')).href,
+      'untitled:1',
+      '\u0000\ud800',
+      '../../etc/passwd',
+      'é'.repeat(50),
+    ];
     const value = (depth = 0): unknown => {
       switch (int(depth > 2 ? 5 : 7)) {
         case 0:
@@ -428,13 +466,20 @@ describe('robustness: the daemon never goes silent', () => {
         case 5:
           return Array.from({ length: int(4) }, () => value(depth + 1));
         default:
-          return Object.fromEntries(Array.from({ length: int(4) }, () => [pick(['uri', 'textDocument', 'position', 'line', 'project', 'x', 'settings']), value(depth + 1)]));
+          return Object.fromEntries(
+            Array.from({ length: int(4) }, () => [pick(['uri', 'textDocument', 'position', 'line', 'project', 'x', 'settings']), value(depth + 1)]),
+          );
       }
     };
     /** Params of the right shape with one part of the wrong type, or anything at all. */
     const params = (): unknown => {
       if (rand() < 0.4) return value();
-      const p: Record<string, unknown> = { textDocument: { uri: pick([...strings, goodUri]) }, position: { line: int(5), character: int(20) }, project: pick(strings), uri: pick(strings) };
+      const p: Record<string, unknown> = {
+        textDocument: { uri: pick([...strings, goodUri]) },
+        position: { line: int(5), character: int(20) },
+        project: pick(strings),
+        uri: pick(strings),
+      };
       const key = pick(Object.keys(p));
       p[key] = rand() < 0.5 ? value() : { ...(p[key] as object), [pick(['uri', 'line', 'character'])]: value() };
       return p;
@@ -453,7 +498,15 @@ describe('robustness: the daemon never goes silent', () => {
       'vidkompy/align',
       'no/such/method',
     ];
-    const notifications = ['textDocument/didOpen', 'textDocument/didChange', 'textDocument/didClose', 'workspace/didChangeConfiguration', '$/cancelRequest', '$/setTrace', 'no/such/notification'];
+    const notifications = [
+      'textDocument/didOpen',
+      'textDocument/didChange',
+      'textDocument/didClose',
+      'workspace/didChangeConfiguration',
+      '$/cancelRequest',
+      '$/setTrace',
+      'no/such/notification',
+    ];
 
     const d = new RawDaemon(dir);
     try {
@@ -542,4 +595,3 @@ describe('robustness: the daemon never goes silent', () => {
     }
   });
 });
-

@@ -22,7 +22,10 @@ const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist', 'webview');
 const SHOTS = path.join(os.tmpdir(), 'vidkompy-webview-shots');
-const skip = existsSync(CHROMIUM) || process.env.VIDKOMPY_REQUIRE_BROWSER ? false : `${CHROMIUM} is absent: install it (apt-get install -y chromium) to run the webview browser tests`;
+const skip =
+  existsSync(CHROMIUM) || process.env.VIDKOMPY_REQUIRE_BROWSER
+    ? false
+    : `${CHROMIUM} is absent: install it (apt-get install -y chromium) to run the webview browser tests`;
 
 /** Distinct theme colours, so the plot's pixels say which curve they belong to. */
 const THEME: Record<string, string> = {
@@ -129,7 +132,10 @@ describe('the drift preview in a browser', { skip }, () => {
   /** The canvas shows `fgFrame` in `mode` (main.ts marks what it drew). */
   const drawn = (fgFrame: number, mode?: string) =>
     page.waitForSelector(`#frame[data-fg-frame="${fgFrame}"]${mode ? `[data-mode="${mode}"]` : ''}`, { timeout: 20000 });
-  const fakeState = () => inPage<{ fgFrame: number; mode: string; zoom: { min: number; max: number } } | null>(`return JSON.parse(sessionStorage.getItem('__vk_fake_state') || 'null');`);
+  const fakeState = () =>
+    inPage<{ fgFrame: number; mode: string; zoom: { min: number; max: number } } | null>(
+      `return JSON.parse(sessionStorage.getItem('__vk_fake_state') || 'null');`,
+    );
 
   async function shot(t: TestContext, selector: string, name: string): Promise<Shot> {
     const png = await page.locator(selector).screenshot();
@@ -170,7 +176,15 @@ describe('the drift preview in a browser', { skip }, () => {
 
     context = await chromium.launchPersistentContext(await fs.mkdtemp(path.join(os.tmpdir(), 'vidkompy-chromium-')), {
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       viewport: { width: 1000, height: 1100 },
       deviceScaleFactor: 1,
     });
@@ -209,7 +223,12 @@ describe('the drift preview in a browser', { skip }, () => {
     const img = await shot(t, '#plot', 'plot');
     const canvasBox = (await page.locator('#plot').boundingBox())!;
     const over = (await page.locator('#plot .u-over').boundingBox())!;
-    const area = { left: Math.round(over.x - canvasBox.x), top: Math.round(over.y - canvasBox.y), width: Math.round(over.width), height: Math.round(over.height) };
+    const area = {
+      left: Math.round(over.x - canvasBox.x),
+      top: Math.round(over.y - canvasBox.y),
+      width: Math.round(over.width),
+      height: Math.round(over.height),
+    };
     const px = (x: number, y: number) => pixel(img, x, y, img.channels);
     const isBlue = ([r, g, b]: number[]) => b > 150 && r < 90 && g < 90;
     const isOrange = ([r, g, b]: number[]) => r > 200 && g > 80 && g < 180 && b < 80;
@@ -253,7 +272,7 @@ describe('the drift preview in a browser', { skip }, () => {
     assert.ok(!colHas(xAt(view.fgTimes[45]), isPurple), 'no anchor elsewhere');
   });
 
-  it('draws the composite: fg pixels inside the box, bg outside, at the images\' own pixels', async (t) => {
+  it("draws the composite: fg pixels inside the box, bg outside, at the images' own pixels", async (t) => {
     await drawn(0, 'composite');
     const img = await shot(t, '#frame', 'frame-composite');
     const f = last!;
@@ -267,14 +286,24 @@ describe('the drift preview in a browser', { skip }, () => {
         const y = b.y + 2 + Math.floor(fy * (b.height - 4));
         const got = pixel(img, x, y, img.channels);
         const want = pixel(f.fg, x - b.x, y - b.y);
-        assert.ok(got.every((v, i) => Math.abs(v - want[i]) <= 2), `(${x},${y}) shows fg ${want} (got ${got})`);
+        assert.ok(
+          got.every((v, i) => Math.abs(v - want[i]) <= 2),
+          `(${x},${y}) shows fg ${want} (got ${got})`,
+        );
         checked++;
       }
     }
-    for (const [x, y] of [[5, 5], [f.bg.width - 6, f.bg.height - 6], [b.x + b.width + 10, b.y + 20]]) {
+    for (const [x, y] of [
+      [5, 5],
+      [f.bg.width - 6, f.bg.height - 6],
+      [b.x + b.width + 10, b.y + 20],
+    ]) {
       const got = pixel(img, x, y, img.channels);
       const want = pixel(f.bg, x, y);
-      assert.ok(got.every((v, i) => Math.abs(v - want[i]) <= 2), `(${x},${y}) outside the box shows bg ${want} (got ${got})`);
+      assert.ok(
+        got.every((v, i) => Math.abs(v - want[i]) <= 2),
+        `(${x},${y}) outside the box shows bg ${want} (got ${got})`,
+      );
     }
     assert.equal(checked, 15);
   });
@@ -353,7 +382,10 @@ describe('the drift preview in a browser', { skip }, () => {
     await drawn(10);
     await page.waitForTimeout(300);
     const asked = posted.slice(from).filter((m) => m.type === 'requestFrame');
-    assert.deepEqual(asked.map((m) => m.type === 'requestFrame' && m.fgFrame), [10]);
+    assert.deepEqual(
+      asked.map((m) => m.type === 'requestFrame' && m.fgFrame),
+      [10],
+    );
     await shot(t, 'body', 'page');
   });
 
@@ -390,7 +422,12 @@ describe('the drift preview in a browser', { skip }, () => {
     const saved = await fakeState();
     const from = posted.length;
     // As if an anchor moved the map one bg frame later.
-    view = { ...view, bgFrameForFg: view.bgFrameForFg.map((j) => j + 1), bgTimeForFg: view.bgTimeForFg.map((s) => s + 0.04), anchors: [...view.anchors, { fg: view.fgTimes[10], bg: view.bgTimeForFg[10] + 0.04 }] };
+    view = {
+      ...view,
+      bgFrameForFg: view.bgFrameForFg.map((j) => j + 1),
+      bgTimeForFg: view.bgTimeForFg.map((s) => s + 0.04),
+      anchors: [...view.anchors, { fg: view.fgTimes[10], bg: view.bgTimeForFg[10] + 0.04 }],
+    };
     await send({ type: 'busy', busy: true, progress: 0.5, stage: 'temporal' });
     assert.equal(await page.locator('#busy').isHidden(), false);
     await send({ type: 'alignment', view });

@@ -148,7 +148,9 @@ function num(v: Values, key: keyof Values, { int = false, min = -Infinity, max =
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) {
-    throw new UsageError(`--${key} ${raw}: expected ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` ≤ ${max}` : ''}`);
+    throw new UsageError(
+      `--${key} ${raw}: expected ${int ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` ≤ ${max}` : ''}`,
+    );
   }
   return n;
 }
@@ -181,7 +183,8 @@ function alignOptions(v: Values): AlignRequest {
 /** An external ONNX model from the --model flags (MODEL_DEFAULTS: a typical ImageNet export). */
 function modelSpec(v: Values): ModelSpec | undefined {
   if (!v.model) {
-    if (v['model-input'] || v['model-output'] || v['model-size'] || v['model-mean'] || v['model-std'] || v['model-layout']) throw new UsageError('the --model-* flags need --model FILE.onnx');
+    if (v['model-input'] || v['model-output'] || v['model-size'] || v['model-mean'] || v['model-std'] || v['model-layout'])
+      throw new UsageError('the --model-* flags need --model FILE.onnx');
     return undefined;
   }
   const triple = (key: 'model-mean' | 'model-std', dflt: [number, number, number]): [number, number, number] => {
@@ -192,7 +195,8 @@ function modelSpec(v: Values): ModelSpec | undefined {
     return [t[0], t[1], t[2]];
   };
   const size = (v['model-size'] ?? MODEL_SIZE).split('x').map(Number);
-  if (size.length !== 2 || !size.every((n) => Number.isInteger(n) && n > 0)) throw new UsageError(`--model-size ${v['model-size']}: expected WxH, e.g. 224x224`);
+  if (size.length !== 2 || !size.every((n) => Number.isInteger(n) && n > 0))
+    throw new UsageError(`--model-size ${v['model-size']}: expected WxH, e.g. 224x224`);
   return {
     path: path.resolve(v.model),
     input: v['model-input'] ?? MODEL_DEFAULTS.input,
@@ -220,7 +224,9 @@ function describe(al: Alignment): string {
     `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); ` +
     `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? DEFAULT_FEATURES}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
     (t.cuts?.length ? `; cuts at fg frames ${t.cuts.map((c) => c.fg).join(', ')}` : '') +
-    (al.trust ? `; trust ${al.trust.score.toFixed(2)} (${al.trust.verdict}${al.trust.verdict === 'unsure' ? `, forced: ${al.trust.reasons.join('; ')}` : ''})` : '')
+    (al.trust
+      ? `; trust ${al.trust.score.toFixed(2)} (${al.trust.verdict}${al.trust.verdict === 'unsure' ? `, forced: ${al.trust.reasons.join('; ')}` : ''})`
+      : '')
   );
 }
 
@@ -317,13 +323,24 @@ async function cmdFind(v: Values, io: Io, p: Progress, positionals: string[]): P
   if (!fg || !bg || positionals.length > 2) throw new UsageError('usage: vidkompy find FG BG');
   const opts = { ...spatialOptions(v), onProgress: reporter(p) };
   const l = await locate(bg, fg, opts);
-  let r = { x: l.placement.x - l.content.x * l.placement.scale, y: l.placement.y - l.content.y * l.placement.scale, scale: l.placement.scale, confidence: l.placement.score };
+  let r = {
+    x: l.placement.x - l.content.x * l.placement.scale,
+    y: l.placement.y - l.content.y * l.placement.scale,
+    scale: l.placement.scale,
+    confidence: l.placement.score,
+  };
   // Between two videos a frame matched only roughly in time can pull the placement a pixel or two
   // (a pan looks like a shift): align them in time, which refines the placement on exact pairs.
   // find reports where fg fits best, sure or not: nothing is rendered from it.
   if (l.fg.frameCount > 1 && l.bg.frameCount > 1 && l.method === 'auto') r = (await align(bg, fg, { ...opts, force: true }, l)).spatial;
   p.done();
-  const out = { x: Number(r.x.toFixed(2)), y: Number(r.y.toFixed(2)), scale: Number(r.scale.toFixed(5)), confidence: Number(r.confidence.toFixed(4)), contentRect: l.content };
+  const out = {
+    x: Number(r.x.toFixed(2)),
+    y: Number(r.y.toFixed(2)),
+    scale: Number(r.scale.toFixed(5)),
+    confidence: Number(r.confidence.toFixed(4)),
+    contentRect: l.content,
+  };
   if (v.json) io.out(JSON.stringify(out));
   else io.out(`x=${out.x} y=${out.y} scale=${out.scale} confidence=${out.confidence.toFixed(3)}`);
 }
@@ -344,7 +361,12 @@ async function cmdDemo(v: Values, io: Io, p: Progress, positionals: string[]): P
   const fg = path.join(dir, 'fg.mp4');
   if (!v.json) io.out(`demo: deriving a fg from ${path.relative(process.cwd(), bg)}: a 400x240 crop at (151, 83), 30 fps, starting 1.5 s in, graded`);
   p.update('deriving', 0);
-  const truth = await derive(bg, fg, { crop: { x: 151, y: 83, width: 400, height: 240 }, fps: 30, offset: 1.5, grade: { contrast: 1.15, brightness: 0.03, saturation: 1.2 } });
+  const truth = await derive(bg, fg, {
+    crop: { x: 151, y: 83, width: 400, height: 240 },
+    fps: 30,
+    offset: 1.5,
+    grade: { contrast: 1.15, brightness: 0.03, saturation: 1.2 },
+  });
   const al = await align(bg, fg, { onProgress: reporter(p) });
   await writeFileAtomic(path.join(dir, 'alignment.json'), alignmentText(al, path.join(dir, 'alignment.json')));
   const out = path.join(dir, 'composite.mp4');
@@ -365,7 +387,9 @@ async function cmdDemo(v: Values, io: Io, p: Progress, positionals: string[]): P
   if (v.json) io.out(JSON.stringify(summary));
   else {
     io.out(`found: ${describe(al)}`);
-    io.out(`truth: x=${truth.x} y=${truth.y} scale=${truth.scale}; ${summary.framesWithin1}% of ${errs.length} fg frames within 1 bg frame of the truth (max error ${summary.maxFrameError})`);
+    io.out(
+      `truth: x=${truth.x} y=${truth.y} scale=${truth.scale}; ${summary.framesWithin1}% of ${errs.length} fg frames within 1 bg frame of the truth (max error ${summary.maxFrameError})`,
+    );
     io.out(`wrote ${out} (${r.width}x${r.height}, ${r.frames} frames) and ${summary.alignment} in ${(al.timings.total + r.seconds).toFixed(1)} s`);
   }
 }
@@ -384,10 +408,25 @@ async function cmdRun(v: Values, io: Io, p: Progress, positionals: string[]): Pr
   p.done();
   const al = fromProjectAlignment(alignment, project.file);
   if (v.json) {
-    io.out(JSON.stringify({ output: r.output, alignment: project.alignmentFile, cached, width: r.width, height: r.height, frames: r.frames, audio: r.audio,
-      spatial: al.spatial, offsetSeconds: al.temporal.offsetSeconds, speed: al.temporal.speed, trust: savedTrust(al.trust) }));
+    io.out(
+      JSON.stringify({
+        output: r.output,
+        alignment: project.alignmentFile,
+        cached,
+        width: r.width,
+        height: r.height,
+        frames: r.frames,
+        audio: r.audio,
+        spatial: al.spatial,
+        offsetSeconds: al.temporal.offsetSeconds,
+        speed: al.temporal.speed,
+        trust: savedTrust(al.trust),
+      }),
+    );
   } else {
-    io.out(`wrote ${r.output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}) with ${cached ? 'the saved' : 'a new'} alignment ${project.alignmentFile}: ${describe(al)}`);
+    io.out(
+      `wrote ${r.output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}) with ${cached ? 'the saved' : 'a new'} alignment ${project.alignmentFile}: ${describe(al)}`,
+    );
   }
 }
 
@@ -398,7 +437,10 @@ function cmdDaemon(args: string[]): Promise<number> {
   return new Promise<number>(() => undefined);
 }
 
-export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') }): Promise<number> {
+export async function main(
+  argv: string[],
+  io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') },
+): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '-h' || cmd === '--help' || cmd === 'help') {
     io.out(HELP);

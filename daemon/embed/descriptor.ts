@@ -25,7 +25,12 @@ export function embeddingKind(o: EmbeddingOptions = {}): DescriptorKind<Embeddin
     name: 'embedding',
     key: () => undefined,
     async describe({ video, region, onFrame, signal }) {
-      const embedded = await embedVideo(video.file, region, model, { signal, cacheDir: o.cacheDir, onProgress: () => onFrame(), expectedFrames: video.frameCount });
+      const embedded = await embedVideo(video.file, region, model, {
+        signal,
+        cacheDir: o.cacheDir,
+        onProgress: () => onFrame(),
+        expectedFrames: video.frameCount,
+      });
       const seq = { data: new Uint8Array(0), n: embedded.descriptors.n, w: 0, h: 0, times: embedded.times };
       return { embedded, seq, provider: embedded.provider };
     },

@@ -49,10 +49,13 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     p.catch(() => undefined);
     early.set(key, p);
   };
-  const loc = located ?? verified ?? (await locate(bgFile, fgFile, o, decodeEarly).catch((e: unknown) => {
-    stopEarly.abort();
-    throw e;
-  }));
+  const loc =
+    located ??
+    verified ??
+    (await locate(bgFile, fgFile, o, decodeEarly).catch((e: unknown) => {
+      stopEarly.abort();
+      throw e;
+    }));
   const { bg, fg, content } = loc;
   const timings = { spatial: performance.now() - t0, decode: 0, temporal: 0, refine: 0 };
   let placement = loc.placement;
@@ -101,7 +104,9 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const corner = frameCorner(placement, content);
   const conf = Array.from(tm.confidence, (c) => round(c, 4));
   const audioFound = await audioSummary(audio);
-  const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) => timeOf(bgF, bg, j));
+  const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) =>
+    timeOf(bgF, bg, j),
+  );
   return {
     version: 1,
     bg: summary(bg, bgF.n),

@@ -88,12 +88,48 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     throw new VidkompyError('BAD_ARGS', `${bgFile}: ${bg.audio ? 'audio is not carried over into an edit (segments)' : 'has no audio to carry over'}`);
   }
   const audio = spec.audio
-    ? ['-ss', String(spec.offset ?? 0), '-i', ffmpegPath(bgFile),
-      '-map', '0:v', '-map', '1:a:0', ...(speed !== 1 ? ['-af', `atempo=${speed}`] : []), '-c:a', 'aac', '-b:a', '128k', '-shortest']
+    ? [
+        '-ss',
+        String(spec.offset ?? 0),
+        '-i',
+        ffmpegPath(bgFile),
+        '-map',
+        '0:v',
+        '-map',
+        '1:a:0',
+        ...(speed !== 1 ? ['-af', `atempo=${speed}`] : []),
+        '-c:a',
+        'aac',
+        '-b:a',
+        '128k',
+        '-shortest',
+      ]
     : [];
   const enc = openEncoder(
-    ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${bg.width}x${bg.height}`, '-framerate', String(fps), '-i', 'pipe:0', ...audio,
-      '-vf', filters.join(','), '-c:v', 'libx264', '-preset', 'veryfast', '-crf', String(spec.crf ?? 18), '-f', 'mp4', ffmpegPath(temp)],
+    [
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-s',
+      `${bg.width}x${bg.height}`,
+      '-framerate',
+      String(fps),
+      '-i',
+      'pipe:0',
+      ...audio,
+      '-vf',
+      filters.join(','),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-crf',
+      String(spec.crf ?? 18),
+      '-f',
+      'mp4',
+      ffmpegPath(temp),
+    ],
     out,
     signal,
   );
@@ -121,5 +157,13 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     throw e;
   }
   const s = crop.width / size.width;
-  return { bgFrameForFg: map, x: crop.x - bars.left * s, y: crop.y - bars.top * s, scale: s, fps, width: size.width + bars.left + bars.right, height: size.height + bars.top + bars.bottom };
+  return {
+    bgFrameForFg: map,
+    x: crop.x - bars.left * s,
+    y: crop.y - bars.top * s,
+    scale: s,
+    fps,
+    width: size.width + bars.left + bars.right,
+    height: size.height + bars.top + bars.bottom,
+  };
 }

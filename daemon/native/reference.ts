@@ -98,13 +98,27 @@ function combine(l0: number, l1: number, l2: number, l3: number, l4: number, l5:
 
 /** a[ao ..]·b[bo ..] over dim elements, double accumulation in lane order. */
 function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, dim: number): number {
-  let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+  let l0 = 0,
+    l1 = 0,
+    l2 = 0,
+    l3 = 0,
+    l4 = 0,
+    l5 = 0,
+    l6 = 0,
+    l7 = 0;
   const end = dim - (dim & 7);
   let k = 0;
   for (; k < end; k += 8) {
-    const p = ao + k, q = bo + k;
-    l0 += a[p] * b[q]; l1 += a[p + 1] * b[q + 1]; l2 += a[p + 2] * b[q + 2]; l3 += a[p + 3] * b[q + 3];
-    l4 += a[p + 4] * b[q + 4]; l5 += a[p + 5] * b[q + 5]; l6 += a[p + 6] * b[q + 6]; l7 += a[p + 7] * b[q + 7];
+    const p = ao + k,
+      q = bo + k;
+    l0 += a[p] * b[q];
+    l1 += a[p + 1] * b[q + 1];
+    l2 += a[p + 2] * b[q + 2];
+    l3 += a[p + 3] * b[q + 3];
+    l4 += a[p + 4] * b[q + 4];
+    l5 += a[p + 5] * b[q + 5];
+    l6 += a[p + 6] * b[q + 6];
+    l7 += a[p + 7] * b[q + 7];
   }
   let t = 0;
   for (; k < dim; k++) t += a[ao + k] * b[bo + k];
@@ -141,7 +155,9 @@ export function batchDot(a: Float32Array, aRows: number, b: Float32Array, bRows:
     throw new RangeError(`${fn}: pairs.aIndex, pairs.bStart and pairs.bCount must have the same length (got ${P}, ${bStart.length}, ${bCount.length})`);
   let total = 0;
   for (let r = 0; r < P; r++) {
-    const ai = aIndex[r], bs = bStart[r], bc = bCount[r];
+    const ai = aIndex[r],
+      bs = bStart[r],
+      bc = bCount[r];
     if (ai < 0 || ai >= aRows) throw new RangeError(`${fn}: pairs.aIndex[${r}] = ${ai} is outside [0, aRows=${aRows})`);
     if (bs < 0 || bc < 0 || bs + bc > bRows) throw new RangeError(`${fn}: pairs row ${r} asks for b rows [${bs}, ${bs + bc}) outside [0, bRows=${bRows})`);
     total += bc;
@@ -220,7 +236,16 @@ function checkBand(fn: string, cost: Float32Array, rows: number, lo: Int32Array,
  * rows is in [0, maxStep] and costs lambda·|step − rate|. Ties go to the smallest step. Returns the
  * column for each row.
  */
-export function bandedPath(cost: Float32Array, rows: number, lo: Int32Array, width: Int32Array, stride: number, rate: number, maxStep: number, lambda: number): Int32Array {
+export function bandedPath(
+  cost: Float32Array,
+  rows: number,
+  lo: Int32Array,
+  width: Int32Array,
+  stride: number,
+  rate: number,
+  maxStep: number,
+  lambda: number,
+): Int32Array {
   const fn = 'bandedPath';
   checkBand(fn, cost, rows, lo, width, stride);
   numberArg(rate, fn, 'rate');
@@ -270,7 +295,11 @@ export function bandedPath(cost: Float32Array, rows: number, lo: Int32Array, wid
 }
 
 // Back-pointer codes; a value >= 0 is a jump from that band offset of row r − 1.
-const DIAG = -1, VERT = -2, HORIZ = -3, START = -4, NONE = -5;
+const DIAG = -1,
+  VERT = -2,
+  HORIZ = -3,
+  START = -4,
+  NONE = -5;
 
 function dtwOpts(v: unknown, fn: string): { openBegin: boolean; openEnd: boolean; jumps: boolean; jumpPenalty: number } {
   const o = { openBegin: false, openEnd: false, jumps: false, jumpPenalty: 0 };
@@ -330,7 +359,10 @@ export function dtwBand(cost: Float32Array, rows: number, lo: Int32Array, width:
   [prev, cur] = [cur, prev];
 
   for (let r = 1; r < rows; r++) {
-    const lp = lo[r - 1], wp = width[r - 1], l = lo[r], w = width[r];
+    const lp = lo[r - 1],
+      wp = width[r - 1],
+      l = lo[r],
+      w = width[r];
     if (o.jumps) {
       // Running prefix minimum of row r − 1 keeps cuts O(width) per row.
       pm[0] = prev[0];
@@ -350,7 +382,8 @@ export function dtwBand(cost: Float32Array, rows: number, lo: Int32Array, width:
       const j = l + c;
       let best = Infinity;
       let code = NONE;
-      const pd = j - 1 - lp, pv = j - lp;
+      const pd = j - 1 - lp,
+        pv = j - lp;
       if (pd >= 0 && pd < wp && prev[pd] < best) {
         best = prev[pd];
         code = DIAG;
@@ -501,7 +534,20 @@ export function savitzkyGolay(y: Float64Array, window: number, order: number): F
  * norm `norm`. 0 where the image window or the template is flat. Per template row, lane j sums the
  * columns k + j (k a multiple of 8), the rest go to the tail; combine() joins them after the last row.
  */
-export function nccGrid(img: Float32Array, width: number, height: number, tpl: Float32Array, cols: number, rows: number, step: number, norm: number, x0: number, y0: number, nx: number, ny: number): Float64Array {
+export function nccGrid(
+  img: Float32Array,
+  width: number,
+  height: number,
+  tpl: Float32Array,
+  cols: number,
+  rows: number,
+  step: number,
+  norm: number,
+  x0: number,
+  y0: number,
+  nx: number,
+  ny: number,
+): Float64Array {
   const fn = 'nccGrid';
   typedArg(img, Float32Array, fn, 'img');
   intArg(width, fn, 'width', 1);

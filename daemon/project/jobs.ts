@@ -6,7 +6,15 @@ import { compose, prepareOutput, type ComposeResult } from '../engine';
 import { VidkompyError, type ErrorCode } from '../core/errors';
 import { memoryCache } from '../core/lru';
 import { type Engine } from '../../protocol/project';
-import { fromProjectAlignment, inputHashes, readProjectAlignment, serialiseProjectAlignment, staleReasons, toProjectAlignment, type ProjectAlignment } from '../store';
+import {
+  fromProjectAlignment,
+  inputHashes,
+  readProjectAlignment,
+  serialiseProjectAlignment,
+  staleReasons,
+  toProjectAlignment,
+  type ProjectAlignment,
+} from '../store';
 import { checkProjectText, readProjectText } from './check';
 import { assertContained } from './containment';
 import { parseJson } from './jsonTree';
@@ -81,7 +89,10 @@ export async function alignProject(p: ResolvedProject, hooks: JobHooks = {}): Pr
   // A damaged or foreign file in the alignment's place is replaced, not fatal.
   const saved = await readProjectAlignment(p.alignmentFile).catch(() => undefined);
   if (saved && !(await staleReasons(saved, p)).length) return { alignment: saved, cached: true };
-  const [al, hashes] = await Promise.all([align(p.bg, p.fg, { ...options, cacheDir: hooks.cacheDir, cache: alignCache, signal: hooks.signal, onProgress: hooks.onAlignProgress }), inputHashes(p)]);
+  const [al, hashes] = await Promise.all([
+    align(p.bg, p.fg, { ...options, cacheDir: hooks.cacheDir, cache: alignCache, signal: hooks.signal, onProgress: hooks.onAlignProgress }),
+    inputHashes(p),
+  ]);
   const alignment = toProjectAlignment(al, p, hashes);
   await writeFileAtomic(p.alignmentFile, serialiseProjectAlignment(alignment), { signal: hooks.signal, commit: hooks.commit });
   return { alignment, cached: false, provider: al.temporal.provider };
@@ -99,7 +110,10 @@ export async function freshAlignment(p: ResolvedProject): Promise<ProjectAlignme
   const saved = await savedAlignment(p);
   const reasons = await staleReasons(saved, p);
   if (reasons.length) {
-    throw new VidkompyError('STALE', `${p.alignmentFile}: the saved alignment is stale: ${reasons.join('; ')}`, p.alignmentFile, { kind: 'command', command: 'realign' });
+    throw new VidkompyError('STALE', `${p.alignmentFile}: the saved alignment is stale: ${reasons.join('; ')}`, p.alignmentFile, {
+      kind: 'command',
+      command: 'realign',
+    });
   }
   return saved;
 }

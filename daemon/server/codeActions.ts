@@ -69,7 +69,10 @@ export function closest(typed: string, candidates: readonly string[]): string | 
   let bestD = Infinity;
   for (const c of candidates) {
     const d = editDistance(typed.toLowerCase(), c.toLowerCase());
-    if (d < bestD) (best = c), (bestD = d);
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
   }
   return best !== undefined && bestD > 0 && bestD <= Math.max(2, Math.ceil(typed.length / 3)) ? best : undefined;
 }
@@ -104,13 +107,19 @@ export function fixTypoActions(
   return out;
 }
 
-
 const isVideo = (name: string) => VIDEO_EXTENSIONS.includes(path.extname(name).toLowerCase());
 
 const PATH_FIELDS: JSONPath[] = [['bg'], ['fg'], ['model', 'path']];
 
 /** "Fix the path": for each missing file, the files of the same name under the project's folders. */
-export async function fixPathActions(parsed: ParsedJson, projectFile: string, diagnostics: Diagnostic[], roots: string[], range: (s: Span) => Range, uri: string): Promise<CodeAction[]> {
+export async function fixPathActions(
+  parsed: ParsedJson,
+  projectFile: string,
+  diagnostics: Diagnostic[],
+  roots: string[],
+  range: (s: Span) => Range,
+  uri: string,
+): Promise<CodeAction[]> {
   const out: CodeAction[] = [];
   for (const d of diagnostics.filter((x) => x.code === 'ENOENT')) {
     for (const field of PATH_FIELDS) {

@@ -29,7 +29,10 @@ export async function complete(c: CompletionContext): Promise<CompletionItem[]> 
   const loc = getLocation(c.parsed.text, c.offset);
   // What the typed text (a string token under the cursor) spans: the item replaces all of it.
   const prev = loc.previousNode;
-  const typed: Span = prev && prev.type === 'string' && c.offset >= prev.offset && c.offset <= prev.offset + prev.length ? { offset: prev.offset, length: prev.length } : { offset: c.offset, length: 0 };
+  const typed: Span =
+    prev && prev.type === 'string' && c.offset >= prev.offset && c.offset <= prev.offset + prev.length
+      ? { offset: prev.offset, length: prev.length }
+      : { offset: c.offset, length: 0 };
   const replace = c.range(typed);
   const item = (label: string, insert: string, kind: CompletionItemKind, documentation?: string, detail?: string): CompletionItem => ({
     label,
@@ -52,7 +55,11 @@ export async function complete(c: CompletionContext): Promise<CompletionItem[]> 
   return valueItems(c, loc.path, item);
 }
 
-async function valueItems(c: CompletionContext, at: JSONPath, item: (label: string, insert: string, kind: CompletionItemKind, doc?: string, detail?: string) => CompletionItem): Promise<CompletionItem[]> {
+async function valueItems(
+  c: CompletionContext,
+  at: JSONPath,
+  item: (label: string, insert: string, kind: CompletionItemKind, doc?: string, detail?: string) => CompletionItem,
+): Promise<CompletionItem[]> {
   const schema = schemaAt(at);
   if (!schema) return [];
   if (schema.enum) return schema.enum.map((v) => item(String(v), JSON.stringify(v), CompletionItemKind.EnumMember, schema.description));

@@ -6,7 +6,11 @@ import path from 'node:path';
  * Bounded (depth and entries) so a project in a huge folder still answers at once; dot folders and
  * node_modules are skipped.
  */
-export async function findFiles(root: string, match: (name: string) => boolean, limits = { maxDepth: 6, maxEntries: 5000, maxResults: 200 }): Promise<string[]> {
+export async function findFiles(
+  root: string,
+  match: (name: string) => boolean,
+  limits = { maxDepth: 6, maxEntries: 5000, maxResults: 200 },
+): Promise<string[]> {
   const found: string[] = [];
   let seen = 0;
   let level = [path.resolve(root)];

@@ -11,7 +11,13 @@ export interface ProgressReporter {
   done(message?: string): void;
 }
 
-export async function startProgress(connection: Connection, title: string, token: ProgressToken | undefined, clientCanCreate: boolean, onCancel?: () => void): Promise<ProgressReporter> {
+export async function startProgress(
+  connection: Connection,
+  title: string,
+  token: ProgressToken | undefined,
+  clientCanCreate: boolean,
+  onCancel?: () => void,
+): Promise<ProgressReporter> {
   let send: { report(pct: number, message?: string): void; done(message?: string): void };
   if (token !== undefined) {
     connection.sendProgress(WorkDoneProgress.type, token, { kind: 'begin', title, cancellable: true, percentage: 0 });

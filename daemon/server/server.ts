@@ -100,7 +100,11 @@ export function startServer(): Connection {
     return file && isProjectFile(file) ? { doc, file } : undefined;
   };
   /** The editor's text of a project, when it has the file open (unsaved edits included). */
-  const openText = (file: string) => documents.all().find((d) => fileOf(d.uri) === file)?.getText();
+  const openText = (file: string) =>
+    documents
+      .all()
+      .find((d) => fileOf(d.uri) === file)
+      ?.getText();
   const rootsFor = (file: string) => {
     const dir = path.dirname(file);
     return [dir, ...roots.filter((r) => dir.startsWith(r + path.sep) || dir === r)];
@@ -196,7 +200,9 @@ export function startServer(): Connection {
     };
   });
 
-  connection.onDidChangeConfiguration((p) => void applySettings((p.settings as Record<string, unknown> | null)?.[SETTINGS_SECTION]).catch((e) => log(`settings: ${e}`)));
+  connection.onDidChangeConfiguration(
+    (p) => void applySettings((p.settings as Record<string, unknown> | null)?.[SETTINGS_SECTION]).catch((e) => log(`settings: ${e}`)),
+  );
 
   connection.onNotification(trustNotification.method, (p: { trusted?: unknown } | null) => {
     trusted = p?.trusted === true;
@@ -223,7 +229,13 @@ export function startServer(): Connection {
     const open = projectDoc(params.textDocument.uri);
     if (!open) return [];
     const text = open.doc.getText();
-    return complete({ parsed: parseJson(text), projectFile: open.file, offset: open.doc.offsetAt(params.position), roots: rootsFor(open.file), range: rangeMapper(text) });
+    return complete({
+      parsed: parseJson(text),
+      projectFile: open.file,
+      offset: open.doc.offsetAt(params.position),
+      roots: rootsFor(open.file),
+      range: rangeMapper(text),
+    });
   });
 
   connection.onCodeAction(async (params) => {
@@ -320,7 +332,14 @@ export function startServer(): Connection {
     );
     provider = outcome.provider ?? provider;
     const { spatial: s, temporal: t } = outcome.alignment;
-    return { alignment: pathToUri(p.alignmentFile), spatial: { x: s.x, y: s.y, scale: s.scale, confidence: s.confidence }, offsetSeconds: t.offsetSeconds, speed: t.speed, meanConfidence: t.meanConfidence, cached: outcome.cached };
+    return {
+      alignment: pathToUri(p.alignmentFile),
+      spatial: { x: s.x, y: s.y, scale: s.scale, confidence: s.confidence },
+      offsetSeconds: t.offsetSeconds,
+      speed: t.speed,
+      meanConfidence: t.meanConfidence,
+      cached: outcome.cached,
+    };
   });
 
   handle(renderRequest, async (params, signal) => {

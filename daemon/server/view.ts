@@ -15,7 +15,18 @@ import { createProxyStore, type ProxySpec } from './proxy';
 /** What the preview shows: the saved alignment of a project, and frames from it. */
 
 export function toVideoInfo(p: ProbeInfo): VideoInfo {
-  return { uri: pathToUri(p.file), width: p.width, height: p.height, fps: p.fps, frameCount: p.frameCount, duration: p.duration, codec: p.codec, vfr: p.vfr, rotation: p.rotation, audio: p.audio };
+  return {
+    uri: pathToUri(p.file),
+    width: p.width,
+    height: p.height,
+    fps: p.fps,
+    frameCount: p.frameCount,
+    duration: p.duration,
+    codec: p.codec,
+    vfr: p.vfr,
+    rotation: p.rotation,
+    audio: p.audio,
+  };
 }
 
 /**
@@ -84,8 +95,10 @@ const MAX_PREVIEW = 4096;
 export async function previewFrame(al: Alignment, params: FrameParams, signal?: AbortSignal): Promise<FrameResult> {
   const { fgFrame, width } = params;
   const n = al.temporal.bgFrameForFg.length;
-  if (!Number.isInteger(fgFrame) || fgFrame < 0 || fgFrame >= n) throw badParams(`vidkompy/frame: fgFrame must be an integer in 0..${n - 1}, got ${JSON.stringify(fgFrame)}`);
-  if (!Number.isInteger(width) || width < 16 || width > MAX_PREVIEW) throw badParams(`vidkompy/frame: width must be an integer in 16..${MAX_PREVIEW}, got ${JSON.stringify(width)}`);
+  if (!Number.isInteger(fgFrame) || fgFrame < 0 || fgFrame >= n)
+    throw badParams(`vidkompy/frame: fgFrame must be an integer in 0..${n - 1}, got ${JSON.stringify(fgFrame)}`);
+  if (!Number.isInteger(width) || width < 16 || width > MAX_PREVIEW)
+    throw badParams(`vidkompy/frame: width must be an integer in 16..${MAX_PREVIEW}, got ${JSON.stringify(width)}`);
   if (params.format !== undefined && params.format !== 'jpeg') {
     throw badParams(`vidkompy/frame: format must be "jpeg" (or left out), got ${JSON.stringify(params.format)}`);
   }
@@ -102,7 +115,10 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   // A loop, not Math.min(...map): a long map would overflow the argument stack.
   let first = map[0];
   let last = map[0];
-  for (const j of map) (first = Math.min(first, j)), (last = Math.max(last, j));
+  for (const j of map) {
+    first = Math.min(first, j);
+    last = Math.max(last, j);
+  }
   const bgSpec: ProxySpec = { file: bg.file, width, height: bgH, filter: `scale=${width}:${bgH}:flags=area`, first, last };
   const fgFilter = `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1,scale=${fgW}:${fgH}:flags=area`;
   const fgSpec: ProxySpec = { file: fg.file, width: fgW, height: fgH, filter: fgFilter, first: 0, last: n - 1 };

@@ -72,7 +72,8 @@ export function optionsRecord(o: AlignmentOptionsRecord): AlignmentOptionsRecord
   const s = o.spatial;
   const spatial = s && { x: s.x, y: s.y, scale: s.scale, unscaled: s.unscaled };
   const m = o.model;
-  const defined = <T extends object>(v: T | undefined) => (v && Object.values(v).some((e) => e !== undefined) ? (JSON.parse(JSON.stringify(v)) as T) : undefined);
+  const defined = <T extends object>(v: T | undefined) =>
+    v && Object.values(v).some((e) => e !== undefined) ? (JSON.parse(JSON.stringify(v)) as T) : undefined;
   return {
     engine: o.engine,
     features: o.features,

@@ -74,7 +74,13 @@ export interface TestClient {
   close(): Promise<number | null>;
 }
 
-export async function startClient(opts: { root: string; capabilities?: ClientCapabilities; settings?: unknown; command?: string[]; init?: Record<string, unknown> }): Promise<TestClient> {
+export async function startClient(opts: {
+  root: string;
+  capabilities?: ClientCapabilities;
+  settings?: unknown;
+  command?: string[];
+  init?: Record<string, unknown>;
+}): Promise<TestClient> {
   const command = opts.command ?? [DAEMON, '--stdio'];
   const child = spawn(process.execPath, command, { cwd: opts.root, stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
@@ -142,7 +148,8 @@ export async function startClient(opts: { root: string; capabilities?: ClientCap
     statuses,
     logs,
     stderr: () => err,
-    diagnostics: (uri, pred = () => true, timeoutMs) => until(`diagnostics for ${uri}`, () => [...published].reverse().find((p) => p.uri === uri && pred(p)), timeoutMs),
+    diagnostics: (uri, pred = () => true, timeoutMs) =>
+      until(`diagnostics for ${uri}`, () => [...published].reverse().find((p) => p.uri === uri && pred(p)), timeoutMs),
     open(file, text, version = 1) {
       const uri = pathToFileURL(file).href;
       void conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'json', version, text } });
@@ -164,4 +171,3 @@ export async function startClient(opts: { root: string; capabilities?: ClientCap
     },
   };
 }
-

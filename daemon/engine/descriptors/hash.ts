@@ -104,7 +104,14 @@ export function hashFrame(rgb: Uint8Array, out: HashSeq, i: number): void {
 }
 
 export function emptyHashSeq(n: number): HashSeq {
-  return { n, p: new BigUint64Array(n), a: new BigUint64Array(n), d: new BigUint64Array(n), hist: new Float32Array(n * HIST_BINS), grey: new Uint8Array(n * N * N) };
+  return {
+    n,
+    p: new BigUint64Array(n),
+    a: new BigUint64Array(n),
+    d: new BigUint64Array(n),
+    hist: new Float32Array(n * HIST_BINS),
+    grey: new Uint8Array(n * N * N),
+  };
 }
 
 /**
@@ -168,7 +175,17 @@ export async function extractHashFeatures(
   let n = 0;
   const times: number[] = [];
   const filter = `crop=${region.width}:${region.height}:${region.x}:${region.y}:exact=1,scale=${HASH_SIZE}:${HASH_SIZE}:flags=area`;
-  for await (const f of readFrames({ file, filter, pixFmt: 'rgb24', width: HASH_SIZE, height: HASH_SIZE, onTime: (t) => times.push(t), signal, analysis: true, what: 'decoding for alignment' })) {
+  for await (const f of readFrames({
+    file,
+    filter,
+    pixFmt: 'rgb24',
+    width: HASH_SIZE,
+    height: HASH_SIZE,
+    onTime: (t) => times.push(t),
+    signal,
+    analysis: true,
+    what: 'decoding for alignment',
+  })) {
     if (n >= hashes.n) hashes = grow(hashes, hashes.n * 2);
     hashFrame(f, hashes, n++);
     onFrame?.(n);

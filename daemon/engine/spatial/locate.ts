@@ -27,7 +27,12 @@ export function fixedScale(o: SpatialOptions): number | undefined {
  * The spatial step on its own: where fg's content sits in bg, from sampled frames. Coarse FFT search
  * over scales, then a full-resolution refinement on the best-matching sample pair.
  */
-export async function locate(bgFile: string, fgFile: string, o: SpatialOptions = {}, onContent?: (bg: ProbeInfo, fg: ProbeInfo, content: Rect) => void): Promise<Located> {
+export async function locate(
+  bgFile: string,
+  fgFile: string,
+  o: SpatialOptions = {},
+  onContent?: (bg: ProbeInfo, fg: ProbeInfo, content: Rect) => void,
+): Promise<Located> {
   o.onProgress?.('probe', 0);
   const [bg, fg] = await Promise.all([probe(bgFile, o.signal), probe(fgFile, o.signal)]);
   o.onProgress?.('spatial', 0);
@@ -71,7 +76,10 @@ async function refineAtSample(bg: ProbeInfo, bgS: Sampled, hit: CoarseHit, fgSam
   const sh = bgS.height;
   const near = [-2, -1, 0, 1, 2].map((k) => t + k / bg.fps).filter((v) => v >= 0);
   const coarse = bgS.frames[hit.bgSample];
-  const frames = await framesAt(bg, near, { signal: o.signal, verify: (w, f) => w !== t || ncc(resize(toGray(f, bg.width, bg.height), sw, sh).data, coarse) >= 0.95 });
+  const frames = await framesAt(bg, near, {
+    signal: o.signal,
+    verify: (w, f) => w !== t || ncc(resize(toGray(f, bg.width, bg.height), sw, sh).data, coarse) >= 0.95,
+  });
   const candidates = frames.filter((f): f is Uint8Array => !!f).map((f) => toGray(f, bg.width, bg.height));
   if (!candidates.length) throw new VidkompyError('NO_FRAMES', `${bg.file}: no frame near ${t.toFixed(3)} s could be decoded; re-export the video`, bg.file);
   return refine([{ bg: candidates, fg: fgSample }], hit, { from: Math.min(1, 2 * c), scaleUncertainty: 0.045, fixedScale: fixedScale(o) });
@@ -91,12 +99,12 @@ export function notFound(fg: ProbeInfo, bg: ProbeInfo, content: Rect, p?: Placem
     );
   }
   const best = p ? ` (best match: NCC ${p.score.toFixed(2)} at x=${Math.round(p.x)}, y=${Math.round(p.y)}, scale ${p.scale.toFixed(3)})` : '';
-  return new VidkompyError(
-    'NOT_FOUND',
-    `${fg.file}: fg was not found inside bg ${bg.file}${best}`,
-    fg.file,
-    { kind: 'options', verb: 'give', options: ['placement'], lead: 'check that fg shows part of bg, or' },
-  );
+  return new VidkompyError('NOT_FOUND', `${fg.file}: fg was not found inside bg ${bg.file}${best}`, fg.file, {
+    kind: 'options',
+    verb: 'give',
+    options: ['placement'],
+    lead: 'check that fg shows part of bg, or',
+  });
 }
 
 /** fg's content rect placed in bg, clipped to bg, with the matching part of fg. */
@@ -107,7 +115,12 @@ export function regions(l: Pick<Located, 'bg' | 'content' | 'placement'>): { bgR
   const y0 = Math.max(0, Math.round(p.y));
   const x1 = Math.min(bg.width, Math.round(p.x + content.width * s));
   const y1 = Math.min(bg.height, Math.round(p.y + content.height * s));
-  if (x1 - x0 < 4 || y1 - y0 < 4) throw new VidkompyError('BAD_ARGS', `the placement puts fg outside bg (${bg.width}x${bg.height})`, undefined, { kind: 'options', verb: 'check', options: ['placement'] });
+  if (x1 - x0 < 4 || y1 - y0 < 4)
+    throw new VidkompyError('BAD_ARGS', `the placement puts fg outside bg (${bg.width}x${bg.height})`, undefined, {
+      kind: 'options',
+      verb: 'check',
+      options: ['placement'],
+    });
   const bgRect = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
   const fx = Math.round(content.x + (x0 - p.x) / s);
   const fy = Math.round(content.y + (y0 - p.y) / s);

@@ -37,14 +37,7 @@ export interface CoarseOptions {
  * `bg` samples are given at coarse size (bgSmallW × bgSmallH, a factor `c` of bg's size); `fg`
  * samples are fg's content at full resolution. Positions returned are in full bg pixels.
  */
-export function coarseSearch(
-  bg: Uint8Array[],
-  bgSmallW: number,
-  bgSmallH: number,
-  c: number,
-  fg: Gray[],
-  opts: CoarseOptions = {},
-): CoarseHit | undefined {
+export function coarseSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: number, c: number, fg: Gray[], opts: CoarseOptions = {}): CoarseHit | undefined {
   if (!bg.length || !fg.length) return undefined;
   const fw = fg[0].width;
   const fh = fg[0].height;
@@ -79,7 +72,10 @@ export function coarseSearch(
       const ts = fft2(t.data, tw, th, W, H);
       for (let k = 0; k < bgSpec.length; k++) {
         const corr = correlate(bgSpec[k], ts, bgSmallH - th + 1);
-        for (const [bi, part] of [[2 * k, corr.re], [2 * k + 1, corr.im]] as const) {
+        for (const [bi, part] of [
+          [2 * k, corr.re],
+          [2 * k + 1, corr.im],
+        ] as const) {
           if (bi >= bgImgs.length) continue;
           const hit = bestNcc(part, W, bgInt[bi], t, bgSmallW, bgSmallH);
           if (hit && (!best || hit.score > best.score)) {
@@ -96,11 +92,11 @@ export function coarseSearch(
   if (!sweep.length) return undefined;
   sweep.sort((a, b) => b.score - a.score);
   const all = fg.map((_, i) => i);
-  const finalists = sweep.slice(0, 3).map((h) => (fg.length > 1 ? evalScale(h.scale, all) ?? h : h));
+  const finalists = sweep.slice(0, 3).map((h) => (fg.length > 1 ? (evalScale(h.scale, all) ?? h) : h));
   finalists.sort((a, b) => b.score - a.score);
   let best = finalists[0];
   const unity = sweep.find((h) => h.scale === 1);
-  if (unity && unity.score >= best.score - 0.02) best = fg.length > 1 ? evalScale(1, all) ?? unity : unity;
+  if (unity && unity.score >= best.score - 0.02) best = fg.length > 1 ? (evalScale(1, all) ?? unity) : unity;
   return best;
 }
 
@@ -271,7 +267,13 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
         acc /= pairs.length;
         if (!best || acc > best.score) {
           for (let k = 0; k < pairs.length; k++) chosen[k] = perPair[k].arg[q];
-          best = { x: (xa + (q % nx)) / f, y: (ya + Math.floor(q / nx)) / f, scale: opts.fixedScale ?? (u > 0 ? tw / (fw * f) : s), score: acc, picks: chosen.slice() };
+          best = {
+            x: (xa + (q % nx)) / f,
+            y: (ya + Math.floor(q / nx)) / f,
+            scale: opts.fixedScale ?? (u > 0 ? tw / (fw * f) : s),
+            score: acc,
+            picks: chosen.slice(),
+          };
         }
       }
     }

@@ -80,7 +80,15 @@ function normalised(x: Float32Array): Float32Array {
 }
 
 /** Best normalised cross-correlation of `win` (normalised) over bg positions [from, to). */
-function bestIn(win: Float32Array, bg: Float32Array, s1: Float64Array, s2: Float64Array, from: number, to: number, corrAt: (j: number) => number): { at: number; score: number } {
+function bestIn(
+  win: Float32Array,
+  bg: Float32Array,
+  s1: Float64Array,
+  s2: Float64Array,
+  from: number,
+  to: number,
+  corrAt: (j: number) => number,
+): { at: number; score: number } {
   const w = win.length;
   let best = -Infinity;
   let at = from;

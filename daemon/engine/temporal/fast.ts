@@ -29,7 +29,13 @@ export function alignFast(fg: HashSeq, bg: HashSeq, o: TemporalOptions): Tempora
   const fd = hashDescriptors(fg);
   const bd = hashDescriptors(bg);
   const p = o.prior;
-  const top = topLevel(fd, bd, Math.max(k, Math.ceil(nF / 300)), nominal, p ? (i) => [p.offset + p.slope * i - p.spread, p.offset + p.slope * i + p.spread + 1] : undefined);
+  const top = topLevel(
+    fd,
+    bd,
+    Math.max(k, Math.ceil(nF / 300)),
+    nominal,
+    p ? (i) => [p.offset + p.slope * i - p.spread, p.offset + p.slope * i + p.spread + 1] : undefined,
+  );
   o.onProgress?.(0.3);
   const line = robustLine(top.rows, top.path);
   const rate = Math.abs(line.slope / nominal - 1) < 0.25 ? line.slope : nominal;
@@ -74,7 +80,19 @@ export function alignFast(fg: HashSeq, bg: HashSeq, o: TemporalOptions): Tempora
   const window = Math.max(o.window ?? 0, Math.ceil(k * rate) + 2);
   const last = bandLevel(grey, greyBg, 1, centre, window, rate, anchors);
   const confidence = Float32Array.from(last.cost, (c) => Math.max(0, Math.min(1, 1 - c)));
-  const fit = robustLine(Int32Array.from({ length: nF }, (_, i) => i), last.path);
+  const fit = robustLine(
+    Int32Array.from({ length: nF }, (_, i) => i),
+    last.path,
+  );
   o.onProgress?.(1);
-  return { bgFrameForFg: last.path, confidence, evidence: evidenceFromSharpness(last.sharp), window, slope: fit.slope, intercept: fit.intercept, maskFraction: 1, top: top.top };
+  return {
+    bgFrameForFg: last.path,
+    confidence,
+    evidence: evidenceFromSharpness(last.sharp),
+    window,
+    slope: fit.slope,
+    intercept: fit.intercept,
+    maskFraction: 1,
+    top: top.top,
+  };
 }

@@ -32,7 +32,12 @@ export function describedKey(ctx: Pick<AlignContext, 'kind'>, id: string, video:
   return k === undefined ? undefined : `${k}:${id}`;
 }
 
-export async function matchInTime(ctx: AlignContext, rects: { fgRect: Rect; bgRect: Rect }, size: { w: number; h: number }, onFrame: () => void): Promise<Matched> {
+export async function matchInTime(
+  ctx: AlignContext,
+  rects: { fgRect: Rect; bgRect: Rect },
+  size: { w: number; h: number },
+  onFrame: () => void,
+): Promise<Matched> {
   const { loc, engine, kind, o, ids } = ctx;
   const { fg, bg } = loc;
   if (engine === 'mask' && kind.name !== 'pixels') {
@@ -50,7 +55,10 @@ export async function matchInTime(ctx: AlignContext, rects: { fgRect: Rect; bgRe
     return cachedIn(o.cache, key, kind.bytes, () => early ?? kind.describe({ video, region, size, onFrame, signal: o.signal }));
   };
   const [fgF, bgF] = await Promise.all([describe(fg, ids.fg, rects.fgRect), describe(bg, ids.bg, rects.bgRect)]);
-  for (const [d, info] of [[fgF, fg], [bgF, bg]] as const) {
+  for (const [d, info] of [
+    [fgF, fg],
+    [bgF, bg],
+  ] as const) {
     if (d.seq.n === 0) throw new VidkompyError('NO_FRAMES', `${info.file}: no frame could be decoded; re-export the video`, info.file);
   }
   throwIfAborted(o.signal);
@@ -106,7 +114,13 @@ function priorFrames(p: AudioPrior | undefined, fg: ProbeInfo, bg: ProbeInfo): T
 export async function audioPriorOf(loc: Located, engine: Engine, o: AlignOptions, ids: { fg: string; bg: string }): Promise<AudioPrior | undefined> {
   if (o.audioPrior === false || engine === 'edit' || !loc.fg.audio || !loc.bg.audio) return undefined;
   try {
-    const env = (file: string, id: string) => cachedIn(o.cache, `audio:${id}`, (e: Float32Array) => e.length * 4, () => audioEnvelope(file, o.signal));
+    const env = (file: string, id: string) =>
+      cachedIn(
+        o.cache,
+        `audio:${id}`,
+        (e: Float32Array) => e.length * 4,
+        () => audioEnvelope(file, o.signal),
+      );
     const [f, b] = await Promise.all([env(loc.fg.file, ids.fg), env(loc.bg.file, ids.bg)]);
     return audioPrior(f, b);
   } catch (e) {

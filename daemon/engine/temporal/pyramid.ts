@@ -180,7 +180,9 @@ function topStats(m: TopMatrix, blocks: Int32Array, solve: (cost: Float32Array) 
   const med = new Float32Array(n);
   const min = new Float32Array(n);
   for (let r = 0; r < n; r++) {
-    const row = Array.from(cost.subarray(r * nBlk, (r + 1) * nBlk)).filter((v) => v < UNSCORED).sort((a, b) => a - b);
+    const row = Array.from(cost.subarray(r * nBlk, (r + 1) * nBlk))
+      .filter((v) => v < UNSCORED)
+      .sort((a, b) => a - b);
     med[r] = row.length ? row[Math.floor(row.length / 2)] : UNSCORED;
     min[r] = row.length ? row[0] : UNSCORED;
   }
@@ -243,11 +245,24 @@ export function interpolate(level: Level): (i: number) => number {
  * step from (and to) the line through the path's middle makes that creep cost what any other
  * departure from the rate costs; clear evidence still wins.
  */
-function endsOnLine(path: Int32Array, cost: Float32Array, rows: Int32Array, lo: Int32Array, width: Int32Array, stride: number, rate: number, maxStep: number, lambda: number): Int32Array {
+function endsOnLine(
+  path: Int32Array,
+  cost: Float32Array,
+  rows: Int32Array,
+  lo: Int32Array,
+  width: Int32Array,
+  stride: number,
+  rate: number,
+  maxStep: number,
+  lambda: number,
+): Int32Array {
   const n = rows.length;
   if (n < 20) return path;
   const mid = Array.from({ length: n - 2 * Math.floor(n * 0.15) }, (_, k) => k + Math.floor(n * 0.15));
-  const line = robustLine(mid.map((r) => rows[r]), mid.map((r) => path[r]));
+  const line = robustLine(
+    mid.map((r) => rows[r]),
+    mid.map((r) => path[r]),
+  );
   const dp = cost.slice();
   for (const r of [0, n - 1]) {
     const at = line.slope * rows[r] + line.intercept;
@@ -304,4 +319,3 @@ export function bandLevel(
   for (let r = 0; r < n; r++) pc[r] = cost[r * stride + (path[r] - lo[r])];
   return { rows, path, cost: pc, sharp: sharpness(cost, n, lo, width, stride, path, Math.max(2, Math.round(R))) };
 }
-

@@ -71,7 +71,10 @@ export function checkAnchors(anchors: { fg: number; bg: number }[], nF: number, 
   }
   for (let k = 1; k < sorted.length; k++) {
     if (sorted[k].bg < sorted[k - 1].bg) {
-      throw new VidkompyError('BAD_ARGS', `anchors out of order: fg frame ${sorted[k].fg} maps to bg frame ${sorted[k].bg}, before the earlier anchor's ${sorted[k - 1].bg}; fix the anchors`);
+      throw new VidkompyError(
+        'BAD_ARGS',
+        `anchors out of order: fg frame ${sorted[k].fg} maps to bg frame ${sorted[k].bg}, before the earlier anchor's ${sorted[k - 1].bg}; fix the anchors`,
+      );
     }
   }
   return sorted;
@@ -96,7 +99,11 @@ function anchorCorrection(anchors: { fg: number; bg: number }[], pathAt: (i: num
 /** The cost of each fg frame against the bg frame a (corrected) map gives it. */
 function rescore(d: DescriptorSet, path: Int32Array): Float32Array {
   const n = d.fg.n;
-  const dots = batchDot(d.fg.v, n, d.bg.v, d.bg.n, d.fg.dim, { aIndex: Int32Array.from({ length: n }, (_, i) => i), bStart: path, bCount: new Int32Array(n).fill(1) });
+  const dots = batchDot(d.fg.v, n, d.bg.v, d.bg.n, d.fg.dim, {
+    aIndex: Int32Array.from({ length: n }, (_, i) => i),
+    bStart: path,
+    bCount: new Int32Array(n).fill(1),
+  });
   return Float32Array.from(dots, (v) => 1 - v);
 }
 
@@ -144,7 +151,10 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
   const confidence = new Float32Array(nF);
   const fine = o.engine === 'precise' ? rescore(d, path) : level.cost;
   for (let i = 0; i < nF; i++) confidence[i] = Math.max(0, Math.min(1, 1 - fine[i]));
-  const fit = robustLine(Int32Array.from({ length: nF }, (_, i) => i), path);
+  const fit = robustLine(
+    Int32Array.from({ length: nF }, (_, i) => i),
+    path,
+  );
   o.onProgress?.(1);
   return { bgFrameForFg: path, confidence, evidence, window, slope: fit.slope, intercept: fit.intercept, maskFraction: d.maskFraction, top };
 }
