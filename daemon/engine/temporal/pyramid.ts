@@ -215,7 +215,13 @@ function topStats(m: TopMatrix, blocks: Int32Array, solve: (cost: Float32Array) 
     const alt = summary(b, masked);
     // A path through closed-off cells is no alternative.
     if (alt.cost >= 2) break;
-    paths.push(alt);
+    // Another place is one the picture leaves between: halfway between it and the best path, fg
+    // must fit worse than at either. Without that valley it is the same shot a little later or
+    // earlier (a slow pan looks alike a second on at the top level's size), which the finer levels
+    // settle; real repeats (a loop, a reused shot) have other footage, or fg's own end, in between.
+    let midMargin = 0;
+    for (let r = 0; r < n; r++) midMargin += med[r] - cost[r * nBlk + Math.round((blocks[r] + b[r]) / 2)];
+    if (midMargin / n < 0.9 * alt.margin) paths.push(alt);
   }
   return { spread: spread / n, atMin: atMin / n, paths };
 }
