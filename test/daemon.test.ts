@@ -13,7 +13,6 @@ import {
   CompletionRequest,
   DidChangeConfigurationNotification,
   HoverRequest,
-  ResponseError,
   type CodeAction,
   type CompletionItem,
   type Diagnostic,
@@ -26,6 +25,7 @@ import { alignRequest, cancelRequest, frameRequest, probeRequest, renderRequest,
 import { BIN, runBin } from './support/cli';
 import { ensureBuilt, startClient, type TestClient } from './support/lspClient';
 import { derived, SAMPLE, tempDir } from './support/media';
+import { failure } from './support/lspClient';
 
 /**
  * The daemon as editors see it: the real server (dist/daemon.js) over stdio, driven by a real LSP
@@ -59,17 +59,6 @@ async function writeProject(name: string, o: Record<string, unknown>): Promise<s
   const file = path.join(dir, name);
   await fs.writeFile(file, projectText(o));
   return file;
-}
-
-/** The reply's error, asserting the request failed. */
-async function failure(p: Promise<unknown>): Promise<ResponseError<{ code: string }>> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ResponseError, `a ResponseError, got ${e}`);
-    return e as ResponseError<{ code: string }>;
-  }
-  assert.fail('the request should have failed');
 }
 
 /** The daemon still answers after whatever came before. */

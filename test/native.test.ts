@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { addonCandidates, kernelsBackend, nativeUnavailableReason, type Kernels } from '../daemon/native/kernels';
 import * as ref from '../daemon/native/reference';
+import { rng } from './support/rng';
 
 /**
  * The native kernels against their TypeScript twins (differential, on random inputs and edge
@@ -66,18 +67,6 @@ function differential(name: string, run: (n: Addon) => void): void {
 }
 
 // ---- inputs and comparisons ----
-
-/** mulberry32: small, seeded, good enough for test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const f32 = (n: number, r: () => number, scale = 1, offset = 0): Float32Array => Float32Array.from({ length: n }, () => offset + scale * (r() * 2 - 1));
 

@@ -19,24 +19,13 @@ import { statusRequest } from '../protocol/lsp';
 import { runBin } from './support/cli';
 import { DAEMON, ensureBuilt, startClient, type TestClient } from './support/lspClient';
 import { derived, SAMPLE, tempDir } from './support/media';
+import { rng } from './support/rng';
 
 /**
  * Untrusted input and damaged state: caches whose entries were overwritten, streams that lose their
  * framing, documents too deep or too large to analyse, and a bounded, seeded fuzz of the daemon.
  * Every daemon here is the real one (dist/daemon.js) over stdio.
  */
-
-/** A small seeded PRNG (mulberry32): the same cases on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const randomBytes = (rand: () => number, n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
 

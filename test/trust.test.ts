@@ -5,11 +5,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { decode as decodeJpeg } from 'jpeg-js';
-import { HoverRequest, ResponseError, type MarkupContent } from 'vscode-languageserver-protocol/node';
+import { HoverRequest, type MarkupContent } from 'vscode-languageserver-protocol/node';
 import { tools } from '../daemon/media/tools';
 import { alignRequest, frameRequest, probeRequest, renderRequest, resultRequest, trustNotification } from '../protocol/lsp';
 import { ensureBuilt, startClient, type TestClient } from './support/lspClient';
 import { derived, SAMPLE, tempDir } from './support/media';
+import { failure } from './support/lspClient';
 
 /**
  * The daemon with untrusted input: a workspace in Restricted Mode (no decoder may run on its
@@ -24,16 +25,6 @@ let ffmpegLog: string;
 const clients: TestClient[] = [];
 const uriOf = (f: string) => pathToFileURL(f).href;
 const lines = async (f: string) => (existsSync(f) ? (await fs.readFile(f, 'utf8')).trim().split('\n').filter(Boolean) : []);
-
-async function failure(p: Promise<unknown>): Promise<ResponseError<{ code: string }>> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ResponseError, `a ResponseError, got ${e}`);
-    return e as ResponseError<{ code: string }>;
-  }
-  assert.fail('the request should have failed');
-}
 
 describe('the daemon with untrusted workspaces and alignment files', () => {
   before(async () => {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import {
   WorkDoneProgress,
   LogMessageNotification,
   PublishDiagnosticsNotification,
+  ResponseError,
   ShutdownRequest,
   StreamMessageReader,
   StreamMessageWriter,
@@ -170,4 +172,15 @@ export async function startClient(opts: {
       return code;
     },
   };
+}
+
+/** The reply's error, asserting the request failed. */
+export async function failure(p: Promise<unknown>): Promise<ResponseError<{ code: string }>> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof ResponseError, `a ResponseError, got ${e}`);
+    return e as ResponseError<{ code: string }>;
+  }
+  assert.fail('the request should have failed');
 }
