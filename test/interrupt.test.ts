@@ -122,7 +122,7 @@ describe('interrupted work and odd names', () => {
   });
 
   // The daemon's jobs run ffmpeg from a worker thread; its reaper watches the daemon's pipe the same way.
-  for (const how of ['SIGKILL', 'stdin closed'] as const) {
+  for (const how of ['SIGKILL', 'SIGTERM', 'SIGINT', 'stdin closed'] as const) {
     it(`daemon ${how} during a render: no ffmpeg left, no partial file`, async () => {
       const d = await fs.mkdtemp(path.join(dir, 'daemon-'));
       await fs.copyFile(SAMPLE, path.join(d, 'bg.mpg'));
@@ -140,8 +140,8 @@ describe('interrupted work and odd names', () => {
       const kids = childrenOf(daemon);
       assert.ok(kids.length >= 2, `the daemon runs ffmpeg and a reaper (${kids})`);
       const exited = new Promise((r) => client.child.on('close', r));
-      if (how === 'SIGKILL') client.child.kill('SIGKILL');
-      else client.child.stdin.end();
+      if (how === 'stdin closed') client.child.stdin.end();
+      else client.child.kill(how);
       await exited;
       await until(() => kids.every((k) => !alive(k)), 5000, 'the daemon\'s children (ffmpeg, reaper) to exit');
       await until(() => partials(d).length === 0, 5000, 'the partial output to be removed');
