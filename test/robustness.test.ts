@@ -170,7 +170,9 @@ describe('robustness: pure checks', () => {
     );
     const al = { version: 1, bg: { file: 'bg.mp4' }, fg: { file: 'fg.mp4' }, temporal: { speed: 1, confidence: [0.5, NaN] } } as unknown as Alignment;
     assert.throws(() => alignmentText(al, 'out.json'), /out\.json: not written: temporal\.confidence\[1\] is NaN/);
-    assert.match(alignmentText({ ...al, temporal: { ...al.temporal, confidence: [0.5, 1] } } as unknown as Alignment, 'out.json'), /"confidence": \[0\.5,1\]/);
+    // Finite but not an alignment: the schema refuses it before anything is written.
+    const partial = { ...al, temporal: { ...al.temporal, confidence: [0.5, 1] } } as unknown as Alignment;
+    assert.throws(() => alignmentText(partial, 'out.json'), /out\.json: not written: \/ must have required property '\w+' \(schemas\/alignment\.schema\.json\)/);
   });
 
   it('an embedding cache entry carries a checksum: same-length garbage is refused', () => {

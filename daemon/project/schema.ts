@@ -23,21 +23,28 @@ export interface SchemaNode {
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const PROJECT_SCHEMA: SchemaNode = require('../../schemas/project.schema.json');
 export const ALIGNMENT_SCHEMA: SchemaNode = require('../../schemas/project-alignment.schema.json');
+export const CLI_ALIGNMENT_SCHEMA: SchemaNode = require('../../schemas/alignment.schema.json');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-let compiled: { project: ValidateFunction; alignment: ValidateFunction } | undefined;
+let compiled: { project: ValidateFunction; alignment: ValidateFunction; cli: ValidateFunction } | undefined;
 
 /** Compiled on first use: Ajv's code generation costs more than a daemon's idle start-up should. */
 function validators() {
   compiled ??= (() => {
     const ajv = new Ajv({ allErrors: true, strict: false });
-    return { project: ajv.compile(PROJECT_SCHEMA), alignment: ajv.compile(ALIGNMENT_SCHEMA) };
+    return { project: ajv.compile(PROJECT_SCHEMA), alignment: ajv.compile(ALIGNMENT_SCHEMA), cli: ajv.compile(CLI_ALIGNMENT_SCHEMA) };
   })();
   return compiled;
 }
 
 export function validateProject(value: unknown): ErrorObject[] {
   const v = validators().project;
+  return v(value) ? [] : [...(v.errors ?? [])];
+}
+
+/** The CLI's alignment file (`sync`, `comp --alignment`) against schemas/alignment.schema.json. */
+export function validateCliAlignment(value: unknown): ErrorObject[] {
+  const v = validators().cli;
   return v(value) ? [] : [...(v.errors ?? [])];
 }
 

@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VidkompyError } from '../core/errors';
-import { assertFinite } from '../core/finite';
 import type { Alignment } from '../engine/result';
 import type { Trust } from '../engine/trust';
 import { probe } from '../media/probe';
-import { layoutJson } from './json';
+import { validateCliAlignment } from '../project/schema';
+import { checkedJson } from './checked';
 
 /**
  * The CLI's alignment file (`vidkompy sync`, `comp --alignment`; `schemas/alignment.schema.json`):
@@ -16,10 +16,10 @@ import { layoutJson } from './json';
 
 /** The alignment as the text of `file`. */
 export function alignmentText(al: Alignment, file: string): string {
-  assertFinite(al, file);
   const base = path.dirname(path.resolve(file));
   const rel = (f: string) => path.relative(base, path.resolve(f)).split(path.sep).join('/');
-  return layoutJson({ ...al, bg: { ...al.bg, file: rel(al.bg.file) }, fg: { ...al.fg, file: rel(al.fg.file) }, trust: savedTrust(al.trust) });
+  const value = { ...al, bg: { ...al.bg, file: rel(al.bg.file) }, fg: { ...al.fg, file: rel(al.fg.file) }, trust: savedTrust(al.trust) };
+  return checkedJson(value, file, validateCliAlignment, 'alignment.schema.json');
 }
 
 /** The trust figure as files keep it: the verdict and its reasons, not the measurements behind them. */

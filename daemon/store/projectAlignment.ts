@@ -3,12 +3,11 @@ import path from 'node:path';
 import { VidkompyError } from '../core/errors';
 import type { Features, ModelSpec } from '../../protocol/project';
 import type { Alignment, VideoSummary } from '../engine';
-import { layoutJson } from './json';
+import { checkedJson } from './checked';
 import { round } from '../core/numbers';
 import type { Engine } from '../../protocol/project';
 import type { Rect } from '../core/geometry';
 import { cachedHash, type FileHash } from '../project/filecache';
-import { assertFinite } from '../core/finite';
 import { decodeMap, encodeMap, type Segment } from './frameMap';
 import { savedTrust } from './alignmentFile';
 import type { Trust } from '../engine/trust';
@@ -150,8 +149,7 @@ export function toProjectAlignment(al: Alignment, p: ResolvedProject, hashes: In
 
 /** One object per line where people look, numbers on one line (the CLI alignment's format). */
 export function serialiseProjectAlignment(pa: ProjectAlignment): string {
-  assertFinite(pa, `the alignment of ${pa.project}`);
-  return layoutJson(pa);
+  return checkedJson(pa, `the alignment of ${pa.project}`, validateAlignmentFile, 'project-alignment.schema.json');
 }
 
 /** The engine's Alignment for compose(), with absolute paths. */
