@@ -36,7 +36,16 @@ export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' 
  */
 export type Fix =
   | { kind: 'options'; verb: 'give' | 'use' | 'check'; options: OptionKey[]; to?: string; lead?: string }
-  | { kind: 'command'; command: 'align' | 'realign' };
+  | { kind: 'command'; command: 'align' | 'realign' }
+  | { kind: 'output'; want: OutputWant };
+
+/** What the output path needs, said as the CLI's -o or the project's "output". */
+export type OutputWant = 'another' | 'file name' | 'writable folder';
+const OUTPUT_WORDS: Record<OutputWant, { cli: string; editor: string }> = {
+  another: { cli: 'choose another -o', editor: 'choose another "output"' },
+  'file name': { cli: 'give a file name with -o', editor: 'give a file name in "output"' },
+  'writable folder': { cli: 'choose a writable folder with -o', editor: 'choose a writable folder for "output"' },
+};
 
 /** How the CLI and a project file spell each option a fix can name (no project name: the editor has no such option). */
 export const OPTION_NAMES: Record<OptionKey, { cli: string; project?: string }> = {
@@ -54,6 +63,7 @@ export type FrontEnd = 'cli' | 'editor';
 
 /** A fix in the words of one front end, to follow the problem after "; " (empty: nothing that front end can do). */
 export function wordFix(fix: Fix, front: FrontEnd): string {
+  if (fix.kind === 'output') return OUTPUT_WORDS[fix.want][front];
   if (fix.kind === 'command') {
     const how = front === 'cli' ? "'vidkompy run PROJECT'" : 'vidkompy: Align';
     return fix.command === 'align' ? `align the project first (${how})` : `re-align the project (${how})`;

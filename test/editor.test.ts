@@ -15,7 +15,7 @@ import {
   type Hover,
   type ShowMessageParams,
 } from 'vscode-languageserver-protocol/node';
-import { editorWords } from '../daemon/server/errors';
+import { inWordsOf, VidkompyError } from '../daemon/core/errors';
 import { ensureBuilt, startClient, type TestClient } from './support/lspClient';
 import { derived, SAMPLE, tempDir } from './support/media';
 
@@ -119,7 +119,12 @@ describe('one voice, the user\'s words', () => {
 
   it('says engine refusals in the editor\'s words', () => {
     const short = 'fg.mp4: only 10 of 20 frames could be decoded (the file ends early or is damaged); re-export it';
-    assert.equal(editorWords(`${short}, or --force to render what decodes`), short);
-    assert.doesNotMatch(editorWords('out.mp4: is a folder; give a file name with -o'), /-o\b/);
+    const cut = new VidkompyError('DECODE', short, 'fg.mp4', { kind: 'options', verb: 'use', options: ['force'], lead: 'or', to: 'to render what decodes' });
+    assert.equal(inWordsOf(cut, 'editor'), short);
+    assert.equal(cut.message, `${short}; or use --force to render what decodes`);
+    const folder = new VidkompyError('UNWRITABLE', 'out.mp4: is a folder', 'out.mp4', { kind: 'output', want: 'file name' });
+    assert.doesNotMatch(inWordsOf(folder, 'editor'), /-o\b/);
+    assert.equal(inWordsOf(folder, 'editor'), 'out.mp4: is a folder; give a file name in "output"');
+    assert.equal(folder.message, 'out.mp4: is a folder; give a file name with -o');
   });
 });

@@ -502,7 +502,7 @@ export function openEncoder(args: string[], outFile: string, signal?: AbortSigna
     if (signal?.aborted) throw cancelled();
     const why = lastMeaningful(err.split('\n').filter(Boolean));
     if (/Permission denied|Read-only file system/i.test(err)) {
-      throw new VidkompyError('UNWRITABLE', `${outFile}: cannot write the output (${why}); choose a writable folder with -o`, outFile);
+      throw new VidkompyError('UNWRITABLE', `${outFile}: cannot write the output (${why})`, outFile, { kind: 'output', want: 'writable folder' });
     }
     throw new VidkompyError('ENCODE', `${outFile}: encoding failed (ffmpeg: ${why})`, outFile);
   };

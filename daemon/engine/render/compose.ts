@@ -158,10 +158,10 @@ export async function prepareOutput(
     throw new VidkompyError('BAD_ARGS', `${output}: unsupported output type '${ext || '(none)'}'; use .mp4, .mov or .mkv`, output);
   }
   if (inputs.some((i) => path.resolve(i) === final)) {
-    throw new VidkompyError('BAD_ARGS', `${output}: the output would overwrite an input; choose another -o`, output);
+    throw new VidkompyError('BAD_ARGS', `${output}: the output would overwrite an input`, output, { kind: 'output', want: 'another' });
   }
   const st = await fs.stat(final).catch(() => undefined);
-  if (st?.isDirectory()) throw new VidkompyError('UNWRITABLE', `${output}: is a folder; give a file name with -o`, output);
+  if (st?.isDirectory()) throw new VidkompyError('UNWRITABLE', `${output}: is a folder`, output, { kind: 'output', want: 'file name' });
   // A file vidkompy did not render may be someone's only copy: it is replaced only when asked.
   if (st && !o.overwrite && !(await writtenByVidkompy(final, o.signal))) {
     throw new VidkompyError('UNWRITABLE', `${output}: exists and was not written by vidkompy, so it is not replaced; ${o.overwriteFix ?? 'pass -y to replace it'}`, output);
@@ -170,7 +170,10 @@ export async function prepareOutput(
   try {
     await fs.mkdir(dir, { recursive: true });
   } catch (e) {
-    throw new VidkompyError('UNWRITABLE', `${output}: cannot create folder ${dir} (${(e as NodeJS.ErrnoException).code}); choose a writable folder with -o`, output);
+    throw new VidkompyError('UNWRITABLE', `${output}: cannot create folder ${dir} (${(e as NodeJS.ErrnoException).code})`, output, {
+      kind: 'output',
+      want: 'writable folder',
+    });
   }
   // Leftovers of writers that died (SIGKILL) go before this one starts.
   sweepPartials(final);
@@ -179,7 +182,10 @@ export async function prepareOutput(
     await (await fs.open(temp, 'wx')).close();
   } catch (e) {
     dropTemp(temp);
-    throw new VidkompyError('UNWRITABLE', `${output}: cannot write in ${dir} (${(e as NodeJS.ErrnoException).code}); choose a writable folder with -o`, output);
+    throw new VidkompyError('UNWRITABLE', `${output}: cannot write in ${dir} (${(e as NodeJS.ErrnoException).code})`, output, {
+      kind: 'output',
+      want: 'writable folder',
+    });
   }
   return { final, temp, format };
 }
