@@ -109,41 +109,28 @@ function tables(quality: number): Tables {
 
 /** The AAN forward DCT of an 8×8 block in place, then quantised into `out` (zig-zag order). */
 function fdctQuant(d: Float32Array, f: Float32Array, out: Int32Array): void {
-  for (let p = 0; p < 64; p += 8) {
-    const t0 = d[p] + d[p + 7], t7 = d[p] - d[p + 7], t1 = d[p + 1] + d[p + 6], t6 = d[p + 1] - d[p + 6];
-    const t2 = d[p + 2] + d[p + 5], t5 = d[p + 2] - d[p + 5], t3 = d[p + 3] + d[p + 4], t4 = d[p + 3] - d[p + 4];
-    const t10 = t0 + t3, t13 = t0 - t3, t11 = t1 + t2, t12 = t1 - t2;
-    d[p] = t10 + t11;
-    d[p + 4] = t10 - t11;
-    const z1 = (t12 + t13) * 0.707106781;
-    d[p + 2] = t13 + z1;
-    d[p + 6] = t13 - z1;
-    const s10 = t4 + t5, s11 = t5 + t6, s12 = t6 + t7;
-    const z5 = (s10 - s12) * 0.382683433, z2 = 0.5411961 * s10 + z5, z4 = 1.306562965 * s12 + z5, z3 = s11 * 0.707106781;
-    const z11 = t7 + z3, z13 = t7 - z3;
-    d[p + 5] = z13 + z2;
-    d[p + 3] = z13 - z2;
-    d[p + 1] = z11 + z4;
-    d[p + 7] = z11 - z4;
-  }
-  for (let p = 0; p < 8; p++) {
-    const t0 = d[p] + d[p + 56], t7 = d[p] - d[p + 56], t1 = d[p + 8] + d[p + 48], t6 = d[p + 8] - d[p + 48];
-    const t2 = d[p + 16] + d[p + 40], t5 = d[p + 16] - d[p + 40], t3 = d[p + 24] + d[p + 32], t4 = d[p + 24] - d[p + 32];
-    const t10 = t0 + t3, t13 = t0 - t3, t11 = t1 + t2, t12 = t1 - t2;
-    d[p] = t10 + t11;
-    d[p + 32] = t10 - t11;
-    const z1 = (t12 + t13) * 0.707106781;
-    d[p + 16] = t13 + z1;
-    d[p + 48] = t13 - z1;
-    const s10 = t4 + t5, s11 = t5 + t6, s12 = t6 + t7;
-    const z5 = (s10 - s12) * 0.382683433, z2 = 0.5411961 * s10 + z5, z4 = 1.306562965 * s12 + z5, z3 = s11 * 0.707106781;
-    const z11 = t7 + z3, z13 = t7 - z3;
-    d[p + 40] = z13 + z2;
-    d[p + 24] = z13 - z2;
-    d[p + 8] = z11 + z4;
-    d[p + 56] = z11 - z4;
-  }
+  for (let p = 0; p < 64; p += 8) dct8(d, p, 1);
+  for (let p = 0; p < 8; p++) dct8(d, p, 8);
   for (let i = 0; i < 64; i++) out[ZIGZAG[i]] = Math.round(d[i] * f[i]);
+}
+
+/** One 8-point AAN DCT in place: eight values from `p`, `s` apart (a row: s = 1; a column: s = 8). */
+function dct8(d: Float32Array, p: number, s: number): void {
+  const t0 = d[p] + d[p + 7 * s], t7 = d[p] - d[p + 7 * s], t1 = d[p + s] + d[p + 6 * s], t6 = d[p + s] - d[p + 6 * s];
+  const t2 = d[p + 2 * s] + d[p + 5 * s], t5 = d[p + 2 * s] - d[p + 5 * s], t3 = d[p + 3 * s] + d[p + 4 * s], t4 = d[p + 3 * s] - d[p + 4 * s];
+  const t10 = t0 + t3, t13 = t0 - t3, t11 = t1 + t2, t12 = t1 - t2;
+  d[p] = t10 + t11;
+  d[p + 4 * s] = t10 - t11;
+  const z1 = (t12 + t13) * 0.707106781;
+  d[p + 2 * s] = t13 + z1;
+  d[p + 6 * s] = t13 - z1;
+  const s10 = t4 + t5, s11 = t5 + t6, s12 = t6 + t7;
+  const z5 = (s10 - s12) * 0.382683433, z2 = 0.5411961 * s10 + z5, z4 = 1.306562965 * s12 + z5, z3 = s11 * 0.707106781;
+  const z11 = t7 + z3, z13 = t7 - z3;
+  d[p + 5 * s] = z13 + z2;
+  d[p + 3 * s] = z13 - z2;
+  d[p + s] = z11 + z4;
+  d[p + 7 * s] = z11 - z4;
 }
 
 class Writer {
