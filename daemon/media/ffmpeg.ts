@@ -184,15 +184,14 @@ export function versionOk(text: string): boolean {
   return v[0] > major || (v[0] === major && v[1] >= minor);
 }
 
-const checked = new Map<string, Promise<void>>();
+const versions = new Map<string, Promise<{ code: number | null; text: string }>>();
 
 /**
- * Refuses an ffmpeg or ffprobe older than 5.1 (a system one, or one named in the settings), once per
- * binary, with the fix in the message: an old build lacks options vidkompy passes (`-fps_mode`) and
- * years of decoder fixes, on the one component that parses untrusted media.
+ * What `BIN -version` says, asked once per binary: the version check and the hardware report (keyed
+ * by the version line) both need it. A binary that cannot be started is asked again next time.
  */
-export function checkVersion(which: 'ffmpeg' | 'ffprobe', bin: string = tools()[which]): Promise<void> {
-  let p = checked.get(bin);
+function versionOf(bin: string): Promise<{ code: number | null; text: string }> {
+  let p = versions.get(bin);
   if (!p) {
     p = (async () => {
       const child = spawnTool(bin, ['-hide_banner', '-version']);
@@ -201,20 +200,38 @@ export function checkVersion(which: 'ffmpeg' | 'ffprobe', bin: string = tools()[
       child.stdout.on('data', (c: Buffer) => (text = keepTail(text, c)));
       child.stderr.resume();
       const [code] = await waitExit(child, bin);
-      if (code !== 0 || versionOk(text)) return;
-      const v = parseVersion(text);
-      const name = `${v.name ?? 'of unknown version'} (libavutil ${v.libavutil?.join('.')})`;
-      const env = which === 'ffmpeg' ? 'VIDKOMPY_FFMPEG' : 'VIDKOMPY_FFPROBE';
-      throw new VidkompyError(
-        'TOOL_MISSING',
-        `${bin}: ${which} ${name} is too old, vidkompy needs ${MIN_VERSION.label} or newer; point ${env} or the vidkompy.${which}Path setting at a newer ${which}, or unset both to use the bundled one ('npm ci' installs it)`,
-        bin,
-      );
+      return { code, text };
     })();
-    checked.set(bin, p);
-    p.catch(() => checked.delete(bin));
+    versions.set(bin, p);
+    p.catch(() => versions.delete(bin));
   }
   return p;
+}
+
+/**
+ * Refuses an ffmpeg or ffprobe older than 5.1 (a system one, or one named in the settings), with the
+ * fix in the message: an old build lacks options vidkompy passes (`-fps_mode`) and years of decoder
+ * fixes, on the one component that parses untrusted media.
+ */
+export async function checkVersion(which: 'ffmpeg' | 'ffprobe', bin: string = tools()[which]): Promise<void> {
+  const { code, text } = await versionOf(bin);
+  if (code !== 0 || versionOk(text)) return;
+  const v = parseVersion(text);
+  const name = `${v.name ?? 'of unknown version'} (libavutil ${v.libavutil?.join('.')})`;
+  const env = which === 'ffmpeg' ? 'VIDKOMPY_FFMPEG' : 'VIDKOMPY_FFPROBE';
+  throw new VidkompyError(
+    'TOOL_MISSING',
+    `${bin}: ${which} ${name} is too old, vidkompy needs ${MIN_VERSION.label} or newer; point ${env} or the vidkompy.${which}Path setting at a newer ${which}, or unset both to use the bundled one ('npm ci' installs it)`,
+    bin,
+  );
+}
+
+/** The running ffmpeg's `-version`, as a capability check's outcome (never throws). */
+function ffmpegVersion(): Promise<RunOutcome> {
+  return versionOf(tools().ffmpeg).then(
+    ({ code, text }) => ({ code, stdout: text, stderr: '' }),
+    (e: unknown) => ({ code: null, stdout: '', stderr: String((e as Error)?.message ?? e) }),
+  );
 }
 
 /**
@@ -299,12 +316,12 @@ function checkRun(args: string[]): Promise<RunOutcome> {
 
 /** How whole-stream reads decode with the ffmpeg in use: a hardware decoder that passed its trial, else the CPU. */
 export function decodeMethod(): Promise<DecodeMethod> {
-  return chooseDecoder(tools().ffmpeg, checkRun);
+  return chooseDecoder(tools().ffmpeg, checkRun, ffmpegVersion);
 }
 
 /** The H.264 encoder for a render: a hardware one that passed its trial, else x264. */
 export function encodeMethod(o: { width: number; height: number; crf?: number; preset?: Preset }): Promise<EncodeMethod> {
-  return chooseEncoder(tools().ffmpeg, checkRun, o);
+  return chooseEncoder(tools().ffmpeg, checkRun, o, ffmpegVersion);
 }
 
 const CPU_DECODE: DecodeMethod = { name: 'cpu', args: [], reason: 'CPU' };

@@ -33,6 +33,8 @@ export interface RunOutcome {
 }
 /** Runs ffmpeg with these arguments and never throws: a failure is a non-zero code and its stderr. */
 export type Runner = (args: string[]) => Promise<RunOutcome>;
+/** `ffmpeg -version`, asked once by the caller (the version check wants it too); default: run it. */
+export type VersionQuery = () => Promise<RunOutcome>;
 
 export interface DecodeMethod {
   name: Hwaccel | 'cpu';
@@ -174,8 +176,8 @@ function reportFile(dir: string, ffmpeg: string, version: string): string {
   return path.join(dir, 'hwaccel', `${key}.json`);
 }
 
-async function loadReport(ffmpeg: string, run: Runner): Promise<Report> {
-  const v = await run(['-hide_banner', '-version']);
+async function loadReport(ffmpeg: string, askVersion: VersionQuery): Promise<Report> {
+  const v = await askVersion();
   const version = v.code === 0 ? (v.stdout.split('\n')[0] ?? '').trim() : '';
   const fresh: Report = { ffmpeg, version, host: os.hostname(), checked: Date.now(), decode: {}, encode: {} };
   const dir = cacheDir();
@@ -202,10 +204,10 @@ async function saveReport(r: Report): Promise<void> {
   }
 }
 
-function report(ffmpeg: string, run: Runner): Promise<Report> {
+function report(ffmpeg: string, version: VersionQuery): Promise<Report> {
   let p = reports.get(ffmpeg);
   if (!p) {
-    p = loadReport(ffmpeg, run);
+    p = loadReport(ffmpeg, version);
     reports.set(ffmpeg, p);
   }
   return p;
@@ -243,21 +245,21 @@ async function trialEncode(name: HwEncoder, run: Runner): Promise<Trial> {
 const listed = (l: string[]) => (l.length ? l.join(', ') : 'none');
 
 /** The decoder for whole-stream reads: the preference, checked once per ffmpeg; the CPU when nothing passes. */
-export function chooseDecoder(ffmpeg: string, run: Runner): Promise<DecodeMethod> {
+export function chooseDecoder(ffmpeg: string, run: Runner, version: VersionQuery = () => run(['-hide_banner', '-version'])): Promise<DecodeMethod> {
   const choice = hwaccelChoice();
   const key = `decode\0${ffmpeg}\0${choice}`;
   let p = chosen.get(key) as Promise<DecodeMethod> | undefined;
   if (!p) {
-    p = pickDecoder(ffmpeg, run, choice);
+    p = pickDecoder(ffmpeg, run, version, choice);
     chosen.set(key, p);
   }
   return p;
 }
 
-async function pickDecoder(ffmpeg: string, run: Runner, choice: HwaccelChoice): Promise<DecodeMethod> {
+async function pickDecoder(ffmpeg: string, run: Runner, version: VersionQuery, choice: HwaccelChoice): Promise<DecodeMethod> {
   const cpu = (reason: string): DecodeMethod => ({ name: 'cpu', args: [], reason });
   if (choice === 'none') return cpu('hardware decoding off (hwaccel none)');
-  const r = await report(ffmpeg, run);
+  const r = await report(ffmpeg, version);
   if (!r.hwaccels) {
     const h = await run(['-hide_banner', '-hwaccels']);
     r.hwaccels = h.code === 0 ? parseHwaccels(h.stdout) : [];
@@ -290,6 +292,7 @@ export async function chooseEncoder(
   ffmpeg: string,
   run: Runner,
   o: { width: number; height: number; crf?: number; preset?: Preset },
+  version: VersionQuery = () => run(['-hide_banner', '-version']),
 ): Promise<EncodeMethod> {
   const choice = encoderChoice();
   const with_ = (m: Omit<EncodeMethod, 'args'>): EncodeMethod => ({ ...m, args: encoderArgs(m.name, o.crf, o.preset) });
@@ -300,15 +303,20 @@ export async function chooseEncoder(
   const key = `encode\0${ffmpeg}\0${choice}`;
   let p = chosen.get(key) as Promise<Omit<EncodeMethod, 'args'>> | undefined;
   if (!p) {
-    p = pickEncoder(ffmpeg, run, choice);
+    p = pickEncoder(ffmpeg, run, version, choice);
     chosen.set(key, p);
   }
   return with_(await p);
 }
 
-async function pickEncoder(ffmpeg: string, run: Runner, choice: Exclude<EncoderChoice, 'x264'>): Promise<Omit<EncodeMethod, 'args'>> {
+async function pickEncoder(
+  ffmpeg: string,
+  run: Runner,
+  version: VersionQuery,
+  choice: Exclude<EncoderChoice, 'x264'>,
+): Promise<Omit<EncodeMethod, 'args'>> {
   const x264 = (reason: string): Omit<EncodeMethod, 'args'> => ({ name: 'x264', reason });
-  const r = await report(ffmpeg, run);
+  const r = await report(ffmpeg, version);
   if (!r.encoders) {
     const e = await run(['-hide_banner', '-encoders']);
     r.encoders = e.code === 0 ? parseEncoders(e.stdout).filter((n) => (HW_ENCODERS as readonly string[]).includes(n)) : [];
