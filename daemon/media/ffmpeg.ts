@@ -404,45 +404,30 @@ async function* decodeOnce(o: FrameStreamOptions, method: DecodeMethod, skip: nu
     while (times.length <= k && !stderrDone) await new Promise<void>((r) => (wake = r));
     return times[k] ?? NaN;
   };
-  const exited = waitExit(child, bin);
-  exited.catch(() => undefined);
-  const onAbort = () => child.kill('SIGKILL');
-  o.signal?.addEventListener('abort', onAbort, { once: true });
-  let done = false;
-  try {
-    let frame = Buffer.allocUnsafe(size);
-    let filled = 0;
-    let count = 0;
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      let off = 0;
-      while (off < chunk.length) {
-        const n = Math.min(size - filled, chunk.length - off);
-        chunk.copy(frame, filled, off, off + n);
-        filled += n;
-        off += n;
-        if (filled === size) {
-          if (counted) counted.frames++;
-          if (count < skip) {
-            count++;
-            filled = 0;
-            continue;
-          }
-          if (o.onTime) o.onTime(await timeOf(count));
+  let frame = Buffer.allocUnsafe(size);
+  let filled = 0;
+  let count = 0;
+  for await (const chunk of stdoutOf(child, bin, { ...o, what: o.what ?? 'decoding', stderr: () => err })) {
+    let off = 0;
+    while (off < chunk.length) {
+      const n = Math.min(size - filled, chunk.length - off);
+      chunk.copy(frame, filled, off, off + n);
+      filled += n;
+      off += n;
+      if (filled === size) {
+        if (counted) counted.frames++;
+        if (count < skip) {
           count++;
-          yield frame;
-          frame = Buffer.allocUnsafe(size);
           filled = 0;
+          continue;
         }
+        if (o.onTime) o.onTime(await timeOf(count));
+        count++;
+        yield frame;
+        frame = Buffer.allocUnsafe(size);
+        filled = 0;
       }
     }
-    const [code] = await exited;
-    if (o.signal?.aborted) throw cancelled();
-    if (code !== 0) throw explainFailure(o.file, err, o.what ?? 'decoding');
-    done = true;
-  } finally {
-    o.signal?.removeEventListener('abort', onAbort);
-    // A consumer that stops early (break, error) must not leave ffmpeg running.
-    if (!done && child.exitCode === null) child.kill('SIGKILL');
   }
 }
 
@@ -469,28 +454,40 @@ export async function* readAudio(o: AudioStreamOptions): AsyncGenerator<Float32A
   recordDecode({ file: o.file, purpose: o.what ?? 'decoding the sound', stream: 'audio', width: 0, height: 0, decoder: 'audio' });
   let err = '';
   child.stderr.on('data', (c: Buffer) => (err = keepTail(err, c)));
+  // A pipe chunk may end inside a sample: its bytes wait for the next chunk.
+  let carry: Buffer = Buffer.alloc(0);
+  for await (const chunk of stdoutOf(child, bin, { ...o, what: o.what ?? 'decoding the sound', stderr: () => err })) {
+    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const samples = new Float32Array(buf.length >> 2);
+    for (let i = 0; i < samples.length; i++) samples[i] = buf.readFloatLE(i * 4);
+    carry = buf.subarray(samples.length * 4);
+    if (samples.length) yield samples;
+  }
+}
+
+/**
+ * A decoding ffmpeg's stdout, chunk by chunk as the consumer pulls (back-pressure through the pipe),
+ * then its exit checked: a cancel as CANCELLED, a failure explained from its stderr. A consumer
+ * that stops early (break, an error) must not leave ffmpeg running: it is killed.
+ */
+async function* stdoutOf(
+  child: ChildProcessWithoutNullStreams,
+  bin: string,
+  o: { file: string; what: string; signal?: AbortSignal; stderr: () => string },
+): AsyncGenerator<Buffer> {
   const exited = waitExit(child, bin);
   exited.catch(() => undefined);
   const onAbort = () => child.kill('SIGKILL');
   o.signal?.addEventListener('abort', onAbort, { once: true });
   let done = false;
   try {
-    // A pipe chunk may end inside a sample: its bytes wait for the next chunk.
-    let carry: Buffer = Buffer.alloc(0);
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
-      const samples = new Float32Array(buf.length >> 2);
-      for (let i = 0; i < samples.length; i++) samples[i] = buf.readFloatLE(i * 4);
-      carry = buf.subarray(samples.length * 4);
-      if (samples.length) yield samples;
-    }
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) yield chunk;
     const [code] = await exited;
     if (o.signal?.aborted) throw cancelled();
-    if (code !== 0) throw explainFailure(o.file, err, o.what ?? 'decoding the sound');
+    if (code !== 0) throw explainFailure(o.file, o.stderr(), o.what);
     done = true;
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
-    // A consumer that stops early (break, error) must not leave ffmpeg running.
     if (!done && child.exitCode === null) child.kill('SIGKILL');
   }
 }
