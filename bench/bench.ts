@@ -172,30 +172,14 @@ async function main(): Promise<void> {
   const comp = await timed(step('compose', bg, fg, alFile, path.join(DIR, 'out.mp4'), PRESET, String(CRF)));
   const cStats = JSON.parse(comp.stdout) as StepStats;
 
-  const rows = [
-    [
-      'align',
-      f2(ours.wall),
-      f2(floorA.wall),
-      f2(ours.wall / floorA.wall),
-      f2(ours.cpu),
-      f2(floorA.cpu),
-      f2(ours.cpu / floorA.cpu),
-      '≤ 2',
-      alStats.peakMiB.toFixed(0),
-    ],
-    [
-      'compose',
-      f2(comp.wall),
-      f2(floorC.wall),
-      f2(comp.wall / floorC.wall),
-      f2(comp.cpu),
-      f2(floorC.cpu),
-      f2(comp.cpu / floorC.cpu),
-      '≤ 1.5',
-      cStats.peakMiB.toFixed(0),
-    ],
+  type Timed = { wall: number; cpu: number };
+  const row = (name: string, t: Timed, floor: Timed, target: string, peakMiB: number) => [
+    name,
+    ...[t.wall, floor.wall, t.wall / floor.wall, t.cpu, floor.cpu, t.cpu / floor.cpu].map(f2),
+    target,
+    peakMiB.toFixed(0),
   ];
+  const rows = [row('align', ours, floorA, '≤ 2', alStats.peakMiB), row('compose', comp, floorC, '≤ 1.5', cStats.peakMiB)];
   console.log(
     `vidkompy bench: bg 1920x1080 30 fps 60 s, fg 1280x720 30 fps 55 s (x264 ${PRESET} crf ${CRF}), ${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)}`,
   );
