@@ -21,6 +21,13 @@ export interface CoarseHit extends Placement {
 }
 
 const SCALE_STEP = 1.06;
+/**
+ * fg may be a lower-resolution copy of its region (an SD master over an HD bg, a web copy): it is
+ * then shown enlarged in bg. Past 8× there is too little of fg left to place it reliably.
+ */
+export const MAX_SCALE = 8;
+/** fg shown at down to 1/12 of its size in bg (a 4K fg over a small bg); the template floor decides first. */
+const MIN_SCALE = 1 / 12;
 const MIN_TEMPLATE = 10;
 const MIN_PLACED = 32;
 /** Candidate frames per pair that the full scale search sees at once. */
@@ -29,7 +36,7 @@ const WINDOW = 5;
 export interface CoarseOptions {
   /** Only this scale is tried (manual override or --unity-scale). */
   fixedScale?: number;
-  /** Largest scale considered (default: fg must fit in bg, and is not blown up past 1). */
+  /** Largest scale considered (default: fg must fit in bg, enlarged up to MAX_SCALE). */
   maxScale?: number;
 }
 
@@ -42,14 +49,18 @@ export function coarseSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: numbe
   const fw = fg[0].width;
   const fh = fg[0].height;
   const fitScale = Math.min(bgSmallW / (fw * c), bgSmallH / (fh * c));
-  const sMax = Math.min(opts.maxScale ?? 1, fitScale);
+  const sMax = Math.min(opts.maxScale ?? MAX_SCALE, fitScale);
   // Too small a template matches anything: fg must cover at least MIN_PLACED pixels of bg.
-  const sMin = Math.max(MIN_TEMPLATE / (Math.min(fw, fh) * c), MIN_PLACED / Math.min(fw, fh), sMax / 12);
+  const sMin = Math.max(MIN_TEMPLATE / (Math.min(fw, fh) * c), MIN_PLACED / Math.min(fw, fh), MIN_SCALE);
   const scales: number[] = [];
   if (opts.fixedScale !== undefined) {
     if (opts.fixedScale * fw * c <= bgSmallW + 0.5 && opts.fixedScale * fh * c <= bgSmallH + 0.5) scales.push(opts.fixedScale);
   } else {
-    for (let s = sMax; s >= sMin; s /= SCALE_STEP) scales.push(s);
+    // The grid runs through 1 when it can: unscaled crops are the common case, and an exact 1 lets
+    // the unity preference below see them.
+    const anchor = sMax >= 1 && sMin <= 1 ? 1 : sMax;
+    for (let s = anchor; s >= sMin; s /= SCALE_STEP) scales.push(s);
+    for (let s = anchor * SCALE_STEP; s <= sMax; s *= SCALE_STEP) scales.push(s);
   }
   if (!scales.length) return undefined;
   const W = nextPow2(bgSmallW);
