@@ -1,6 +1,6 @@
 import { align, type AlignRequest } from '../daemon/align';
 import type { DeriveSpec } from '../daemon/media/derive';
-import { derived, HAVE_SHARED, loopedSilent, media, NO_SHARED, SAMPLE } from '../test/support/media';
+import { derived, HAVE_SHARED, loopedSilent, media, NO_SHARED, SAMPLE, shakyBg } from '../test/support/media';
 import { synthPair } from '../test/support/synth';
 
 /**
@@ -70,6 +70,12 @@ export const CASES: Case[] = [
       synthPair({ width: 480, height: 270, fps: 60, duration: 5 }, {
         x: 120, y: 70, width: 200, height: 120, scale: 0.5, fps: 24, offset: 0.7, speed: 1, duration: 3.5 }),
   },
+  // Any scale: fg a lower-resolution copy of its region, shown enlarged in bg; and a tiny inset.
+  { name: 'sample shown 1.25× (lower-res fg)', expect: 'sure', pair: der(SAMPLE, { crop: { x: 100, y: 60, width: 400, height: 240 }, size: { width: 320, height: 192 }, offset: 1 }) },
+  { name: 'sample shown 2×', expect: 'sure', pair: der(SAMPLE, { crop: { x: 120, y: 80, width: 320, height: 180 }, size: { width: 160, height: 90 }, offset: 1 }) },
+  { name: 'sample shown 4×', expect: 'sure', pair: der(SAMPLE, { crop: { x: 100, y: 40, width: 480, height: 288 }, size: { width: 120, height: 72 }, offset: 1 }) },
+  { name: 'sample burnt-in timecode and logo', expect: 'sure', pair: der(SAMPLE, { crop: { x: 60, y: 40, width: 560, height: 300 }, size: { width: 640, height: 344 }, fps: 30, offset: 0.5, graphics: true }) },
+  { name: 'shaky small bg, half-scale fg, 25→50 fps', expect: 'sure', pair: async () => { const bg = await shakyBg(SAMPLE, 320, 180); return { bg, fg: (await derived(bg, { crop: { x: 40, y: 60, width: 160, height: 90 }, size: { width: 320, height: 180 }, fps: 50, offset: 3 })).fg }; } },
   // Unrelated: fg from one clip, bg another.
   { name: 'unrelated: box crop over sample', expect: 'weak', shared: true, pair: async () => ({ bg: SAMPLE, fg: (await derived(media('box.mp4'), { crop: { x: 120, y: 80, width: 400, height: 300 }, frames: 150 })).fg }) },
   { name: 'unrelated: sample crop over diver', expect: 'weak', shared: true, pair: async () => ({ bg: media('diver.mov'), fg: (await derived(SAMPLE, { crop: CROP })).fg }) },

@@ -137,6 +137,8 @@ export interface AlignmentView {
   anchors: { fg: number; bg: number }[];
   /** Detected cut points (edit engine), as fg frame indices. */
   cuts: number[];
+  /** Inclusive fg frame ranges whose bg frame is uncertain (shaded in the plot). */
+  uncertain?: [number, number][];
   /** True when the inputs or options changed since this alignment was made. */
   stale: boolean;
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { align, type AlignRequest } from '../daemon/align';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { assertAccurate } from './support/accuracy';
-import { derived, HAVE_SHARED, media, NO_SHARED, SAMPLE } from './support/media';
+import { derived, HAVE_SHARED, media, NO_SHARED, SAMPLE, shakyBg } from './support/media';
 import { synthPair, type SynthBg, type SynthFg } from './support/synth';
 
 /**
@@ -22,6 +22,8 @@ interface RealCase {
    * which an open-ended path used to shorten by a frame or two (pyramid.ts, endsOnLine).
    */
   ends?: boolean;
+  /** Relative scale error allowed (besides the pixel bars). */
+  scaleTolerance?: number;
 }
 
 const real: RealCase[] = [
@@ -49,6 +51,23 @@ const real: RealCase[] = [
     bg: SAMPLE,
     spec: { crop: { x: 0, y: 0, width: 480, height: 300 }, fps: 60, speed: 0.98, offset: 1.0 },
     opts: { engine: 'mask' },
+    ends: true,
+  },
+  {
+    name: 'sample: lower-resolution fg (320×192) shown at 1.25×',
+    bg: SAMPLE,
+    spec: { crop: { x: 100, y: 60, width: 400, height: 240 }, size: { width: 320, height: 192 }, offset: 1 },
+  },
+  {
+    name: 'sample: a 120×72 fg shown at 4×',
+    bg: SAMPLE,
+    spec: { crop: { x: 100, y: 40, width: 480, height: 288 }, size: { width: 120, height: 72 }, offset: 1 },
+  },
+  {
+    name: 'sample: burnt-in running timecode and logo, 25→30 fps, scale 0.875',
+    bg: SAMPLE,
+    spec: { crop: { x: 60, y: 40, width: 560, height: 300 }, size: { width: 640, height: 344 }, fps: 30, offset: 0.5, graphics: true },
+    scaleTolerance: 0.002,
     ends: true,
   },
   {
@@ -137,8 +156,15 @@ describe('alignment accuracy against ground truth', () => {
       const s = assertAccurate(c.name, al, truth);
       t.diagnostic(JSON.stringify(s));
       if (c.ends) assert.ok(s.maxErr <= 1, `${c.name}: every frame within one, the ends too (${JSON.stringify(s)})`);
+      if (c.scaleTolerance) assert.ok(Math.abs(al.spatial.scale / truth.scale - 1) <= c.scaleTolerance, `${c.name}: scale ${al.spatial.scale} vs ${truth.scale}`);
     });
   }
+  it('shaky hand-held small bg (320×180), fg at half scale, 25→50 fps', async (t) => {
+    const bg = await shakyBg(SAMPLE, 320, 180);
+    const { fg, truth } = await derived(bg, { crop: { x: 40, y: 60, width: 160, height: 90 }, size: { width: 320, height: 180 }, fps: 50, offset: 3 });
+    const al = await align(bg, fg);
+    t.diagnostic(JSON.stringify(assertAccurate('shaky small bg', al, truth)));
+  });
   for (const c of synth) {
     it(c.name, async (t) => {
       const { bg, fg, truth } = await synthPair(c.bg, c.fg);

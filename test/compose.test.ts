@@ -95,6 +95,26 @@ describe('compose', () => {
     assert.ok(mad(smallF[i], 320, 0, 0, bgF[truth.bgFrameForFg[i]], 320, 0, 0, 320, 38) < 2.5, 'bg around it');
   });
 
+  it('enlarges a lower-resolution fg (shown at 2× in bg) into its place, on a canvas of bg size', async () => {
+    const fgSpec: SynthFg = { x: 60, y: 30, width: 160, height: 96, scale: 2, fps: 25, offset: 0.5, speed: 1, duration: 2 };
+    const { bg, fg, truth } = await synthPair({ ...BG, audio: false }, fgSpec);
+    const al = await align(bg, fg);
+    assert.deepEqual([al.spatial.x, al.spatial.y, al.spatial.scale], [60, 30, 2], 'found at scale 2');
+    const dir = await tempDir('compose-double');
+    const r = await compose(al, { output: path.join(dir, 'out.mp4'), crf: 12, preset: 'veryfast', audio: 'none' });
+    assert.deepEqual([r.width, r.height], [320, 180], "bg's size: fg is resampled up, the canvas is not");
+    const outF = await frames(r.output, 320, 180);
+    const bgF = await frames(bg, 320, 180);
+    for (const i of [5, 30]) {
+      const j = truth.bgFrameForFg[i];
+      // fg is bg's region at half resolution: enlarged back, it looks like that region (softer).
+      const under = mad(outF[i], 320, 60, 30, bgF[j], 320, 60, 30, 160, 96);
+      const shifted = mad(outF[i], 320, 60, 30, bgF[j], 320, 68, 34, 160, 96);
+      assert.ok(under < 6, `frame ${i}: fg enlarged over its region (MAD ${under.toFixed(2)})`);
+      assert.ok(shifted > under * 2, `frame ${i}: and not 8 px off (${shifted.toFixed(2)} vs ${under.toFixed(2)})`);
+    }
+  });
+
   it('does not paint fg letterbox bars over bg', async () => {
     const fgSpec: SynthFg = {
       x: 40,
@@ -192,6 +212,12 @@ describe('compose geometry and pixels', () => {
       spatial: { x: 3, y: 4, scale: 1, confidence: 1, method: 'auto' },
     } as Alignment);
     assert.deepEqual([odd.width, odd.height, odd.scaled], [722, 406, false]);
+  });
+
+  it('keeps bg size for a fg shown enlarged (scale > 1) and pastes it enlarged', () => {
+    const g = geometry({ ...base, spatial: { x: 100, y: 50, scale: 1.25, confidence: 1, method: 'auto' } });
+    assert.deepEqual([g.width, g.height, g.scaled], [640, 360, false]);
+    assert.deepEqual(g.paste, { x: 100, y: 88, width: 500, height: 300 }, '(50 + 30 * 1.25), 400 * 1.25 by 240 * 1.25');
   });
 
   it('caps the canvas at 8K', () => {

@@ -14,6 +14,8 @@ import { jointRefine } from './spatial/joint';
 import { locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
 import type { Rect } from '../core/geometry';
 import { audioPriorOf, audioSummary, describedKey, matchInTime, type Matched } from './temporal/match';
+import { uncertainSpans } from './temporal/uncertain';
+import { foreignPixels, onContent, onGrid, type ForeignMask } from './descriptors/foreign';
 
 /**
  * The pipeline: where fg sits in bg (spatial/), which bg frame belongs under each fg frame
@@ -63,6 +65,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const audio = audioPriorOf(loc, engine, o, ids);
   audio.catch(() => undefined);
   const ctx: AlignContext = { loc, engine, kind, o, ids, audio, early };
+  let foreign: ForeignMask | undefined;
   for (let pass = 0; ; pass++) {
     const { bgRect, fgRect } = regions({ ...loc, placement });
     const size = analysisSize(fgRect, fg.frameCount + bg.frameCount);
@@ -72,7 +75,17 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       // fg's frames decoded early count towards the first pass.
       if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, (done + (pass === 0 ? earlyDone : 0)) / total));
     };
+    const grid = (m: Matched) => (foreign ? onGrid(foreign, m.fgF.seq.w, m.fgF.seq.h, fgRect, content) : undefined);
     matched = await matchInTime(ctx, { fgRect, bgRect }, size, tick).finally(() => stopEarly.abort());
+    if (foreign) matched = await matchInTime(ctx, { fgRect, bgRect }, size, tick, grid(matched));
+    else if (pass === 0) {
+      // Burnt-in graphics show only once frames are paired: match again without them.
+      const f = foreignPixels(matched.fgF.seq, matched.bgF.seq, matched.tm.bgFrameForFg);
+      if (f) {
+        foreign = onContent(f, matched.fgF.seq.w, matched.fgF.seq.h, fgRect, content);
+        matched = await matchInTime(ctx, { fgRect, bgRect }, size, tick, f);
+      }
+    }
     const { tm } = matched;
     timings.decode += matched.decodeSeconds * 1000;
     timings.temporal += matched.temporalSeconds * 1000;
@@ -80,7 +93,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
 
     const t = performance.now();
     o.onProgress?.('refine', 0);
-    const passed = { bgRect, fgRect, fgF: matched.fgF, bgF: matched.bgF };
+    const passed = { bgRect, fgRect, fgF: matched.fgF, bgF: matched.bgF, foreign };
     const j = await jointRefine(ctx, placement, passed, tm, Math.max(tm.slope, bg.fps / fg.fps), pass === 0 ? 6 : 2);
     timings.refine += performance.now() - t;
     // How far the analysis crop would move, in analysis pixels: a third of one changes the features.
@@ -104,6 +117,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const corner = frameCorner(placement, content);
   const conf = Array.from(tm.confidence, (c) => round(c, 4));
   const audioFound = await audioSummary(audio);
+  const uncertain = uncertainSpans(tm.confidence, tm.evidence);
   const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) =>
     timeOf(bgF, bg, j),
   );
@@ -132,6 +146,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       speed: round((tm.slope * fg.fps) / bg.fps, 6),
       meanConfidence: round(conf.reduce((a, b) => a + b, 0) / Math.max(1, conf.length), 4),
       ...(tm.cuts ? { cuts: tm.cuts } : {}),
+      ...(uncertain.length ? { uncertain } : {}),
     },
     trust: { ...judge(signals), signals },
     timings: {

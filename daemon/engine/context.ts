@@ -2,6 +2,7 @@ import type { Engine, SpatialMethod, Stage } from '../../protocol/project';
 import type { Rect } from '../core/geometry';
 import type { AlignCache } from '../core/lru';
 import type { ProbeInfo } from '../media/probe';
+import type { ForeignMask } from './descriptors/foreign';
 import type { Described, DescriptorKind } from './descriptors/types';
 import type { Placement } from './spatial/search';
 import type { AudioPrior } from './temporal/audio';
@@ -67,4 +68,6 @@ export interface Pass {
   fgRect: Rect;
   fgF: Described;
   bgF: Described;
+  /** fg's burnt-in graphics, left out of the matches (descriptors/foreign.ts). */
+  foreign?: ForeignMask;
 }

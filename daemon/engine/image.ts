@@ -169,6 +169,34 @@ export function resizedTemplate(img: Gray, dw: number, dh: number, step: number)
   return centred(resizeKept(img, dw, dh, step), dw, dh, step);
 }
 
+/**
+ * The template with the pixels `drop` names (template pixel coordinates) taking no part: zero after
+ * centring on the others, so they add nothing to the correlation whatever bg shows there.
+ */
+export function withoutPixels(t: Template, drop: (x: number, y: number) => boolean): Template {
+  const cols = Math.ceil(t.width / t.step);
+  const rows = Math.ceil(t.height / t.step);
+  const data = Float32Array.from(t.data);
+  const kept = new Uint8Array(data.length);
+  let mean = 0;
+  let n = 0;
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      if (drop(c * t.step, r * t.step)) continue;
+      kept[r * cols + c] = 1;
+      mean += data[r * cols + c];
+      n++;
+    }
+  if (n === 0 || n === data.length) return t;
+  mean /= n;
+  let ss = 0;
+  for (let i = 0; i < data.length; i++) {
+    const v = (data[i] = kept[i] ? data[i] - mean : 0);
+    ss += v * v;
+  }
+  return { ...t, data, norm: Math.sqrt(ss) };
+}
+
 /** The kept pixels made zero-mean in place, with their norm. */
 function centred(data: Float32Array, width: number, height: number, step: number): Template {
   let mean = 0;

@@ -44,6 +44,8 @@ export interface Alignment {
     meanConfidence: number;
     /** edit engine: where fg cuts from one stretch of bg to a later one. */
     cuts?: { fg: number; bgFrom: number; bgTo: number }[];
+    /** Inclusive fg frame ranges whose bg frame is uncertain (temporal/uncertain.ts). */
+    uncertain?: [number, number][];
   };
   /** How far the alignment can be trusted (engine/trust.ts); below the threshold the front ends refuse it. */
   trust?: Trust;

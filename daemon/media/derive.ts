@@ -30,6 +30,11 @@ export interface DeriveSpec {
   segments?: { start: number; end: number }[];
   /** Colour grading (ffmpeg eq filter values). */
   grade?: { contrast?: number; brightness?: number; saturation?: number; gamma?: number };
+  /**
+   * Burnt-in graphics bg does not have: a running timecode box (bottom left, its digits change every
+   * frame) and a station logo (top right), drawn into fg's picture.
+   */
+  graphics?: boolean;
   /** Black bars added around fg's picture, in fg pixels. */
   bars?: { top?: number; bottom?: number; left?: number; right?: number };
   /** Carry bg's sound over, from `offset`, sped up by `speed` (not with `segments`). */
@@ -78,6 +83,7 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`,
     size.width !== crop.width || size.height !== crop.height ? `scale=${size.width}:${size.height}:flags=bicubic` : '',
     g ? `eq=contrast=${g.contrast ?? 1}:brightness=${g.brightness ?? 0}:saturation=${g.saturation ?? 1}:gamma=${g.gamma ?? 1}` : '',
+    spec.graphics ? graphics(size.width, size.height) : '',
     bars.top || bars.bottom || bars.left || bars.right
       ? `pad=${size.width + bars.left + bars.right}:${size.height + bars.top + bars.bottom}:${bars.left}:${bars.top}:black`
       : '',
@@ -166,4 +172,18 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     width: size.width + bars.left + bars.right,
     height: size.height + bars.top + bars.bottom,
   };
+}
+
+/** drawbox filters for a timecode box whose six "digits" count frames in binary, and a logo. */
+function graphics(w: number, h: number): string {
+  const r = (v: number) => Math.max(2, Math.round(v));
+  const box = (x: number, y: number, bw: number, bh: number, color: string, enable?: string) =>
+    `drawbox=x=${r(x)}:y=${r(y)}:w=${r(bw)}:h=${r(bh)}:color=${color}:t=fill${enable ? `:enable='${enable}'` : ''}`;
+  const digits = Array.from({ length: 6 }, (_, k) => box(w * (0.065 + k * 0.045), h * 0.84, w * 0.03, h * 0.06, 'white', `eq(mod(floor(n/${2 ** k}),2),1)`));
+  return [
+    box(w * 0.05, h * 0.82, w * 0.3, h * 0.1, 'black'),
+    ...digits,
+    box(w * 0.8, h * 0.05, w * 0.14, h * 0.11, 'white@0.7'),
+    box(w * 0.83, h * 0.075, w * 0.08, h * 0.06, 'red@0.8'),
+  ].join(',');
 }

@@ -78,6 +78,7 @@ export async function alignmentView(p: ResolvedProject, projectUri: string): Pro
     confidence: t.confidence,
     anchors: p.data.anchors ?? [],
     cuts: (t.cuts ?? []).map((c) => c.fg),
+    uncertain: t.uncertain ?? [],
     stale: stale.length > 0,
   };
 }

@@ -55,6 +55,7 @@ export interface ProjectAlignment {
     bgTimeForFg?: number[];
     confidence: number[];
     cuts?: Cut[];
+    uncertain?: [number, number][];
   };
   trust?: Trust;
 }
@@ -142,6 +143,7 @@ export function toProjectAlignment(al: Alignment, p: ResolvedProject, hashes: In
       bgTimeForFg: timesFollow ? undefined : t.bgTimeForFg,
       confidence: t.confidence.map((c) => round(c, 2)),
       cuts: t.cuts?.length ? t.cuts.map((c) => ({ fg: c.fg, bgFrom: c.bgFrom, bgTo: c.bgTo })) : undefined,
+      uncertain: t.uncertain?.length ? t.uncertain.map(([a, b]): [number, number] => [a, b]) : undefined,
     },
     trust: savedTrust(al.trust),
   };
@@ -178,6 +180,7 @@ export function fromProjectAlignment(pa: ProjectAlignment, projectFile: string):
       speed: t.speed,
       meanConfidence: t.meanConfidence,
       cuts: t.cuts,
+      uncertain: t.uncertain,
     },
     ...(pa.trust ? { trust: pa.trust } : {}),
     timings: {},

@@ -54,3 +54,18 @@ export async function loopedSilent(file: string, times: number, width: number, h
   await fs.rename(temp, out);
   return out;
 }
+
+/**
+ * `file`'s picture seen through a shaking hand-held camera, shrunk to a small `width`×`height` bg
+ * (a 640×360 window that jitters up to ±58 px across, ±20 px down): moving camera, small bg.
+ */
+export async function shakyBg(file: string, width: number, height: number): Promise<string> {
+  const out = path.join(CACHE, `shaky-${key({ file, width, height })}.mp4`);
+  if (existsSync(out)) return out;
+  await fs.mkdir(CACHE, { recursive: true });
+  const temp = `${out}.partial-${process.pid}.mp4`;
+  const vf = `crop=640:360:x='40+38*sin(t*5.3)+20*sin(t*11.7)':y='22+20*sin(t*7.1)',scale=${width}:${height}`;
+  await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', file, '-an', '-vf', vf, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', temp], { file: temp, what: 'shaking a clip' });
+  await fs.rename(temp, out);
+  return out;
+}

@@ -3,8 +3,9 @@ import { extractFeatures } from './frames';
 import type { Described, DescriptorKind, DescriptorSet, FeatureSeq } from './types';
 
 /** Pixel descriptors of two analysis sequences: all pixels, or only fg's moving ones (the `mask` engine). */
-export function pixelDescriptors(fg: FeatureSeq, bg: FeatureSeq, engine: Engine): DescriptorSet {
+export function pixelDescriptors(fg: FeatureSeq, bg: FeatureSeq, engine: Engine, foreign?: Uint8Array): DescriptorSet {
   const mask = pixelMask(fg, engine === 'mask');
+  if (foreign) for (let p = 0; p < mask.length; p++) if (foreign[p]) mask[p] = 0;
   let on = 0;
   for (const m of mask) on += m;
   const f = normalise(fg, mask);
@@ -108,6 +109,6 @@ export const pixelsKind: DescriptorKind = {
   async describe({ video, region, size, onFrame, signal }): Promise<Described> {
     return { seq: await extractFeatures(video.file, region, size.w, size.h, video.frameCount, onFrame, signal) };
   },
-  pair: (fg, bg, engine) => pixelDescriptors(fg.seq, bg.seq, engine),
+  pair: (fg, bg, engine, foreign) => pixelDescriptors(fg.seq, bg.seq, engine, foreign),
   bytes: (d) => d.seq.data.length + d.seq.times.length * 8,
 };

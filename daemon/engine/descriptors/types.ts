@@ -69,8 +69,11 @@ export interface DescriptorKind<D extends Described = Described> {
    */
   key(req: Omit<DescribeRequest, 'onFrame' | 'signal'>): string | undefined;
   describe(req: DescribeRequest): Promise<D>;
-  /** Rows for the temporal engines from fg and bg described alike. */
-  pair(fg: D, bg: D, engine: Engine): DescriptorSet;
+  /**
+   * Rows for the temporal engines from fg and bg described alike. `foreign`: pixels of the analysis
+   * grid to leave out (fg's burnt-in graphics); kinds that do not keep pixels compare whole frames.
+   */
+  pair(fg: D, bg: D, engine: Engine, foreign?: Uint8Array): DescriptorSet;
   /** Memory a description holds, for the cache's budget. */
   bytes(d: D): number;
 }

@@ -71,7 +71,7 @@ export async function jointRefine(
   const pairs = shots.map((s) => s.pair);
   const centres = shots.map((s) => s.centre);
   // The first pass starts from a placement found on one roughly-timed pair: allow more scale error.
-  const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: reach > 2 ? 0.03 : 0.01, fixedScale: fixedScale(o) });
+  const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: reach > 2 ? 0.03 : 0.01, fixedScale: fixedScale(o), foreign: pass.foreign });
   return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };
 }
 

@@ -1,6 +1,7 @@
 import { correlate, fft2, nextPow2, type Spectrum } from './fft';
 import { nccGrid } from '../../native/kernels';
-import { integral, resize, resizedTemplate, template, toGray, windowSums, type Gray, type Template } from '../image';
+import { integral, resize, resizedTemplate, template, toGray, windowSums, withoutPixels, type Gray, type Template } from '../image';
+import { foreignAt, type ForeignMask } from '../descriptors/foreign';
 
 /**
  * Where fg sits in bg: position of fg's top-left corner in bg pixels and the scale fg is shown at.
@@ -157,6 +158,8 @@ export interface RefineOptions {
   pickOnly?: boolean;
   /** Scale candidates either side of the current scale at a level (default 4). */
   scaleSteps?: number;
+  /** fg's burnt-in graphics (descriptors/foreign.ts): left out of every template. */
+  foreign?: ForeignMask;
 }
 
 /** Template pixels scored per position: beyond ~60k, a regular subset is as decisive and far cheaper. */
@@ -245,7 +248,11 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
       const tpls = pairs.map((p, k) => {
         const key = `${k}:${tw}:${th}`;
         let t = templates.get(key);
-        if (!t) templates.set(key, (t = resizedTemplate(p.fg, tw, th, strideFor(tw * th))));
+        if (!t) {
+          t = resizedTemplate(p.fg, tw, th, strideFor(tw * th));
+          if (opts.foreign) t = withoutPixels(t, foreignAt(opts.foreign, tw, th));
+          templates.set(key, t);
+        }
         return t;
       });
       const cx = Math.round(x * f);
@@ -304,7 +311,7 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
   // Prefer scale 1 when it is as good: a crop is far more common than a 1-2% resize.
   if (opts.fixedScale === undefined && scale !== 1 && Math.abs(scale - 1) < 0.02 && fw <= bgW && fh <= bgH) {
     const narrowed = pairs.map((p, k) => ({ fg: p.fg, bg: [p.bg[picks[k]]] }));
-    const unity = refine(narrowed, { x, y, scale: 1, score }, { from: 1, scaleUncertainty: 0, fixedScale: 1 });
+    const unity = refine(narrowed, { x, y, scale: 1, score }, { from: 1, scaleUncertainty: 0, fixedScale: 1, foreign: opts.foreign });
     if (unity.score >= score - 0.002) return { ...unity, picks };
   }
   return { x: Math.round(x), y: Math.round(y), scale, score, picks };

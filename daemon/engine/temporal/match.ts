@@ -37,6 +37,7 @@ export async function matchInTime(
   rects: { fgRect: Rect; bgRect: Rect },
   size: { w: number; h: number },
   onFrame: () => void,
+  foreign?: Uint8Array,
 ): Promise<Matched> {
   const { loc, engine, kind, o, ids } = ctx;
   const { fg, bg } = loc;
@@ -81,12 +82,19 @@ export async function matchInTime(
     const fk = describedKey(ctx, ids.fg, fg, rects.fgRect, size);
     const bk = describedKey(ctx, ids.bg, bg, rects.bgRect, size);
     const setBytes = (d: DescriptorSet) => 4 * (d.fg.v.length + d.bg.v.length + d.coarseFg.v.length + d.coarseBg.v.length);
-    const key = fk && bk ? `desc:${fk}|${bk}|${engine === 'mask'}` : undefined;
-    const d = await cachedIn(o.cache, key, setBytes, async () => kind.pair(fgF, bgF, engine));
+    const key = fk && bk ? `desc:${fk}|${bk}|${engine === 'mask'}|${foreign ? maskKey(foreign) : ''}` : undefined;
+    const d = await cachedIn(o.cache, key, setBytes, async () => kind.pair(fgF, bgF, engine, foreign));
     tm = engine === 'edit' ? alignEdit(d, opts) : alignTemporal(d, opts);
   }
   const provider = fgF.provider && bgF.provider ? (fgF.provider === 'cuda' && bgF.provider === 'cuda' ? 'cuda' : 'cpu') : undefined;
   return { fgF, bgF, tm, provider, decodeSeconds: (t1 - t0) / 1000, temporalSeconds: (performance.now() - t1) / 1000 };
+}
+
+/** A short digest of a pixel mask, for cache keys. */
+function maskKey(m: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let p = 0; p < m.length; p++) h = Math.imul(h ^ m[p], 0x01000193) >>> 0;
+  return `${m.length}:${h.toString(16)}`;
 }
 
 /** Anchor times as frame indices: the frame whose time is nearest. */

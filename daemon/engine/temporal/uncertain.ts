@@ -1,0 +1,38 @@
+/**
+ * Spans of fg frames whose bg frame is uncertain, reported in the alignment (and shaded in the
+ * preview) rather than averaged away: where fg's frames cannot be told apart from their neighbours'
+ * matches (a static stretch the map crosses at the rate of the frames around it), or where a frame
+ * matches its bg frame far worse than fg's frames typically do (a flash, a damaged stretch, a
+ * change that bg does not have).
+ */
+
+/** Below this, a frame's match barely stands out from the bg frames next to it (drift.ts evidence). */
+const FLAT = 0.1;
+/** Spans shorter than this are noise; gaps shorter than this inside a span do not split it. */
+const MIN_RUN = 3;
+
+/** Inclusive [first, last] fg frame ranges. */
+export function uncertainSpans(confidence: ArrayLike<number>, evidence: ArrayLike<number>): [number, number][] {
+  const n = confidence.length;
+  if (n === 0) return [];
+  const sorted = Float64Array.from(confidence).sort();
+  const median = sorted[n >> 1];
+  const mad = Float64Array.from(sorted, (c) => Math.abs(c - median)).sort()[n >> 1];
+  const low = median - Math.max(0.1, 5 * 1.4826 * mad);
+  const spans: [number, number][] = [];
+  let start = -1;
+  let lastBad = -1;
+  for (let i = 0; i <= n; i++) {
+    const bad = i < n && (evidence[i] < FLAT || confidence[i] < low);
+    if (bad) {
+      if (start < 0) start = i;
+      else if (i - lastBad > MIN_RUN) {
+        if (lastBad - start + 1 >= MIN_RUN) spans.push([start, lastBad]);
+        start = i;
+      }
+      lastBad = i;
+    }
+  }
+  if (start >= 0 && lastBad - start + 1 >= MIN_RUN) spans.push([start, lastBad]);
+  return spans;
+}
