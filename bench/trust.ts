@@ -13,7 +13,7 @@ import { synthPair } from '../test/support/synth';
 interface Case {
   name: string;
   /** What a right verdict is: accept the pair, or refuse it (and why). */
-  expect: 'sure' | 'weak' | 'swapped' | 'bg-short' | 'ambiguous' | 'misaligned';
+  expect: 'sure' | 'weak' | 'swapped' | 'bg-short' | 'ambiguous' | 'misaligned' | 'moving';
   pair: () => Promise<{ bg: string; fg: string }>;
   opts?: AlignRequest;
   shared?: boolean;
@@ -76,6 +76,9 @@ export const CASES: Case[] = [
   { name: 'sample shown 4×', expect: 'sure', pair: der(SAMPLE, { crop: { x: 100, y: 40, width: 480, height: 288 }, size: { width: 120, height: 72 }, offset: 1 }) },
   { name: 'sample burnt-in timecode and logo', expect: 'sure', pair: der(SAMPLE, { crop: { x: 60, y: 40, width: 560, height: 300 }, size: { width: 640, height: 344 }, fps: 30, offset: 0.5, graphics: true }) },
   { name: 'shaky small bg, half-scale fg, 25→50 fps', expect: 'sure', pair: async () => { const bg = await shakyBg(SAMPLE, 320, 180); return { bg, fg: (await derived(bg, { crop: { x: 40, y: 60, width: 160, height: 90 }, size: { width: 320, height: 180 }, fps: 50, offset: 3 })).fg }; } },
+  // Moving placement: a window panning over bg, which one fixed placement cannot explain.
+  { name: 'moving: pan-and-scan 30 px/s', expect: 'moving', pair: der(SAMPLE, { crop: { x: 40, y: 60, width: 400, height: 240 }, pan: { dx: 30, dy: 0 }, offset: 0.5, fps: 30 }) },
+  { name: 'moving: diagonal 9:16-like window', expect: 'moving', pair: der(SAMPLE, { crop: { x: 200, y: 40, width: 240, height: 320 }, pan: { dx: -15, dy: 5 }, offset: 0.5 }) },
   // Unrelated: fg from one clip, bg another.
   { name: 'unrelated: box crop over sample', expect: 'weak', shared: true, pair: async () => ({ bg: SAMPLE, fg: (await derived(media('box.mp4'), { crop: { x: 120, y: 80, width: 400, height: 300 }, frames: 150 })).fg }) },
   { name: 'unrelated: sample crop over diver', expect: 'weak', shared: true, pair: async () => ({ bg: media('diver.mov'), fg: (await derived(SAMPLE, { crop: CROP })).fg }) },

@@ -88,6 +88,13 @@ export function refusal(al: Alignment): VidkompyError {
     case 'bg-short':
     case 'speed':
       return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'check', options: ['order', 'forceAlign'], lead: 'check that bg covers all of fg in time, or' });
+    case 'moving':
+      return new VidkompyError('UNSURE', `${lead}${why}; moving placement (pan-and-scan, re-framing, zooms) is not supported yet`, fg, {
+        kind: 'options',
+        verb: 'give',
+        options: ['placement', 'forceAlign'],
+        lead: 'give fg with a fixed window, or',
+      });
     case 'ambiguous': {
       const at = (t.places ?? []).map((v) => `${v.toFixed(2)} s`).join(', ');
       const places = `fg fits ${t.places?.length ?? 'several'} places in bg about equally well (fg's start at bg ${at}): repeated footage?`;

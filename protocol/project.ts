@@ -71,7 +71,7 @@ export type SpatialMethod = (typeof SPATIAL_METHODS)[number];
 export const TRUST_VERDICTS = ['sure', 'unsure'] as const;
 export type TrustVerdict = (typeof TRUST_VERDICTS)[number];
 /** Why an alignment is unsure: fg unrelated to bg (weak), bg inside fg (swapped), bg too short, a speed no video has, several places. */
-export const TRUST_PROBLEMS = ['weak', 'swapped', 'bg-short', 'speed', 'ambiguous'] as const;
+export const TRUST_PROBLEMS = ['weak', 'swapped', 'bg-short', 'speed', 'ambiguous', 'moving'] as const;
 export type TrustProblem = (typeof TRUST_PROBLEMS)[number];
 
 export const PROJECT_SUFFIX = '.vidkompy.json';

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { align, type AlignRequest } from '../daemon/align';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { assertAccurate } from './support/accuracy';
-import { derived, HAVE_SHARED, media, NO_SHARED, SAMPLE, shakyBg } from './support/media';
+import { derived, frozenRegion, HAVE_SHARED, media, NO_SHARED, SAMPLE, shakyBg } from './support/media';
 import { synthPair, type SynthBg, type SynthFg } from './support/synth';
 
 /**
@@ -159,6 +159,32 @@ describe('alignment accuracy against ground truth', () => {
       if (c.scaleTolerance) assert.ok(Math.abs(al.spatial.scale / truth.scale - 1) <= c.scaleTolerance, `${c.name}: scale ${al.spatial.scale} vs ${truth.scale}`);
     });
   }
+  for (const [name, segments] of [
+    ['default engine through a 1.2 s cut', [{ start: 0.4, end: 3.0 }, { start: 4.2, end: 7.4 }]],
+    ['default engine through two cuts', [{ start: 0.2, end: 2.0 }, { start: 2.8, end: 4.5 }, { start: 5.5, end: 7.5 }]],
+  ] as const) {
+    it(`sample: ${name}, cuts found to the frame`, async (t) => {
+      const { fg, truth } = await derived(SAMPLE, { crop: { x: 90, y: 70, width: 480, height: 270 }, segments: [...segments] });
+      const al = await align(SAMPLE, fg);
+      const s = assertAccurate(name, al, truth);
+      t.diagnostic(JSON.stringify(s));
+      assert.equal(al.temporal.engine, 'full');
+      assert.equal(s.maxErr, 0, 'every frame exact, the frames next to each cut too');
+      assert.equal(al.temporal.cuts?.length, segments.length - 1, JSON.stringify(al.temporal.cuts));
+    });
+  }
+  it('sample: fg region frozen for 2 s while bg around it moves: steady pacing, and reported uncertain', async (t) => {
+    const r = { x: 90, y: 70, width: 480, height: 270 };
+    const bg = await frozenRegion(SAMPLE, r, 2, 4);
+    const { fg, truth } = await derived(bg, { crop: r, fps: 30, offset: 0.5 });
+    const al = await align(bg, fg);
+    const s = assertAccurate('frozen region', al, truth);
+    t.diagnostic(JSON.stringify(s));
+    assert.ok(s.within1 >= 0.99 && s.maxErr <= 1, JSON.stringify(s));
+    // fg frames 45–105 show the frozen picture (bg 2–4 s, fg from 0.5 s at 30 fps).
+    const u = al.temporal.uncertain ?? [];
+    assert.ok(u.some(([a, b]) => a <= 50 && b >= 100), `the frozen stretch is reported: ${JSON.stringify(u)}`);
+  });
   it('shaky hand-held small bg (320×180), fg at half scale, 25→50 fps', async (t) => {
     const bg = await shakyBg(SAMPLE, 320, 180);
     const { fg, truth } = await derived(bg, { crop: { x: 40, y: 60, width: 160, height: 90 }, size: { width: 320, height: 180 }, fps: 50, offset: 3 });

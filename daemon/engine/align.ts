@@ -11,7 +11,8 @@ import { timeOf, type Described, type DescriptorKind } from './descriptors/types
 import { summary, type Alignment } from './result';
 import { judge, trustSignals } from './trust';
 import { jointRefine } from './spatial/joint';
-import { locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
+import { fixedScale, locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
+import { placementSpread, type PlacementSpread } from './spatial/moving';
 import type { Rect } from '../core/geometry';
 import { audioPriorOf, audioSummary, describedKey, matchInTime, type Matched } from './temporal/match';
 import { uncertainSpans } from './temporal/uncertain';
@@ -66,6 +67,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   audio.catch(() => undefined);
   const ctx: AlignContext = { loc, engine, kind, o, ids, audio, early };
   let foreign: ForeignMask | undefined;
+  let spread: PlacementSpread | undefined;
   for (let pass = 0; ; pass++) {
     const { bgRect, fgRect } = regions({ ...loc, placement });
     const size = analysisSize(fgRect, fg.frameCount + bg.frameCount);
@@ -95,6 +97,8 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     o.onProgress?.('refine', 0);
     const passed = { bgRect, fgRect, fgF: matched.fgF, bgF: matched.bgF, foreign };
     const j = await jointRefine(ctx, placement, passed, tm, Math.max(tm.slope, bg.fps / fg.fps), pass === 0 ? 6 : 2);
+    // Whether one placement explains fg at all: asked once, on the first pass's spread-out pairs.
+    if (pass === 0) spread = placementSpread(j.pairs, j.picks, j.placement, fixedScale(o));
     timings.refine += performance.now() - t;
     // How far the analysis crop would move, in analysis pixels: a third of one changes the features.
     const k = size.w / bgRect.width;
@@ -121,6 +125,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) =>
     timeOf(bgF, bg, j),
   );
+  if (spread) signals.placementSpread = { px: round(spread.spread, 1), places: spread.places.map((p) => frameCorner(p, content)).map((p) => ({ x: round(p.x, 1), y: round(p.y, 1) })) };
   return {
     version: 1,
     bg: summary(bg, bgF.n),

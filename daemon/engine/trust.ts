@@ -51,6 +51,12 @@ export interface TrustSignals {
   from?: number;
   altMargins?: number[];
   altFrom?: number[];
+  /**
+   * Time-matched pairs across fg, each placed on its own (spatial/moving.ts): the farthest one's
+   * distance from the joint placement (bg px; 0 when every pair fits the joint one as well), and
+   * where each put fg's frame corner, in fg order.
+   */
+  placementSpread?: { px: number; places: { x: number; y: number }[] };
   /** Sound or anchors decided where in bg fg runs: other places were never in the running. */
   prior: boolean;
   bgFps: number;
@@ -110,6 +116,9 @@ export function trustSignals(
 
 /** Below this mean row spread bg's frames all look alike to fg (a static shot): time is no evidence either way. */
 const STATIC_SPREAD = 0.02;
+/** A pair placed this far from the joint placement (bg px, or this share of fg's placed width, whichever is more) moves. */
+const MOVE_PX = 4;
+const MOVE_SHARE = 0.02;
 /** An alternative place whose margin is this close to the best one's fits about as well. */
 const SAME_FIT = 0.8;
 
@@ -135,13 +144,23 @@ export function judge(s: TrustSignals): Trust {
   if (plausible < 1) reasons.push(`the fitted speed ${speed.toFixed(3)}× is implausible`);
   const pile = s.pile > 0.1;
   if (pile) reasons.push(`${Math.round(s.pile * 100)}% of fg's frames pile up on bg's first or last frame: bg looks shorter than fg`);
-  const score = round(spatial * temporal * plausible * (pile ? 0 : 1), 3);
+  // One placement for the whole video: a window that moves over bg is not that (a fixed crop is
+  // found to a pixel or two on every pair; a pan puts the pairs tens of pixels apart).
+  const ps = s.placementSpread;
+  const moves = !!ps && ps.px > Math.max(MOVE_PX, MOVE_SHARE * s.placedWidth);
+  if (moves) {
+    const xs = ps.places.map((p) => Math.round(p.x));
+    const ys = ps.places.map((p) => Math.round(p.y));
+    reasons.push(`fg's window moves over bg (its corner at x ${xs.join(' → ')}, y ${ys.join(' → ')} across fg): one fixed placement does not explain it`);
+  }
+  const score = round(spatial * temporal * plausible * (pile || moves ? 0 : 1), 3);
   let problem: TrustProblem | undefined;
   if (score < TRUST_THRESHOLD) {
     // A fg much longer than bg cannot be shown whole at a plausible speed, whatever else went wrong.
     const longer = s.fgSeconds > 1.25 * s.bgSeconds;
     if (longer && !pile) reasons.push(`bg (${s.bgSeconds.toFixed(1)} s) is shorter than fg (${s.fgSeconds.toFixed(1)} s)`);
-    if (pile || longer) problem = 'bg-short';
+    if (moves) problem = 'moving';
+    else if (pile || longer) problem = 'bg-short';
     else if (spatial >= 0.8 && plausible >= 0.8 && places.length > 1) problem = 'ambiguous';
     else if (spatial >= 0.8 && temporal >= 0.5) problem = 'speed';
     else problem = 'weak';

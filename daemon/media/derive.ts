@@ -31,6 +31,11 @@ export interface DeriveSpec {
   /** Colour grading (ffmpeg eq filter values). */
   grade?: { contrast?: number; brightness?: number; saturation?: number; gamma?: number };
   /**
+   * A moving window (pan-and-scan): the crop's corner moves by this many bg pixels per fg second
+   * from `crop`'s. The truth's x, y are then where it starts (`pannedCorner` gives each frame's).
+   */
+  pan?: { dx: number; dy: number };
+  /**
    * Burnt-in graphics bg does not have: a running timecode box (bottom left, its digits change every
    * frame) and a station logo (top right), drawn into fg's picture.
    */
@@ -80,7 +85,9 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
   const bars = { top: 0, bottom: 0, left: 0, right: 0, ...spec.bars };
   const g = spec.grade;
   const filters = [
-    `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`,
+    spec.pan
+      ? `crop=${crop.width}:${crop.height}:x='${crop.x}+${spec.pan.dx}*t':y='${crop.y}+${spec.pan.dy}*t':exact=1`
+      : `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`,
     size.width !== crop.width || size.height !== crop.height ? `scale=${size.width}:${size.height}:flags=bicubic` : '',
     g ? `eq=contrast=${g.contrast ?? 1}:brightness=${g.brightness ?? 0}:saturation=${g.saturation ?? 1}:gamma=${g.gamma ?? 1}` : '',
     spec.graphics ? graphics(size.width, size.height) : '',

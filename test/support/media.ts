@@ -69,3 +69,28 @@ export async function shakyBg(file: string, width: number, height: number): Prom
   await fs.rename(temp, out);
   return out;
 }
+
+/**
+ * `file` with the picture inside `r` frozen from `from` to `to` seconds (the frame at `from`),
+ * while everything around it moves on: fg cropped to `r` is a stretch where fg's frames cannot be
+ * told apart. The height is cut to even for x264.
+ */
+export async function frozenRegion(file: string, r: { x: number; y: number; width: number; height: number }, from: number, to: number): Promise<string> {
+  const out = path.join(CACHE, `frozen-${key({ file, r, from, to })}.mp4`);
+  if (existsSync(out)) return out;
+  await fs.mkdir(CACHE, { recursive: true });
+  const still = `${out}.still-${process.pid}.png`;
+  const temp = `${out}.partial-${process.pid}.mp4`;
+  try {
+    const grab = ['-nostdin', '-v', 'error', '-y', '-ss', String(from), '-i', file, '-frames:v', '1', '-vf', `crop=${r.width}:${r.height}:${r.x}:${r.y}`, still];
+    await runTool('ffmpeg', grab, { file: still, what: 'grabbing a still' });
+    const graph = `[0:v][1:v]overlay=${r.x}:${r.y}:enable='between(t,${from},${to})':shortest=1,crop=trunc(iw/2)*2:trunc(ih/2)*2:0:0`;
+    const args = ['-nostdin', '-v', 'error', '-y', '-i', file, '-loop', '1', '-i', still, '-filter_complex', graph, '-an'];
+    await runTool('ffmpeg', [...args, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', temp], { file: temp, what: 'freezing a region' });
+    await fs.rename(temp, out);
+  } finally {
+    await fs.rm(still, { force: true });
+    await fs.rm(temp, { force: true });
+  }
+  return out;
+}

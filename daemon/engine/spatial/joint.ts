@@ -43,7 +43,7 @@ export async function jointRefine(
   tm: Pick<TemporalResult, 'bgFrameForFg' | 'confidence'>,
   rate: number,
   reach: number,
-): Promise<{ placement: Placement; shifts: number[] }> {
+): Promise<{ placement: Placement; shifts: number[]; pairs: RefinePair[]; picks: number[] }> {
   const { o } = ctx;
   const { bg, fg, content } = ctx.loc;
   const fgF = pass.fgF.seq;
@@ -72,7 +72,7 @@ export async function jointRefine(
   const centres = shots.map((s) => s.centre);
   // The first pass starts from a placement found on one roughly-timed pair: allow more scale error.
   const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: reach > 2 ? 0.03 : 0.01, fixedScale: fixedScale(o), foreign: pass.foreign });
-  return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]) };
+  return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]), pairs, picks: refined.picks };
 }
 
 /** The most confident frame in each of `k` equal stretches of fg: spread out, and well matched. */

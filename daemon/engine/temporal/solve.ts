@@ -4,6 +4,7 @@ import type { DescriptorSet } from '../descriptors/types';
 import { robustLine } from '../../core/line';
 import { bandLevel, interpolate, topLevel, type TopStats } from './pyramid';
 import { correctDrift, evidenceFromSharpness } from './drift';
+import { steadyPacing } from './steady';
 import { VidkompyError } from '../../core/errors';
 
 /**
@@ -148,8 +149,14 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
     for (const a of anchors) path[a.fg] = a.bg;
     for (let i = 1; i < nF; i++) if (path[i] < path[i - 1]) path[i] = path[i - 1];
   }
+  let paced = false;
+  if (o.engine !== 'precise') {
+    const steady = steadyPacing(path, evidence, rate, nB, new Set(anchors.map((a) => a.fg)));
+    paced = steady.some((v, i) => v !== path[i]);
+    path = steady;
+  }
   const confidence = new Float32Array(nF);
-  const fine = o.engine === 'precise' ? rescore(d, path) : level.cost;
+  const fine = o.engine === 'precise' || paced ? rescore(d, path) : level.cost;
   for (let i = 0; i < nF; i++) confidence[i] = Math.max(0, Math.min(1, 1 - fine[i]));
   const fit = robustLine(
     Int32Array.from({ length: nF }, (_, i) => i),

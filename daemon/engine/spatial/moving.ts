@@ -1,0 +1,58 @@
+import { resize } from '../image';
+import { coarseSearch, refine, type Placement, type RefinePair } from './search';
+
+/**
+ * Whether one fixed placement explains fg. A window that pans or zooms over bg (pan-and-scan, a
+ * 9:16 re-frame that follows a subject, a Ken Burns zoom) shows fg somewhere else in bg at each
+ * time: each time-matched pair, searched on its own over the whole of bg, then lands away from the
+ * joint placement and fits its own place clearly better. A fixed crop of a moving camera does not:
+ * the crop is fixed in bg's frame whatever the camera does.
+ */
+
+const COARSE = 128;
+/** How much better a pair's own place must fit than the joint one, NCC. */
+const BETTER = 0.02;
+
+export interface PlacementSpread {
+  /** Each pair's own placement (fg's content corner in bg pixels), in fg order. */
+  places: Placement[];
+  /** How far the farthest pair's own place is from the joint one: largest corner distance, bg px. */
+  spread: number;
+}
+
+export function placementSpread(pairs: RefinePair[], picks: number[], joint: Placement, fixedScale?: number): PlacementSpread {
+  const places: Placement[] = [];
+  let spread = 0;
+  for (let k = 0; k < pairs.length; k++) {
+    const b = pairs[k].bg[picks[k]];
+    const fg = pairs[k].fg;
+    const c = Math.min(1, COARSE / Math.max(b.width, b.height));
+    const sw = Math.max(8, Math.round(b.width * c));
+    const sh = Math.max(8, Math.round(b.height * c));
+    const small = Uint8Array.from(resize(b, sw, sh).data, (v) => Math.max(0, Math.min(255, Math.round(v))));
+    // Searched at the joint scale over all of bg (a window that also zooms is still found near its
+    // place), then refined in scale too.
+    const hit = coarseSearch([small], sw, sh, sw / b.width, [fg], { fixedScale: fixedScale ?? joint.scale });
+    if (!hit) continue;
+    const own = refine([{ bg: [b], fg }], hit, { from: Math.min(1, 2 * c), scaleUncertainty: 0.1, fixedScale });
+    const here = refine([{ bg: [b], fg }], joint, { from: 1, scaleUncertainty: 0, fixedScale: joint.scale });
+    places.push(own);
+    if (own.score < here.score + BETTER) continue;
+    spread = Math.max(spread, cornerDistance(own, joint, fg.width, fg.height));
+  }
+  return { places, spread };
+}
+
+/** Largest distance between the corresponding corners of two placements of a w×h fg, bg px. */
+function cornerDistance(a: Placement, b: Placement, w: number, h: number): number {
+  let d = 0;
+  for (const [u, v] of [
+    [0, 0],
+    [w, 0],
+    [0, h],
+    [w, h],
+  ]) {
+    d = Math.max(d, Math.hypot(a.x + u * a.scale - (b.x + u * b.scale), a.y + v * a.scale - (b.y + v * b.scale)));
+  }
+  return d;
+}
