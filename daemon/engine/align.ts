@@ -125,7 +125,10 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) =>
     timeOf(bgF, bg, j),
   );
-  if (spread) signals.placementSpread = { px: round(spread.spread, 1), places: spread.places.map((p) => frameCorner(p, content)).map((p) => ({ x: round(p.x, 1), y: round(p.y, 1) })) };
+  if (spread) {
+    const places = spread.places.map((p) => frameCorner(p, content)).map((p) => ({ x: round(p.x, 1), y: round(p.y, 1) }));
+    signals.placementSpread = { px: round(spread.spread, 1), places };
+  }
   return {
     version: 1,
     bg: summary(bg, bgF.n),
