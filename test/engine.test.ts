@@ -8,6 +8,9 @@ import { crop, ncc, resize, resizedTemplate, template, toGray, type Gray } from 
 import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
 import { alignTemporal } from '../daemon/engine/temporal/solve';
+import { steadyPacing } from '../daemon/engine/temporal/steady';
+import { uncertainSpans } from '../daemon/engine/temporal/uncertain';
+import { foreignPixels } from '../daemon/engine/descriptors/foreign';
 import { robustLine } from '../daemon/core/line';
 import { explainFailure, passthroughArgs, readFrames, runTool, showinfoTime } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';
@@ -306,5 +309,60 @@ describe('alignment files', () => {
     await fs.writeFile(f, '{oops');
     await assert.rejects(readAlignment(f), /not valid JSON/);
     await assert.rejects(readAlignment(path.join(dir, 'missing.json')), /file not found/);
+  });
+});
+
+describe('graphics, pacing and uncertainty (pure)', () => {
+  const seq = (frames: Uint8Array[], w: number, h: number) => ({ data: Buffer.concat(frames), n: frames.length, w, h, times: new Float64Array(0) });
+
+  it('finds a burnt-in box that bg does not have, and nothing in a clean pair', () => {
+    const w = 40;
+    const h = 24;
+    const r = rng(7);
+    const bg: Uint8Array[] = [];
+    const fg: Uint8Array[] = [];
+    for (let i = 0; i < 30; i++) {
+      const b = Uint8Array.from({ length: w * h }, () => 40 + Math.floor(r() * 170));
+      bg.push(b);
+      const f = Uint8Array.from(b, (v) => Math.min(255, Math.round(v * 1.1 + 5)));
+      // A timecode-like box, bottom left, whose content changes every frame.
+      for (let y = 18; y < 22; y++) for (let x = 2; x < 12; x++) f[y * w + x] = (i + x) % 2 ? 250 : 5;
+      fg.push(f);
+    }
+    const map = Array.from({ length: 30 }, (_, i) => i);
+    const m = foreignPixels(seq(fg, w, h), seq(bg, w, h), map)!;
+    assert.ok(m, 'found');
+    let inBox = 0;
+    let outside = 0;
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        if (!m[y * w + x]) continue;
+        if (y >= 17 && y < 23 && x >= 1 && x < 13) inBox++;
+        else outside++;
+      }
+    assert.equal(inBox, 72, 'every pixel of the 10×4 box is left out, with its one-pixel rim');
+    assert.ok(outside <= 8, `and little else: ${outside}`);
+    assert.equal(foreignPixels(seq(bg, w, h), seq(bg, w, h), map), undefined, 'a clean pair leaves nothing out');
+  });
+
+  it('paces a flat stretch at the rate of its neighbours, keeps pinned frames, never runs backwards', () => {
+    const path = Int32Array.from([0, 1, 2, 3, 9, 2, 7, 4, 8, 9, 10]);
+    const ev = [1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1];
+    assert.deepEqual(Array.from(steadyPacing(path, ev, 1, 100, new Set())), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const end = steadyPacing(Int32Array.from([0, 2, 4, 6, 0, 0, 0]), [1, 1, 1, 1, 0, 0, 0], 2, 10, new Set());
+    assert.deepEqual(Array.from(end), [0, 2, 4, 6, 8, 9, 9], 'at the fitted rate past the last good frame, within bg');
+    const pinned = steadyPacing(Int32Array.from([0, 1, 7, 3, 4]), [1, 0, 0, 0, 1], 1, 10, new Set([2]));
+    assert.deepEqual(Array.from(pinned), [0, 1, 7, 7, 7], 'an anchor stays; runs shorter than three frames are left');
+  });
+
+  it('reports runs of flat or badly matched frames as inclusive spans', () => {
+    const conf = Array.from({ length: 40 }, (_, i) => (i >= 30 && i < 34 ? 0.5 : 0.99));
+    const ev = Array.from({ length: 40 }, (_, i) => (i >= 5 && i < 15 ? 0 : 1));
+    ev[20] = 0;
+    assert.deepEqual(uncertainSpans(conf, ev), [
+      [5, 14],
+      [30, 33],
+    ]);
+    assert.deepEqual(uncertainSpans(Array(10).fill(0.99), Array(10).fill(1)), []);
   });
 });

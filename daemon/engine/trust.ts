@@ -147,7 +147,8 @@ export function judge(s: TrustSignals): Trust {
   // One placement for the whole video: a window that moves over bg is not that (a fixed crop is
   // found to a pixel or two on every pair; a pan puts the pairs tens of pixels apart).
   const ps = s.placementSpread;
-  const moves = !!ps && ps.px > Math.max(MOVE_PX, MOVE_SHARE * s.placedWidth);
+  // Only asked of a placement that fits where it is: pairs of an unrelated fg scatter anywhere.
+  const moves = !!ps && spatial >= 0.8 && ps.px > Math.max(MOVE_PX, MOVE_SHARE * s.placedWidth);
   if (moves) {
     const xs = ps.places.map((p) => Math.round(p.x));
     const ys = ps.places.map((p) => Math.round(p.y));
@@ -159,8 +160,11 @@ export function judge(s: TrustSignals): Trust {
     // A fg much longer than bg cannot be shown whole at a plausible speed, whatever else went wrong.
     const longer = s.fgSeconds > 1.25 * s.bgSeconds;
     if (longer && !pile) reasons.push(`bg (${s.bgSeconds.toFixed(1)} s) is shorter than fg (${s.fgSeconds.toFixed(1)} s)`);
-    if (moves) problem = 'moving';
-    else if (pile || longer) problem = 'bg-short';
+    // A window that moves also piles frames up at bg's ends (the map cannot follow it): only a fg
+    // far longer than bg is bg-short whatever else is seen.
+    if (longer) problem = 'bg-short';
+    else if (moves) problem = 'moving';
+    else if (pile) problem = 'bg-short';
     else if (spatial >= 0.8 && plausible >= 0.8 && places.length > 1) problem = 'ambiguous';
     else if (spatial >= 0.8 && temporal >= 0.5) problem = 'speed';
     else problem = 'weak';
