@@ -21,7 +21,12 @@ import { toView } from './support/view';
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist', 'webview');
-const SHOTS = path.join(os.tmpdir(), 'vidkompy-webview-shots');
+/** Left by every run for review (git-ignored; README, Developing). */
+const SHOTS = path.join(ROOT, 'test-output', 'screenshots');
+/** A narrow, short panel: VS Code's side bar, or a preview beside the editor on a laptop. */
+const NARROW = { width: 360, height: 600 };
+const WIDE = { width: 1000, height: 1100 };
+const MODE_LIST = ['composite', 'side', 'onion', 'difference'] as const;
 const skip =
   existsSync(CHROMIUM) || process.env.VIDKOMPY_REQUIRE_BROWSER
     ? false
@@ -38,6 +43,19 @@ const THEME: Record<string, string> = {
   '--vscode-charts-green': '#00ff00',
   '--vscode-charts-yellow': '#ffff00',
 };
+
+const isBlue = ([r, g, b]: number[]) => b > 150 && r < 90 && g < 90;
+/** The fitted offset line, drawn opaque. */
+const isOrange = ([r, g, b]: number[]) => r > 200 && g > 80 && g < 180 && b < 80;
+/** A per-frame offset dot: the same orange, faint. */
+const isDot = ([r, g, b]: number[]) => r > 95 && r < 195 && g > 35 && g < 115 && b < 45 && r > 1.35 * g;
+const isPurple = ([r, g, b]: number[]) => r > 180 && b > 180 && g < 90;
+const isRed = ([r, g, b]: number[]) => r > 180 && g < 70 && b < 70;
+const isGreen = ([r, g, b]: number[]) => g > 150 && r < 110 && b < 80;
+/** The uncertain shading: yellow, faint, over the dark background. */
+const isShaded = ([r, g, b]: number[]) => r > 45 && g > 45 && Math.abs(r - g) < 12 && b < 0.5 * r;
+/** The cursor: the foreground grey. */
+const isCursor = ([r, g, b]: number[]) => r > 120 && Math.abs(r - g) < 16 && Math.abs(g - b) < 16;
 
 /**
  * VS Code's API as the page will see it, installed before the bundle runs. Messages go to the
@@ -70,10 +88,10 @@ async function bundleIsFresh(): Promise<boolean> {
   const built = Math.min(await mtime(path.join(DIST, 'main.js')), await mtime(path.join(DIST, 'main.css')));
   if (Number.isNaN(built)) return false;
   const src = path.join(ROOT, 'webview', 'src');
+  const protocol = path.join(ROOT, 'protocol');
   const inputs = [
     ...(await fs.readdir(src)).map((f) => path.join(src, f)),
-    path.join(ROOT, 'protocol', 'webview.ts'),
-    path.join(ROOT, 'protocol', 'lsp.ts'),
+    ...(await fs.readdir(protocol)).map((f) => path.join(protocol, f)),
     path.join(ROOT, 'scripts', 'build.mjs'),
     path.join(ROOT, 'package-lock.json'),
   ];
@@ -137,6 +155,32 @@ describe('the drift preview in a browser', { skip }, () => {
       `return JSON.parse(sessionStorage.getItem('__vk_fake_state') || 'null');`,
     );
 
+  /** The text of `group` (a label wrapping its control) and `control` sit on one row, side by side. */
+  async function assertBeside(group: string, control: string): Promise<void> {
+    type Rect = { x: number; y: number; width: number; height: number };
+    const { label: l, control: c } = await inPage<{ label: Rect; control: Rect }>(`
+      const range = document.createRange();
+      range.selectNodeContents(document.querySelector('${group}').firstChild);
+      const rect = (b) => ({ x: b.x, y: b.y, width: b.width, height: b.height });
+      return { label: rect(range.getBoundingClientRect()), control: rect(document.querySelector('${control}').getBoundingClientRect()) };`);
+    const gap = c.x - (l.x + l.width);
+    assert.ok(Math.abs(l.y + l.height / 2 - (c.y + c.height / 2)) < 8, `the label and its control share a row (${JSON.stringify([l, c])})`);
+    assert.ok(gap >= -1 && gap < 16, `the control follows its label (gap ${gap.toFixed(1)} px)`);
+  }
+
+  /** Side by side: "fg frame N" over the left pane, "bg frame M" over the right one. */
+  async function assertPaneLabels(fgFrame: number, bgFrame: number, fgShare: number): Promise<void> {
+    assert.equal(await page.locator('#pane-fg').innerText(), `fg frame ${fgFrame}`);
+    assert.equal(await page.locator('#pane-bg').innerText(), `bg frame ${bgFrame}`);
+    const c = (await page.locator('#frame').boundingBox())!;
+    const fgL = (await page.locator('#pane-fg').boundingBox())!;
+    const bgL = (await page.locator('#pane-bg').boundingBox())!;
+    const split = c.x + c.width * fgShare;
+    assert.ok(fgL.x >= c.x - 1 && fgL.x + fgL.width <= split + 1, `the fg label over the fg pane (${fgL.x}..${fgL.x + fgL.width} in ${c.x}..${split})`);
+    assert.ok(bgL.x >= split - 1 && bgL.x + bgL.width <= c.x + c.width + 1, `the bg label over the bg pane (${bgL.x}..${bgL.x + bgL.width} in ${split}..${c.x + c.width})`);
+    assert.ok(fgL.y + fgL.height <= c.y + 1 && bgL.y + bgL.height <= c.y + 1, 'above the pictures, not over them');
+  }
+
   async function shot(t: TestContext, selector: string, name: string): Promise<Shot> {
     const png = await page.locator(selector).screenshot();
     const file = path.join(SHOTS, `${name}.png`);
@@ -155,7 +199,9 @@ describe('the drift preview in a browser', { skip }, () => {
     const dir = await tempDir('webview');
     const base = toView(al, { project: path.join(dir, 'demo.vidkompy.json') });
     // One anchor where a pin at frame 60 would put it, and a cut marker at 30, to see both drawn.
-    view = { ...base, anchors: [{ fg: base.fgTimes[60], bg: base.bgTimeForFg[60] }], cuts: [30] };
+    // An uncertain span at 40..50 (the sample has none: nothing there is static).
+    view = { ...base, anchors: [{ fg: base.fgTimes[60], bg: base.bgTimeForFg[60] }], cuts: [30], uncertain: [[40, 50]] };
+    await fs.rm(SHOTS, { recursive: true, force: true });
     await fs.mkdir(SHOTS, { recursive: true });
 
     const nonce = randomBytes(18).toString('base64url');
@@ -185,7 +231,7 @@ describe('the drift preview in a browser', { skip }, () => {
         '--disable-sync',
         '--no-first-run',
       ],
-      viewport: { width: 1000, height: 1100 },
+      viewport: WIDE,
       deviceScaleFactor: 1,
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -216,7 +262,7 @@ describe('the drift preview in a browser', { skip }, () => {
     assert.equal(await page.locator('#scrubber').getAttribute('max'), String(view.bgFrameForFg.length - 1));
   });
 
-  it('plots bg time against fg time along a rising line, the offset flat, the anchor and cut where they belong', async (t) => {
+  it('plots the map, the fitted offset as a smooth line with the per-frame offsets as dots, and every mark, each in the legend', async (t) => {
     await inPage(`for (const [k, v] of Object.entries(${JSON.stringify(THEME)})) document.documentElement.style.setProperty(k, v);`);
     await send({ type: 'theme', kind: 'dark' });
     await page.waitForTimeout(100);
@@ -230,46 +276,92 @@ describe('the drift preview in a browser', { skip }, () => {
       height: Math.round(over.height),
     };
     const px = (x: number, y: number) => pixel(img, x, y, img.channels);
-    const isBlue = ([r, g, b]: number[]) => b > 150 && r < 90 && g < 90;
-    const isOrange = ([r, g, b]: number[]) => r > 200 && g > 80 && g < 180 && b < 80;
-    const isPurple = ([r, g, b]: number[]) => r > 180 && b > 180 && g < 90;
-    const isRed = ([r, g, b]: number[]) => r > 180 && g < 70 && b < 70;
+    /** Least squares line through (x, y) points, and the worst distance of a point from it. */
+    const line = (pts: [number, number][]) => {
+      const n = pts.length;
+      const mx = pts.reduce((a, p) => a + p[0], 0) / n;
+      const my = pts.reduce((a, p) => a + p[1], 0) / n;
+      const slope = pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
+      return { slope, worst: Math.max(...pts.map(([x, y]) => Math.abs(my + slope * (x - mx) - y))) };
+    };
 
-    // The map: the mean row of blue pixels in each column lies on one rising straight line.
-    const pts: [number, number][] = [];
-    const orange: number[] = [];
+    // Per column: the mean row of the map (blue) and of the fitted offset (opaque orange), and the
+    // rows of the per-frame dots (faint orange); the strip along the bottom is left out.
+    const map: [number, number][] = [];
+    const fit: [number, number][] = [];
+    const dots: number[] = [];
     for (let x = area.left; x < area.left + area.width; x++) {
-      const ys: number[] = [];
-      for (let y = area.top; y < area.top + area.height; y++) {
+      const blue: number[] = [];
+      const orange: number[] = [];
+      for (let y = area.top; y < area.top + area.height - 6; y++) {
         const p = px(x, y);
-        if (isBlue(p)) ys.push(y);
+        if (isBlue(p)) blue.push(y);
         if (isOrange(p)) orange.push(y);
+        else if (isDot(p)) dots.push(y);
       }
-      if (ys.length) pts.push([x, ys.reduce((a, b) => a + b, 0) / ys.length]);
+      if (blue.length) map.push([x, blue.reduce((a, b) => a + b, 0) / blue.length]);
+      if (orange.length) fit.push([x, orange.reduce((a, b) => a + b, 0) / orange.length]);
     }
-    assert.ok(pts.length > area.width * 0.9, `the map covers the plot's width (${pts.length} of ${area.width} columns)`);
-    const n = pts.length;
-    const mx = pts.reduce((a, p) => a + p[0], 0) / n;
-    const my = pts.reduce((a, p) => a + p[1], 0) / n;
-    const slope = pts.reduce((a, p) => a + (p[0] - mx) * (p[1] - my), 0) / pts.reduce((a, p) => a + (p[0] - mx) ** 2, 0);
-    const worst = Math.max(...pts.map(([x, y]) => Math.abs(my + slope * (x - mx) - y)));
-    assert.ok(slope < -0.05, `bg time rises with fg time (slope ${slope.toFixed(3)} px/px)`);
-    assert.ok(worst < 4, `straight: no column is more than ${worst.toFixed(1)} px off the fitted line`);
-    assert.ok(pts[0][1] > area.top + area.height * 0.6 && pts[n - 1][1] < area.top + area.height * 0.4, 'from bottom left to top right');
+    assert.ok(map.length > area.width * 0.9, `the map covers the plot's width (${map.length} of ${area.width} columns)`);
+    const m = line(map);
+    assert.ok(m.slope < -0.05, `bg time rises with fg time (slope ${m.slope.toFixed(3)} px/px)`);
+    assert.ok(m.worst < 4, `straight: no column is more than ${m.worst.toFixed(1)} px off the fitted line`);
+    assert.ok(map[0][1] > area.top + area.height * 0.6 && map[map.length - 1][1] < area.top + area.height * 0.4, 'from bottom left to top right');
 
-    // The offset: present, and within a band (the sample does not drift).
-    assert.ok(orange.length > area.width * 0.3, `offset curve drawn (${orange.length} px)`);
-    assert.ok(Math.max(...orange) - Math.min(...orange) < area.height / 2, 'offset stays in a band');
-
-    // Marks: purple at the anchor's time, red at the cut's, in plot-area coordinates.
+    // The offset: fg at 30 fps over bg at 25 fps is a clean rate change, so each frame's own offset
+    // is a saw-tooth of ±half a bg frame (±20 ms). The line drawn is the fit: straight within each
+    // stretch between cuts (the cut at 30 may move it by less than a bg frame) and flat; the saw
+    // shows only as faint dots around it.
+    assert.ok(fit.length > area.width * 0.9, `the fitted offset covers the plot's width (${fit.length} of ${area.width} columns)`);
     const xAt = (sec: number) => area.left + ((sec - view.fgTimes[0]) / (view.fgTimes[view.fgTimes.length - 1] - view.fgTimes[0])) * area.width;
-    const colHas = (x: number, test: (p: number[]) => boolean) => {
-      for (let dx = -2; dx <= 2; dx++) for (let y = area.top; y < area.top + area.height; y++) if (test(px(Math.round(x) + dx, y))) return true;
+    // Frame 29 to frame 30 is the step itself.
+    const cutX = xAt(view.fgTimes[30]);
+    for (const part of [fit.filter(([x]) => x < xAt(view.fgTimes[29]) - 2), fit.filter(([x]) => x > cutX + 2)]) {
+      const f = line(part);
+      assert.ok(f.worst < 1.2, `the offset line is smooth: no column is more than ${f.worst.toFixed(2)} px off a straight line`);
+      assert.ok(Math.abs(f.slope) < 0.01, `and flat (the sample does not drift): ${f.slope.toFixed(4)} px/px`);
+    }
+    const fitYs = fit.map((p) => p[1]);
+    assert.ok(Math.max(...fitYs) - Math.min(...fitYs) < 3, `the whole line within ${(Math.max(...fitYs) - Math.min(...fitYs)).toFixed(1)} px`);
+    const raw = view.fgTimes.map((ft, i) => view.bgTimeForFg[i] - ft);
+    const sawMs = (Math.max(...raw) - Math.min(...raw)) * 1000;
+    assert.ok(sawMs > 30, `the per-frame offsets do step (${sawMs.toFixed(0)} ms)`);
+    const dotSpread = Math.max(...dots) - Math.min(...dots);
+    assert.ok(dots.length > 100, `per-frame offsets drawn as dots (${dots.length} px)`);
+    assert.ok(dotSpread >= 8, `the dots spread (${dotSpread} px) where the line does not`);
+    const mid = fitYs.reduce((a, b) => a + b, 0) / fitYs.length;
+    assert.ok(Math.abs((Math.max(...dots) + Math.min(...dots)) / 2 - mid) < 3, 'the dots straddle the fitted line');
+
+    // Marks at their frames, in plot-area coordinates.
+    const colHas = (x: number, test: (p: number[]) => boolean, rows = [area.top, area.top + area.height]) => {
+      for (let dx = -2; dx <= 2; dx++) for (let y = rows[0]; y < rows[1]; y++) if (test(px(Math.round(x) + dx, y))) return true;
       return false;
     };
     assert.ok(colHas(xAt(view.anchors[0].fg), isPurple), 'anchor marked');
-    assert.ok(colHas(xAt(view.fgTimes[30]), isRed), 'cut marked');
     assert.ok(!colHas(xAt(view.fgTimes[45]), isPurple), 'no anchor elsewhere');
+    assert.ok(colHas(xAt(view.fgTimes[30]), isRed), 'cut marked');
+    assert.ok(colHas(xAt(view.fgTimes[0]) + 2, isCursor), 'the cursor on frame 0');
+    assert.ok(!colHas(xAt(view.fgTimes[20]), isCursor), 'no cursor elsewhere');
+    const strip = [area.top + area.height - 4, area.top + area.height - 1];
+    assert.ok(colHas(xAt(view.fgTimes[20]), isGreen, strip), 'confidence strip: green where frames match well');
+    // The uncertain span 40..50: shaded from top to bottom (rows away from the lines), nowhere else.
+    const shadedRows = (x: number) => {
+      let k = 0;
+      for (let y = area.top + 2; y < area.top + area.height - 8; y += 4) if (isShaded(px(Math.round(x), y))) k++;
+      return k / Math.floor((area.height - 10) / 4);
+    };
+    const [u0, u1] = view.uncertain![0];
+    for (const i of [u0, (u0 + u1) >> 1, u1]) assert.ok(shadedRows(xAt(view.fgTimes[i])) > 0.8, `frame ${i} is shaded uncertain (${shadedRows(xAt(view.fgTimes[i])).toFixed(2)})`);
+    for (const i of [15, 25, 70]) assert.ok(shadedRows(xAt(view.fgTimes[i])) < 0.1, `frame ${i} is not shaded`);
+
+    // The legend: one entry per kind of mark drawn above, in the plot's colours.
+    const legend = await inPage<string[]>(`return [...document.querySelectorAll('#legend li')].map((li) => li.dataset.mark);`);
+    assert.deepEqual(legend, ['map', 'fit', 'frames', 'confidence', 'uncertain', 'anchor', 'cut', 'cursor']);
+    const swatch = (k: string) => inPage<string>(`return getComputedStyle(document.querySelector('#legend .swatch.${k}')).backgroundColor;`);
+    assert.equal(await swatch('map'), 'rgb(0, 0, 255)');
+    assert.equal(await swatch('fit'), 'rgb(255, 128, 0)');
+    assert.equal(await swatch('anchor'), 'rgb(255, 0, 255)');
+    await shot(t, '#plot-section', 'plot-with-legend');
   });
 
   it("draws the composite: fg pixels inside the box, bg outside, at the images' own pixels", async (t) => {
@@ -315,9 +407,10 @@ describe('the drift preview in a browser', { skip }, () => {
       for (let y = b.y + 2; y < b.y + b.height - 2; y += 7) for (let x = b.x + 2; x < b.x + b.width - 2; x += 7) fn(x, y, pixel(img, x, y, img.channels));
     };
 
-    await page.click('vscode-radio[value="difference"]');
+    await page.click('#mode input[value="difference"]');
     await drawn(f.result.fgFrame, 'difference');
     const diff = await shot(t, '#frame', 'frame-difference');
+    await shot(t, 'body', 'wide-difference');
     let sum = 0;
     let count = 0;
     let worst = 0;
@@ -334,11 +427,14 @@ describe('the drift preview in a browser', { skip }, () => {
     assert.ok(sum / count < 12, `near-black where fg sits right (mean ${(sum / count).toFixed(1)})`);
     assert.deepEqual(pixel(diff, 5, 5, diff.channels), pixel(f.bg, 5, 5), 'bg untouched outside the box');
 
-    assert.equal(await page.locator('#opacity').isDisabled(), true, 'opacity only for onion skin');
-    await page.click('vscode-radio[value="onion"]');
+    assert.equal(await page.locator('#opacity').isHidden(), true, 'opacity only for onion skin');
+    await page.click('#mode input[value="onion"]');
+    assert.equal(await page.locator('#opacity').isVisible(), true, 'opacity shown for onion skin');
+    await assertBeside('#opacity-group', '#opacity');
     await inPage(`const el = document.getElementById('opacity'); el.value = '0.75'; el.dispatchEvent(new Event('input', { bubbles: true }));`);
     await page.waitForSelector('#frame[data-mode="onion"][data-opacity="0.75"]');
     const onion = await shot(t, '#frame', 'frame-onion');
+    await shot(t, 'body', 'wide-onion');
     worst = 0;
     inside(onion, (x, y, got) => {
       const fg = pixel(f.fg, x - b.x, y - b.y);
@@ -347,14 +443,20 @@ describe('the drift preview in a browser', { skip }, () => {
     });
     assert.ok(worst <= 3, `onion skin is 0.75 fg + 0.25 bg (worst ${worst.toFixed(1)})`);
 
-    await page.click('vscode-radio[value="side"]');
+    assert.equal(await page.locator('#panes').isHidden(), true, 'pane labels only side by side');
+    await page.click('#mode input[value="side"]');
     await drawn(f.result.fgFrame, 'side');
+    assert.equal(await page.locator('#opacity').isHidden(), true, 'no opacity side by side');
     await shot(t, '#frame', 'frame-side');
+    await shot(t, 'body', 'wide-side');
     const width = await inPage<number>(`return document.getElementById('frame').width;`);
-    assert.equal(width, Math.round((f.fg.width * f.bg.height) / f.fg.height) + 8 + f.bg.width, 'fg beside bg');
+    const fgW = Math.round((f.fg.width * f.bg.height) / f.fg.height);
+    assert.equal(width, fgW + 8 + f.bg.width, 'fg beside bg');
+    await assertPaneLabels(f.result.fgFrame, f.result.bgFrame, fgW / width);
 
-    await page.click('vscode-radio[value="composite"]');
+    await page.click('#mode input[value="composite"]');
     await drawn(f.result.fgFrame, 'composite');
+    await shot(t, 'body', 'wide-composite');
   });
 
   it('scrubs with the keyboard and asks for each frame it lands on; a burst of keys asks once', async (t) => {
@@ -400,7 +502,7 @@ describe('the drift preview in a browser', { skip }, () => {
     await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
     await page.mouse.wheel(0, -400);
     await until('a zoom window saved', async () => (await fakeState())?.zoom);
-    await page.click('vscode-radio[value="difference"]');
+    await page.click('#mode input[value="difference"]');
     await drawn(10, 'difference');
     const saved = (await fakeState())!;
     assert.equal(saved.fgFrame, 10);
@@ -414,7 +516,7 @@ describe('the drift preview in a browser', { skip }, () => {
     await requested(10, from);
     await drawn(10, 'difference');
     assert.equal(await page.locator('#scrubber').inputValue(), '10');
-    assert.equal(await inPage(`return document.querySelector('vscode-radio[value="difference"]').checked;`), true);
+    assert.equal(await inPage(`return document.querySelector('#mode input[value="difference"]').checked;`), true);
     assert.deepEqual(await fakeState(), saved);
   });
 
@@ -452,6 +554,82 @@ describe('the drift preview in a browser', { skip }, () => {
     const box = (await page.locator('#plot .u-over').boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     assert.match(await page.locator('#hover').innerText(), /^fg \d+ \(\d+\.\d{3} s\) → bg \d+/);
+  });
+
+  it('fits a narrow, short panel: the frame on screen without scrolling in every mode, no control wrapping alone', async (t) => {
+    await page.setViewportSize(NARROW);
+    try {
+      for (const mode of MODE_LIST) {
+        const from = posted.length;
+        await page.click(`#mode input[value="${mode}"]`);
+        const fgFrame = Number(await page.locator('#scrubber').inputValue());
+        await drawn(fgFrame, mode);
+        // The frame is asked for at the narrow width (once the resize settled), and drawn from it.
+        const width = await inPage<number>(`return document.getElementById('frame').width;`);
+        await shot(t, 'body', `narrow-${mode}`);
+        const box = (await page.locator('#frame').boundingBox())!;
+        const scroll = await inPage<{ y: number; h: number; w: number }>(
+          `const e = document.scrollingElement; return { y: window.scrollY, h: e.scrollHeight, w: e.scrollWidth };`,
+        );
+        assert.equal(scroll.y, 0);
+        assert.ok(scroll.h <= NARROW.height && scroll.w <= NARROW.width, `${mode}: the page does not scroll (${scroll.w}×${scroll.h} px)`);
+        assert.ok(box.width > 150 && box.height > 60, `${mode}: a frame worth seeing (${box.width}×${box.height} CSS px, ${width} image px)`);
+        assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= NARROW.width && box.y + box.height <= NARROW.height, `${mode}: the frame inside the viewport: ${JSON.stringify(box)}`);
+        if (mode === 'side') {
+          const f = last!;
+          await assertPaneLabels(fgFrame, view.bgFrameForFg[fgFrame], Math.round((f.fg.width * f.bg.height) / f.fg.height) / width);
+        }
+        if (mode === 'onion') await assertBeside('#opacity-group', '#opacity');
+        assert.equal(await page.locator('#opacity').isVisible(), mode === 'onion', `${mode}: opacity only for onion skin`);
+        assert.ok(posted.slice(from).every((m) => m.type !== 'requestFrame' || m.width <= NARROW.width), 'frames asked at the panel width');
+
+        // Rows of controls: every visible item's row; no row holds nothing but one button, and what
+        // belongs together (the zoom buttons, the title's buttons, a legend entry) stays on one row.
+        const rows = await inPage<{ bar: string; row: string[] }[]>(`
+          const out = [];
+          for (const bar of document.querySelectorAll('.bar')) {
+            if (!bar.offsetParent) continue;
+            const byTop = new Map();
+            for (const el of bar.children) {
+              const r = el.getBoundingClientRect();
+              if (!r.width || !r.height) continue;
+              const k = Math.round(r.top + r.height / 2);
+              const key = [...byTop.keys()].find((t) => Math.abs(t - k) < 8) ?? k;
+              byTop.set(key, [...(byTop.get(key) ?? []), el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + String(el.className).split(' ')[0] : '')]);
+            }
+            for (const row of byTop.values()) out.push({ bar: bar.querySelector('h2')?.id || bar.getAttribute('aria-label') || 'bar', row });
+          }
+          return out;`);
+        const alone = rows.filter((r) => r.row.length === 1 && /^vscode-button/.test(r.row[0]));
+        assert.deepEqual(alone, [], `${mode}: a button alone on a row: ${JSON.stringify(rows)}`);
+        const split = await inPage<string[]>(`
+          const out = [];
+          for (const g of document.querySelectorAll('.group, #legend li')) {
+            if (!g.offsetParent) continue;
+            const tops = [...g.children].map((c) => c.getBoundingClientRect()).filter((r) => r.width && r.height).map((r) => Math.round(r.top + r.height / 2));
+            if (tops.length && Math.max(...tops) - Math.min(...tops) > 8) out.push(g.id || g.className || g.dataset.mark);
+            const r = g.getBoundingClientRect();
+            if (r.right > innerWidth + 0.5) out.push((g.id || g.className || g.dataset.mark) + ' runs off the panel');
+          }
+          // The modes: in one row, or two by two; never one alone on a row.
+          const rows = new Map();
+          for (const c of document.querySelectorAll('#mode .segment')) {
+            const r = c.getBoundingClientRect();
+            const k = Math.round(r.top);
+            rows.set(k, (rows.get(k) ?? 0) + 1);
+            if (r.right > innerWidth + 0.5) out.push(c.textContent.trim() + ' runs off the panel');
+          }
+          for (const [top, count] of rows) if (count < 2) out.push('a mode alone on the row at ' + top);
+          return out;`);
+        assert.deepEqual(split, [], `${mode}: a group split across rows or cut off`);
+        const clipped = await inPage<string[]>(
+          `return [...document.querySelectorAll('#mode .segment, #legend li')].filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent.trim());`,
+        );
+        assert.deepEqual(clipped, [], `${mode}: labels shown whole`);
+      }
+    } finally {
+      await page.setViewportSize(WIDE);
+    }
   });
 
   it('posted only typed messages and logged no errors', () => {

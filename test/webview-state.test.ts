@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 import type { AlignmentView, FrameResult } from '../protocol/lsp';
 import { contentSecurityPolicy, previewHtml } from '../webview/src/html';
 import { isFromWebview, isToWebview, type FromWebview, type ToWebview } from '../protocol/webview';
+import { fitDrift, fittedOffsets, robustLine } from '../protocol/drift';
+import { robustLine as engineLine } from '../daemon/core/line';
+import { driftPerMinute, fitOf, markKinds, MARKS } from '../webview/src/marks';
 import {
   bounds,
   clampSpan,
@@ -360,6 +363,94 @@ describe('webview state: user requests', () => {
     assert.equal(reduce(s, { type: 'mode', mode: 'side' }, 0).state.mode, 'side');
     assert.equal(reduce(s, { type: 'mode', mode: 'bogus' as never }, 0).state.mode, s.mode);
     assert.equal(reduce(s, { type: 'opacity', value: 3 }, 0).state.opacity, 1);
+  });
+});
+
+describe('webview plot: the drift line and the marks', () => {
+  /** bg frame times for fg frames at `fgFps` when bg time = speed · fg time + start, rounded to bg's frames. */
+  const map = (n: number, fgFps: number, bgFps: number, start: number, speed = 1) => {
+    const fgTimes = Array.from({ length: n }, (_, i) => i / fgFps);
+    return { fgTimes, bgTimeForFg: fgTimes.map((t) => Math.round((start + speed * t) * bgFps) / bgFps), bgFps };
+  };
+
+  it('fits a clean rate change exactly, however short: no saw-tooth and no false drift', () => {
+    for (const [n, fgFps, bgFps] of [
+      [90, 30, 25],
+      [40, 30, 25],
+      [300, 25, 30],
+      [600, 30000 / 1001, 24],
+    ]) {
+      const m = map(n, fgFps, bgFps, 1.5);
+      const [seg] = fitDrift(m);
+      const fitted = fittedOffsets([seg], m.fgTimes);
+      const raw = m.fgTimes.map((t, i) => m.bgTimeForFg[i] - t);
+      const saw = Math.max(...raw) - Math.min(...raw);
+      // The true offset is 1.5 s at every frame; the per-frame offsets scatter around it by up to half a bg frame.
+      assert.ok(saw > 0.5 / bgFps, `${n} frames ${fgFps.toFixed(2)}→${bgFps}: the per-frame offset saws by ${(saw * 1000).toFixed(1)} ms`);
+      const worst = Math.max(...fitted.map((o) => Math.abs(o - 1.5)));
+      assert.ok(worst < 0.02 / bgFps, `${n} frames ${fgFps.toFixed(2)}→${bgFps}: fitted offset within ${(worst * 1000).toFixed(3)} ms of 1.5 s`);
+    }
+  });
+
+  it('a slow drift is a straight slope, not a staircase; stray frames do not move it', () => {
+    // 29.97 fps content labelled 30 in bg: one bg frame of drift every 33 s, over two minutes.
+    const m = map(3600, 30, 30, 2, 1.001);
+    const [seg] = fitDrift(m);
+    assert.ok(Math.abs(seg.slope - 1.001) < 1e-6, `slope ${seg.slope}`);
+    assert.ok(Math.abs(seg.intercept - 2) < 0.002, `intercept ${seg.intercept}`);
+    const stray = { ...m, bgTimeForFg: m.bgTimeForFg.map((b, i) => (i % 97 === 0 ? b + 0.5 : b)) };
+    const [s2] = fitDrift(stray);
+    assert.ok(Math.abs(s2.slope - 1.001) < 1e-5 && Math.abs(s2.intercept - 2) < 0.005, JSON.stringify(s2));
+    // The plain least-squares line through the same whole frames is tilted by the saw's phase.
+    const short = map(90, 30, 25, 1.4);
+    const ls = robustLine(short.fgTimes, short.bgTimeForFg);
+    const [fit] = fitDrift(short);
+    assert.ok(Math.abs(fit.slope - 1) < Math.abs(ls.slope - 1) / 10, `band centre ${fit.slope} vs least squares ${ls.slope}`);
+  });
+
+  it('breaks at cuts with one slope for all stretches; uncertain frames are left out', () => {
+    const a = map(60, 30, 25, 1.5);
+    const b = map(60, 30, 25, 9.0);
+    const fgTimes = [...a.fgTimes, ...b.fgTimes.map((t) => t + 2)];
+    const bgTimeForFg = [...a.bgTimeForFg, ...b.bgTimeForFg.map((t) => t + 2)];
+    // Frames 70..80 matched to nonsense, and said to be uncertain.
+    for (let i = 70; i <= 80; i++) bgTimeForFg[i] = 40 + i;
+    const segs = fitDrift({ fgTimes, bgTimeForFg, bgFps: 25, cuts: [60], uncertain: [[70, 80]] });
+    assert.deepEqual(
+      segs.map((s) => [s.first, s.last]),
+      [
+        [0, 59],
+        [60, 119],
+      ],
+    );
+    assert.ok(segs.every((s) => Math.abs(s.slope - 1) < 1e-6), JSON.stringify(segs));
+    const off = fittedOffsets(segs, fgTimes);
+    assert.ok(Math.abs(off[10] - 1.5) < 0.002 && Math.abs(off[100] - 9) < 0.002, `${off[10]} ${off[100]}`);
+    // A one-frame stretch runs through its own point.
+    const one = fitDrift({ fgTimes: [0, 0.04, 0.08], bgTimeForFg: [1, 1.04, 5], bgFps: 25, cuts: [2] });
+    assert.equal(fittedOffsets(one, [0, 0.04, 0.08])[2], 5 - 0.08);
+    assert.deepEqual(fitDrift({ fgTimes: [], bgTimeForFg: [], bgFps: 25 }), []);
+  });
+
+  it('the engine and the preview share one robust line', () => {
+    assert.equal(engineLine, robustLine);
+  });
+
+  it('the legend lists exactly the kinds of mark a view draws; a drift is reported only when the map shows one', () => {
+    const v = view();
+    assert.deepEqual(markKinds(v), ['map', 'fit', 'frames', 'confidence', 'cursor']);
+    const full = { ...v, anchors: [{ fg: 1, bg: 2.5 }], cuts: [40], uncertain: [[10, 20]] as [number, number][] };
+    assert.deepEqual(markKinds(full), Object.keys(MARKS));
+    assert.equal(driftPerMinute(v), null, '30 fps over 25 fps with no drift');
+    assert.ok(Math.abs(fitOf(v).fitted[0] - 1.5) < 1e-3, `offset ${fitOf(v).fitted[0]}`);
+    // 0.5% fast: 0.3 s of bg a minute; over 3 s that is 15 ms, less than the bg frame it is measured in.
+    const fast = (n: number) => {
+      const w = view(n);
+      return { ...w, bgTimeForFg: w.fgTimes.map((t) => Math.round((1.5 + 1.005 * t) * 25) / 25) };
+    };
+    assert.equal(driftPerMinute(fast(90)), null);
+    const d = driftPerMinute(fast(900));
+    assert.ok(d !== null && Math.abs(d - 0.3) < 0.001, `drift ${d}`);
   });
 });
 

@@ -18,6 +18,8 @@ export interface ViewOptions {
   anchors?: { fg: number; bg: number }[];
   /** Cut points, fg frame indices. */
   cuts?: number[];
+  /** Uncertain spans, inclusive fg frame ranges (default: the alignment's own). */
+  uncertain?: [number, number][];
   stale?: boolean;
 }
 
@@ -37,6 +39,7 @@ export function toView(al: Alignment, o: ViewOptions): AlignmentView {
     confidence: t.confidence.length === n ? [...t.confidence] : new Array<number>(n).fill(1),
     anchors: (o.anchors ?? []).map((a) => ({ fg: a.fg, bg: a.bg })),
     cuts: [...(o.cuts ?? [])],
+    uncertain: (o.uncertain ?? t.uncertain ?? []).map(([a, b]) => [a, b] as [number, number]),
     stale: o.stale ?? false,
   };
 }

@@ -45,45 +45,51 @@ export function previewHtml(o: PreviewHtmlOptions): string {
 <header class="bar" role="toolbar" aria-label="Alignment">
   <span id="title" class="title">vidkompy preview</span>
   <span id="stale" class="badge" hidden>stale</span>
-  <span id="summary" class="muted"></span>
-  <span class="spacer"></span>
-  <vscode-button id="realign" secondary aria-label="Align again">Re-align</vscode-button>
-  <vscode-button id="reveal" secondary aria-label="Show the project file">Project file</vscode-button>
+  <span class="group end">
+    <vscode-button id="realign" secondary aria-label="Align again">Re-align</vscode-button>
+    <vscode-button id="reveal" secondary aria-label="Show the project file">Project file</vscode-button>
+  </span>
 </header>
+<div id="summary" class="line muted"></div>
 <vscode-progress-bar id="busy" hidden aria-label="Re-aligning"></vscode-progress-bar>
-<div id="status" class="status" role="status" aria-live="polite"></div>
-<main>
+<div id="status" class="status line" role="status" aria-live="polite"></div>
+<main hidden>
 <section id="plot-section" aria-labelledby="plot-heading">
   <div class="bar">
     <h2 id="plot-heading">Drift</h2>
-    <span class="legend"><span class="swatch map"></span>bg time <span class="swatch offset"></span>offset (bg − fg) <span class="swatch conf"></span>low confidence <span class="swatch anchor"></span>anchor <span class="swatch cut"></span>cut</span>
-    <span class="spacer"></span>
-    <vscode-button id="zoom-in" secondary aria-label="Zoom in">+</vscode-button>
-    <vscode-button id="zoom-out" secondary aria-label="Zoom out">−</vscode-button>
-    <vscode-button id="zoom-fit" secondary aria-label="Show the whole map">Fit</vscode-button>
+    <span id="hover" class="readout muted" aria-hidden="true"></span>
+    <span class="group end" role="group" aria-label="Zoom">
+      <vscode-button id="zoom-in" secondary aria-label="Zoom in">+</vscode-button>
+      <vscode-button id="zoom-out" secondary aria-label="Zoom out">−</vscode-button>
+      <vscode-button id="zoom-fit" secondary aria-label="Show the whole map">Fit</vscode-button>
+    </span>
   </div>
   <div id="plot" class="plot" tabindex="0" role="application" aria-roledescription="drift plot"
     aria-label="Drift plot: bg time against fg time, and the offset. Left and right arrows move the frame, plus and minus zoom, 0 shows everything, shift with the arrows pans; click a point to go to its frame, drag to zoom to a stretch, double-click to show everything."></div>
-  <div id="hover" class="readout muted" aria-hidden="true">&nbsp;</div>
+  <ul id="legend" class="legend" aria-label="Legend"></ul>
 </section>
 <section id="frame-section" aria-labelledby="frame-heading">
   <div class="bar">
     <h2 id="frame-heading">Frame</h2>
     <input id="scrubber" class="scrubber" type="range" min="0" max="0" step="1" value="0" aria-label="fg frame" disabled>
-    <output id="position" for="scrubber" aria-live="polite"></output>
     <vscode-button id="pin" aria-label="Pin: add an anchor that keeps this fg frame on this bg frame" disabled>Pin</vscode-button>
   </div>
+  <output id="position" class="line readout" for="scrubber" aria-live="polite"></output>
   <div class="bar">
-    <vscode-radio-group id="mode" aria-label="How to show fg over bg">
-      <vscode-radio name="mode" value="composite" label="Composite"></vscode-radio>
-      <vscode-radio name="mode" value="side" label="Side by side"></vscode-radio>
-      <vscode-radio name="mode" value="onion" label="Onion skin"></vscode-radio>
-      <vscode-radio name="mode" value="difference" label="Difference"></vscode-radio>
-    </vscode-radio-group>
-    <label for="opacity" class="muted">Opacity</label>
-    <input id="opacity" type="range" min="0" max="1" step="0.05" value="0.5" aria-label="Onion-skin opacity of fg">
+    <div id="mode" class="segmented" role="radiogroup" aria-label="How to show fg over bg">
+      <label class="segment"><input type="radio" name="mode" value="composite">Composite</label>
+      <label class="segment"><input type="radio" name="mode" value="side">Side by side</label>
+      <label class="segment"><input type="radio" name="mode" value="onion">Onion skin</label>
+      <label class="segment"><input type="radio" name="mode" value="difference">Difference</label>
+    </div>
+    <label id="opacity-group" class="group opacity" hidden>Opacity
+      <input id="opacity" type="range" min="0" max="1" step="0.05" value="0.5" aria-label="Onion-skin opacity of fg">
+    </label>
   </div>
   <div id="frame-box" class="frame-box">
+    <div id="panes" class="panes" hidden>
+      <span id="pane-fg" class="pane-label"></span><span id="pane-bg" class="pane-label"></span>
+    </div>
     <canvas id="frame" width="0" height="0" role="img" aria-label="fg over its bg frame"></canvas>
   </div>
 </section>

@@ -7,12 +7,11 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import '@vscode-elements/elements/dist/vscode-radio/index.js';
-import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
 import type { AlignmentView } from '../../protocol/lsp';
 import { isToWebview } from '../../protocol/webview';
-import { drawFrame, loadPictures, type Pictures } from './frames';
+import { drawFrame, layout, loadPictures, SIDE_GAP, type Pictures } from './frames';
 import { acquireHost } from './host';
+import { driftPerMinute, fitOf, markKinds, MARKS } from './marks';
 import { DriftPlot } from './plot';
 import { frameCount, initialState, MODES, place, previewWidth, readyMessage, reduce, type Action, type Mode, type State } from './state';
 import { readPalette } from './theme';
@@ -40,9 +39,14 @@ const ui = {
   scrubber: $<HTMLInputElement>('scrubber'),
   position: $<HTMLOutputElement>('position'),
   pin: $<HTMLElement & { disabled: boolean }>('pin'),
+  legend: $('legend'),
   mode: $('mode'),
   opacity: $<HTMLInputElement>('opacity'),
+  opacityGroup: $('opacity-group'),
   frameBox: $('frame-box'),
+  panes: $('panes'),
+  paneFg: $('pane-fg'),
+  paneBg: $('pane-bg'),
   canvas: $<HTMLCanvasElement>('frame'),
 };
 
@@ -58,7 +62,7 @@ const plot = new DriftPlot(ui.plot, palette, {
   zoomTo: (span) => dispatch({ type: 'zoomTo', span }),
   zoomBy: (factor, at) => dispatch({ type: 'zoom', factor, at }),
   panBy: (by) => dispatch({ type: 'pan', by }),
-  hover: (i) => (ui.hover.textContent = state.view && i !== null ? describe(state.view, i) : '\u00a0'),
+  hover: (i) => (ui.hover.textContent = state.view && i !== null ? describe(state.view, i) : ''),
 });
 
 function dispatch(a: Action): void {
@@ -113,11 +117,39 @@ function renderView(s: State): void {
   ui.scrubber.disabled = !v;
   if (!v) return;
   plot.update(v);
+  renderLegend(v);
   ui.title.textContent = basename(v.project);
+  // A long name gives way to the buttons: the whole of it on hover.
+  ui.title.title = decodeURIComponent(v.project);
   ui.stale.hidden = !v.stale;
-  const sp = v.spatial;
-  ui.summary.textContent = `fg at x=${sp.x} y=${sp.y} scale ${sp.scale} · ${frameCount(v)} fg frames · offset ${signed(v.bgTimeForFg[0] - v.fgTimes[0])} s`;
+  ui.summary.textContent = summary(v);
   ui.scrubber.max = String(Math.max(0, frameCount(v) - 1));
+  // The frame's room depends on bg's shape, known only now (after this render: measure dispatches).
+  queueMicrotask(measure);
+}
+
+/** Position, size, frame count, and the fitted offset (and drift, when there is one) of the first stretch. */
+function summary(v: AlignmentView): string {
+  const sp = v.spatial;
+  const drift = driftPerMinute(v);
+  const cuts = v.cuts.length ? ` · ${v.cuts.length} cut${v.cuts.length > 1 ? 's' : ''}` : '';
+  const offset = fitOf(v).fitted[0] ?? 0;
+  return `fg at x=${sp.x} y=${sp.y} scale ${sp.scale} · ${frameCount(v)} fg frames · offset ${signed(offset)} s${drift === null ? '' : ` · drift ${signed(drift)} s/min`}${cuts}`;
+}
+
+/** One entry per kind of mark the plot draws for `v`, in the plot's own colours (style.css). */
+function renderLegend(v: AlignmentView): void {
+  const items = markKinds(v).map((kind) => {
+    const li = document.createElement('li');
+    li.dataset.mark = kind;
+    li.title = MARKS[kind].title;
+    const sw = document.createElement('span');
+    sw.className = `swatch ${kind}`;
+    sw.setAttribute('aria-hidden', 'true');
+    li.append(sw, MARKS[kind].label);
+    return li;
+  });
+  ui.legend.replaceChildren(...items);
 }
 
 function renderPosition(s: State): void {
@@ -129,9 +161,10 @@ function renderPosition(s: State): void {
 }
 
 function renderMode(s: State): void {
-  for (const r of ui.mode.querySelectorAll<HTMLElement & { checked: boolean; value: string }>('vscode-radio')) r.checked = r.value === s.mode;
+  for (const r of ui.mode.querySelectorAll<HTMLInputElement>('input[type="radio"]')) r.checked = r.value === s.mode;
   ui.opacity.value = String(s.opacity);
-  ui.opacity.disabled = s.mode !== 'onion';
+  // Only onion skin mixes fg over bg; the slider would do nothing in the other modes.
+  ui.opacityGroup.hidden = s.mode !== 'onion';
 }
 
 async function showFrame(s: State): Promise<void> {
@@ -156,15 +189,52 @@ function redrawFrame(): void {
   if (!pictures) return;
   const c = ui.canvas;
   drawFrame(c, pictures, state.mode, state.opacity, palette);
-  // Image pixels to CSS pixels; CSS max-width shrinks it further in a narrow panel.
-  c.style.width = `${c.width / devicePixelRatio}px`;
-  snapToPixels(c);
   const f = pictures.frame;
+  ui.paneFg.textContent = `fg frame ${f.fgFrame}`;
+  ui.paneBg.textContent = `bg frame ${f.bgFrame}`;
+  ui.panes.hidden = state.mode !== 'side';
+  fitCanvas();
   c.setAttribute('aria-label', `fg frame ${f.fgFrame} over bg frame ${f.bgFrame}, ${modeName(state.mode)}`);
   // What is on the canvas, for tests and for anyone inspecting the page.
   c.dataset.fgFrame = String(f.fgFrame);
   c.dataset.mode = state.mode;
   c.dataset.opacity = String(state.opacity);
+}
+
+/**
+ * Shows the canvas at its own pixels when they fit the frame box, else scaled down to fit both its
+ * width and its height (the box is what the page leaves below the controls); side by side, each
+ * pane's label sits over its pane.
+ */
+function fitCanvas(): void {
+  const c = ui.canvas;
+  if (!c.width || !c.height) return;
+  const room = ui.frameBox.clientHeight - (ui.panes.hidden ? 0 : ui.panes.offsetHeight);
+  const w = Math.max(1, Math.min(c.width / devicePixelRatio, ui.frameBox.clientWidth, (room * c.width) / c.height));
+  c.style.width = `${w}px`;
+  c.style.height = `${(w * c.height) / c.width}px`;
+  if (!ui.panes.hidden && pictures) {
+    const bg = { width: pictures.bg.naturalWidth, height: pictures.bg.naturalHeight };
+    const L = layout('side', bg, { width: pictures.fg.naturalWidth, height: pictures.fg.naturalHeight });
+    const k = w / L.width;
+    ui.paneFg.style.width = `${(L.side?.width ?? 0) * k}px`;
+    ui.paneFg.style.marginRight = `${SIDE_GAP * k}px`;
+    ui.paneBg.style.width = `${bg.width * k}px`;
+  }
+  snapToPixels(c);
+}
+
+/**
+ * The preview width to ask for: as wide as the box, unless the box is short, when bg's shape at the
+ * box's height decides (16:9 until the alignment says).
+ */
+function measure(): void {
+  const box = ui.frameBox;
+  const v = state.view;
+  const aspect = v && v.bg.height > 0 ? v.bg.width / v.bg.height : 16 / 9;
+  const css = Math.min(box.clientWidth, box.clientHeight * aspect);
+  dispatch({ type: 'resize', width: previewWidth(css, devicePixelRatio) });
+  fitCanvas();
 }
 
 /**
@@ -247,7 +317,7 @@ ui.mode.addEventListener('change', (e) => {
 });
 ui.opacity.addEventListener('input', () => dispatch({ type: 'opacity', value: Number(ui.opacity.value) }));
 
-new ResizeObserver(() => dispatch({ type: 'resize', width: previewWidth(ui.frameBox.clientWidth, devicePixelRatio) })).observe(ui.frameBox);
+new ResizeObserver(() => measure()).observe(ui.frameBox);
 
 // VS Code restyles the page on a theme change (variables on <html>, a class on <body>): re-read
 // the canvas colours then too, not only on the extension's `theme` message.

@@ -1,7 +1,9 @@
 /**
  * The drift plot, on uPlot: bg time against fg time (a straight line when nothing drifts), the
- * offset bg − fg on a second axis (flat when both run at the same speed), per-frame confidence as
- * shading, cuts and anchors as marks, the current frame as a cursor line.
+ * offset bg − fg on a second axis as the fitted drift line (flat when both run at the same speed)
+ * with each frame's own offset as faint dots around it, per-frame confidence as a strip, uncertain
+ * spans shaded, cuts and anchors as marks, the current frame as a cursor line. Every kind of mark
+ * has a legend entry (marks.ts).
  *
  * The state module owns the zoom window: uPlot's own drag-zoom and double-click reset are turned
  * into actions and the window comes back through `setZoom`, so there is one source of truth that
@@ -9,7 +11,8 @@
  */
 import uPlot from 'uplot';
 import type { AlignmentView } from '../../protocol/lsp';
-import { bounds, frameAtTime, offsets, type Span } from './state';
+import { fitOf, MARKS } from './marks';
+import { bounds, frameAtTime, type Span } from './state';
 import { withAlpha, type Palette } from './theme';
 
 export interface PlotHandlers {
@@ -20,12 +23,18 @@ export interface PlotHandlers {
   hover(fgFrame: number | null): void;
 }
 
-export const PLOT_HEIGHT = 260;
+/** The plot never gets shorter than this, whatever the panel (CSS sets the height within it). */
+export const MIN_PLOT_HEIGHT = 100;
 /** Pixels a click may wander and still be a click, not a drag-to-zoom. */
 const CLICK_SLOP = 4;
+/** Height of the confidence strip along the plot's bottom, in CSS pixels. */
+const STRIP = 5;
+/** Opacity of the per-frame offset dots and of the uncertain shading. */
+const DOT_ALPHA = 0.45;
+const UNCERTAIN_ALPHA = 0.22;
 
 export function plotData(v: AlignmentView): uPlot.AlignedData {
-  return [v.fgTimes, v.bgTimeForFg, offsets(v)];
+  return [v.fgTimes, v.bgTimeForFg, Array.from(fitOf(v).fitted)];
 }
 
 /**
@@ -49,14 +58,31 @@ export function confidenceColumns(xs: ArrayLike<number>, conf: ArrayLike<number>
 }
 
 /**
- * The offset axis spans at least half a second: bg frames are whole, so an offset that does not
- * drift still wobbles by a frame, and auto-ranging would blow that up into a saw across the plot.
+ * The offset axis spans at least half a second, so that the half-frame steps of the per-frame
+ * dots stay a thin band around the fitted line instead of being blown up across the plot.
  */
 export function offsetRange(lo: number | null, hi: number | null): uPlot.Range.MinMax {
   if (lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) return [-0.25, 0.25];
   const mid = (lo + hi) / 2;
   const half = Math.max(0.25, ((hi - lo) / 2) * 1.1);
   return [mid - half, mid + half];
+}
+
+/** The lowest and highest offset, fitted or per frame, of the frames inside `span`. */
+export function offsetExtent(v: AlignmentView, span: Span): [number | null, number | null] {
+  const f = fitOf(v);
+  const n = v.fgTimes.length;
+  if (!n) return [null, null];
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = Math.max(0, frameAtTime(v, span.min) - 1); i < n && i <= frameAtTime(v, span.max) + 1; i++) {
+    for (const o of [f.raw[i], f.fitted[i]]) {
+      if (!Number.isFinite(o)) continue;
+      if (o < lo) lo = o;
+      if (o > hi) hi = o;
+    }
+  }
+  return lo <= hi ? [lo, hi] : [null, null];
 }
 
 /** The pointer's x in CSS pixels from the plot area's left edge (offsetX would follow child targets). */
@@ -126,15 +152,26 @@ export class DriftPlot {
 
   private applyZoom(): void {
     if (!this.u || !this.view) return;
+    const span = this.span();
+    if (span) this.u.setScale('x', span);
+  }
+
+  /** The x window to show: the zoom, or everything. */
+  private span(): Span | null {
+    if (!this.view) return null;
     const b = this.zoom ?? bounds(this.view);
     // A single frame has no width; give the scale some so uPlot can draw it.
-    const span = b.max > b.min ? b : { min: b.min - 0.5, max: b.max + 0.5 };
-    this.u.setScale('x', span);
+    return b.max > b.min ? b : { min: b.min - 0.5, max: b.max + 0.5 };
+  }
+
+  /** The element's size: its width, and the height CSS gives it (it follows the panel's height). */
+  private size(): { width: number; height: number } {
+    return { width: Math.max(120, this.el.clientWidth), height: Math.max(MIN_PLOT_HEIGHT, this.el.clientHeight) };
   }
 
   private fit(): void {
-    const w = Math.max(120, this.el.clientWidth);
-    if (this.u && (this.u.width !== w || this.u.height !== PLOT_HEIGHT)) this.u.setSize({ width: w, height: PLOT_HEIGHT });
+    const { width, height } = this.size();
+    if (this.u && (this.u.width !== width || this.u.height !== height)) this.u.setSize({ width, height });
   }
 
   private create(view: AlignmentView): uPlot {
@@ -150,19 +187,24 @@ export class DriftPlot {
       ...extra,
     });
     const opts: uPlot.Options = {
-      width: Math.max(120, this.el.clientWidth),
-      height: PLOT_HEIGHT,
+      ...this.size(),
       legend: { show: false },
-      scales: { x: { time: false }, y: {}, off: { range: (_u, lo, hi) => offsetRange(lo, hi) } },
+      scales: {
+        x: { time: false },
+        y: {},
+        // The per-frame dots count too, so that none is cut off; over the visible frames only.
+        off: { range: (u, lo, hi) => (this.view && this.span() ? offsetRange(...offsetExtent(this.view, this.span()!)) : offsetRange(lo, hi)) },
+      },
       series: [
         { label: 'fg time (s)' },
-        { label: 'bg time (s)', scale: 'y', stroke: () => p().map, width: 2, points: { show: false } },
-        { label: 'offset bg − fg (s)', scale: 'off', stroke: () => p().offset, width: 1.5, dash: [6, 4], points: { show: false } },
+        { label: MARKS.map.label, scale: 'y', stroke: () => p().map, width: 2, points: { show: false } },
+        { label: MARKS.fit.label, scale: 'off', stroke: () => p().offset, width: 2, points: { show: false } },
       ],
+      // Axes no larger than their text, so a narrow or short panel keeps room for the data.
       axes: [
-        axis('fg time (s)', 'x'),
-        axis('bg time (s)', 'y'),
-        axis('offset (s)', 'off', { side: 1, grid: { show: false }, stroke: () => p().offset }),
+        axis('fg time (s)', 'x', { size: 30, labelSize: 16, labelGap: 0 }),
+        axis('bg time (s)', 'y', { labelSize: 18 }),
+        axis('offset (s)', 'off', { side: 1, labelSize: 18, grid: { show: false }, stroke: () => p().offset }),
       ],
       cursor: {
         drag: { x: true, y: false, setScale: false },
@@ -171,7 +213,7 @@ export class DriftPlot {
         bind: { dblclick: () => null },
       },
       hooks: {
-        drawAxes: [(u) => this.drawConfidence(u)],
+        drawAxes: [(u) => this.drawUnder(u)],
         draw: [(u) => this.drawMarks(u)],
         setSelect: [(u) => this.selected(u)],
         setCursor: [(u) => this.on.hover(u.cursor.idx ?? null)],
@@ -214,41 +256,89 @@ export class DriftPlot {
     if (s.width > 0) u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
   }
 
-  /** Under the series: low-confidence stretches tinted across the plot, and a strip along the bottom. */
-  private drawConfidence(u: uPlot): void {
+  /** Under the lines: uncertain spans, the confidence strip, and each frame's own offset. */
+  private drawUnder(u: uPlot): void {
     const v = this.view;
-    if (!v || !v.confidence.length) return;
+    if (!v || !v.fgTimes.length) return;
     const { ctx, bbox } = u;
-    const xs = v.fgTimes.map((t) => u.valToPos(t, 'x', true) - bbox.left);
-    const cols = confidenceColumns(xs, v.confidence, bbox.width);
-    const strip = Math.round(5 * devicePixelRatio);
+    const dpr = devicePixelRatio;
     const p = this.palette;
     ctx.save();
-    // Runs of equal (quantised) confidence are one rectangle each.
-    let k = 0;
-    while (k < cols.length) {
-      const c = cols[k];
-      let e = k + 1;
-      const q = Number.isNaN(c) ? -1 : Math.round(c * 20);
-      while (e < cols.length && (Number.isNaN(cols[e]) ? -1 : Math.round(cols[e] * 20)) === q) e++;
-      if (q >= 0) {
-        const conf = q / 20;
-        const x = bbox.left + k;
-        if (conf < 0.8) {
-          ctx.fillStyle = withAlpha(ctx, p.cut, 0.3 * (1 - conf / 0.8));
-          ctx.fillRect(x, bbox.top, e - k, bbox.height - strip);
-        }
-        ctx.fillStyle = withAlpha(ctx, p.good, conf);
-        ctx.fillRect(x, bbox.top + bbox.height - strip, e - k, strip);
-        ctx.fillStyle = withAlpha(ctx, p.cut, 1 - conf);
-        ctx.fillRect(x, bbox.top + bbox.height - strip, e - k, strip);
-      }
-      k = e;
+    ctx.beginPath();
+    ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
+    ctx.clip();
+
+    // A frame owns the time half-way to its neighbours, so a span of one frame still shows.
+    const ts = v.fgTimes;
+    const half = (i: number) => {
+      const a = Math.max(0, i - 1);
+      const b = Math.min(ts.length - 1, i + 1);
+      return b > a ? (ts[b] - ts[a]) / (b - a) / 2 : 0.5;
+    };
+    const strip = Math.round(STRIP * dpr);
+    for (const [a, b] of v.uncertain ?? []) {
+      const first = Math.max(0, a);
+      const last = Math.min(ts.length - 1, b);
+      if (last < first) continue;
+      const x0 = u.valToPos(ts[first] - half(first), 'x', true);
+      const x1 = u.valToPos(ts[last] + half(last), 'x', true);
+      ctx.fillStyle = withAlpha(ctx, p.uncertain, UNCERTAIN_ALPHA);
+      ctx.fillRect(x0, bbox.top, Math.max(dpr, x1 - x0), bbox.height - strip);
+      // Its edges drawn, so two spans side by side stay two.
+      ctx.fillStyle = withAlpha(ctx, p.uncertain, 0.7);
+      ctx.fillRect(x0, bbox.top, dpr, bbox.height - strip);
+      ctx.fillRect(x1 - dpr, bbox.top, dpr, bbox.height - strip);
     }
+
+    if (v.confidence.length) {
+      const xs = v.fgTimes.map((t) => u.valToPos(t, 'x', true) - bbox.left);
+      const cols = confidenceColumns(xs, v.confidence, bbox.width);
+      // Runs of equal (quantised) confidence are one rectangle each.
+      let k = 0;
+      while (k < cols.length) {
+        const c = cols[k];
+        let e = k + 1;
+        const q = Number.isNaN(c) ? -1 : Math.round(c * 20);
+        while (e < cols.length && (Number.isNaN(cols[e]) ? -1 : Math.round(cols[e] * 20)) === q) e++;
+        if (q >= 0) {
+          const conf = q / 20;
+          const x = bbox.left + k;
+          ctx.fillStyle = withAlpha(ctx, p.good, conf);
+          ctx.fillRect(x, bbox.top + bbox.height - strip, e - k, strip);
+          ctx.fillStyle = withAlpha(ctx, p.cut, 1 - conf);
+          ctx.fillRect(x, bbox.top + bbox.height - strip, e - k, strip);
+        }
+        k = e;
+      }
+    }
+
+    // Each frame's own offset as a dot; where frames crowd, one bar per pixel column from the
+    // lowest to the highest. One path, filled once: overlaps do not add up to a solid line.
+    const { raw } = fitOf(v);
+    const d = Math.max(2, Math.round(2 * dpr));
+    const win = this.window() ?? bounds(v);
+    const i0 = Math.max(0, frameAtTime(v, win.min) - 1);
+    const i1 = Math.min(raw.length - 1, frameAtTime(v, win.max) + 1);
+    const cols = Math.ceil(bbox.width) + 2;
+    const lo = new Float32Array(cols).fill(Infinity);
+    const hi = new Float32Array(cols).fill(-Infinity);
+    for (let i = i0; i <= i1; i++) {
+      const c = Math.round(u.valToPos(ts[i], 'x', true) - bbox.left) + 1;
+      if (c < 0 || c >= cols || !Number.isFinite(raw[i])) continue;
+      const y = u.valToPos(raw[i], 'off', true);
+      if (y < lo[c]) lo[c] = y;
+      if (y > hi[c]) hi[c] = y;
+    }
+    ctx.beginPath();
+    for (let c = 0; c < cols; c++) {
+      if (lo[c] <= hi[c]) ctx.rect(Math.round(bbox.left + c - 1 - d / 2), Math.round(lo[c] - d / 2), d, Math.round(hi[c] - lo[c]) + d);
+    }
+    ctx.fillStyle = withAlpha(ctx, p.offset, DOT_ALPHA);
+    ctx.fill();
     ctx.restore();
   }
 
-  /** Over the series: cuts, anchors, and the current frame. */
+  /** Over the lines: cuts, anchors, and the current frame. */
   private drawMarks(u: uPlot): void {
     const v = this.view;
     if (!v) return;

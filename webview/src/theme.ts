@@ -14,6 +14,7 @@ export interface Palette {
   cut: string;
   good: string;
   box: string;
+  uncertain: string;
   font: string;
 }
 
@@ -28,6 +29,7 @@ const VARS: Record<Exclude<keyof Palette, 'font'>, string> = {
   cut: '--vk-cut',
   good: '--vk-good',
   box: '--vk-box',
+  uncertain: '--vk-uncertain',
 };
 
 const FALLBACK: Palette = {
@@ -41,6 +43,7 @@ const FALLBACK: Palette = {
   cut: '#f14c4c',
   good: '#89d185',
   box: '#cca700',
+  uncertain: '#cca700',
   font: '12px sans-serif',
 };
 
