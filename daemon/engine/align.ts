@@ -121,7 +121,8 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const corner = frameCorner(placement, content);
   const conf = Array.from(tm.confidence, (c) => round(c, 4));
   const audioFound = await audioSummary(audio);
-  const uncertain = uncertainSpans(tm.confidence, tm.evidence);
+  // Half a second or more: shorter flat moments are held to the line and not worth a user's look.
+  const uncertain = uncertainSpans(tm.confidence, tm.evidence, Math.max(3, Math.round(fg.fps / 2)));
   const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) =>
     timeOf(bgF, bg, j),
   );

@@ -8,11 +8,15 @@
 
 /** Below this, a frame's match barely stands out from the bg frames next to it (drift.ts evidence). */
 const FLAT = 0.1;
-/** Spans shorter than this are noise; gaps shorter than this inside a span do not split it. */
-const MIN_RUN = 3;
+/** Gaps shorter than this inside a span do not split it. */
+const GAP = 3;
 
-/** Inclusive [first, last] fg frame ranges. */
-export function uncertainSpans(confidence: ArrayLike<number>, evidence: ArrayLike<number>): [number, number][] {
+/**
+ * Inclusive [first, last] fg frame ranges, at least `minRun` frames long: a few frames whose match
+ * barely stands out are within the matcher's noise (steady pacing already holds them to the line),
+ * and listing each would bury the stretches that matter.
+ */
+export function uncertainSpans(confidence: ArrayLike<number>, evidence: ArrayLike<number>, minRun = GAP): [number, number][] {
   const n = confidence.length;
   if (n === 0) return [];
   const sorted = Float64Array.from(confidence).sort();
@@ -26,13 +30,13 @@ export function uncertainSpans(confidence: ArrayLike<number>, evidence: ArrayLik
     const bad = i < n && (evidence[i] < FLAT || confidence[i] < low);
     if (bad) {
       if (start < 0) start = i;
-      else if (i - lastBad > MIN_RUN) {
-        if (lastBad - start + 1 >= MIN_RUN) spans.push([start, lastBad]);
+      else if (i - lastBad > GAP) {
+        if (lastBad - start + 1 >= minRun) spans.push([start, lastBad]);
         start = i;
       }
       lastBad = i;
     }
   }
-  if (start >= 0 && lastBad - start + 1 >= MIN_RUN) spans.push([start, lastBad]);
+  if (start >= 0 && lastBad - start + 1 >= minRun) spans.push([start, lastBad]);
   return spans;
 }
