@@ -57,15 +57,15 @@ export async function selftest(o: SelftestRequest): Promise<SelftestReport> {
     const sources: SelftestReport['sources'] = [];
     const cases: CaseResult[] = [];
     const plans = inputs.map((s, k) => ({ ...s, plan: excerptPlan(infos[k], o) }));
-    const chosen = (c: SelftestCase) => !o.cases || o.cases.includes(c.name);
-    const total = plans.length * CASE_NAMES.filter((n) => !o.cases || o.cases.includes(n)).length + (o.fg ? 1 : 0);
+    const wanted = (name: string) => !o.cases || o.cases.includes(name);
+    const total = plans.length * CASE_NAMES.filter(wanted).length + (o.fg ? 1 : 0);
     for (const s of plans) {
       o.onProgress?.(`excerpt of ${s.role}`, cases.length / total);
       const excerpt = path.join(dir, `${s.role}-excerpt.mp4`);
       const info = await makeExcerpt(s.file, s.plan, excerpt, o.signal);
       const source = { file: excerpt, info };
       sources.push({ role: s.role, file: path.resolve(s.file), excerpt: { ...s.plan, frames: info.frameCount } });
-      for (const c of corpus(info).filter(chosen)) {
+      for (const c of corpus(info).filter((c) => wanted(c.name))) {
         const progress = (f: number) => o.onProgress?.(`${s.role}: ${c.name}`, (cases.length + f) / total);
         cases.push(await runCase(c, s.role, source, dir, o, progress));
       }
