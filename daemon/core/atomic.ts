@@ -28,8 +28,9 @@ export function partialPath(final: string): string {
 }
 
 /**
- * Temp files (and scratch folders) this thread may still be writing. Kept here (core) so that whoever cleans up after an
- * interrupt (media/ffmpeg.ts: on a signal, and its reaper after the process dies) knows them all.
+ * Temp files (and scratch folders) this thread may still be writing. Kept here (core) so that
+ * whoever cleans up after an interrupt (media/ffmpeg.ts: on a signal, and its reaper after the
+ * process dies) knows them all.
  */
 export const liveTemps = new Set<string>();
 let tempWatcher: ((op: 'add' | 'del', file: string) => void) | undefined;
