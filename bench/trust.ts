@@ -1,13 +1,20 @@
+import path from 'node:path';
 import { align, type AlignRequest } from '../daemon/align';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { derived, HAVE_SHARED, loopedSilent, media, NO_SHARED, SAMPLE, shakyBg } from '../test/support/media';
 import { synthPair } from '../test/support/synth';
+import { SELFTEST_DEFAULTS, selftest } from '../daemon/selftest/run';
+import { accurate } from '../daemon/selftest/score';
+
+/** The clips of ../shared/media the selftest corpus is made from (with --selftest). */
+const SELFTEST_CLIPS = ['box.mp4', 'vtest.avi', 'cockatoo.mp4', 'diver.mov', 'balle-jbart.mp4', 'chaplin.mp4'];
 
 /**
  * The trust corpus (README, Accuracy): right pairs of many kinds, which must be accepted, and wrong
  * ones — fg unrelated to bg, bg and fg swapped, bg shorter than fg, repeated footage without sound —
  * which must be refused. Prints one JSON line per pair, then the false refusals and acceptances.
- * `node --import tsx bench/trust.ts [filter]`.
+ * `node --import tsx bench/trust.ts [filter] [--selftest]` (--selftest adds `vidkompy selftest`'s corpus
+ * made from the sample and each shared clip).
  */
 
 interface Case {
@@ -101,7 +108,8 @@ export const CASES: Case[] = [
 ];
 
 async function main(): Promise<void> {
-  const filter = process.argv[2];
+  const args = process.argv.slice(2);
+  const filter = args.find((a) => !a.startsWith('--'));
   const rows: { name: string; expect: string; verdict: string; problem?: string }[] = [];
   for (const c of CASES) {
     if (filter && !new RegExp(filter).test(c.name)) continue;
@@ -122,6 +130,25 @@ async function main(): Promise<void> {
       // The spatial search giving up (fg not found) is a refusal too.
       rows.push({ name: c.name, expect: c.expect, verdict: 'error', problem: (e as { code?: string }).code });
       console.log(JSON.stringify({ name: c.name, expect: c.expect, error: (e as Error).message }));
+    }
+  }
+  // --selftest: `vidkompy selftest`'s corpus made from each clip too (the sample, and every clip of
+  // ../shared/media), the same derivation and truth users see on their own footage.
+  if (args.includes('--selftest')) {
+    const clips = [SAMPLE, ...(HAVE_SHARED ? SELFTEST_CLIPS.map(media) : [])].filter((f) => !filter || new RegExp(filter).test(path.basename(f)));
+    if (!HAVE_SHARED) console.log(`selftest corpus on the sample only: ${NO_SHARED}`);
+    for (const clip of clips) {
+      const r = await selftest({ bg: clip, ...SELFTEST_DEFAULTS });
+      for (const c of r.cases) {
+        const name = `selftest ${path.basename(clip)} ${c.name}`;
+        const problem = c.trust?.problem ?? (c.error ? 'weak' : undefined);
+        // A right pair the engine got wrong should be refused: accepting it is a false acceptance.
+        const misaligned = c.expect === 'accept' && c.score && !accurate(c.score, c.truth!);
+        const expect = c.expect === 'refuse' ? c.refuseAs! : misaligned ? 'misaligned' : 'sure';
+        rows.push({ name, expect, verdict: c.accepted ? 'sure' : 'unsure', problem });
+        const row = { name, expect, score: c.trust?.score, verdict: c.trust?.verdict, problem, error: c.error, within1: c.score?.within1, s: c.seconds.wall };
+        console.log(JSON.stringify(row));
+      }
     }
   }
   const right = rows.filter((r) => r.expect === 'sure');

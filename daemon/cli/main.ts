@@ -35,6 +35,9 @@ import { loadProject, runProject } from '../project/jobs';
 import { startServer, STDIO_USAGE } from '../server/server';
 import { BATCH_HELP, cmdBatch, cmdWorker } from '../batch/cli';
 import { VERSION } from '../version';
+import { MIN_SECONDS, SELFTEST_DEFAULTS, selftest } from '../selftest/run';
+import { formatReport } from '../selftest/report';
+import { CASE_NAMES, DEFAULT_START_MAX } from '../selftest/cases';
 
 const MODEL_SIZE = MODEL_DEFAULTS.size.join('x');
 
@@ -47,6 +50,8 @@ Usage:
   vidkompy demo [DIR]                                     round trip on the bundled sample
   vidkompy check PROJECT.vidkompy.json [...]              check projects: file:line:col: severity: message; exit 1 on errors
   vidkompy run PROJECT.vidkompy.json                      align a project (reusing a fresh saved alignment) and render it
+  vidkompy selftest BG [FG] [--seconds N] [--json]        check vidkompy on your footage: known-truth pairs made from it,
+                                                          aligned blind and scored (below)
   vidkompy daemon --stdio                                 the language server for editors (LSP over stdio)
 ${BATCH_HELP}
 
@@ -77,6 +82,20 @@ Render options (comp):
   --audio ${AUDIO_CHOICES.join('|')}  sound source (default auto: fg's, else bg's matched span)
   --crf N                x264 quality (default ${DEFAULT_CRF})   --preset NAME  x264 preset (default ${DEFAULT_PRESET})
   --encoder NAME         ${ENCODER_CHOICES.join('|')} (default auto: a hardware encoder that works, else x264)
+
+Selftest options (selftest BG [FG]; also takes the alignment options above, as a batch would use them):
+  --seconds N            length of the excerpt each pair is made from (default ${SELFTEST_DEFAULTS.seconds}, at least ${MIN_SECONDS})
+  --start S              where the excerpt starts, seconds (default: the middle of the clip, at most ${DEFAULT_START_MAX} s in)
+  --size N               the excerpt's longer side at most, pixels (default ${SELFTEST_DEFAULTS.size})
+  --cases A,B            only these cases: ${CASE_NAMES.join(', ')}
+  From an excerpt of BG (and of FG, when given) it makes fg clips with known placement and timing:
+  crops at scale 0.5, 0.75, 1, 1.25 and 2, another frame rate, an offset, 2% drift, a cut, grading and
+  a burnt-in overlay (right pairs), and a rotated crop, an unrelated pattern, bg and fg swapped and a
+  bg shorter than fg (wrong pairs); aligns each blind and prints per pair the trust and verdict, the share of fg frames within one bg frame,
+  the largest frame error, the time error (ms), the placement (px) and scale (%) error and the seconds
+  taken; with FG, also the trust of BG + FG themselves. Temp files go to a private temp folder,
+  removed at the end. Exit 0 when every right pair is accepted and accurate (placement within one fg
+  pixel, at least 95% of frames within one bg frame) and every wrong pair refused; 1 otherwise.
 
 General:
   --json                 print the result as JSON on stdout
@@ -125,6 +144,10 @@ const options = {
   threads: { type: 'string' },
   hwaccel: { type: 'string' },
   encoder: { type: 'string' },
+  seconds: { type: 'string' },
+  start: { type: 'string' },
+  cases: { type: 'string' },
+  size: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
@@ -430,6 +453,30 @@ async function cmdRun(v: Values, io: Io, p: Progress, positionals: string[]): Pr
   }
 }
 
+async function cmdSelftest(v: Values, io: Io, p: Progress, positionals: string[]): Promise<number> {
+  const [bg, fg] = positionals;
+  if (!bg || positionals.length > 2) throw new UsageError('usage: vidkompy selftest BG [FG]');
+  if (v['x-shift'] !== undefined || v['y-shift'] !== undefined || v.scale !== undefined || v['zero-shift'])
+    throw new UsageError('selftest finds each placement itself: --x-shift, --y-shift, --scale and --zero-shift do not apply');
+  const cases = v.cases?.split(',').map((c) => c.trim());
+  const unknown = cases?.find((c) => !CASE_NAMES.includes(c));
+  if (unknown !== undefined) throw new UsageError(`--cases: no case '${unknown}' (the cases: ${CASE_NAMES.join(', ')})`);
+  const r = await selftest({
+    bg,
+    fg,
+    cases,
+    seconds: num(v, 'seconds', { min: MIN_SECONDS, max: 600 }) ?? SELFTEST_DEFAULTS.seconds,
+    start: num(v, 'start', { min: 0 }),
+    size: num(v, 'size', { int: true, min: 160, max: 4096 }) ?? SELFTEST_DEFAULTS.size,
+    align: alignOptions(v),
+    onProgress: (label, f) => p.update(label, f),
+  });
+  p.done();
+  if (v.json) io.out(JSON.stringify(r));
+  else for (const l of formatReport(r)) io.out(l);
+  return r.summary.passed ? 0 : 1;
+}
+
 /** Never resolves: the server ends the process when the client says exit (or closes stdin). */
 function cmdDaemon(args: string[]): Promise<number> {
   if (!args.includes('--stdio')) throw new UsageError(STDIO_USAGE);
@@ -493,6 +540,8 @@ export async function main(
       case 'run':
         await cmdRun(v, io, p, positionals);
         break;
+      case 'selftest':
+        return await cmdSelftest(v, io, p, positionals);
       default:
         throw new UsageError(`unknown command '${cmd}'`);
     }

@@ -1,4 +1,5 @@
 import { promises as fs, readdirSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { cancelled, VidkompyError } from './errors';
 import { PARTIAL_MARK } from '../../protocol/project';
@@ -27,8 +28,9 @@ export function partialPath(final: string): string {
 }
 
 /**
- * Temp files this thread may still be writing. Kept here (core) so that whoever cleans up after an
- * interrupt (media/ffmpeg.ts: on a signal, and its reaper after the process dies) knows them all.
+ * Temp files (and scratch folders) this thread may still be writing. Kept here (core) so that
+ * whoever cleans up after an interrupt (media/ffmpeg.ts: on a signal, and its reaper after the
+ * process dies) knows them all.
  */
 export const liveTemps = new Set<string>();
 let tempWatcher: ((op: 'add' | 'del', file: string) => void) | undefined;
@@ -41,6 +43,23 @@ export function watchTemps(fn: (op: 'add' | 'del', file: string) => void): void 
 /** The temp file is gone (renamed into place or removed): nobody needs to clean it up any more. */
 export function dropTemp(temp: string): void {
   if (liveTemps.delete(temp)) tempWatcher?.('del', temp);
+}
+
+/**
+ * A private scratch folder under the system's temp directory (never beside the user's files), known
+ * to whoever cleans up after an interrupt like any temp file: a signal, or the reaper after this
+ * process dies, removes it with everything in it. removeTempDir removes it when the work is done.
+ */
+export async function makeTempDir(prefix: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `${prefix}-`));
+  liveTemps.add(dir);
+  tempWatcher?.('add', dir);
+  return dir;
+}
+
+export async function removeTempDir(dir: string): Promise<void> {
+  await fs.rm(dir, { recursive: true, force: true });
+  dropTemp(dir);
 }
 
 /**

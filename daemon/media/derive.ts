@@ -28,6 +28,8 @@ export interface DeriveSpec {
    * `offset` and `frames` are then ignored.
    */
   segments?: { start: number; end: number }[];
+  /** fg's picture turned upside down and mirrored (rotated 180°): a wrong pair that looks like bg. */
+  flip?: boolean;
   /** Colour grading (ffmpeg eq filter values). */
   grade?: { contrast?: number; brightness?: number; saturation?: number; gamma?: number };
   /**
@@ -50,6 +52,12 @@ export interface DeriveSpec {
 export interface DeriveTruth {
   /** bg frame index under each fg frame. */
   bgFrameForFg: number[];
+  /**
+   * The bg time each fg frame stands for, seconds, bg frame j at j / fps: exact, between bg's frames
+   * when fg's rate or speed differs (fg shows the nearest bg frame, bgFrameForFg). bg's own
+   * timestamps agree when it runs at a constant rate from 0, as the selftest's excerpts do.
+   */
+  bgTimeForFg: number[];
   /** fg's frame corner in bg pixels, and its scale. */
   x: number;
   y: number;
@@ -68,18 +76,7 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
   const size = spec.size ?? { width: crop.width, height: crop.height };
   const fps = spec.fps ?? bg.fps;
   const speed = spec.speed ?? 1;
-  const step = (bg.fps / fps) * speed;
-  let map: number[];
-  if (spec.segments) {
-    map = spec.segments.flatMap((g) => {
-      const count = Math.floor(((g.end - g.start) * bg.fps) / step);
-      return Array.from({ length: count }, (_, i) => Math.min(bg.frameCount - 1, Math.round(g.start * bg.fps + i * step)));
-    });
-  } else {
-    const first = (spec.offset ?? 0) * bg.fps;
-    const available = Math.floor((bg.frameCount - 1 - first) / step) + 1;
-    map = Array.from({ length: Math.min(spec.frames ?? available, available) }, (_, i) => Math.min(bg.frameCount - 1, Math.round(first + i * step)));
-  }
+  const { frames: map, times } = frameMap(bg, spec);
   const n = map.length;
   if (n < 2) throw new VidkompyError('BAD_ARGS', `${bgFile}: too short for offset ${spec.offset ?? 0}s at speed ${speed}`);
   const bars = { top: 0, bottom: 0, left: 0, right: 0, ...spec.bars };
@@ -90,6 +87,7 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
       : `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`,
     size.width !== crop.width || size.height !== crop.height ? `scale=${size.width}:${size.height}:flags=bicubic` : '',
     g ? `eq=contrast=${g.contrast ?? 1}:brightness=${g.brightness ?? 0}:saturation=${g.saturation ?? 1}:gamma=${g.gamma ?? 1}` : '',
+    spec.flip ? 'hflip,vflip' : '',
     spec.graphics ? graphics(size.width, size.height) : '',
     bars.top || bars.bottom || bars.left || bars.right
       ? `pad=${size.width + bars.left + bars.right}:${size.height + bars.top + bars.bottom}:${bars.left}:${bars.top}:black`
@@ -160,6 +158,7 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     // A damaged bg decodes fewer frames than its packets: the truth ends where bg's frames do.
     if (i < 2) throw new VidkompyError('DECODE', `${bgFile}: only ${j + 1} frames decoded; cannot derive a fg`);
     map.length = i;
+    times.length = i;
     await enc.finish();
     await fs.rename(temp, out);
     dropTemp(temp);
@@ -172,6 +171,7 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
   const s = crop.width / size.width;
   return {
     bgFrameForFg: map,
+    bgTimeForFg: times,
     x: crop.x - bars.left * s,
     y: crop.y - bars.top * s,
     scale: s,
@@ -179,6 +179,24 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     width: size.width + bars.left + bars.right,
     height: size.height + bars.top + bars.bottom,
   };
+}
+
+/**
+ * Which bg frame each fg frame shows, and the exact bg time it stands for: fg frame i sits at bg
+ * position first + i·step (step = bg fps / fg fps · speed), shown as the nearest bg frame. Pure: the
+ * truth is known before anything is decoded (a damaged bg may still end it early: see derive).
+ */
+export function frameMap(bg: { fps: number; frameCount: number }, spec: Pick<DeriveSpec, 'fps' | 'speed' | 'offset' | 'frames' | 'segments'>): { frames: number[]; times: number[] } {
+  const step = (bg.fps / (spec.fps ?? bg.fps)) * (spec.speed ?? 1);
+  const last = bg.frameCount - 1;
+  const runs = spec.segments
+    ? spec.segments.map((g) => ({ first: g.start * bg.fps, count: Math.floor(((g.end - g.start) * bg.fps) / step) }))
+    : [{ first: (spec.offset ?? 0) * bg.fps, count: 0 }].map((r) => {
+        const available = Math.floor((last - r.first) / step) + 1;
+        return { ...r, count: Math.min(spec.frames ?? available, available) };
+      });
+  const positions = runs.flatMap((r) => Array.from({ length: Math.max(0, r.count) }, (_, i) => Math.min(last, r.first + i * step)));
+  return { frames: positions.map((p) => Math.min(last, Math.round(p))), times: positions.map((p) => p / bg.fps) };
 }
 
 /** drawbox filters for a timecode box whose six "digits" count frames in binary, and a logo. */

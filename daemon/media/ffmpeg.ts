@@ -59,7 +59,8 @@ export function reapNow(): void {
   for (const c of liveChildren) c.kill('SIGKILL');
   for (const f of liveTemps) {
     try {
-      rmSync(f, { force: true });
+      // recursive: a scratch folder (core/atomic.ts makeTempDir) goes with its contents.
+      rmSync(f, { force: true, recursive: true });
     } catch {
       // Marked as partial by its name: the next write of the same output sweeps it.
     }

@@ -5,7 +5,7 @@
  * ["file",PATH] / ["unfile",PATH] for each temp file. The pipe ends only when the parent is gone
  * (even by SIGKILL, which no handler in the parent can see): the reaper then SIGKILLs the children
  * it still knows (an encoder whose stdin closed would otherwise finish a truncated file) and
- * removes the temp files, and exits. It ignores SIGINT/SIGHUP: Ctrl-C reaches the whole process
+ * removes the temp files and scratch folders, and exits. It ignores SIGINT/SIGHUP: Ctrl-C reaches the whole process
  * group, and the reaper must outlive the parent long enough to clean up after it.
  */
 export const REAPER_SOURCE = `
@@ -29,7 +29,7 @@ process.stdin.on('data', (c) => {
 });
 const reap = () => {
   for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch {} }
-  for (const f of files) { try { fs.rmSync(f, { force: true }); } catch {} }
+  for (const f of files) { try { fs.rmSync(f, { force: true, recursive: true }); } catch {} }
   process.exit(0);
 };
 process.stdin.on('end', reap);

@@ -1,42 +1,8 @@
 import assert from 'node:assert/strict';
 import type { Alignment } from '../../daemon/engine/result';
+import { score, type Score, type Truth } from '../../daemon/selftest/score';
 
-export interface Truth {
-  bgFrameForFg: number[];
-  x: number;
-  y: number;
-  scale: number;
-}
-
-export interface Score {
-  dx: number;
-  dy: number;
-  /** Error in fg's width as placed in bg, pixels. */
-  dSize: number;
-  within1: number;
-  maxErr: number;
-  n: number;
-}
-
-export function score(al: Alignment, truth: Truth): Score {
-  const m = al.temporal.bgFrameForFg;
-  const n = Math.min(m.length, truth.bgFrameForFg.length);
-  let within = 0;
-  let maxErr = 0;
-  for (let i = 0; i < n; i++) {
-    const e = Math.abs(m[i] - truth.bgFrameForFg[i]);
-    if (e <= 1) within++;
-    maxErr = Math.max(maxErr, e);
-  }
-  return {
-    dx: al.spatial.x - truth.x,
-    dy: al.spatial.y - truth.y,
-    dSize: (al.spatial.scale - truth.scale) * (al.fg.width),
-    within1: within / n,
-    maxErr,
-    n,
-  };
-}
+export { score, type Score, type Truth };
 
 /** The bar: spatial error ≤ 1 px, ≥ 95% of fg frames within 1 bg frame of the truth. */
 export function assertAccurate(name: string, al: Alignment, truth: Truth): Score {

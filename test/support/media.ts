@@ -31,7 +31,7 @@ function key(parts: unknown): string {
 export async function derived(bg: string, spec: DeriveSpec): Promise<{ fg: string; truth: DeriveTruth }> {
   await fs.mkdir(CACHE, { recursive: true });
   const st = await fs.stat(bg);
-  const k = key({ bg, size: st.size, mtime: st.mtimeMs, spec, v: 1 });
+  const k = key({ bg, size: st.size, mtime: st.mtimeMs, spec, v: 2 });
   const fg = path.join(CACHE, `derived-${k}.mp4`);
   const truthFile = `${fg}.truth.json`;
   if (existsSync(fg) && existsSync(truthFile)) return { fg, truth: JSON.parse(await fs.readFile(truthFile, 'utf8')) };

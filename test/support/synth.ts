@@ -42,6 +42,8 @@ export interface SynthFg {
 
 export interface SynthTruth {
   bgFrameForFg: number[];
+  /** The exact bg time each fg frame was rendered at, seconds. */
+  bgTimeForFg: number[];
   x: number;
   y: number;
   scale: number;
@@ -206,6 +208,7 @@ export async function synthPair(bgSpec: SynthBg, fgSpec: SynthFg): Promise<{ bg:
     fg: file,
     truth: {
       bgFrameForFg: times.map((t) => Math.min(bgN - 1, Math.round(t * bgSpec.fps))),
+      bgTimeForFg: times,
       x: fgSpec.x - (fgSpec.bars?.left ?? 0) * s,
       y: fgSpec.y - (fgSpec.bars?.top ?? 0) * s,
       scale: s,
