@@ -9,6 +9,7 @@ import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
 import { alignTemporal } from '../daemon/engine/temporal/solve';
 import { steadyPacing } from '../daemon/engine/temporal/steady';
+import { subFrame, timeAt } from '../daemon/engine/temporal/subframe';
 import { uncertainSpans } from '../daemon/engine/temporal/uncertain';
 import { foreignPixels } from '../daemon/engine/descriptors/foreign';
 import { robustLine } from '../daemon/core/line';
@@ -364,5 +365,30 @@ describe('graphics, pacing and uncertainty (pure)', () => {
       [30, 33],
     ]);
     assert.deepEqual(uncertainSpans(Array(10).fill(0.99), Array(10).fill(1)), []);
+  });
+});
+
+describe('sub-frame timing (pure)', () => {
+  it('puts a fg frame at another rate between the bg frames it stands for, within half a frame of the map', () => {
+    // fg at 30 fps over bg at 25: fg frame i stands for bg frame i · 5/6, starting at bg 10.
+    const exact = Array.from({ length: 90 }, (_, i) => 10 + (i * 5) / 6);
+    const map = exact.map(Math.round);
+    const f = subFrame(map);
+    let sum = 0;
+    for (let i = 0; i < map.length; i++) {
+      assert.ok(Math.abs(f[i] - map[i]) <= 0.5, `within half a frame of the map at ${i}`);
+      assert.ok(Math.abs(f[i] - exact[i]) < 0.2, `frame ${i}: ${f[i]} vs ${exact[i]}`);
+      sum += Math.abs(f[i] - exact[i]);
+    }
+    // Whole frames are 0.25 off on average here; the local line about a third of that (most of it
+    // the +1/12 bias of rounding halves up, which the map it is fitted on carries).
+    assert.ok(sum / map.length < 0.1, `mean error ${(sum / map.length).toFixed(3)} bg frames`);
+    assert.ok(Math.abs(timeAt(f[1], (j) => j / 25, 200) - exact[1] / 25) < 0.005, 'the time between the two frames');
+  });
+
+  it('does not fit across a cut, and leaves a same-rate map on whole frames', () => {
+    const map = [...Array.from({ length: 30 }, (_, i) => i), ...Array.from({ length: 30 }, (_, i) => 60 + i)];
+    const f = subFrame(map, [30]);
+    assert.deepEqual(Array.from(f), map, 'exact integers either side of the cut');
   });
 });

@@ -16,6 +16,7 @@ import { placementSpread, type PlacementSpread } from './spatial/moving';
 import type { Rect } from '../core/geometry';
 import { audioPriorOf, audioSummary, describedKey, matchInTime, type Matched } from './temporal/match';
 import { uncertainSpans } from './temporal/uncertain';
+import { subFrame, timeAt } from './temporal/subframe';
 import { foreignPixels, onContent, onGrid, type ForeignMask } from './descriptors/foreign';
 
 /**
@@ -118,6 +119,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const fgF = matched.fgF.seq;
   const bgF = matched.bgF.seq;
   const map = Array.from(tm.bgFrameForFg);
+  const cutStarts = (tm.cuts ?? []).map((c) => c.fg);
   const corner = frameCorner(placement, content);
   const conf = Array.from(tm.confidence, (c) => round(c, 4));
   const audioFound = await audioSummary(audio);
@@ -149,7 +151,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       ...audioFound,
       ...(provider ? { provider } : {}),
       bgFrameForFg: map,
-      bgTimeForFg: map.map((j) => round(timeOf(bgF, bg, j), 6)),
+      bgTimeForFg: Array.from(subFrame(map, cutStarts), (f) => round(timeAt(f, (j) => timeOf(bgF, bg, j), bgF.n - 1), 6)),
       confidence: conf,
       offsetSeconds: round(timeOf(bgF, bg, map[0]) - timeOf(fgF, fg, 0), 6),
       speed: round((tm.slope * fg.fps) / bg.fps, 6),

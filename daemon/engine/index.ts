@@ -9,5 +9,6 @@ export type { Described, DescribeRequest, DescriptorKind, DescriptorSet, Descrip
 export { hashKind } from './descriptors/hash';
 export { pixelsKind } from './descriptors/pixels';
 export { summary, type Alignment, type VideoSummary } from './result';
+export { subFrame, timeAt } from './temporal/subframe';
 export { locate, MIN_SPATIAL_SCORE, regions } from './spatial/locate';
 export { compose, geometry, prepareOutput, type ComposeOptions, type ComposeResult, type Geometry } from './render/compose';

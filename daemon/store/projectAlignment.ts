@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VidkompyError } from '../core/errors';
 import type { Features, ModelSpec } from '../../protocol/project';
-import type { Alignment, VideoSummary } from '../engine';
+import { subFrame, timeAt, type Alignment, type VideoSummary } from '../engine';
 import { checkedJson } from './checked';
 import { round } from '../core/numbers';
 import type { Engine } from '../../protocol/project';
@@ -115,12 +115,22 @@ function inputRecord(projectFile: string, v: VideoSummary, h: FileHash): InputRe
 
 const frameTime = (frame: number, fps: number) => round(frame / fps, 6);
 
+/**
+ * The sub-frame bg times of a map over a constant-rate bg (temporal/subframe.ts): what the engine
+ * reports for such a bg, so a file need not store them and can rebuild them from the map.
+ */
+function steadyTimes(map: number[], cuts: Cut[] | undefined, fps: number): number[] {
+  const last = Math.max(...map, 0) + 1;
+  return Array.from(subFrame(map, (cuts ?? []).map((c) => c.fg)), (f) => round(timeAt(f, (j) => frameTime(j, fps), last), 6));
+}
+
 export function toProjectAlignment(al: Alignment, p: ResolvedProject, hashes: InputHashes): ProjectAlignment {
   const t = al.temporal;
   const map = t.bgFrameForFg;
   const { segments, exceptions } = encodeMap(map);
   // Constant-rate bg: the times follow from the frames, and only a variable-rate bg needs them kept.
-  const timesFollow = t.bgTimeForFg.every((s, i) => Math.abs(s - frameTime(map[i], al.bg.fps)) < 1e-6);
+  const follow = steadyTimes(map, t.cuts, al.bg.fps);
+  const timesFollow = t.bgTimeForFg.every((s, i) => Math.abs(s - follow[i]) < 1e-6);
   return {
     version: 1,
     project: path.basename(p.file),
@@ -174,7 +184,7 @@ export function fromProjectAlignment(pa: ProjectAlignment, projectFile: string):
       engine: t.engine,
       features: t.features,
       bgFrameForFg: map,
-      bgTimeForFg: t.bgTimeForFg ?? map.map((j) => frameTime(j, pa.inputs.bg.fps)),
+      bgTimeForFg: t.bgTimeForFg ?? steadyTimes(map, t.cuts, pa.inputs.bg.fps),
       confidence: t.confidence,
       offsetSeconds: t.offsetSeconds,
       speed: t.speed,
