@@ -27,7 +27,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The settings a fix can point at: each front end names them its own way (see OPTION_NAMES). */
-export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' | 'force' | 'anchors' | 'forceAlign';
+export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' | 'force' | 'anchors' | 'forceAlign' | 'queue';
 
 /**
  * A fix, worded by the front end that shows it: options to change (the CLI names its flags, the
@@ -47,7 +47,10 @@ const OUTPUT_WORDS: Record<OutputWant, { cli: string; editor: string }> = {
   'writable folder': { cli: 'choose a writable folder with -o', editor: 'choose a writable folder for "output"' },
 };
 
-/** How the CLI and a project file spell each option a fix can name (no project name: the editor has no such option). */
+/**
+ * How the CLI and the editor spell each option a fix can name: the editor's name is a project
+ * field, or a setting where the option is one (no name: the editor has no such option).
+ */
 export const OPTION_NAMES: Record<OptionKey, { cli: string; project?: string }> = {
   placement: { cli: '--x-shift, --y-shift and --scale', project: '"spatial": {"x", "y", "scale"}' },
   features: { cli: '--features', project: '"features"' },
@@ -57,6 +60,7 @@ export const OPTION_NAMES: Record<OptionKey, { cli: string; project?: string }> 
   force: { cli: '--force' },
   forceAlign: { cli: '--force', project: '"force": true' },
   anchors: { cli: 'anchors (a project\'s "anchors")', project: '"anchors"' },
+  queue: { cli: '--queue', project: 'the vidkompy.queue setting' },
 };
 
 export type FrontEnd = 'cli' | 'editor';

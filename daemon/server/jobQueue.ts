@@ -1,4 +1,4 @@
-import { cancelled, VidkompyError } from '../core/errors';
+import { cancelled, inWordsOf, VidkompyError } from '../core/errors';
 import type { Job } from '../../protocol/lsp';
 
 /**
@@ -37,14 +37,21 @@ interface Entry {
   controller: AbortController;
   state: Int32Array;
   start: () => void;
+  /** When it started running (performance.now()), for the job's seconds. */
+  startedAt?: number;
 }
 
 /** Finished jobs stay listed a while, so a status shortly after shows how each ended. */
 const KEEP_FINISHED = 10;
 
+export interface SubmitOptions {
+  /** A re-alignment started by an edit (see vidkompy/liveAlign). */
+  live?: boolean;
+}
+
 export interface JobQueue {
   /** Queues `work`; `signal` (the request's cancellation) cancels it like `cancel` does. */
-  submit<T>(kind: Job['kind'], project: string, work: Work<T>, signal?: AbortSignal): Promise<T>;
+  submit<T>(kind: Job['kind'], project: string, work: Work<T>, signal?: AbortSignal, opts?: SubmitOptions): Promise<T>;
   /** Cancels the queued and running jobs of `project` (all when undefined); how many. */
   cancel(project?: string): number;
   list(): Job[];
@@ -56,9 +63,11 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
   let running: Entry | undefined;
   const finished: Job[] = [];
 
-  const finish = (e: Entry, state: Job['state'], message?: string) => {
+  const finish = (e: Entry, state: Job['state'], message?: string, code?: Job['code']) => {
     e.job.state = state;
     e.job.message = message;
+    if (code) e.job.code = code;
+    if (e.startedAt !== undefined) e.job.seconds = Math.round(performance.now() - e.startedAt) / 1000;
     if (state === 'done') e.job.progress = 1;
     finished.push(e.job);
     if (finished.length > KEEP_FINISHED) finished.shift();
@@ -72,16 +81,17 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
   };
 
   return {
-    submit<T>(kind: Job['kind'], project: string, work: Work<T>, signal?: AbortSignal): Promise<T> {
+    submit<T>(kind: Job['kind'], project: string, work: Work<T>, signal?: AbortSignal, opts: SubmitOptions = {}): Promise<T> {
       const controller = new AbortController();
       const state = jobState();
-      const job: Job = { id: nextId++, kind, project, state: 'queued', progress: 0 };
+      const job: Job = { id: nextId++, kind, project, state: 'queued', progress: 0, ...(opts.live ? { live: true } : {}) };
       return new Promise<T>((resolve, reject) => {
         const entry: Entry = {
           job,
           controller,
           state,
           start: () => {
+            entry.startedAt = performance.now();
             job.state = 'running';
             onChange(job);
             const progress = (fraction: number, stage?: string) => {
@@ -103,7 +113,10 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
                 },
                 (err: unknown) => {
                   const isCancel = Atomics.load(state, 0) === CANCELLED || (err instanceof VidkompyError && err.code === 'CANCELLED');
-                  finish(entry, isCancel ? 'cancelled' : 'failed', isCancel ? 'cancelled' : (err as Error)?.message);
+                  const code = err instanceof VidkompyError ? err.code : 'INTERNAL';
+                  // The editor shows the message (status bar, log): its words, not the CLI's.
+                  const message = err instanceof VidkompyError ? inWordsOf(err, 'editor') : (err as Error)?.message;
+                  finish(entry, isCancel ? 'cancelled' : 'failed', isCancel ? 'cancelled' : message, isCancel ? undefined : code);
                   reject(isCancel ? cancelled() : err);
                 },
               )
