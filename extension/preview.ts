@@ -43,6 +43,11 @@ export class Previews implements vscode.Disposable {
     return undefined;
   }
 
+  /** Whether `project` has its preview open. */
+  isOpen(project: vscode.Uri): boolean {
+    return this.panels.has(project.toString());
+  }
+
   /** The projects with an open preview. */
   projects(): vscode.Uri[] {
     return [...this.panels.values()].map((p) => p.project);
