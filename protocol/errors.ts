@@ -36,7 +36,8 @@ export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' 
  */
 export type Fix =
   | { kind: 'options'; verb: 'give' | 'use' | 'check'; options: OptionKey[]; to?: string; lead?: string }
-  | { kind: 'command'; command: 'align' | 'realign' }
+  /** `check`: the project has more findings than the message names (the CLI's check, the editor's Problems panel). */
+  | { kind: 'command'; command: 'align' | 'realign' | 'check' }
   | { kind: 'output'; want: OutputWant };
 
 /** What the output path needs, said as the CLI's -o or the project's "output". */
@@ -65,9 +66,15 @@ export const OPTION_NAMES: Record<OptionKey, { cli: string; project?: string }> 
 
 export type FrontEnd = 'cli' | 'editor';
 
-/** A fix in the words of one front end, to follow the problem after "; " (empty: nothing that front end can do). */
-export function wordFix(fix: Fix, front: FrontEnd): string {
+/**
+ * A fix in the words of one front end, to follow the problem after "; " (empty: nothing that front
+ * end can do). `file`: the file the error is about, which the CLI's commands name.
+ */
+export function wordFix(fix: Fix, front: FrontEnd, file?: string): string {
   if (fix.kind === 'output') return OUTPUT_WORDS[fix.want][front];
+  if (fix.kind === 'command' && fix.command === 'check') {
+    return front === 'cli' ? `run 'vidkompy check ${file ?? 'PROJECT'}' for details` : 'the Problems panel has the details';
+  }
   if (fix.kind === 'command') {
     const how = front === 'cli' ? "'vidkompy run PROJECT'" : 'vidkompy: Align';
     return fix.command === 'align' ? `align the project first (${how})` : `re-align the project (${how})`;

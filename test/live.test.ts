@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
@@ -208,6 +209,34 @@ describe('Run Batch, in the daemon', () => {
     const empty = await tempDir('batch-empty');
     const e = await failure(client.conn.sendRequest(batchRequest, { folders: [pathToUri(empty)] }));
     assert.match(e.message, /no \.vidkompy\.json project in .*; make one with vidkompy: New Project/);
+  });
+
+  it('cancels a batch: its jobs stop, no temp file stays, its worker processes end', async () => {
+    const root = await tempDir('batch-editor-cancel');
+    // Two projects slow enough to be caught running: a first alignment of a long fg each.
+    const long = { crop: { x: 40, y: 30, width: 560, height: 340 }, fps: 25, offset: 0.3, speed: 1.01, frames: 170 };
+    for (const name of ['a', 'b']) {
+      await fs.mkdir(path.join(root, name));
+      await fs.copyFile(SAMPLE, path.join(root, name, 'bg.mpg'));
+      await fs.copyFile((await derived(SAMPLE, long)).fg, path.join(root, name, 'fg.mp4'));
+      await fs.writeFile(path.join(root, name, `${name}.vidkompy.json`), text({ bg: 'bg.mpg', fg: 'fg.mp4', output: 'out.mp4' }));
+    }
+    // All the cores to one job: one worker process, whatever the machine.
+    const client = await startClient({ root, settings: { threads: os.availableParallelism() } });
+    clients.push(client);
+    const progress = client.watchProgress('batch-cancel');
+    const cts = new CancellationTokenSource();
+    const pending = client.conn.sendRequest(batchRequest, { folders: [pathToUri(root)], workDoneToken: 'batch-cancel' }, cts.token);
+    await client.until('a job of the batch to run', () => progress.find((p) => p.kind === 'report' && /1 running · a: /.test(p.message ?? '')));
+    const workers = () => execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(client.child.pid)], { encoding: 'utf8' }).split('\n').filter((l) => /daemon\.js worker/.test(l));
+    assert.equal(workers().length, 1, 'a worker process runs the job');
+    cts.cancel();
+    const e = await failure(pending);
+    assert.equal(e.code, -32800, 'RequestCancelled');
+    await client.until('the batch to end as cancelled', () => client.statuses.at(-1)?.jobs.find((j) => j.kind === 'batch' && j.state === 'cancelled'));
+    await client.until('its worker process to end', () => workers().length === 0 || undefined, 15_000).catch(() => assert.fail(`still running: ${workers().join('; ')}`));
+    assert.deepEqual(readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.partial-')), [], 'no temp files left');
+    assert.equal(existsSync(path.join(root, 'b', 'out.mp4')), false, 'the second project never started');
   });
 
   it('sends the batch to the queue the setting names, where a worker runs it', async () => {
