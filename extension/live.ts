@@ -99,7 +99,7 @@ export class LiveAlign implements vscode.Disposable {
         this.set(e, undefined);
       } else if (r.why !== 'superseded') {
         this.ctx.log.info(`not re-aligned after an edit: ${r.reason}`);
-        this.set(e, { name, state: 'skipped', reason: r.reason });
+        this.set(e, { name, state: 'skipped', reason: r.reason, why: r.why });
       }
     } catch (err) {
       if (isCancellation(err) || cts.token.isCancellationRequested) return;

@@ -70,7 +70,15 @@ export interface LiveView {
   name: string;
   state: 'stale' | 'skipped' | 'failed' | 'refused';
   reason?: string;
+  /** Why it was not re-aligned (skipped): the status bar says it in a few words, the tooltip in full. */
+  why?: 'never aligned' | 'errors' | 'inputs changed';
 }
+
+const SKIPPED: Record<NonNullable<LiveView['why']>, string> = {
+  'never aligned': 'not aligned yet',
+  errors: 'stale: fix the errors first',
+  'inputs changed': 'stale: new videos, run Align',
+};
 
 function describeLive(l: LiveView): { icon: string; text: string; line: string } {
   const why = l.reason ? `: ${short(l.reason)}` : '';
@@ -78,7 +86,7 @@ function describeLive(l: LiveView): { icon: string; text: string; line: string }
     case 'stale':
       return { icon: '$(circle-large-outline)', text: `${l.name} stale${why}`, line: `${l.name}: edited since its alignment${l.reason ? ` (${l.reason})` : ''}` };
     case 'skipped':
-      return { icon: '$(info)', text: `${l.name} stale${why}`, line: `${l.name}: not re-aligned: ${l.reason}` };
+      return { icon: '$(info)', text: `${l.name} ${l.why ? SKIPPED[l.why] : `stale${why}`}`, line: `${l.name}: not re-aligned: ${l.reason}` };
     case 'failed':
       return { icon: '$(error)', text: `${l.name}: align failed${why}`, line: `${l.name}: the re-alignment failed: ${l.reason}` };
     case 'refused':
