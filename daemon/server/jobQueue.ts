@@ -47,6 +47,11 @@ const KEEP_FINISHED = 10;
 export interface SubmitOptions {
   /** A re-alignment started by an edit (see vidkompy/liveAlign). */
   live?: boolean;
+  /**
+   * Work that does not load this machine (a batch on a job queue, done by other machines' workers):
+   * it starts at once, beside the queue, listed and cancelled like the rest.
+   */
+  beside?: boolean;
 }
 
 export interface JobQueue {
@@ -61,9 +66,14 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
   let nextId = 1;
   const pending: Entry[] = [];
   let running: Entry | undefined;
+  /** Jobs running beside the queue (SubmitOptions.beside). */
+  const besides = new Set<Entry>();
   const finished: Job[] = [];
 
   const finish = (e: Entry, state: Job['state'], message?: string, code?: Job['code']) => {
+    // Out of the running slot before anyone is told: a status then lists the job once, as ended.
+    if (running === e) running = undefined;
+    besides.delete(e);
     e.job.state = state;
     e.job.message = message;
     if (code) e.job.code = code;
@@ -120,10 +130,7 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
                   reject(isCancel ? cancelled() : err);
                 },
               )
-              .finally(() => {
-                running = undefined;
-                pump();
-              });
+              .finally(pump);
           },
         };
         if (signal?.aborted) return reject(cancelled());
@@ -137,6 +144,11 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
         signal?.addEventListener('abort', () => {
           if (tryCancel(state)) controller.abort();
         }, { once: true });
+        if (opts.beside) {
+          besides.add(entry);
+          onChange(job);
+          return entry.start();
+        }
         pending.push(entry);
         onChange(job);
         pump();
@@ -144,7 +156,7 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
     },
     cancel(project) {
       let n = 0;
-      for (const e of [...(running ? [running] : []), ...pending]) {
+      for (const e of [...(running ? [running] : []), ...besides, ...pending]) {
         if (project !== undefined && e.job.project !== project) continue;
         if (!tryCancel(e.state)) continue; // committed: past cancelling
         e.controller.abort();
@@ -152,6 +164,6 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
       }
       return n;
     },
-    list: () => [...finished, ...(running ? [running.job] : []), ...pending.map((e) => e.job)].map((j) => ({ ...j })),
+    list: () => [...finished, ...(running ? [running.job] : []), ...[...besides].map((e) => e.job), ...pending.map((e) => e.job)].map((j) => ({ ...j })),
   };
 }

@@ -314,6 +314,8 @@ export function startServer(): Connection {
     /** No progress of its own (a live re-alignment): the status bar shows it, nothing pops up. */
     quiet?: boolean;
     live?: boolean;
+    /** Runs beside the queue: the work is done elsewhere (a batch on a job queue). */
+    beside?: boolean;
   }
 
   /**
@@ -335,7 +337,7 @@ export function startServer(): Connection {
             progress.report(fraction, label);
           }),
         spec.signal,
-        { live: spec.live },
+        { live: spec.live, beside: spec.beside },
       );
     } finally {
       progress.done();
@@ -403,10 +405,12 @@ export function startServer(): Connection {
     const files = await discoverProjects(folders);
     if (!files.length) {
       const where = folders.map((f) => path.basename(f)).join(', ');
-      throw new VidkompyError('ENOENT', `no ${PROJECT_SUFFIX} project in ${where}; make one with vidkompy: New Project`, folders[0]);
+      throw new VidkompyError('ENOENT', `no *${PROJECT_SUFFIX} project in ${where}; make one with vidkompy: New Project`, folders[0]);
     }
     const title = `vidkompy: batch of ${files.length} project${files.length === 1 ? '' : 's'}${settings.queue ? ' on the job queue' : ''}`;
-    return queuedJob({ kind: 'batch', file: folders[0], title, token: params.workDoneToken, signal }, (o, report) =>
+    // On a job queue the work is the workers': aligning here meanwhile need not wait for it.
+    const spec = { kind: 'batch', file: folders[0], title, token: params.workDoneToken, signal, beside: !!settings.queue } as const;
+    return queuedJob(spec, (o, report) =>
       runBatch(files, { queue: settings.queue, threads: settings.threads, signal: o.signal, onProgress: (f, message) => report(f, message, message) }),
     );
   });
