@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +17,7 @@ import {
 import { pathToUri } from '../daemon/server/uri';
 import { writtenByVidkompy } from '../daemon/media/probe';
 import { BIN } from './support/cli';
+import { freePort } from './support/codeServer';
 import { ensureBuilt, failure, startClient, type TestClient } from './support/lspClient';
 import { derived, SAMPLE, tempDir } from './support/media';
 
@@ -162,14 +162,6 @@ async function twoProjects(prefix: string): Promise<string> {
   return root;
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 describe('Run Batch, in the daemon', () => {
   const clients: TestClient[] = [];
   const children: ChildProcess[] = [];
@@ -178,8 +170,8 @@ describe('Run Batch, in the daemon', () => {
     for (const p of children) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   });
 
-  const outputsOf = async (root: string, r: BatchResult) => {
-    assert.deepEqual([r.jobs, r.done, r.failed], [2, 2, 0], JSON.stringify(r));
+  const outputsOf = async (root: string, r: BatchResult, context = '') => {
+    assert.deepEqual([r.jobs, r.done, r.failed], [2, 2, 0], `${JSON.stringify(r)}\n${context}`);
     for (const name of ['a', 'b']) {
       const out = path.join(root, name, 'out.mp4');
       assert.ok(await writtenByVidkompy(out), `${out} rendered`);
@@ -237,33 +229,45 @@ describe('Run Batch, in the daemon', () => {
     const e = await failure(pending);
     assert.equal(e.code, -32800, 'RequestCancelled');
     await client.until('the batch to end as cancelled', () => client.statuses.at(-1)?.jobs.find((j) => j.kind === 'batch' && j.state === 'cancelled'));
-    await client.until('its worker process to end', () => workers().length === 0 || undefined, 15_000).catch(() => assert.fail(`still running: ${workers().join('; ')}`));
+    // The daemon's child: nothing is pushed when it ends, so its process list is read until then.
+    for (const end = Date.now() + 15_000; workers().length; ) {
+      if (Date.now() > end) assert.fail(`still running: ${workers().join('; ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.deepEqual(readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.partial-')), [], 'no temp files left');
     assert.equal(existsSync(path.join(root, 'b', 'out.mp4')), false, 'the second project never started');
   });
 
   it('sends the batch to the queue the setting names, where a worker runs it', async () => {
     const port = await freePort();
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' });
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(redis);
     const url = `redis://127.0.0.1:${port}`;
-    // Redis answers once it listens.
     await new Promise<void>((resolve, reject) => {
-      const end = Date.now() + 10_000;
-      const tryOnce = () => {
-        const s = net.connect(port, '127.0.0.1', () => (s.destroy(), resolve()));
-        s.on('error', () => (Date.now() > end ? reject(new Error('redis-server did not start')) : setTimeout(tryOnce, 50)));
-      };
-      tryOnce();
+      let said = '';
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${said}`)), 10_000);
+      redis.stdout.on('data', (c) => {
+        said += c;
+        if (!/Ready to accept connections/.test(said)) return;
+        clearTimeout(timer);
+        resolve();
+      });
+      redis.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited (${code}): ${said}`));
+      });
     });
     const worker = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(worker);
+    let workerSaid = '';
+    worker.stdout.on('data', (c) => (workerSaid += c));
+    worker.stderr.on('data', (c) => (workerSaid += c));
     const root = await twoProjects('batch-editor-queue');
     const client = await startClient({ root, settings: { queue: url } });
     clients.push(client);
     const r = await client.conn.sendRequest(batchRequest, { folders: [pathToUri(root)] });
-    assert.equal(r.queue, url);
-    await outputsOf(root, r);
+    assert.equal(r.queue, url, workerSaid);
+    await outputsOf(root, r, workerSaid);
 
     // A queue that does not answer: one line, in the editor's words, no hang.
     const down = await startClient({ root, settings: { queue: `redis://127.0.0.1:${await freePort()}` } });
