@@ -5,7 +5,7 @@ import { liveAlignRequest, type LiveAlignResult, type Status } from '../protocol
 import { LIVE_ALIGN_DEBOUNCE_MS } from '../protocol/settings';
 import type { Ctx } from './ctx';
 import { errorCode, errorMessage, isCancellation } from './errors';
-import { isProjectUri, projectName } from './project';
+import { isJobOf, isProjectUri, projectName } from './project';
 import type { LiveView } from './status';
 
 /**
@@ -118,8 +118,7 @@ export class LiveAlign implements vscode.Disposable {
     for (const e of this.entries.values()) {
       // An edit still waiting out its debounce is newer than any job.
       if (!e.view || e.timer) continue;
-      const key = e.uri.toString();
-      const current = s.jobs.some((j) => j.kind === 'align' && j.state === 'done' && j.id > e.after && sameProject(j.project, key));
+      const current = s.jobs.some((j) => j.kind === 'align' && j.state === 'done' && j.id > e.after && isJobOf(j.project, e.uri));
       if (!current) continue;
       e.view = undefined;
       changed = true;
@@ -142,13 +141,5 @@ export class LiveAlign implements vscode.Disposable {
       clearTimeout(e.timer);
     }
     for (const d of this.subscriptions.splice(0)) d.dispose();
-  }
-}
-
-function sameProject(a: string, b: string): boolean {
-  try {
-    return vscode.Uri.parse(a).fsPath === vscode.Uri.parse(b).fsPath;
-  } catch {
-    return false;
   }
 }

@@ -17,6 +17,15 @@ const EXCLUDE_GLOB = '**/{node_modules,.git}/**';
 
 export const isProjectUri = (uri: vscode.Uri): boolean => uri.path.endsWith(PROJECT_SUFFIX);
 
+/** Whether a job's project (a URI string from the daemon) is `project`, however either URI is spelled. */
+export function isJobOf(jobProject: string, project: vscode.Uri): boolean {
+  try {
+    return vscode.Uri.parse(jobProject).fsPath === project.fsPath;
+  } catch {
+    return false;
+  }
+}
+
 /** `demo` for `…/demo.vidkompy.json`. */
 export function projectName(uri: vscode.Uri): string {
   const base = path.posix.basename(uri.path);

@@ -5,7 +5,8 @@ import { PROJECT_SUFFIX } from '../../protocol/project';
 import { inWordsOf, VidkompyError } from '../core/errors';
 import type { JobProgress, JobResult } from '../batch/job';
 import { runLocal } from '../batch/local';
-import { cancelJobs, enqueue, openQueue, viewJob, waitForJobs, type BatchQueue } from '../batch/queue';
+import { closeQueue } from '../batch/cli';
+import { cancelJobs, enqueue, openQueue, viewJob, waitForJobs } from '../batch/queue';
 import { parseQueueUrl, type QueueAddress } from '../batch/redis';
 import { summarise } from '../batch/summary';
 import { pathToUri } from './uri';
@@ -141,12 +142,6 @@ async function onQueue(a: QueueAddress, files: string[], signal: AbortSignal, t:
     const views = await Promise.all(ids.map((id, i) => viewJob(queue, id, files[i])));
     return views.map((v): JobResult => (v.state === 'finished' ? v.result : { project: v.project, status: 'cancelled', error: 'cancelled' }));
   } finally {
-    await close(queue);
+    await closeQueue(queue);
   }
-}
-
-/** Closing must not wait on a Redis that is gone. */
-async function close(queue: BatchQueue): Promise<void> {
-  await Promise.race([queue.close(), new Promise((r) => setTimeout(r, 1000).unref())]).catch(() => undefined);
-  await queue.disconnect().catch(() => undefined);
 }
