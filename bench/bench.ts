@@ -210,6 +210,9 @@ async function main(): Promise<void> {
   console.log(
     `\ndaemon replies while it aligns the pair (${resp.alignSeconds.toFixed(1)} s, job in its worker thread): ${resp.hovers} hovers, median ${resp.medianMs.toFixed(1)} ms, p95 ${resp.p95Ms.toFixed(1)} ms, max ${resp.maxMs.toFixed(1)} ms`,
   );
+  console.log(
+    `live re-alignment after an option edit in the editor (engine or window changed; vidkompy/liveAlign round trip through the daemon, median of 3): ${resp.liveSeconds.toFixed(2)} s (each: ${resp.liveEach.map(f2).join(', ')} s; target < 1 s; ${resp.liveState})`,
+  );
 
   const long = await benchLong('full');
   console.log(

@@ -11,7 +11,7 @@ export type Config = Settings;
 
 export function readConfig(): Config {
   const c = vscode.workspace.getConfiguration(SETTINGS_SECTION);
-  const str = (k: 'ffmpegPath' | 'ffprobePath' | 'cacheDirectory') => (typeof c.get(k) === 'string' ? (c.get<string>(k) ?? '').trim() : DEFAULT_SETTINGS[k]);
+  const str = (k: 'ffmpegPath' | 'ffprobePath' | 'cacheDirectory' | 'queue') => (typeof c.get(k) === 'string' ? (c.get<string>(k) ?? '').trim() : DEFAULT_SETTINGS[k]);
   const threads = c.get<number>('threads', DEFAULT_SETTINGS.threads);
   const engine = c.get<string>('defaultEngine', DEFAULT_SETTINGS.defaultEngine);
   return {
@@ -20,6 +20,8 @@ export function readConfig(): Config {
     cacheDirectory: str('cacheDirectory'),
     threads: Number.isInteger(threads) && threads >= 0 ? threads : DEFAULT_SETTINGS.threads,
     defaultEngine: (ENGINES as readonly string[]).includes(engine) ? (engine as Engine) : DEFAULT_SETTINGS.defaultEngine,
+    liveAlign: c.get<boolean>('liveAlign', DEFAULT_SETTINGS.liveAlign) !== false,
+    queue: str('queue'),
   };
 }
 

@@ -4,6 +4,7 @@ import { statusNotification, statusRequest, trustNotification, type Status } fro
 import { SETTINGS_SECTION } from '../protocol/settings';
 import { createClient, RestartBudget } from './client';
 import { daemonSettings, onConfigChange, readConfig, type Config } from './config';
+import { notify } from './notify';
 
 /**
  * The extension's live state, in one place: the language client (the daemon), what the daemon last
@@ -130,7 +131,7 @@ export class Ctx implements vscode.Disposable {
   private restarting(count: number, max: number): void {
     this.setState('restarting');
     this.log.warn(`the daemon stopped unexpectedly; restarting it (${count} of ${max} restarts allowed in 3 minutes)`);
-    void vscode.window.showWarningMessage(`vidkompy: the daemon stopped unexpectedly and was restarted (${count} of ${max}).`, 'Show Log').then((pick) => {
+    void notify('warning', `vidkompy: the daemon stopped unexpectedly and was restarted (${count} of ${max}).`, 'Show Log').then((pick) => {
       if (pick) this.log.show();
     });
   }
@@ -138,7 +139,7 @@ export class Ctx implements vscode.Disposable {
   private giveUp(max: number): void {
     this.problem = `the daemon crashed ${max + 1} times in 3 minutes`;
     this.setState('crashed');
-    void vscode.window.showErrorMessage(`vidkompy: ${this.problem} and will not be restarted.`, 'Restart Daemon', 'Show Log').then((pick) => {
+    void notify('error', `vidkompy: ${this.problem} and will not be restarted.`, 'Restart Daemon', 'Show Log').then((pick) => {
       if (pick === 'Restart Daemon') void this.restart();
       else if (pick) this.log.show();
     });

@@ -5,7 +5,7 @@ import { frameRequest, resultRequest, type AlignmentView, type Job, type Status 
 import { isFromWebview, type FromWebview, type ThemeMessage, type ToWebview } from '../protocol/webview';
 import { previewHtml } from '../webview/src/html';
 import type { Ctx } from './ctx';
-import { anchorAt, anchorEdit, anchorRange, formattingOf, projectName } from './project';
+import { anchorAt, anchorEdit, anchorRange, formattingOf, isJobOf, projectName } from './project';
 import { errorMessage } from './errors';
 
 /**
@@ -41,6 +41,11 @@ export class Previews implements vscode.Disposable {
   activeProject(): vscode.Uri | undefined {
     for (const p of this.panels.values()) if (p.panel.active) return p.project;
     return undefined;
+  }
+
+  /** Whether `project` has its preview open. */
+  isOpen(project: vscode.Uri): boolean {
+    return this.panels.has(project.toString());
   }
 
   /** The projects with an open preview. */
@@ -120,11 +125,7 @@ export class PreviewPanel {
   }
 
   private owns(j: Job): boolean {
-    try {
-      return vscode.Uri.parse(j.project).fsPath === this.project.fsPath;
-    } catch {
-      return false;
-    }
+    return isJobOf(j.project, this.project);
   }
 
   private async onMessage(m: FromWebview): Promise<void> {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { notify } from './notify';
 // The ES module build: the package's UMD main hides its requires from esbuild (see daemon/project/jsonc.ts).
 import { findNodeAtLocation, modify, parseTree, type FormattingOptions, type Node } from 'jsonc-parser/lib/esm/main.js';
 import { ALIGN_SUFFIX, DEFAULT_AUDIO, DEFAULT_CRF, DEFAULT_PRESET, PROJECT_GLOB, PROJECT_SUFFIX, VIDEO_EXTENSIONS, type Engine } from '../protocol/project';
@@ -15,6 +16,15 @@ export const VIDEO_GLOB = `**/*.{${VIDEO_EXTENSIONS.flatMap((e) => [e.slice(1), 
 const EXCLUDE_GLOB = '**/{node_modules,.git}/**';
 
 export const isProjectUri = (uri: vscode.Uri): boolean => uri.path.endsWith(PROJECT_SUFFIX);
+
+/** Whether a job's project (a URI string from the daemon) is `project`, however either URI is spelled. */
+export function isJobOf(jobProject: string, project: vscode.Uri): boolean {
+  try {
+    return vscode.Uri.parse(jobProject).fsPath === project.fsPath;
+  } catch {
+    return false;
+  }
+}
 
 /** `demo` for `…/demo.vidkompy.json`. */
 export function projectName(uri: vscode.Uri): string {
@@ -49,7 +59,7 @@ export async function resolveProject(arg: unknown, fallback: vscode.Uri | undefi
   const found = await vscode.workspace.findFiles(PROJECT_GLOB, EXCLUDE_GLOB, 200);
   if (found.length === 1) return found[0];
   if (!found.length) {
-    const pick = await vscode.window.showErrorMessage(`vidkompy: no *.vidkompy.json project in this workspace to ${verb}.`, 'New Project');
+    const pick = await notify('error', `vidkompy: no *${PROJECT_SUFFIX} project in this workspace to ${verb}.`, 'New Project');
     if (pick) await vscode.commands.executeCommand('vidkompy.newProject');
     return undefined;
   }

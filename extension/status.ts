@@ -24,12 +24,18 @@ const ICON: Record<DaemonState, string> = {
   crashed: '$(error)',
 };
 
-const VERB: Record<Job['kind'], [string, string]> = { align: ['aligning', 'aligned'], render: ['rendering', 'rendered'] };
+const VERB: Record<Job['kind'], [string, string]> = { align: ['aligning', 'aligned'], render: ['rendering', 'rendered'], batch: ['running the batch in', 'batch done'] };
 
-/** `demo` for a `file:///…/demo.vidkompy.json` job. */
+/** `demo` for a `file:///…/demo.vidkompy.json` job; a batch's folder name. */
 function nameOf(project: string): string {
   const base = decodeURIComponent(project.split('/').pop() ?? project);
   return base.endsWith(PROJECT_SUFFIX) ? base.slice(0, -PROJECT_SUFFIX.length) : base;
+}
+
+/** A reason short enough for the status bar (the tooltip has it whole). */
+export function short(reason: string, max = 60): string {
+  const one = reason.replace(/\s+/g, ' ').trim();
+  return one.length > max ? `${one.slice(0, max - 1).trimEnd()}…` : one;
 }
 
 /** The job to show: the running one, else a queued one, else the last to finish. */
@@ -38,49 +44,98 @@ function shownJob(status: Status | null): Job | undefined {
   return jobs.find((j) => j.state === 'running') ?? jobs.find((j) => j.state === 'queued') ?? [...jobs].reverse().find((j) => j.state !== 'queued');
 }
 
+/** A failed align the engine was not sure of: refused (its message says why and what to give). */
+const refused = (j: Pick<Job, 'code'>) => j.code === 'UNSURE';
+
 export function describeJob(j: Job): string {
   const [ing, ed] = VERB[j.kind];
   const name = nameOf(j.project);
   switch (j.state) {
     case 'running':
-      return `${ing} ${name} ${Math.round(j.progress * 100)}%`;
+      return j.kind === 'batch' ? `batch in ${name} ${Math.round(j.progress * 100)}%` : `${ing} ${name} ${Math.round(j.progress * 100)}%`;
     case 'queued':
       return `${name}: ${j.kind} queued`;
     case 'done':
-      return `${name} ${ed}`;
+      return j.kind === 'batch' ? `${ed} in ${name}` : `${name} ${ed}`;
     case 'failed':
-      return `${name}: ${j.kind} failed`;
+      return `${name}: ${j.kind} ${refused(j) ? 'refused' : 'failed'}${j.message ? `: ${short(j.message)}` : ''}`;
     case 'cancelled':
       return `${name}: ${j.kind} cancelled`;
   }
 }
 
-export function statusView(state: DaemonState, status: Status | null, problem?: string): StatusView {
+/** What the status bar knows beyond the daemon's jobs: a project edited since its alignment (extension/live.ts). */
+export interface LiveView {
+  /** The project's file name without the suffix. */
+  name: string;
+  state: 'stale' | 'skipped' | 'failed' | 'refused';
+  reason?: string;
+  /** Why it was not re-aligned (skipped): the status bar says it in a few words, the tooltip in full. */
+  why?: 'never aligned' | 'errors' | 'inputs changed';
+}
+
+const SKIPPED: Record<NonNullable<LiveView['why']>, string> = {
+  'never aligned': 'not aligned yet',
+  errors: 'stale: fix the errors first',
+  'inputs changed': 'stale: new videos, run Align',
+};
+
+function describeLive(l: LiveView): { icon: string; text: string; line: string } {
+  const why = l.reason ? `: ${short(l.reason)}` : '';
+  switch (l.state) {
+    case 'stale':
+      return { icon: '$(circle-large-outline)', text: `${l.name} stale${why}`, line: `${l.name}: edited since its alignment${l.reason ? ` (${l.reason})` : ''}` };
+    case 'skipped':
+      return { icon: '$(info)', text: `${l.name} ${l.why ? SKIPPED[l.why] : `stale${why}`}`, line: `${l.name}: not re-aligned: ${l.reason}` };
+    case 'failed':
+      return { icon: '$(error)', text: `${l.name}: align failed${why}`, line: `${l.name}: the re-alignment failed: ${l.reason}` };
+    case 'refused':
+      return { icon: '$(error)', text: `${l.name}: align refused${why}`, line: `${l.name}: the re-alignment was refused: ${l.reason}` };
+  }
+}
+
+export function statusView(state: DaemonState, status: Status | null, problem?: string, live?: LiveView): StatusView {
   const job = state === 'ready' ? shownJob(status) : undefined;
+  const busy = job && (job.state === 'running' || job.state === 'queued');
+  const edited = state === 'ready' && !busy && live ? describeLive(live) : undefined;
   let text: string;
   if (state !== 'ready') text = `${ICON[state]} vidkompy: ${state === 'crashed' ? 'daemon stopped' : state}`;
+  else if (edited) text = `${edited.icon} vidkompy: ${edited.text}`;
   else if (!job) text = `${ICON.ready} vidkompy`;
   else {
-    const icon = job.state === 'running' || job.state === 'queued' ? '$(sync~spin)' : job.state === 'done' ? '$(check)' : job.state === 'failed' ? '$(error)' : '$(circle-slash)';
+    const icon = busy ? '$(sync~spin)' : job.state === 'done' ? '$(check)' : job.state === 'failed' ? '$(error)' : '$(circle-slash)';
     text = `${icon} vidkompy: ${describeJob(job)}`;
   }
   const lines = [`vidkompy daemon${status ? ` ${status.version}` : ''}: ${state}${problem && state === 'crashed' ? ` (${problem})` : ''}`];
+  if (edited) lines.push(edited.line);
   if (status) {
     lines.push(`Execution provider: ${status.provider === 'cuda' ? 'CUDA' : 'CPU'}`, `Kernels: ${status.kernels === 'native' ? 'native' : 'TypeScript'}`);
     for (const j of status.jobs.filter((x) => x.state === 'running' || x.state === 'queued')) lines.push(`Job ${j.id}: ${describeJob(j)}${j.stage ? ` (${j.stage})` : ''}`);
     const last = [...status.jobs].reverse().find((j) => j.state !== 'running' && j.state !== 'queued');
-    if (last) lines.push(`Last: ${describeJob(last)}${last.message && last.state !== 'done' ? ` — ${last.message}` : ''}`);
+    if (last) lines.push(`Last: ${describeJob({ ...last, message: undefined })}${last.message && last.state !== 'done' ? ` — ${last.message}` : ''}`);
   }
   const words = text.replace(/\$\([^)]*\)\s*/g, '');
-  const label = state === 'ready' && !job ? 'vidkompy: daemon ready' : words;
+  const label = state === 'ready' && !job && !edited ? 'vidkompy: daemon ready' : words;
   return { text, label, tooltip: lines.join('\n') };
 }
 
-export function createStatusItem(ctx: Ctx): vscode.Disposable {
+/** The status bar item, and every text it has shown (the test API's `statusTexts()`). */
+export interface StatusItem extends vscode.Disposable {
+  texts(): string[];
+}
+
+const KEEP_TEXTS = 2000;
+
+export function createStatusItem(ctx: Ctx, live: { view(): LiveView | undefined; onDidChange: vscode.Event<void> }): StatusItem {
   const item = vscode.window.createStatusBarItem('vidkompy.status', vscode.StatusBarAlignment.Left, 10);
   item.name = 'vidkompy';
+  const history: string[] = [];
   const update = () => {
-    const v = statusView(ctx.state, ctx.status, ctx.problem);
+    const v = statusView(ctx.state, ctx.status, ctx.problem, live.view());
+    if (history[history.length - 1] !== v.text) {
+      history.push(v.text);
+      if (history.length > KEEP_TEXTS) history.shift();
+    }
     item.text = v.text;
     const md = new vscode.MarkdownString(v.tooltip.split('\n').join('  \n'));
     md.appendMarkdown('\n\n[Show Log](command:vidkompy.showLog) · [Restart Daemon](command:vidkompy.restartDaemon)');
@@ -93,9 +148,12 @@ export function createStatusItem(ctx: Ctx): vscode.Disposable {
   };
   update();
   item.show();
-  const subs = [ctx.onDidChangeState(update), ctx.onDidReceiveStatus(update)];
-  return new vscode.Disposable(() => {
-    for (const s of subs) s.dispose();
-    item.dispose();
-  });
+  const subs = [ctx.onDidChangeState(update), ctx.onDidReceiveStatus(update), live.onDidChange(update), vscode.window.onDidChangeActiveTextEditor(update)];
+  return {
+    texts: () => [...history],
+    dispose: () => {
+      for (const s of subs) s.dispose();
+      item.dispose();
+    },
+  };
 }

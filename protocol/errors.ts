@@ -27,7 +27,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The settings a fix can point at: each front end names them its own way (see OPTION_NAMES). */
-export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' | 'force' | 'anchors' | 'forceAlign';
+export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' | 'force' | 'anchors' | 'forceAlign' | 'queue';
 
 /**
  * A fix, worded by the front end that shows it: options to change (the CLI names its flags, the
@@ -36,7 +36,8 @@ export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' 
  */
 export type Fix =
   | { kind: 'options'; verb: 'give' | 'use' | 'check'; options: OptionKey[]; to?: string; lead?: string }
-  | { kind: 'command'; command: 'align' | 'realign' }
+  /** `check`: the project has more findings than the message names (the CLI's check, the editor's Problems panel). */
+  | { kind: 'command'; command: 'align' | 'realign' | 'check' }
   | { kind: 'output'; want: OutputWant };
 
 /** What the output path needs, said as the CLI's -o or the project's "output". */
@@ -47,7 +48,10 @@ const OUTPUT_WORDS: Record<OutputWant, { cli: string; editor: string }> = {
   'writable folder': { cli: 'choose a writable folder with -o', editor: 'choose a writable folder for "output"' },
 };
 
-/** How the CLI and a project file spell each option a fix can name (no project name: the editor has no such option). */
+/**
+ * How the CLI and the editor spell each option a fix can name: the editor's name is a project
+ * field, or a setting where the option is one (no name: the editor has no such option).
+ */
 export const OPTION_NAMES: Record<OptionKey, { cli: string; project?: string }> = {
   placement: { cli: '--x-shift, --y-shift and --scale', project: '"spatial": {"x", "y", "scale"}' },
   features: { cli: '--features', project: '"features"' },
@@ -57,13 +61,20 @@ export const OPTION_NAMES: Record<OptionKey, { cli: string; project?: string }> 
   force: { cli: '--force' },
   forceAlign: { cli: '--force', project: '"force": true' },
   anchors: { cli: 'anchors (a project\'s "anchors")', project: '"anchors"' },
+  queue: { cli: '--queue', project: 'the vidkompy.queue setting' },
 };
 
 export type FrontEnd = 'cli' | 'editor';
 
-/** A fix in the words of one front end, to follow the problem after "; " (empty: nothing that front end can do). */
-export function wordFix(fix: Fix, front: FrontEnd): string {
+/**
+ * A fix in the words of one front end, to follow the problem after "; " (empty: nothing that front
+ * end can do). `file`: the file the error is about, which the CLI's commands name.
+ */
+export function wordFix(fix: Fix, front: FrontEnd, file?: string): string {
   if (fix.kind === 'output') return OUTPUT_WORDS[fix.want][front];
+  if (fix.kind === 'command' && fix.command === 'check') {
+    return front === 'cli' ? `run 'vidkompy check ${file ?? 'PROJECT'}' for details` : 'the Problems panel has the details';
+  }
   if (fix.kind === 'command') {
     const how = front === 'cli' ? "'vidkompy run PROJECT'" : 'vidkompy: Align';
     return fix.command === 'align' ? `align the project first (${how})` : `re-align the project (${how})`;

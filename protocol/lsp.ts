@@ -56,6 +56,8 @@ export interface VideoInfo {
   vfr: boolean;
   rotation: number;
   audio: { codec: string; sampleRate: number; channels: number } | null;
+  /** The file's size in bytes (vidkompy/probe fills it in; absent where only the alignment's record is known). */
+  bytes?: number;
 }
 
 export interface ProbeParams {
@@ -101,13 +103,20 @@ export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
 export interface Job {
   id: number;
-  kind: 'align' | 'render';
+  /** `batch`: a Run Batch over folders (`project` is then the first folder's URI). */
+  kind: 'align' | 'render' | 'batch';
   project: string;
   state: JobState;
   /** 0..1 */
   progress: number;
   stage?: string;
   message?: string;
+  /** The error's code when it failed (UNSURE: refused as not sure enough). */
+  code?: ErrorCode;
+  /** Seconds it ran, once it has ended (absent when it was cancelled before it started). */
+  seconds?: number;
+  /** A re-alignment started by an edit of the project (vidkompy/liveAlign), not by a command. */
+  live?: boolean;
 }
 
 export interface Status {
@@ -123,6 +132,77 @@ export interface Status {
 export const statusRequest = new RequestType0<Status, void>('vidkompy/status');
 /** Sent by the daemon whenever a job starts, progresses (throttled), or ends. */
 export const statusNotification = new NotificationType<Status>('vidkompy/status');
+
+/**
+ * Re-aligns a project after an edit of its options, when that is cheap: the project has been
+ * aligned before, its bg and fg are the ones aligned (the analysis the daemon keeps then serves
+ * the new options), and the editor's text has no errors. The job shows in the status like any
+ * align, marked `live`, with no progress of its own; cancelling the request (a newer edit) stops it.
+ */
+export interface LiveAlignParams {
+  project: string;
+  /** The document version the edit produced: an older one than the daemon has is superseded. */
+  version: number;
+}
+export type LiveAlignResult =
+  | { state: 'aligned'; result: AlignResult; seconds: number }
+  /** The saved alignment already matches the edited options (an edit of "output" or "render", say). */
+  | { state: 'fresh' }
+  /** Not re-aligned, and why in the user's words (not aligned yet, errors in the file, other videos, a newer edit). */
+  | { state: 'skipped'; reason: string; why: 'never aligned' | 'errors' | 'inputs changed' | 'superseded' };
+export const liveAlignRequest = new RequestType<LiveAlignParams, LiveAlignResult, void>('vidkompy/liveAlign');
+
+/** What the daemon runs with, for the log: asked once the daemon is up (and after a settings change). */
+export interface Environment {
+  version: string;
+  /** The Node (or Electron as Node) running the daemon. */
+  node: string;
+  ffmpeg: { path: string; version: string };
+  ffprobe: { path: string; version: string };
+  /** The ONNX execution provider embeddings would run on, and why (the one that ran last is in Status). */
+  provider: { name: Provider; reason: string };
+  kernels: { backend: 'native' | 'typescript'; reason?: string };
+  /** Hardware decoding and encoding found to work (each tried once on a tiny clip), else the CPU, and why. */
+  hardware: { decoder: string; decoderReason: string; encoder: string; encoderReason: string };
+  /** CPU threads a job may use; 0: all. */
+  threads: number;
+  /** Where the daemon keeps input hashes ('' : memory only). */
+  cacheDirectory: string;
+}
+export const environmentRequest = new RequestType0<Environment, void>('vidkompy/environment');
+
+/** Run Batch: every `*.vidkompy.json` under the folders, on this machine or on the `queue` setting's queue. */
+export interface BatchParams extends WorkDoneProgressParams {
+  /** Folder (or project file) URIs; the workspace folders. */
+  folders: string[];
+}
+
+/** One project's outcome in a batch. */
+export interface BatchJobResult {
+  project: string;
+  status: 'done' | 'up to date' | 'failed' | 'cancelled';
+  output?: string;
+  /** Seconds the job took. */
+  seconds?: number;
+  /** A new alignment was made (false: the saved one was fresh). */
+  aligned?: boolean;
+  /** Why it failed, in the editor's words. */
+  error?: string;
+  code?: string;
+}
+
+export interface BatchResult {
+  /** The queue the batch ran on (the URL without its password); absent: on this machine. */
+  queue?: string;
+  jobs: number;
+  done: number;
+  upToDate: number;
+  failed: number;
+  cancelled: number;
+  seconds: number;
+  results: BatchJobResult[];
+}
+export const batchRequest = new RequestType<BatchParams, BatchResult, void>('vidkompy/batch');
 
 /** The latest alignment of a project, for the preview: the map and what it needs to draw it. */
 export interface AlignmentView {

@@ -24,6 +24,21 @@ export interface Settings {
   threads: number;
   /** Engine for projects that name none. */
   defaultEngine: Engine;
+  /** Re-align a project by itself after an edit of its options (when it was aligned before and its videos are the same). */
+  liveAlign: boolean;
+  /** Run Batch's job queue, `redis://HOST:PORT[/DB]`; empty: on this machine. */
+  queue: string;
 }
 
-export const DEFAULT_SETTINGS: Readonly<Settings> = { ffmpegPath: '', ffprobePath: '', cacheDirectory: '', threads: 0, defaultEngine: DEFAULT_ENGINE };
+export const DEFAULT_SETTINGS: Readonly<Settings> = {
+  ffmpegPath: '',
+  ffprobePath: '',
+  cacheDirectory: '',
+  threads: 0,
+  defaultEngine: DEFAULT_ENGINE,
+  liveAlign: true,
+  queue: '',
+};
+
+/** How long after the last keystroke in a project file a live re-alignment starts. */
+export const LIVE_ALIGN_DEBOUNCE_MS = 400;

@@ -126,5 +126,11 @@ describe('one voice, the user\'s words', () => {
     assert.doesNotMatch(inWordsOf(folder, 'editor'), /-o\b/);
     assert.equal(inWordsOf(folder, 'editor'), 'out.mp4: is a folder; give a file name in "output"');
     assert.equal(folder.message, 'out.mp4: is a folder; give a file name with -o');
+    const more = new VidkompyError('BAD_ARGS', 'p.vidkompy.json: "engin" is not a project field (and 2 more)', 'p.vidkompy.json', { kind: 'command', command: 'check' });
+    assert.equal(inWordsOf(more, 'editor'), 'p.vidkompy.json: "engin" is not a project field (and 2 more); the Problems panel has the details');
+    assert.equal(more.message, 'p.vidkompy.json: "engin" is not a project field (and 2 more); run \'vidkompy check p.vidkompy.json\' for details');
+    const unreachable = new VidkompyError('QUEUE', 'redis://q:6379: cannot reach the job queue (ECONNREFUSED)', undefined, { kind: 'options', verb: 'check', options: ['queue'], to: 'and that redis-server runs there' });
+    assert.match(inWordsOf(unreachable, 'editor'), /; check the vidkompy\.queue setting and that redis-server runs there$/);
+    assert.match(unreachable.message, /; check --queue and that redis-server runs there$/);
   });
 });

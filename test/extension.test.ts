@@ -202,6 +202,90 @@ describe('the extension in a real VS Code', { skip, timeout: 15 * 60_000 }, () =
       });
       await wb.screenshot(path.join(SHOTS, 'pinned.png'));
     });
+
+    /** The toasts of vidkompy on screen now. */
+    const ours = async () => (await wb.toasts()).filter((t) => /vidkompy/.test(t));
+    const clearToasts = () => wb.runCommand('Notifications: Clear All Notifications');
+
+    it('keeps temp files out of the Explorer', async () => {
+      const partial = path.join(ws.folder, '.demo.partial-4242-x1.mp4');
+      await fs.writeFile(partial, 'partial');
+      await fs.writeFile(path.join(ws.folder, 'shown-4242.mp4'), 'whole');
+      const names = await until('the new file in the Explorer', async () => {
+        const n = await wb.explorerNames();
+        return n.includes('shown-4242.mp4') && n;
+      }).catch(async (e) => {
+        throw new Error(`${e.message}${await failureContext('explorer')}`);
+      });
+      assert.ok(!names.some((n) => n.includes('.partial-')), `no temp file listed: ${names.join(', ')}`);
+      await fs.rm(partial);
+      await fs.rm(path.join(ws.folder, 'shown-4242.mp4'));
+    });
+
+    it('says "aligned … Render" without Open Preview while the preview is open, and takes it down when the render starts', async () => {
+      // The pin above is an edit of an option: the project re-aligns by itself first.
+      await until('the re-alignment after the pin', async () => ALIGNED_STATUS.test(await wb.statusItem(STATUS_ITEM)), 60_000);
+      await clearToasts();
+      await wb.clickFile('demo.vidkompy.json');
+      await wb.runCommand('vidkompy: Align');
+      const aligned = await until('the aligned message', async () => (await ours()).find((t) => /vidkompy: (aligned demo|demo is unchanged)/.test(t)), 60_000).catch(async (e) => {
+        throw new Error(`${e.message}${await failureContext('aligned-message')}`);
+      });
+      assert.match(aligned, /Render/);
+      assert.doesNotMatch(aligned, /Open Preview/, 'the preview is open already');
+      await wb.runCommand('vidkompy: Render');
+      const shown = await until('the rendered message', async () => {
+        const t = await ours();
+        return t.some((x) => /vidkompy: rendered demo\.mp4/.test(x)) && t;
+      }, 60_000).catch(async (e) => {
+        throw new Error(`${e.message}${await failureContext('rendered-message')}`);
+      });
+      assert.deepEqual(shown.filter((t) => /aligned demo|demo is unchanged/.test(t)), [], `the aligned message is down: ${shown.join(' | ')}`);
+      await wb.screenshot(path.join(SHOTS, 'rendered.png'));
+    });
+
+    it('after a cancel says so once: from the progress notification, and from vidkompy: Cancel', async () => {
+      const onlyOne = async (what: string, message: RegExp, name: string) => {
+        await until('the status bar to show the cancel', async () => /other: align cancelled/.test(await wb.statusItem(STATUS_ITEM)), 30_000);
+        const t = await until(what, async () => {
+          const now = await ours();
+          return now.some((x) => message.test(x)) && now;
+        }).catch(async (e) => {
+          throw new Error(`${e.message}${await failureContext(name)}`);
+        });
+        assert.equal(t.length, 1, `one message after the cancel: ${t.join(' | ')}`);
+      };
+      await clearToasts();
+      await wb.clickFile('other.vidkompy.json');
+      await wb.runCommand('vidkompy: Align');
+      await until('the progress notification', async () => (await ours()).some((t) => /aligning other/.test(t)), 20_000);
+      await wb.clickToastButton('aligning other', 'Cancel');
+      await onlyOne('the cancel message', /vidkompy: aligning other cancelled\./, 'cancel-notification');
+
+      await clearToasts();
+      await wb.runCommand('vidkompy: Align');
+      await until('the progress notification', async () => (await ours()).some((t) => /aligning other/.test(t)), 20_000);
+      await wb.runCommand('vidkompy: Cancel');
+      await onlyOne('the cancel command\'s message', /vidkompy: cancelled aligning other\./, 'cancel-command');
+      assert.equal(existsSync(path.join(ws.folder, 'other.vidkompy.align.json')), false, 'nothing written');
+    });
+
+    it('New Project\'s pickers show each video\'s duration, picture size, frame rate and file size', async () => {
+      await clearToasts();
+      await wb.runCommand('vidkompy: New Project', 'New vidkompy project (1/3)');
+      const detail = /\d+:\d\d\.\d · \d+×\d+ · [\d.]+ fps( \(variable\))? · [\d.]+ (bytes|KB|MB)/;
+      const rows = await until('every video described', async () => {
+        const r = await wb.quickPickRows();
+        return r.length >= 3 && r.every((x) => detail.test(x)) && r;
+      }, 30_000).catch(async (e) => {
+        throw new Error(`${e.message}: ${(await wb.quickPickRows()).join(' | ')}${await failureContext('new-project')}`);
+      });
+      for (const name of ['bg.mpg', 'fg.mp4', 'other.mp4']) assert.ok(rows.some((r) => r.includes(name)), `${name} listed: ${rows.join(' | ')}`);
+      // fg: the 352x224 crop at 30 fps, 2 s (test/vscode/sample.ts).
+      assert.match(rows.find((r) => r.includes('fg.mp4'))!, /0:02\.0 · 352×224 · 30 fps · /);
+      await wb.screenshot(path.join(SHOTS, 'new-project.png'));
+      await wb.page.keyboard.press('Escape');
+    });
   });
 
   describe('packaged, in code-server, in Restricted Mode', () => {
@@ -264,7 +348,7 @@ describe('the extension in a real VS Code', { skip, timeout: 15 * 60_000 }, () =
       t.diagnostic(`VS Code ${r.vscodeVersion} (${r.uiKind}): ${r.passed.length} passed, ${r.failed.length} failed, ${r.pending.length} skipped in ${(r.durationMs / 1000).toFixed(1)} s`);
       for (const p of r.passed) t.diagnostic(`ok ${p.title} (${p.ms} ms)`);
       assert.deepEqual(r.failed, [], 'every test in test/vscode passes');
-      assert.ok(r.passed.length >= 11, `all of test/vscode ran (${r.passed.length})`);
+      assert.ok(r.passed.length >= 16, `all of test/vscode ran (${r.passed.length})`);
       await wb.page.close();
     });
   });

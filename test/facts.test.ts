@@ -6,6 +6,7 @@ import type { Alignment } from '../daemon/engine';
 import type { Provider as EmbedProvider } from '../daemon/embed/provider';
 import type { ModelSpec as EmbedModelSpec } from '../daemon/embed/model';
 import { VERSION } from '../daemon/version';
+import { dropTemp, partialPath } from '../daemon/core/atomic';
 import {
   ALIGN_SUFFIX,
   AUDIO_CHOICES,
@@ -23,6 +24,7 @@ import {
   PRESETS,
   PROJECT_GLOB,
   PROJECT_SUFFIX,
+  PARTIAL_MARK,
   PROVIDERS,
   SPATIAL_METHODS,
   TRUST_PROBLEMS,
@@ -223,6 +225,17 @@ describe('package.json agrees with protocol/', () => {
       }
     }
     assert.ok(seen > 0, 'package.json contributes.menus: no when clause matches project files any more; update this test');
+  });
+
+  it('keeps the temp files of protocol/project.ts out of the Explorer', () => {
+    const exclude = at('package.json', PKG, '/contributes/configurationDefaults/files.exclude');
+    const glob = `**/.*${PARTIAL_MARK}*`;
+    assert.deepEqual(exclude, { [glob]: true }, `package.json contributes.configurationDefaults["files.exclude"]: should be {"${glob}": true} (${P} PARTIAL_MARK)`);
+    // The glob as VS Code reads it (a segment starting with a dot, holding the mark), on a real temp name.
+    const full = partialPath(path.join(ROOT, 'out.mp4'));
+    dropTemp(full);
+    const temp = path.basename(full);
+    assert.match(temp, new RegExp(`^\\.[^/]*${PARTIAL_MARK.replace(/[.-]/g, '\\$&')}[^/]*$`), `${temp} matches ${glob}`);
   });
 
   it('states the version the CLI and the daemon report', async () => {

@@ -83,4 +83,23 @@ describe('job queue and commits', () => {
     assert.equal(most, 1);
     assert.deepEqual(queue.list().map((j) => [j.project, j.state]), [['y', 'cancelled'], ['x', 'done'], ['z', 'done']]);
   });
+
+  it('runs work done elsewhere (a batch on a job queue) beside the queue, listed, timed and cancelled like the rest', async () => {
+    const queue = createJobQueue(() => undefined);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const local = queue.submit('align', 'p', async () => (await held, 1));
+    const remote = queue.submit('batch', 'folder', (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('stopped')))), undefined, { beside: true });
+    await settle();
+    assert.deepEqual(queue.list().map((j) => [j.kind, j.state]), [['align', 'running'], ['batch', 'running']], 'both run at once');
+    const live = queue.submit('align', 'p', async () => 2, undefined, { live: true });
+    assert.equal(queue.list().find((j) => j.live)?.state, 'queued', 'a local job still waits its turn');
+    assert.equal(queue.cancel('folder'), 1);
+    await assert.rejects(remote, /cancelled/);
+    release();
+    assert.deepEqual([await local, await live], [1, 2]);
+    const jobs = queue.list();
+    assert.deepEqual(jobs.map((j) => [j.kind, j.state]), [['batch', 'cancelled'], ['align', 'done'], ['align', 'done']]);
+    assert.ok(jobs.every((j) => typeof j.seconds === 'number' && j.seconds >= 0), 'each says how long it ran');
+  });
 });

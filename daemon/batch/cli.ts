@@ -116,7 +116,7 @@ export function cmdBatch(argv: string[], io: Io): Promise<number> {
 }
 
 /** Closing must not wait on a Redis that is gone. */
-async function closeQueue(queue: BatchQueue): Promise<void> {
+export async function closeQueue(queue: BatchQueue): Promise<void> {
   await Promise.race([queue.close(), new Promise((r) => setTimeout(r, 1000).unref())]).catch(() => undefined);
   await queue.disconnect().catch(() => undefined);
 }

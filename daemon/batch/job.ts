@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { STAGE_LABEL } from '../../protocol/project';
-import { VidkompyError } from '../core/errors';
+import { VidkompyError, type Fix } from '../core/errors';
 import { writtenByVidkompy } from '../media/probe';
 import { loadProject, runProject } from '../project/jobs';
 import type { ResolvedProject } from '../project/project';
@@ -17,6 +17,9 @@ export interface JobResult {
   aligned?: boolean;
   error?: string;
   code?: string;
+  /** The error without its fix, and the fix as data, so the editor can word it its own way (`error` is the CLI's). */
+  problem?: string;
+  fix?: Fix;
   seconds?: number;
   attempts?: number;
 }
@@ -71,7 +74,10 @@ export async function runBatchJob(file: string, hooks: BatchJobHooks = {}): Prom
 
 /** A failure as a result line: VidkompyErrors already name the file and the fix. */
 export function failure(project: string, e: unknown): JobResult {
-  if (e instanceof VidkompyError) return { project, status: e.code === 'CANCELLED' ? 'cancelled' : 'failed', error: e.message, code: e.code };
+  if (e instanceof VidkompyError) {
+    const said = e.fix ? { problem: e.problem, fix: e.fix } : {};
+    return { project, status: e.code === 'CANCELLED' ? 'cancelled' : 'failed', error: e.message, code: e.code, ...said };
+  }
   return { project, status: 'failed', error: `internal error: ${(e as Error)?.message ?? e}`, code: 'INTERNAL' };
 }
 

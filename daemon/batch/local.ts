@@ -36,12 +36,16 @@ export class JobProcess {
   private child?: ChildProcess;
   private stderr = '';
 
-  constructor(private readonly threads?: number) {}
+  /** `entry`: the script to fork with `worker` (default: the CLI; the daemon forks its own bundle). */
+  constructor(
+    private readonly threads?: number,
+    private readonly entry?: string,
+  ) {}
 
   private start(): ChildProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null && this.child.connected) return this.child;
     const args = ['worker', ...(this.threads ? ['--threads', String(this.threads)] : [])];
-    const child = fork(cliEntry(), args, { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(this.entry ?? cliEntry(), args, { execArgv: [], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.stderr = '';
     child.stderr!.on('data', (c) => (this.stderr = (this.stderr + c).slice(-2000)));
     this.child = child;
@@ -87,17 +91,32 @@ export interface PoolHooks {
   onResult?: (r: JobResult) => void;
 }
 
+export interface LocalOptions {
+  workers?: number;
+  threads?: number;
+  /** Stops the running jobs (their outputs are left as they were) and starts no more: those are 'cancelled'. */
+  signal?: AbortSignal;
+  /** The script the worker processes run (see JobProcess). */
+  entry?: string;
+}
+
 /** The local batch: every project on `workers` processes; one result per project, in order. */
-export async function runLocal(files: string[], opts: { workers?: number; threads?: number }, hooks: PoolHooks = {}): Promise<JobResult[]> {
+export async function runLocal(files: string[], opts: LocalOptions, hooks: PoolHooks = {}): Promise<JobResult[]> {
   const { workers, threads } = poolSize(files.length, opts.workers, opts.threads);
   const results = new Map<string, JobResult>();
   const todo = [...files];
   const drain = async () => {
-    const proc = new JobProcess(threads);
+    const proc = new JobProcess(threads, opts.entry);
     try {
       for (let file = todo.shift(); file; file = todo.shift()) {
+        if (opts.signal?.aborted) {
+          const r: JobResult = { project: file, status: 'cancelled', error: 'cancelled before it started' };
+          results.set(file, r);
+          hooks.onResult?.(r);
+          continue;
+        }
         hooks.onStart?.(file);
-        const r = await proc.run(file, (p) => hooks.onProgress?.(file!, p));
+        const r = await proc.run(file, (p) => hooks.onProgress?.(file!, p), opts.signal);
         results.set(file, r);
         hooks.onResult?.(r);
       }

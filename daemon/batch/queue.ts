@@ -117,3 +117,24 @@ export async function cancelQueue(a: QueueAddress, queue: BatchQueue, link: Queu
     return { removed: (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0), running: counts.active ?? 0 };
   });
 }
+
+/**
+ * Stops one batch's jobs and no one else's: removes those not started and asks the workers to stop
+ * the running ones (a worker cancels a job whose id it hears on CANCEL_CHANNEL).
+ */
+export async function cancelJobs(a: QueueAddress, queue: BatchQueue, link: QueueLink, ids: string[]): Promise<void> {
+  await onQueue(a, async () => {
+    const pub = new Redis(link.options);
+    pub.on('error', link.noteError);
+    try {
+      for (const id of ids) {
+        const job = await Job.fromId<QueueJobData, JobResult>(queue, id);
+        const state = await job?.getState();
+        if (state === 'active') await pub.publish(CANCEL_CHANNEL, id);
+        else if (job && state !== 'completed' && state !== 'failed') await job.remove().catch(() => undefined); // taken meanwhile: the next look sees it run
+      }
+    } finally {
+      pub.disconnect();
+    }
+  });
+}

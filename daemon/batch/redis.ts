@@ -36,7 +36,8 @@ export function parseQueueUrl(raw: string): QueueAddress {
 /** The one-line error for a queue that cannot be reached or was lost. */
 export function queueError(a: QueueAddress, detail: string, lost = false): VidkompyError {
   const what = lost ? 'lost the connection to the job queue' : 'cannot reach the job queue';
-  return new VidkompyError('QUEUE', `${a.shown}: ${what} (${detail}); check --queue and that redis-server runs there`);
+  // The fix as data: the CLI says --queue, the editor its vidkompy.queue setting.
+  return new VidkompyError('QUEUE', `${a.shown}: ${what} (${detail})`, undefined, { kind: 'options', verb: 'check', options: ['queue'], to: 'and that redis-server runs there' });
 }
 
 function detailOf(e: unknown): string {

@@ -15,18 +15,18 @@ export class VidkompyError extends Error {
     readonly file?: string,
     readonly fix?: Fix,
   ) {
-    super(worded(problem, fix, 'cli'));
+    super(worded(problem, fix, 'cli', file));
     this.name = 'VidkompyError';
   }
 }
 
 /** The error as one front end should show it. */
 export function inWordsOf(e: VidkompyError, front: FrontEnd): string {
-  return worded(e.problem, e.fix, front);
+  return worded(e.problem, e.fix, front, e.file);
 }
 
-function worded(problem: string, fix: Fix | undefined, front: FrontEnd): string {
-  const said = fix ? wordFix(fix, front) : '';
+function worded(problem: string, fix: Fix | undefined, front: FrontEnd, file?: string): string {
+  const said = fix ? wordFix(fix, front, file) : '';
   return said ? `${problem}; ${said}` : problem;
 }
 

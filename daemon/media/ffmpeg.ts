@@ -209,6 +209,19 @@ function versionOf(bin: string): Promise<{ code: number | null; text: string }> 
   return p;
 }
 
+/** The binary in use for `which` and the release it names ("8.0.1"), for the editor's log; never throws. */
+export async function toolVersion(which: 'ffmpeg' | 'ffprobe'): Promise<{ path: string; version: string }> {
+  const bin = tools()[which];
+  try {
+    const { code, text } = await versionOf(bin);
+    if (code !== 0) return { path: bin, version: `unknown (-version exited ${code})` };
+    const v = parseVersion(text);
+    return { path: bin, version: v.name ?? (v.libavutil ? `libavutil ${v.libavutil.join('.')}` : 'unknown') };
+  } catch (e) {
+    return { path: bin, version: `cannot run (${(e as Error)?.message ?? e})` };
+  }
+}
+
 /**
  * Refuses an ffmpeg or ffprobe older than 5.1 (a system one, or one named in the settings), with the
  * fix in the message: an old build lacks options vidkompy passes (`-fps_mode`) and years of decoder

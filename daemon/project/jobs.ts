@@ -53,9 +53,10 @@ export async function loadProject(file: string, defaultEngine?: Engine, text?: s
   const errors = (await checkProjectText(file, src)).filter((d) => d.severity === 'error');
   if (errors.length) {
     const first = errors[0];
-    const more = errors.length > 1 ? ` (and ${errors.length - 1} more: run 'vidkompy check ${file}')` : '';
     const code = MEDIA_CODES.find((c) => c === first.code) ?? 'BAD_ARGS';
-    throw new VidkompyError(code, `${file}: ${first.message}${more}`, file);
+    if (errors.length === 1) throw new VidkompyError(code, `${file}: ${first.message}`, file);
+    // More than one: where to see them all is each front end's (the CLI's check, the editor's Problems).
+    throw new VidkompyError(code, `${file}: ${first.message} (and ${errors.length - 1} more)`, file, { kind: 'command', command: 'check' });
   }
   return resolveProject(file, parseJson(src).value as ProjectFile, defaultEngine);
 }
@@ -70,7 +71,7 @@ export async function readProject(file: string, defaultEngine?: Engine, text?: s
   if (parsed.limit) throw new VidkompyError('BAD_ARGS', `${file}: ${parsed.limit.message}`, file);
   const v = parsed.value as Partial<ProjectFile> | undefined;
   if (!v || typeof v !== 'object' || typeof v.bg !== 'string' || typeof v.fg !== 'string') {
-    throw new VidkompyError('BAD_ARGS', `${file}: a project needs "bg" and "fg" paths; run 'vidkompy check ${file}' for details`, file);
+    throw new VidkompyError('BAD_ARGS', `${file}: a project needs "bg" and "fg" paths`, file, { kind: 'command', command: 'check' });
   }
   return resolveProject(file, v as ProjectFile, defaultEngine);
 }

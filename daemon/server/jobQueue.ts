@@ -1,4 +1,4 @@
-import { cancelled, VidkompyError } from '../core/errors';
+import { cancelled, inWordsOf, VidkompyError } from '../core/errors';
 import type { Job } from '../../protocol/lsp';
 
 /**
@@ -37,14 +37,26 @@ interface Entry {
   controller: AbortController;
   state: Int32Array;
   start: () => void;
+  /** When it started running (performance.now()), for the job's seconds. */
+  startedAt?: number;
 }
 
 /** Finished jobs stay listed a while, so a status shortly after shows how each ended. */
 const KEEP_FINISHED = 10;
 
+export interface SubmitOptions {
+  /** A re-alignment started by an edit (see vidkompy/liveAlign). */
+  live?: boolean;
+  /**
+   * Work that does not load this machine (a batch on a job queue, done by other machines' workers):
+   * it starts at once, beside the queue, listed and cancelled like the rest.
+   */
+  beside?: boolean;
+}
+
 export interface JobQueue {
   /** Queues `work`; `signal` (the request's cancellation) cancels it like `cancel` does. */
-  submit<T>(kind: Job['kind'], project: string, work: Work<T>, signal?: AbortSignal): Promise<T>;
+  submit<T>(kind: Job['kind'], project: string, work: Work<T>, signal?: AbortSignal, opts?: SubmitOptions): Promise<T>;
   /** Cancels the queued and running jobs of `project` (all when undefined); how many. */
   cancel(project?: string): number;
   list(): Job[];
@@ -54,11 +66,18 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
   let nextId = 1;
   const pending: Entry[] = [];
   let running: Entry | undefined;
+  /** Jobs running beside the queue (SubmitOptions.beside). */
+  const besides = new Set<Entry>();
   const finished: Job[] = [];
 
-  const finish = (e: Entry, state: Job['state'], message?: string) => {
+  const finish = (e: Entry, state: Job['state'], message?: string, code?: Job['code']) => {
+    // Out of the running slot before anyone is told: a status then lists the job once, as ended.
+    if (running === e) running = undefined;
+    besides.delete(e);
     e.job.state = state;
     e.job.message = message;
+    if (code) e.job.code = code;
+    if (e.startedAt !== undefined) e.job.seconds = Math.round(performance.now() - e.startedAt) / 1000;
     if (state === 'done') e.job.progress = 1;
     finished.push(e.job);
     if (finished.length > KEEP_FINISHED) finished.shift();
@@ -72,16 +91,17 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
   };
 
   return {
-    submit<T>(kind: Job['kind'], project: string, work: Work<T>, signal?: AbortSignal): Promise<T> {
+    submit<T>(kind: Job['kind'], project: string, work: Work<T>, signal?: AbortSignal, opts: SubmitOptions = {}): Promise<T> {
       const controller = new AbortController();
       const state = jobState();
-      const job: Job = { id: nextId++, kind, project, state: 'queued', progress: 0 };
+      const job: Job = { id: nextId++, kind, project, state: 'queued', progress: 0, ...(opts.live ? { live: true } : {}) };
       return new Promise<T>((resolve, reject) => {
         const entry: Entry = {
           job,
           controller,
           state,
           start: () => {
+            entry.startedAt = performance.now();
             job.state = 'running';
             onChange(job);
             const progress = (fraction: number, stage?: string) => {
@@ -103,14 +123,14 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
                 },
                 (err: unknown) => {
                   const isCancel = Atomics.load(state, 0) === CANCELLED || (err instanceof VidkompyError && err.code === 'CANCELLED');
-                  finish(entry, isCancel ? 'cancelled' : 'failed', isCancel ? 'cancelled' : (err as Error)?.message);
+                  const code = err instanceof VidkompyError ? err.code : 'INTERNAL';
+                  // The editor shows the message (status bar, log): its words, not the CLI's.
+                  const message = err instanceof VidkompyError ? inWordsOf(err, 'editor') : (err as Error)?.message;
+                  finish(entry, isCancel ? 'cancelled' : 'failed', isCancel ? 'cancelled' : message, isCancel ? undefined : code);
                   reject(isCancel ? cancelled() : err);
                 },
               )
-              .finally(() => {
-                running = undefined;
-                pump();
-              });
+              .finally(pump);
           },
         };
         if (signal?.aborted) return reject(cancelled());
@@ -124,6 +144,11 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
         signal?.addEventListener('abort', () => {
           if (tryCancel(state)) controller.abort();
         }, { once: true });
+        if (opts.beside) {
+          besides.add(entry);
+          onChange(job);
+          return entry.start();
+        }
         pending.push(entry);
         onChange(job);
         pump();
@@ -131,7 +156,7 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
     },
     cancel(project) {
       let n = 0;
-      for (const e of [...(running ? [running] : []), ...pending]) {
+      for (const e of [...(running ? [running] : []), ...besides, ...pending]) {
         if (project !== undefined && e.job.project !== project) continue;
         if (!tryCancel(e.state)) continue; // committed: past cancelling
         e.controller.abort();
@@ -139,6 +164,6 @@ export function createJobQueue(onChange: (job: Job) => void): JobQueue {
       }
       return n;
     },
-    list: () => [...finished, ...(running ? [running.job] : []), ...pending.map((e) => e.job)].map((j) => ({ ...j })),
+    list: () => [...finished, ...(running ? [running.job] : []), ...[...besides].map((e) => e.job), ...pending.map((e) => e.job)].map((j) => ({ ...j })),
   };
 }

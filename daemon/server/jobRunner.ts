@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Stage } from '../../protocol/project';
 import type { ComposeResult } from '../engine';
-import { VidkompyError, type ErrorCode } from '../core/errors';
+import { VidkompyError, type ErrorCode, type Fix } from '../core/errors';
 import type { AlignOutcome } from '../project/jobs';
 import { jobState } from './jobQueue';
 import type { ResolvedProject } from '../project/project';
@@ -40,7 +40,7 @@ export type FromWorker =
   | { type: 'log'; line: string }
   | { type: 'progress'; id: number; stage: Stage | 'rendering'; fraction: number }
   | { type: 'done'; id: number; result: Result }
-  | { type: 'error'; id: number; error: { code?: ErrorCode; message: string; file?: string; stack?: string } };
+  | { type: 'error'; id: number; error: { code?: ErrorCode; message: string; problem?: string; fix?: Fix; file?: string; stack?: string } };
 
 export interface JobOptions {
   signal: AbortSignal;
@@ -90,7 +90,8 @@ export function createJobRunner(env: () => WorkerEnv, log: (line: string) => voi
       if (m.type === 'progress') return p.onProgress(m.stage, m.fraction);
       pending.delete(m.id);
       if (m.type === 'done') return p.resolve(m.result);
-      const e = m.error.code ? new VidkompyError(m.error.code, m.error.message, m.error.file) : new Error(m.error.message);
+      // The problem and its fix travel apart, so the reply words the fix as the editor does.
+      const e = m.error.code ? new VidkompyError(m.error.code, m.error.problem ?? m.error.message, m.error.file, m.error.fix) : new Error(m.error.message);
       if (m.error.stack) e.stack = m.error.stack;
       p.reject(e);
     });

@@ -36,7 +36,8 @@ port.on('message', (m: ToWorker) => {
     (result) => post({ type: 'done', id, result }),
     (e: unknown) => {
       const err = e instanceof Error ? e : new Error(String(e));
-      post({ type: 'error', id, error: { code: err instanceof VidkompyError ? err.code : undefined, message: err.message, file: err instanceof VidkompyError ? err.file : undefined, stack: err.stack } });
+      const v = err instanceof VidkompyError ? err : undefined;
+      post({ type: 'error', id, error: { code: v?.code, message: err.message, problem: v?.problem, fix: v?.fix, file: v?.file, stack: err.stack } });
     },
   ).finally(() => running.delete(id));
 });

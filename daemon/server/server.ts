@@ -1,4 +1,4 @@
-import { writeSync } from 'node:fs';
+import { promises as fs, writeSync } from 'node:fs';
 import path from 'node:path';
 import {
   CodeActionKind,
@@ -29,7 +29,10 @@ import { parseJson } from '../project/jsonTree';
 import { isProjectFile } from '../project/project';
 import {
   alignRequest,
+  batchRequest,
   cancelRequest,
+  environmentRequest,
+  liveAlignRequest,
   frameRequest,
   probeRequest,
   PROTOCOL_VERSION,
@@ -38,13 +41,22 @@ import {
   statusNotification,
   statusRequest,
   trustNotification,
+  type AlignResult,
   type InitializationOptions,
   type Job,
+  type LiveAlignResult,
   type Status,
 } from '../../protocol/lsp';
+import { PROJECT_SUFFIX } from '../../protocol/project';
+import { discoverProjects } from '../batch/discover';
+import { readProjectText } from '../project/check';
+import type { ResolvedProject } from '../project/project';
+import { runBatch } from './batch';
+import { environment } from './environment';
+import { liveDecision } from './live';
 import { fixPathActions, fixTypoActions, setValueEdits, SPATIAL_TITLE, spatialWith, wantsSpatial, type SpatialActionData } from './codeActions';
 import { complete } from './completion';
-import { toResponseError } from './errors';
+import { badParams, toResponseError } from './errors';
 import { hover } from './hover';
 import { createJobQueue } from './jobQueue';
 import { alignFraction, STAGE_LABEL, startProgress } from './progress';
@@ -99,12 +111,10 @@ export function startServer(): Connection {
     const file = fileOf(uri);
     return file && isProjectFile(file) ? { doc, file } : undefined;
   };
+  /** The editor's document of a project, when it has the file open. */
+  const openDoc = (file: string) => documents.all().find((d) => fileOf(d.uri) === file);
   /** The editor's text of a project, when it has the file open (unsaved edits included). */
-  const openText = (file: string) =>
-    documents
-      .all()
-      .find((d) => fileOf(d.uri) === file)
-      ?.getText();
+  const openText = (file: string) => openDoc(file)?.getText();
   const rootsFor = (file: string) => {
     const dir = path.dirname(file);
     return [dir, ...roots.filter((r) => dir.startsWith(r + path.sep) || dir === r)];
@@ -288,46 +298,57 @@ export function startServer(): Connection {
 
   handle(probeRequest, async (params) => {
     requireTrust('reading the video');
-    return toVideoInfo(await cachedProbe(uriToPath((params as { uri?: unknown } | null)?.uri, 'vidkompy/probe: params.uri')));
+    const file = uriToPath((params as { uri?: unknown } | null)?.uri, 'vidkompy/probe: params.uri');
+    const [info, st] = await Promise.all([cachedProbe(file), fs.stat(file)]);
+    return { ...toVideoInfo(info), bytes: st.size };
   });
 
+  /** A heavy job: which, on what (a project file, or a batch's first folder), and where its progress goes. */
+  interface JobSpec {
+    kind: Job['kind'];
+    file: string;
+    title: string;
+    /** The request's work-done token; none: a progress the daemon asks the client to create. */
+    token: ProgressToken | undefined;
+    signal: AbortSignal;
+    /** No progress of its own (a live re-alignment): the status bar shows it, nothing pops up. */
+    quiet?: boolean;
+    live?: boolean;
+    /** Runs beside the queue: the work is done elsewhere (a batch on a job queue). */
+    beside?: boolean;
+  }
+
   /**
-   * A heavy job on a project: queued, with work-done progress whose cancel button cancels it. `run`
-   * gets what every job passes to the worker (the queue's signal and fate word) and a progress
-   * reporter.
+   * A heavy job: queued, with work-done progress whose cancel button cancels it. `run` gets what
+   * every job passes to the worker (the queue's signal and fate word) and a progress reporter.
    */
-  const projectJob = async <T>(
-    kind: 'align' | 'render',
-    file: string,
-    title: string,
-    token: ProgressToken | undefined,
-    signal: AbortSignal,
-    run: (o: JobOptions, report: (fraction: number, stage: string, label: string) => void) => Promise<T>,
-  ): Promise<T> => {
-    const uri = pathToUri(file);
-    const progress = await startProgress(connection, title, token, canCreateProgress, () => queue.cancel(uri));
+  type Report = (fraction: number, stage: string, label: string) => void;
+  const queuedJob = async <T>(spec: JobSpec, run: (o: JobOptions, report: Report) => Promise<T>): Promise<T> => {
+    const uri = pathToUri(spec.file);
+    const cancel = () => queue.cancel(uri);
+    const progress = spec.quiet ? { report() {}, done() {} } : await startProgress(connection, spec.title, spec.token, canCreateProgress, cancel);
     try {
       return await queue.submit(
-        kind,
+        spec.kind,
         uri,
         (sig, setJob, state) =>
           run({ signal: sig, state }, (fraction, stage, label) => {
             setJob(fraction, stage);
             progress.report(fraction, label);
           }),
-        signal,
+        spec.signal,
+        { live: spec.live, beside: spec.beside },
       );
     } finally {
       progress.done();
     }
   };
 
-  handle(alignRequest, async (params, signal) => {
-    requireTrust('aligning');
-    const file = projectParam(params, 'vidkompy/align');
-    const p = await loadProject(file, settings.defaultEngine, openText(file));
+  /** Aligns a checked project (or reuses its fresh alignment): the reply of vidkompy/align and vidkompy/liveAlign. */
+  const alignJob = async (p: ResolvedProject, spec: Omit<JobSpec, 'kind' | 'file' | 'title'>): Promise<AlignResult> => {
     const fraction = alignFraction();
-    const outcome = await projectJob('align', file, `vidkompy: aligning ${path.basename(file)}`, params.workDoneToken, signal, (o, report) =>
+    const title = `vidkompy: aligning ${path.basename(p.file)}`;
+    const outcome = await queuedJob({ ...spec, kind: 'align', file: p.file, title }, (o, report) =>
       jobs.align(p, { ...o, onProgress: (stage, f) => report(fraction(stage, f), stage, STAGE_LABEL[stage]) }),
     );
     provider = outcome.provider ?? provider;
@@ -340,17 +361,61 @@ export function startServer(): Connection {
       meanConfidence: t.meanConfidence,
       cached: outcome.cached,
     };
+  };
+
+  handle(alignRequest, async (params, signal) => {
+    requireTrust('aligning');
+    const file = projectParam(params, 'vidkompy/align');
+    const p = await loadProject(file, settings.defaultEngine, openText(file));
+    return alignJob(p, { token: params.workDoneToken, signal });
+  });
+
+  handle(liveAlignRequest, async (params, signal): Promise<LiveAlignResult> => {
+    requireTrust('aligning');
+    const file = projectParam(params, 'vidkompy/liveAlign');
+    const version = (params as { version?: unknown } | null)?.version;
+    if (!Number.isInteger(version)) throw badParams(`vidkompy/liveAlign: params.version must be the document's version, got ${JSON.stringify(version)}`);
+    const doc = openDoc(file);
+    const superseded = (): LiveAlignResult => ({ state: 'skipped', why: 'superseded', reason: 'a newer edit follows' });
+    if (doc && doc.version > (version as number)) return superseded();
+    const decision = await liveDecision(file, doc?.getText() ?? (await readProjectText(file)), settings.defaultEngine);
+    if (decision.state !== 'align') return decision;
+    if (doc && openDoc(file)!.version > (version as number)) return superseded();
+    const started = performance.now();
+    const result = await alignJob(decision.project, { token: undefined, signal, quiet: true, live: true });
+    return { state: 'aligned', result, seconds: Math.round(performance.now() - started) / 1000 };
   });
 
   handle(renderRequest, async (params, signal) => {
     requireTrust('rendering');
     const file = projectParam(params, 'vidkompy/render');
     const p = await loadProject(file, settings.defaultEngine, openText(file));
-    const r = await projectJob('render', file, `vidkompy: rendering ${path.basename(p.output)}`, params.workDoneToken, signal, (o, report) =>
+    const title = `vidkompy: rendering ${path.basename(p.output)}`;
+    const r = await queuedJob({ kind: 'render', file, title, token: params.workDoneToken, signal }, (o, report) =>
       jobs.render(p, { ...o, onProgress: (f) => report(f, 'rendering', 'rendering') }),
     );
     return { output: pathToUri(r.output), width: r.width, height: r.height, frames: r.frames, audio: r.audio };
   });
+
+  handle(batchRequest, async (params, signal) => {
+    requireTrust('running a batch');
+    const raw = (params as { folders?: unknown } | null)?.folders;
+    if (!Array.isArray(raw) || !raw.length) throw badParams('vidkompy/batch: params.folders must be a non-empty array of folder URIs');
+    const folders = raw.map((u, i) => uriToPath(u, `vidkompy/batch: params.folders[${i}]`));
+    const files = await discoverProjects(folders);
+    if (!files.length) {
+      const where = folders.map((f) => path.basename(f)).join(', ');
+      throw new VidkompyError('ENOENT', `no *${PROJECT_SUFFIX} project in ${where}; make one with vidkompy: New Project`, folders[0]);
+    }
+    const title = `vidkompy: batch of ${files.length} project${files.length === 1 ? '' : 's'}${settings.queue ? ' on the job queue' : ''}`;
+    // On a job queue the work is the workers': aligning here meanwhile need not wait for it.
+    const spec = { kind: 'batch', file: folders[0], title, token: params.workDoneToken, signal, beside: !!settings.queue } as const;
+    return queuedJob(spec, (o, report) =>
+      runBatch(files, { queue: settings.queue, threads: settings.threads, signal: o.signal, onProgress: (f, message) => report(f, message, message) }),
+    );
+  });
+
+  handle(environmentRequest, async () => environment(settings.cacheDirectory));
 
   handle(cancelRequest, async (params) => {
     const project = (params as { project?: unknown } | null)?.project;

@@ -12,8 +12,9 @@ export { DEFAULT_SETTINGS, SETTINGS_SECTION, type Settings } from '../../protoco
 /** Settings from whatever the client sent: unknown or ill-typed values fall back to the defaults. */
 export function readSettings(raw: unknown, base: Settings = DEFAULT_SETTINGS): Settings {
   const o = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
-  const str = (k: 'ffmpegPath' | 'ffprobePath' | 'cacheDirectory') => (typeof o[k] === 'string' ? (o[k] as string) : base[k]);
+  const str = (k: 'ffmpegPath' | 'ffprobePath' | 'cacheDirectory' | 'queue') => (typeof o[k] === 'string' ? (o[k] as string) : base[k]);
   const threads = typeof o.threads === 'number' && Number.isInteger(o.threads) && o.threads >= 0 ? o.threads : base.threads;
   const engine = (ENGINES as readonly unknown[]).includes(o.defaultEngine) ? (o.defaultEngine as Engine) : base.defaultEngine;
-  return { ffmpegPath: str('ffmpegPath'), ffprobePath: str('ffprobePath'), cacheDirectory: str('cacheDirectory'), threads, defaultEngine: engine };
+  const liveAlign = typeof o.liveAlign === 'boolean' ? o.liveAlign : base.liveAlign;
+  return { ffmpegPath: str('ffmpegPath'), ffprobePath: str('ffprobePath'), cacheDirectory: str('cacheDirectory'), threads, defaultEngine: engine, liveAlign, queue: str('queue').trim() };
 }

@@ -64,8 +64,11 @@ export class Workbench {
     await this.page.locator(`.tabs-container .tab[aria-label*="${name}"]`).first().waitFor();
   }
 
-  /** F1, the command's title, Enter: once the palette's first pick is that command. */
-  async runCommand(title: string): Promise<void> {
+  /**
+   * F1, the command's title, Enter: once the palette's first pick is that command. `opens`: the
+   * command shows a picker of its own, with this title, in the palette's place.
+   */
+  async runCommand(title: string, opens?: string): Promise<void> {
     await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input');
     await input.waitFor();
@@ -73,7 +76,8 @@ export class Workbench {
     const first = this.page.locator('.quick-input-widget .monaco-list-row').first();
     await until(`"${title}" first in the command palette`, async () => ((await first.getAttribute('aria-label')) ?? '').startsWith(title), 15_000);
     await this.page.keyboard.press('Enter');
-    await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+    if (opens) await this.page.locator('.quick-input-widget .quick-input-title', { hasText: opens }).waitFor();
+    else await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   }
 
   /** The Problems panel's text (the panel is opened with its command if need be). */
@@ -107,6 +111,32 @@ export class Workbench {
       },
       timeoutMs,
     );
+  }
+
+  /** The notification toasts on screen now (progress ones included), each as its text. */
+  async toasts(): Promise<string[]> {
+    const items = this.page.locator('.notifications-toasts .notification-list-item');
+    const texts: string[] = [];
+    for (const item of await items.all()) if (await item.isVisible()) texts.push((await item.innerText()).replace(/\s+/g, ' ').trim());
+    return texts;
+  }
+
+  /** Clicks the button `label` of the toast showing `text`. */
+  async clickToastButton(text: string | RegExp, label: string): Promise<void> {
+    const toast = this.page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
+    await toast.hover();
+    await toast.locator('.monaco-button', { hasText: label }).first().click();
+  }
+
+  /** The rows of the open quick pick (the palette, a picker), each as its text (label, description, detail). */
+  async quickPickRows(): Promise<string[]> {
+    const rows = await this.page.locator('.quick-input-widget .monaco-list-row').allInnerTexts();
+    return rows.map((r) => r.replace(/\s+/g, ' ').trim());
+  }
+
+  /** The names the Explorer lists (its visible rows). */
+  async explorerNames(): Promise<string[]> {
+    return this.page.locator('.explorer-folders-view .monaco-list-row').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
   }
 
   async screenshot(file: string): Promise<string> {

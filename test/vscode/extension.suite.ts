@@ -4,7 +4,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type Mocha from 'mocha';
 import * as vscode from 'vscode';
-import type { AlignResult, RenderResult } from '../../protocol/lsp';
+import type { AlignResult, BatchResult, RenderResult } from '../../protocol/lsp';
 import type { VidkompyApi } from '../../extension/main';
 import { anchorEdit, formattingOf } from '../../extension/project';
 import { ALIGNED_STATUS, BROKEN_MESSAGE, FILES } from './sample';
@@ -102,6 +102,43 @@ export function extensionSuite({ describe, it, before }: Mocha.MochaGlobals): vo
       assert.equal(api.previews().length, 1);
     });
 
+    it('offers no Open Preview once the preview is open', async () => {
+      const said = api.notices().length;
+      const r = await vscode.commands.executeCommand<AlignResult | undefined>('vidkompy.align', file(FILES.project));
+      assert.ok(r?.cached, 'unchanged: the alignment stands');
+      const [n] = api.notices().slice(said);
+      assert.match(n?.message ?? '', /vidkompy: demo is unchanged; its alignment stands/);
+      assert.deepEqual(n.actions, ['Render'], 'Render only: the preview is already open');
+    });
+
+    it('re-aligns by itself after an option edit: the status bar goes stale → aligning → aligned', async () => {
+      const uri = file(FILES.project);
+      const doc = await vscode.workspace.openTextDocument(uri);
+      await vscode.window.showTextDocument(doc);
+      const alignment = file(FILES.alignment).fsPath;
+      const options = async () => JSON.parse(await fs.readFile(alignment, 'utf8')).options as { window?: number };
+      assert.equal((await options()).window, undefined);
+      const mark = api.statusTexts().length;
+      const edit = new vscode.WorkspaceEdit();
+      const withWindow = JSON.stringify({ ...JSON.parse(doc.getText()), window: 12 }, null, 2) + '\n';
+      edit.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), withWindow);
+      assert.ok(await vscode.workspace.applyEdit(edit));
+      await until('the alignment to follow the edit', async () => (await options()).window === 12, 30_000);
+      await until('the status bar to say aligned', () => ALIGNED_STATUS.test(api.status().text));
+      const seen = api.statusTexts().slice(mark);
+      const stale = seen.findIndex((t) => /vidkompy: demo stale/.test(t));
+      const aligning = seen.findIndex((t, i) => i > stale && /vidkompy: (aligning demo|demo: align queued)/.test(t));
+      const aligned = seen.findIndex((t, i) => i > aligning && ALIGNED_STATUS.test(t));
+      assert.ok(stale >= 0 && aligning > stale && aligned > aligning, `stale → aligning → aligned in: ${seen.join(' | ')}`);
+      assert.ok(doc.isDirty, 'the edit is not saved: the alignment follows the editor');
+      // Undone: re-aligned back, by the same way.
+      await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('undo');
+      await until('the alignment to follow the undo', async () => (await options()).window === undefined, 30_000);
+      await until('the status bar to say aligned again', () => ALIGNED_STATUS.test(api.status().text));
+      assert.equal(doc.isDirty, false);
+    });
+
     it('pins an anchor as an ordinary, undoable edit that keeps the anchors in time order', async () => {
       const uri = file('pins.vidkompy.json');
       const text = '{\n    "bg": "bg.mpg",\n    "fg": "clips/fg.mp4",\n    "anchors": [\n        { "fg": 0.5, "bg": 1.3 }\n    ]\n}\n';
@@ -144,14 +181,81 @@ export function extensionSuite({ describe, it, before }: Mocha.MochaGlobals): vo
       assert.deepEqual(vscode.languages.getDiagnostics(made).filter((x) => x.severity === vscode.DiagnosticSeverity.Error).map((x) => x.message), []);
     });
 
-    it('cancels a running align with vidkompy.cancel and leaves no alignment behind', async () => {
+    it('runs every project of a folder with vidkompy.runBatch: both outputs, one summary', async () => {
+      const dir = file('batch');
+      await fs.mkdir(dir.fsPath, { recursive: true });
+      for (const [name, engine] of [['a', 'full'], ['b', 'fast']]) {
+        const project = { bg: `../${FILES.bg}`, fg: `../${FILES.fg}`, engine, output: `${name}.mp4`, render: { preset: 'ultrafast', crf: 35 } };
+        await fs.writeFile(path.join(dir.fsPath, `${name}.vidkompy.json`), JSON.stringify(project, null, 2) + '\n');
+      }
+      const said = api.notices().length;
+      const r = await vscode.commands.executeCommand<BatchResult | undefined>('vidkompy.runBatch', dir);
+      assert.ok(r, 'the command returns the batch\'s result');
+      assert.deepEqual([r.jobs, r.done, r.failed], [2, 2, 0], JSON.stringify(r.results));
+      for (const name of ['a', 'b']) assert.ok((await fs.stat(path.join(dir.fsPath, `${name}.mp4`))).size > 1000, `${name}.mp4 rendered`);
+      const summary = api.notices().slice(said);
+      assert.equal(summary.length, 1, `one message: ${summary.map((n) => n.message).join(' | ')}`);
+      assert.match(summary[0].message, /^vidkompy: batch of 2 projects: 2 done, 0 up to date, 0 failed in \d+\.\d s\.$/);
+      const log = await until('the summary in the log', async () => {
+        const t = await fs.readFile(api.logFile(), 'utf8').catch(() => '');
+        return /batch of 2 projects: 2 done/.test(t) && t;
+      });
+      for (const name of ['a', 'b']) assert.match(log, new RegExp(`done: .*batch[/\\\\]${name}\\.vidkompy\\.json in \\d+\\.\\d s`));
+    });
+
+    it('keeps vidkompy\'s temp files out of the Explorer and file searches', async () => {
+      const exclude = vscode.workspace.getConfiguration('files').get<Record<string, boolean>>('exclude') ?? {};
+      assert.equal(exclude['**/.*.partial-*'], true, JSON.stringify(exclude));
+      await fs.writeFile(path.join(folder.fsPath, '.demo.partial-4242-x1.mp4'), 'partial');
+      await fs.writeFile(path.join(folder.fsPath, 'visible-4242.mp4'), 'whole');
+      const found = await until('the visible file to be found', async () => {
+        const f = await vscode.workspace.findFiles('*4242*');
+        return f.some((u) => u.path.endsWith('visible-4242.mp4')) && f;
+      });
+      assert.deepEqual(found.map((u) => path.basename(u.fsPath)), ['visible-4242.mp4'], 'the partial file is excluded');
+      await fs.rm(path.join(folder.fsPath, '.demo.partial-4242-x1.mp4'));
+      await fs.rm(path.join(folder.fsPath, 'visible-4242.mp4'));
+    });
+
+    it('cancels a running align with vidkompy.cancel, says so once, and leaves no alignment behind', async () => {
       const uri = file(FILES.other);
+      const said = api.notices().length;
       const running = vscode.commands.executeCommand<AlignResult | undefined>('vidkompy.align', uri);
       await until('the align job to run', () => /aligning other/.test(api.status().text), 20_000);
       assert.equal(await vscode.commands.executeCommand('vidkompy.cancel'), 1);
       assert.equal(await running, undefined, 'the command reports no result');
       assert.equal(existsSync(path.join(folder.fsPath, 'other.vidkompy.align.json')), false);
       await until('the status bar to show the cancel', () => /other: align cancelled/.test(api.status().text));
+      assert.deepEqual(
+        api.notices().slice(said).map((n) => n.message),
+        ['vidkompy: cancelled aligning other.'],
+        'one message: the cancel\'s, not the job\'s too',
+      );
+    });
+
+    it('logs the version, the tools, the provider, and each job with its duration and outcome', async () => {
+      const version = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.version as string;
+      const log = await until(
+        'the log to have the cancel',
+        async () => {
+          const t = await fs.readFile(api.logFile(), 'utf8').catch(() => '');
+          return /job \d+: align \S*other\.vidkompy\.json: cancelled/.test(t) && t;
+        },
+        20_000,
+      );
+      assert.match(log, new RegExp(`vidkompy ${version.replace(/\./g, '\\.')} \\(extension ${version.replace(/\./g, '\\.')}\\); the daemon runs on `));
+      const ffmpeg = /ffmpeg: (\/\S+) \(version (\S+)\)/.exec(log);
+      assert.ok(ffmpeg && existsSync(ffmpeg[1]), `the ffmpeg path, and it exists: ${ffmpeg?.[1]}`);
+      assert.match(log, /ffprobe: \/\S+ \(version /);
+      assert.match(log, /embedding provider: (CPU|CUDA) \(/);
+      assert.match(log, /kernels: (native|TypeScript)/);
+      assert.match(log, /hardware decoding: \S+ \(/);
+      assert.match(log, /hardware encoding: \S+ \(/);
+      assert.match(log, /job \d+: align \S*demo\.vidkompy\.json: done in \d+\.\d\d s/);
+      assert.match(log, /job \d+: render \S*demo\.vidkompy\.json: done in \d+\.\d\d s/);
+      assert.match(log, /job \d+: align \(after an edit\) \S*demo\.vidkompy\.json: done in \d+\.\d\d s/);
+      assert.match(log, /job \d+: batch \S*batch: done in \d+\.\d\d s/);
+      assert.match(log, /cancel requested \(vidkompy: Cancel\): 1 job stopped/);
     });
 
     it('restarts the daemon on request', async () => {
