@@ -213,6 +213,9 @@ async function main(): Promise<void> {
   console.log(
     `live re-alignment after an option edit in the editor (engine or window changed; vidkompy/liveAlign round trip through the daemon, median of 3): ${resp.liveSeconds.toFixed(2)} s (each: ${resp.liveEach.map(f2).join(', ')} s; target < 1 s; ${resp.liveState})`,
   );
+  console.log(
+    `preview scrubbing on the pair (vidkompy/frame at 480 px): first frame ${resp.scrub.firstMs.toFixed(0)} ms after opening (proxies decoded; target ≤ 2 s), ${resp.scrub.steps} one-frame steps median ${resp.scrub.stepMedianMs.toFixed(1)} ms, p90 ${resp.scrub.stepP90Ms.toFixed(1)} ms (target ≤ 100 ms), jumps across the video at most ${resp.scrub.jumpMaxMs.toFixed(0)} ms`,
+  );
 
   const long = await benchLong('full');
   console.log(

@@ -4,13 +4,14 @@
  * times. Align runs in the daemon's job worker, so replies should stay in milliseconds.
  * Then the live re-alignment the editor asks for after an option edit (engine full → precise,
  * window 12): the round trip of vidkompy/liveAlign, what the user waits for between the
- * debounce and "aligned" in the status bar.
+ * debounce and "aligned" in the status bar. Then the preview's scrubbing: the first frame and
+ * single steps and jumps through vidkompy/frame.
  * `node --import tsx bench/responsive.ts BG FG DIR` runs this part of the bench alone.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HoverRequest, type MarkupContent } from 'vscode-languageserver-protocol';
-import { alignRequest, liveAlignRequest } from '../protocol/lsp';
+import { alignRequest, frameRequest, liveAlignRequest, resultRequest } from '../protocol/lsp';
 import { pathToUri } from '../daemon/server/uri';
 import { ensureBuilt, startClient } from '../test/support/lspClient';
 
@@ -26,6 +27,11 @@ export interface Responsiveness {
   liveEach: number[];
   /** How the daemon answered each ('aligned' unless something is wrong). */
   liveState: string;
+  /**
+   * The preview's scrubbing (vidkompy/frame at 480 px): the first frame after opening (the preview
+   * proxies decoded), then one-frame steps and jumps across the video, milliseconds.
+   */
+  scrub: { firstMs: number; stepMedianMs: number; stepP90Ms: number; jumpMaxMs: number; steps: number };
 }
 
 export async function benchResponsive(dir: string, bg: string, fg: string): Promise<Responsiveness> {
@@ -70,14 +76,42 @@ export async function benchResponsive(dir: string, bg: string, fg: string): Prom
       lives.push({ seconds: (performance.now() - t1) / 1000, state: r.state });
     }
     const live = { state: lives.map((l) => l.state).join(', ') };
+    const scrub = await scrubbing(client, pathToUri(file));
     const liveSeconds = [...lives].sort((a, b) => a.seconds - b.seconds)[1].seconds;
     const sorted = [...times].sort((a, b) => a - b);
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
     const replies = { hovers: times.length, medianMs: q(0.5), p95Ms: q(0.95), maxMs: sorted[sorted.length - 1] ?? 0 };
-    return { alignSeconds, ...replies, liveSeconds, liveEach: lives.map((l) => l.seconds), liveState: live.state };
+    return { alignSeconds, ...replies, liveSeconds, liveEach: lives.map((l) => l.seconds), liveState: live.state, scrub };
   } finally {
     await client.close();
   }
+}
+
+/** As a user scrubs the preview: the first frame, 40 single steps from the middle, 8 jumps. */
+async function scrubbing(client: Awaited<ReturnType<typeof startClient>>, project: string): Promise<Responsiveness['scrub']> {
+  const frame = async (fgFrame: number) => {
+    const t = performance.now();
+    const r = await client.conn.sendRequest(frameRequest, { project, fgFrame, width: 480 });
+    if (r.fgFrame !== fgFrame || !r.composite.startsWith('data:image/jpeg')) throw new Error(`unexpected frame reply for ${fgFrame}`);
+    return performance.now() - t;
+  };
+  const view = await client.conn.sendRequest(resultRequest, { project });
+  const n = view?.bgFrameForFg.length ?? 0;
+  if (n < 100) throw new Error(`the aligned bench project has ${n} frames`);
+  const firstMs = await frame(0);
+  const steps: number[] = [];
+  const mid = Math.floor(n / 2);
+  for (let i = 0; i < 40; i++) steps.push(await frame(mid + i));
+  const jumps: number[] = [];
+  for (let k = 1; k <= 8; k++) jumps.push(await frame(Math.floor((k * (n - 1)) / 9)));
+  steps.sort((a, b) => a - b);
+  return {
+    firstMs,
+    stepMedianMs: steps[steps.length >> 1],
+    stepP90Ms: steps[Math.floor(steps.length * 0.9)],
+    jumpMaxMs: Math.max(...jumps),
+    steps: steps.length,
+  };
 }
 
 if (require.main === module) {
