@@ -200,7 +200,10 @@ describe('the drift preview in a browser', { skip }, () => {
     const base = toView(al, { project: path.join(dir, 'demo.vidkompy.json') });
     // One anchor where a pin at frame 60 would put it, and a cut marker at 30, to see both drawn.
     // An uncertain span at 40..50 (the sample has none: nothing there is static).
-    view = { ...base, anchors: [{ fg: base.fgTimes[60], bg: base.bgTimeForFg[60] }], cuts: [30], uncertain: [[40, 50]] };
+    // bg times at whole frames (as an alignment without sub-frame times has them): each frame's own
+    // offset then saw-tooths by ±half a bg frame, which the plot must draw honestly around its line.
+    const whole = base.bgFrameForFg.map((j) => j / base.bg.fps);
+    view = { ...base, bgTimeForFg: whole, anchors: [{ fg: base.fgTimes[60], bg: whole[60] }], cuts: [30], uncertain: [[40, 50]] };
     await fs.rm(SHOTS, { recursive: true, force: true });
     await fs.mkdir(SHOTS, { recursive: true });
 
