@@ -1,0 +1,213 @@
+/**
+ * The job queue's cost and what workers buy, on a redis-server of its own (127.0.0.1, a free port):
+ *   overhead  the same projects (align + render) run directly, one `vidkompy run` after another,
+ *             against the same jobs through the queue on one worker: wall and CPU time (target ≤ 2%);
+ *   throughput jobs per minute through the queue with 1 and 2 workers;
+ *   split     one long project's render whole on 1 worker against split into chunks on 2.
+ * Every process runs with --threads 1, so a worker is one core's worth. CPU time is user + system
+ * of every process involved (workers, their job processes and ffmpeg children, the batch command):
+ * steadier than wall time on a shared machine. Started by bench.ts; alone:
+ *   node --import tsx bench/queue.ts   (needs redis-server and the built CLI: node scripts/build.mjs)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { planChunks } from '../daemon/engine';
+import { derive } from '../daemon/media/derive';
+import { ffmpegPath, runTool } from '../daemon/media/ffmpeg';
+import { BIN } from '../test/support/cli';
+import { startRedis, whenLine, collect, type RedisServer } from '../test/support/queue';
+
+const DIR = path.join(os.tmpdir(), 'vidkompy-bench', 'queue');
+const JOBS = 4;
+const SIZE = { width: 640, height: 360 };
+const FPS = 25;
+const LONG_SECONDS = 60;
+const CHUNK_SECONDS = 15;
+
+/** A bg with sound: testsrc2 under temporal noise (every frame its own picture), made once. */
+async function syntheticBg(seconds: number): Promise<string> {
+  const out = path.join(DIR, `bg-${SIZE.width}x${SIZE.height}-${seconds}s.mp4`);
+  if (existsSync(out)) return out;
+  await fs.mkdir(DIR, { recursive: true });
+  const temp = `${out}.tmp.mp4`;
+  const args = ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=s=${SIZE.width}x${SIZE.height}:r=${FPS}:d=${seconds}`];
+  args.push('-f', 'lavfi', '-i', `sine=f=330:beep_factor=4:d=${seconds}`, '-vf', 'noise=alls=12:allf=t', '-c:v', 'libx264', '-preset', 'veryfast');
+  args.push('-g', '50', '-c:a', 'aac', '-shortest', ffmpegPath(temp));
+  await runTool('ffmpeg', args, { file: temp, what: 'making a bench bg' });
+  await fs.rename(temp, out);
+  return out;
+}
+
+/** fg number `k`: a crop of bg, starting `k`+1 s in, `seconds` long, made once. */
+async function fgOf(bg: string, k: number, seconds: number): Promise<string> {
+  const out = path.join(DIR, `fg-${path.basename(bg, '.mp4')}-${k}-${seconds}s.mp4`);
+  if (existsSync(out)) return out;
+  const crop = { x: 40 + 60 * k, y: 30 + 20 * k, width: 352, height: 224 };
+  await derive(bg, out, { crop, offset: 1 + k, frames: seconds * FPS });
+  return out;
+}
+
+/** A folder of fresh projects (no alignment, no output) over these fgs; `align` copies alignments from `from`. */
+async function projects(name: string, bg: string, fgs: string[], from?: string): Promise<string> {
+  const root = path.join(DIR, name);
+  await fs.rm(root, { recursive: true, force: true });
+  for (const [k, fg] of fgs.entries()) {
+    const dir = path.join(root, `p${k}`);
+    await fs.mkdir(dir, { recursive: true });
+    await fs.link(bg, path.join(dir, 'bg.mp4'));
+    await fs.link(fg, path.join(dir, 'fg.mp4'));
+    await fs.writeFile(path.join(dir, 'p.vidkompy.json'), JSON.stringify({ bg: 'bg.mp4', fg: 'fg.mp4', output: 'out.mp4' }));
+    if (from) await fs.copyFile(path.join(from, `p${k}`, 'p.vidkompy.align.json'), path.join(dir, 'p.vidkompy.align.json'));
+  }
+  return root;
+}
+
+interface Timed {
+  wall: number;
+  cpu: number;
+  out: string;
+}
+
+/**
+ * Runs `argv` under bash and reads back, with `times`, the CPU seconds of everything it ran
+ * (the process tree, children reaped by their parents included).
+ */
+function timed(argv: string[], onStart?: (child: ReturnType<typeof spawn>) => void): { child: ReturnType<typeof spawn>; done: Promise<Timed> } {
+  const t = performance.now();
+  const child = collect(spawn('bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bash', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  onStart?.(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (c) => (out += c));
+  child.stderr!.on('data', (c) => (err += c));
+  const done = new Promise<Timed>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const lines = err.trim().split('\n').slice(-2);
+      const parts = [...(lines[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)];
+      if (parts.length !== 2) return reject(new Error(`${argv.join(' ')}: exit ${code ?? signal}: ${err.slice(-800)}`));
+      resolve({ wall: (performance.now() - t) / 1000, cpu: parts.reduce((a, m) => a + Number(m[1]) * 60 + Number(m[2]), 0), out });
+    });
+  });
+  return { child, done };
+}
+
+const node = (...args: string[]) => [process.execPath, BIN, ...args];
+
+/** `vidkompy run` on every project of `root`, one after another. */
+async function direct(root: string): Promise<Timed> {
+  const files = (await fs.readdir(root)).sort().map((d) => path.join(root, d, 'p.vidkompy.json'));
+  const script = 'for p in "${@:3}"; do "$1" "$2" run "$p" --threads 1 -q > /dev/null || exit 1; done';
+  return timed(['bash', '-c', script, 'direct', process.execPath, BIN, ...files]).done;
+}
+
+/**
+ * `vidkompy batch ROOT --queue` with `workers` workers started (and waiting) beforehand and stopped
+ * (SIGTERM) after: wall time from the enqueue to the last result; CPU time of the batch command and
+ * every worker tree.
+ */
+async function onQueue(redis: RedisServer, root: string, workers: number, chunkSeconds: number): Promise<Timed & { jobs: number; chunks: number }> {
+  const ws = Array.from({ length: workers }, () => timed(node('worker', '--queue', redis.url, '--threads', '1')));
+  await Promise.all(ws.map((w) => whenLine(w.child, /waiting for jobs/, 30_000)));
+  const batch = await timed(node('batch', root, '--queue', redis.url, '--chunk-seconds', String(chunkSeconds), '--json')).done;
+  for (const w of ws) w.child.kill('SIGTERM');
+  const done = await Promise.all(ws.map((w) => w.done));
+  const s = JSON.parse(batch.out) as { jobs: number; done: number; results: { chunks?: number }[] };
+  if (s.done !== s.jobs) throw new Error(`the queue batch failed: ${batch.out}`);
+  return { wall: batch.wall, cpu: batch.cpu + done.reduce((a, d) => a + d.cpu, 0), out: batch.out, jobs: s.jobs, chunks: s.results[0]?.chunks ?? 1 };
+}
+
+export interface QueueBench {
+  jobs: number;
+  direct: Timed;
+  queue1: Timed;
+  queue2: Timed;
+  wallOverhead: number;
+  cpuOverhead: number;
+  perJobSeconds: number;
+  jobsPerMinute1: number;
+  jobsPerMinute2: number;
+  whole: Timed;
+  split: Timed;
+  chunks: number;
+  speedup: number;
+}
+
+export async function benchQueue(): Promise<QueueBench | string> {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return 'skipped: redis-server is not installed (apt-get install redis-server)';
+  }
+  if (!existsSync(path.join(path.dirname(BIN), '..', 'dist', 'cli.js'))) return 'skipped: the CLI is not built (node scripts/build.mjs)';
+  const bg = await syntheticBg(30);
+  const fgs = await Promise.all(Array.from({ length: JOBS }, (_, k) => fgOf(bg, k, 20)));
+  const redis = await startRedis();
+  try {
+    // Interleaved, and the best of two of each: the neighbours' load moves in between.
+    const runs = { direct: [] as Timed[], queue1: [] as Timed[] };
+    for (let round = 0; round < 2; round++) {
+      runs.direct.push(await direct(await projects('direct', bg, fgs)));
+      runs.queue1.push(await onQueue(redis, await projects('queue1', bg, fgs), 1, 0));
+    }
+    const best = (l: Timed[]) => ({ wall: Math.min(...l.map((t) => t.wall)), cpu: Math.min(...l.map((t) => t.cpu)), out: '' });
+    const d = best(runs.direct);
+    const q1 = best(runs.queue1);
+    const q2 = await onQueue(redis, await projects('queue2', bg, fgs), 2, 0);
+
+    // One long project: aligned once, then only its render timed.
+    const longBg = await syntheticBg(LONG_SECONDS + 10);
+    const longFg = await fgOf(longBg, 0, LONG_SECONDS);
+    const aligned = await projects('long-aligned', longBg, [longFg]);
+    await direct(aligned); // writes the project's alignment (and a render nobody times)
+    const whole = await onQueue(redis, await projects('long-whole', longBg, [longFg], aligned), 1, 0);
+    const split = await onQueue(redis, await projects('long-split', longBg, [longFg], aligned), 2, CHUNK_SECONDS);
+    return {
+      jobs: JOBS,
+      direct: d,
+      queue1: q1,
+      queue2: q2,
+      wallOverhead: q1.wall / d.wall - 1,
+      cpuOverhead: q1.cpu / d.cpu - 1,
+      perJobSeconds: (q1.wall - d.wall) / JOBS,
+      jobsPerMinute1: (JOBS * 60) / q1.wall,
+      jobsPerMinute2: (JOBS * 60) / q2.wall,
+      whole,
+      split,
+      chunks: split.chunks,
+      speedup: whole.wall / split.wall,
+    };
+  } finally {
+    await redis.stop();
+  }
+}
+
+/** The figures as the bench prints them. */
+export function queueLines(q: QueueBench | string): string[] {
+  if (typeof q === 'string') return [`job queue: ${q}`];
+  const pct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
+  const f1 = (v: number) => v.toFixed(1);
+  const planned = planChunks(LONG_SECONDS * FPS, FPS, CHUNK_SECONDS)?.length;
+  return [
+    `job queue (BullMQ on a local redis-server; ${q.jobs} projects, ${SIZE.width}x${SIZE.height} ${FPS} fps, 20 s each, align + render; --threads 1 everywhere; best of 2):`,
+    `  direct (vidkompy run, one after another)  wall ${f1(q.direct.wall)} s  CPU ${f1(q.direct.cpu)} s`,
+    `  queue, 1 worker                          wall ${f1(q.queue1.wall)} s  CPU ${f1(q.queue1.cpu)} s  overhead: wall ${pct(q.wallOverhead)} (${q.perJobSeconds.toFixed(2)} s a job), CPU ${pct(q.cpuOverhead)} (target ≤ 2%)`,
+    `  throughput: ${f1(q.jobsPerMinute1)} jobs/min on 1 worker, ${f1(q.jobsPerMinute2)} jobs/min on 2 (wall ${f1(q.queue2.wall)} s, CPU ${f1(q.queue2.cpu)} s)`,
+    `  split render (${LONG_SECONDS} s project, render only, ${q.chunks} chunks of ~${CHUNK_SECONDS} s${planned === q.chunks ? '' : ' (planned ' + planned + ')'}): whole on 1 worker ${f1(q.whole.wall)} s (CPU ${f1(q.whole.cpu)} s), ` +
+      `split on 2 workers ${f1(q.split.wall)} s (CPU ${f1(q.split.cpu)} s): ×${q.speedup.toFixed(2)}`,
+  ];
+}
+
+if (require.main === module) {
+  benchQueue()
+    .then((q) => {
+      console.log(`${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end`);
+      for (const l of queueLines(q)) console.log(l);
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exitCode = 1;
+    });
+}
