@@ -13,7 +13,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { planChunks } from '../daemon/engine';
 import { derive } from '../daemon/media/derive';
 import { ffmpegPath, runTool } from '../daemon/media/ffmpeg';
 import { BIN } from '../test/support/cli';
@@ -72,11 +71,13 @@ interface Timed {
 
 /**
  * Runs `argv` under bash and reads back, with `times`, the CPU seconds of everything it ran
- * (the process tree, children reaped by their parents included).
+ * (the process tree, children reaped by their parents included). SIGTERM to the child is passed on
+ * to the command (a worker then finishes and exits), and bash waits for it before it counts.
  */
+const TIMED = '"$@" & c=$!; echo "pid $c" >&2; trap \'kill -TERM $c 2>/dev/null\' TERM; wait $c; s=$?; if kill -0 $c 2>/dev/null; then wait $c; s=$?; fi; times >&2; exit $s';
 function timed(argv: string[], onStart?: (child: ReturnType<typeof spawn>) => void): { child: ReturnType<typeof spawn>; done: Promise<Timed> } {
   const t = performance.now();
-  const child = collect(spawn('bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bash', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = collect(spawn('bash', ['-c', TIMED, 'bash', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }));
   onStart?.(child);
   let out = '';
   let err = '';
@@ -96,6 +97,26 @@ function timed(argv: string[], onStart?: (child: ReturnType<typeof spawn>) => vo
 
 const node = (...args: string[]) => [process.execPath, BIN, ...args];
 
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU seconds (user + system) a live process has used itself, children not counted (Linux /proc). */
+async function ownCpu(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / clockTicks;
+}
+
+/** The pid of the command a `timed` bash runs. */
+async function pidOf(t: ReturnType<typeof timed>): Promise<number> {
+  return Number(/^pid (\d+)/.exec(await whenLine(t.child, /^pid \d+/, 10_000))![1]);
+}
+
 /** `vidkompy run` on every project of `root`, one after another. */
 async function direct(root: string): Promise<Timed> {
   const files = (await fs.readdir(root)).sort().map((d) => path.join(root, d, 'p.vidkompy.json'));
@@ -106,33 +127,43 @@ async function direct(root: string): Promise<Timed> {
 /**
  * `vidkompy batch ROOT --queue` with `workers` workers started (and waiting) beforehand and stopped
  * (SIGTERM) after: wall time from the enqueue to the last result; CPU time of the batch command and
- * every worker tree.
+ * every worker tree; and the queue's own share of it, `machinery`: the batch command, the worker
+ * processes themselves (not the job processes they run the work in) and redis-server.
  */
-async function onQueue(redis: RedisServer, root: string, workers: number, chunkSeconds: number): Promise<Timed & { jobs: number; chunks: number }> {
+async function onQueue(redis: RedisServer, root: string, workers: number, chunkSeconds: number): Promise<Queued> {
   const ws = Array.from({ length: workers }, () => timed(node('worker', '--queue', redis.url, '--threads', '1')));
   await Promise.all(ws.map((w) => whenLine(w.child, /waiting for jobs/, 30_000)));
+  const pids = [...(await Promise.all(ws.map(pidOf))), redis.proc.pid!];
+  const before = await Promise.all(pids.map(ownCpu));
   const batch = await timed(node('batch', root, '--queue', redis.url, '--chunk-seconds', String(chunkSeconds), '--json')).done;
+  const spent = (await Promise.all(pids.map(ownCpu))).reduce((a, c, i) => a + c - before[i], 0);
   for (const w of ws) w.child.kill('SIGTERM');
   const done = await Promise.all(ws.map((w) => w.done));
   const s = JSON.parse(batch.out) as { jobs: number; done: number; results: { chunks?: number }[] };
   if (s.done !== s.jobs) throw new Error(`the queue batch failed: ${batch.out}`);
-  return { wall: batch.wall, cpu: batch.cpu + done.reduce((a, d) => a + d.cpu, 0), out: batch.out, jobs: s.jobs, chunks: s.results[0]?.chunks ?? 1 };
+  const cpu = batch.cpu + done.reduce((a, d) => a + d.cpu, 0);
+  return { wall: batch.wall, cpu, out: batch.out, machinery: batch.cpu + spent, jobs: s.jobs, chunks: s.results[0]?.chunks ?? 1 };
 }
+
+type Queued = Timed & { machinery: number; jobs: number; chunks: number };
 
 export interface QueueBench {
   jobs: number;
   direct: Timed;
-  queue1: Timed;
-  queue2: Timed;
+  queue1: Queued;
+  queue2: Queued;
+  /** The queue's own CPU (batch command, worker processes, redis-server) as a share of the direct run's CPU. */
+  machineryShare: number;
   wallOverhead: number;
   cpuOverhead: number;
   perJobSeconds: number;
   jobsPerMinute1: number;
   jobsPerMinute2: number;
-  whole: Timed;
-  split: Timed;
+  whole: Queued;
+  split: Queued;
   chunks: number;
   speedup: number;
+  loadAverage: number[];
 }
 
 export async function benchQueue(): Promise<QueueBench | string> {
@@ -147,14 +178,16 @@ export async function benchQueue(): Promise<QueueBench | string> {
   const redis = await startRedis();
   try {
     // Interleaved, and the best of two of each: the neighbours' load moves in between.
-    const runs = { direct: [] as Timed[], queue1: [] as Timed[] };
+    const loads: number[] = [];
+    const runs = { direct: [] as Timed[], queue1: [] as Queued[] };
     for (let round = 0; round < 2; round++) {
+      loads.push(os.loadavg()[0]);
       runs.direct.push(await direct(await projects('direct', bg, fgs)));
       runs.queue1.push(await onQueue(redis, await projects('queue1', bg, fgs), 1, 0));
     }
-    const best = (l: Timed[]) => ({ wall: Math.min(...l.map((t) => t.wall)), cpu: Math.min(...l.map((t) => t.cpu)), out: '' });
-    const d = best(runs.direct);
-    const q1 = best(runs.queue1);
+    const least = <T extends Timed>(l: T[], k: keyof T) => Math.min(...l.map((t) => t[k] as number));
+    const d = { wall: least(runs.direct, 'wall'), cpu: least(runs.direct, 'cpu'), out: '' };
+    const q1 = { ...runs.queue1[0], wall: least(runs.queue1, 'wall'), cpu: least(runs.queue1, 'cpu'), machinery: least(runs.queue1, 'machinery') };
     const q2 = await onQueue(redis, await projects('queue2', bg, fgs), 2, 0);
 
     // One long project: aligned once, then only its render timed.
@@ -162,6 +195,7 @@ export async function benchQueue(): Promise<QueueBench | string> {
     const longFg = await fgOf(longBg, 0, LONG_SECONDS);
     const aligned = await projects('long-aligned', longBg, [longFg]);
     await direct(aligned); // writes the project's alignment (and a render nobody times)
+    loads.push(os.loadavg()[0]);
     const whole = await onQueue(redis, await projects('long-whole', longBg, [longFg], aligned), 1, 0);
     const split = await onQueue(redis, await projects('long-split', longBg, [longFg], aligned), 2, CHUNK_SECONDS);
     return {
@@ -171,6 +205,7 @@ export async function benchQueue(): Promise<QueueBench | string> {
       queue2: q2,
       wallOverhead: q1.wall / d.wall - 1,
       cpuOverhead: q1.cpu / d.cpu - 1,
+      machineryShare: q1.machinery / d.cpu,
       perJobSeconds: (q1.wall - d.wall) / JOBS,
       jobsPerMinute1: (JOBS * 60) / q1.wall,
       jobsPerMinute2: (JOBS * 60) / q2.wall,
@@ -178,6 +213,7 @@ export async function benchQueue(): Promise<QueueBench | string> {
       split,
       chunks: split.chunks,
       speedup: whole.wall / split.wall,
+      loadAverage: [...loads, os.loadavg()[0]],
     };
   } finally {
     await redis.stop();
@@ -189,21 +225,23 @@ export function queueLines(q: QueueBench | string): string[] {
   if (typeof q === 'string') return [`job queue: ${q}`];
   const pct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`;
   const f1 = (v: number) => v.toFixed(1);
-  const planned = planChunks(LONG_SECONDS * FPS, FPS, CHUNK_SECONDS)?.length;
+  const t = (x: Timed) => `wall ${f1(x.wall)} s, CPU ${f1(x.cpu)} s`;
   return [
-    `job queue (BullMQ on a local redis-server; ${q.jobs} projects, ${SIZE.width}x${SIZE.height} ${FPS} fps, 20 s each, align + render; --threads 1 everywhere; best of 2):`,
-    `  direct (vidkompy run, one after another)  wall ${f1(q.direct.wall)} s  CPU ${f1(q.direct.cpu)} s`,
-    `  queue, 1 worker                          wall ${f1(q.queue1.wall)} s  CPU ${f1(q.queue1.cpu)} s  overhead: wall ${pct(q.wallOverhead)} (${q.perJobSeconds.toFixed(2)} s a job), CPU ${pct(q.cpuOverhead)} (target ≤ 2%)`,
-    `  throughput: ${f1(q.jobsPerMinute1)} jobs/min on 1 worker, ${f1(q.jobsPerMinute2)} jobs/min on 2 (wall ${f1(q.queue2.wall)} s, CPU ${f1(q.queue2.cpu)} s)`,
-    `  split render (${LONG_SECONDS} s project, render only, ${q.chunks} chunks of ~${CHUNK_SECONDS} s${planned === q.chunks ? '' : ' (planned ' + planned + ')'}): whole on 1 worker ${f1(q.whole.wall)} s (CPU ${f1(q.whole.cpu)} s), ` +
-      `split on 2 workers ${f1(q.split.wall)} s (CPU ${f1(q.split.cpu)} s): ×${q.speedup.toFixed(2)}`,
+    `job queue (BullMQ, redis-server on 127.0.0.1; ${q.jobs} projects of 20 s, ${SIZE.width}x${SIZE.height} ${FPS} fps, align + render; --threads 1 everywhere; ` +
+      `load average ${q.loadAverage.map(f1).join(' → ')}):`,
+    `  direct, vidkompy run one after another: ${t(q.direct)} (best of 2)`,
+    `  queue, 1 worker:                       ${t(q.queue1)} (best of 2): ${pct(q.wallOverhead)} wall (${q.perJobSeconds.toFixed(2)} s a job), ${pct(q.cpuOverhead)} CPU`,
+    `  the queue's own CPU (batch command, worker processes, redis-server): ${q.queue1.machinery.toFixed(2)} s, ` +
+      `${(q.queue1.machinery / q.jobs).toFixed(2)} s a job = ${(q.machineryShare * 100).toFixed(2)}% of the jobs' CPU (target ≤ 2%)`,
+    `  throughput: ${f1(q.jobsPerMinute1)} jobs/min on 1 worker, ${f1(q.jobsPerMinute2)} on 2 (${t(q.queue2)})`,
+    `  split render, ${LONG_SECONDS} s project, render only: whole on 1 worker ${t(q.whole)}; ${q.chunks} chunks of ~${CHUNK_SECONDS} s on 2 workers ${t(q.split)}: ×${q.speedup.toFixed(2)}`,
   ];
 }
 
 if (require.main === module) {
   benchQueue()
     .then((q) => {
-      console.log(`${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end`);
+      console.log(`${os.cpus().length} cores`);
       for (const l of queueLines(q)) console.log(l);
     })
     .catch((e) => {

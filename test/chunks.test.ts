@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fs, readdirSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, watch } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CHUNK_MARK, PARTIAL_MARK } from '../protocol/project';
@@ -289,8 +289,16 @@ describe('a render split into chunks', () => {
 
   it('on the local pool with --workers 2: the same render, nothing left behind', async () => {
     const dir = await project('chunks-local');
+    // The writers of the chunks, by the pid in their partial files' names.
+    const writers = new Set<string>();
+    const seen = watch(dir, (_, f) => {
+      const pid = f && f.includes(CHUNK_MARK) ? /\.partial-(\d+)-/.exec(f)?.[1] : undefined;
+      if (pid) writers.add(pid);
+    });
     const r = await bin(['batch', dir, '--workers', '2', '--chunk-seconds', String(CHUNK_SECONDS), '--json']);
+    seen.close();
     assert.equal(r.code, 0, r.err + r.out);
+    assert.equal(writers.size, 2, 'two worker processes rendered the chunks');
     assert.equal(JSON.parse(r.out).results[0].chunks, 3);
     await assertSameRender(path.join(dir, 'out.mp4'));
     assert.deepEqual(leftovers(dir), []);

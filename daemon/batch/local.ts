@@ -106,9 +106,12 @@ export interface LocalOptions {
  * Ctrl-C or a kill removes them (the reaper, media/ffmpeg.ts).
  */
 export async function runLocal(files: string[], opts: LocalOptions, hooks: PoolHooks = {}): Promise<JobResult[]> {
-  const { workers, threads } = poolSize(files.length, opts.workers, opts.threads);
+  // A project split into chunks keeps more workers busy than one job: `--workers N` given, the pool
+  // is not capped by the number of projects (a process is only forked when it first gets a step).
+  const jobs = opts.chunkSeconds && opts.workers ? Math.max(files.length, opts.workers) : files.length;
+  const { workers, threads } = poolSize(jobs, opts.workers, opts.threads);
   // Splitting pays only when another worker can take a chunk.
-  const chunkSeconds = Math.max(workers, opts.workers ?? 1) > 1 ? (opts.chunkSeconds ?? 0) : 0;
+  const chunkSeconds = workers > 1 ? (opts.chunkSeconds ?? 0) : 0;
   const line: Step[] = [];
   const idle: (() => void)[] = [];
   let open = files.length;
@@ -178,7 +181,9 @@ async function splitRender(file: string, plan: ChunkPlan, submit: Submit, onProg
       const progress = (p: JobProgress) => ((percents[index] = p.percent), onProgress(splitProgress(percents)));
       return submit({ kind: 'chunk', file, plan, index }, { onProgress: progress, first: true });
     };
-    const parts = (await Promise.all(plan.chunks.map((_, k) => chunk(k)))) as JobResult[];
+    // Put at the front last to first, so they are taken first to last.
+    const queued = plan.chunks.map((_, k) => k).reverse().map(chunk).reverse();
+    const parts = (await Promise.all(queued)) as JobResult[];
     const failed = parts.find((p) => p.status !== 'done');
     const joined = failed ?? ((await submit({ kind: 'join', file, plan }, { onProgress, first: true })) as JobResult);
     if (joined.status !== 'done') await submit({ kind: 'drop', file, plan }, { first: true });
