@@ -24,6 +24,8 @@ const SIZE = { width: 640, height: 360 };
 const FPS = 25;
 const LONG_SECONDS = 60;
 const CHUNK_SECONDS = 15;
+/** Each configuration runs this often, interleaved with the others; the best of each is reported. */
+const ROUNDS = 2;
 
 /** A bg with sound: testsrc2 under temporal noise (every frame its own picture), made once. */
 async function syntheticBg(seconds: number): Promise<string> {
@@ -177,27 +179,29 @@ export async function benchQueue(): Promise<QueueBench | string> {
   const fgs = await Promise.all(Array.from({ length: JOBS }, (_, k) => fgOf(bg, k, 20)));
   const redis = await startRedis();
   try {
-    // Interleaved, and the best of two of each: the neighbours' load moves in between.
+    // Interleaved, the best of ROUNDS of each: the neighbours' load moves in between.
     const loads: number[] = [];
-    const runs = { direct: [] as Timed[], queue1: [] as Queued[] };
-    for (let round = 0; round < 2; round++) {
+    const runs = { direct: [] as Timed[], queue1: [] as Queued[], queue2: [] as Queued[], whole: [] as Queued[], split: [] as Queued[] };
+    for (let round = 0; round < ROUNDS; round++) {
       loads.push(os.loadavg()[0]);
       runs.direct.push(await direct(await projects('direct', bg, fgs)));
       runs.queue1.push(await onQueue(redis, await projects('queue1', bg, fgs), 1, 0));
+      runs.queue2.push(await onQueue(redis, await projects('queue2', bg, fgs), 2, 0));
     }
-    const least = <T extends Timed>(l: T[], k: keyof T) => Math.min(...l.map((t) => t[k] as number));
-    const d = { wall: least(runs.direct, 'wall'), cpu: least(runs.direct, 'cpu'), out: '' };
-    const q1 = { ...runs.queue1[0], wall: least(runs.queue1, 'wall'), cpu: least(runs.queue1, 'cpu'), machinery: least(runs.queue1, 'machinery') };
-    const q2 = await onQueue(redis, await projects('queue2', bg, fgs), 2, 0);
-
-    // One long project: aligned once, then only its render timed.
+    // One long project: aligned once, then only its render timed, whole and split.
     const longBg = await syntheticBg(LONG_SECONDS + 10);
     const longFg = await fgOf(longBg, 0, LONG_SECONDS);
     const aligned = await projects('long-aligned', longBg, [longFg]);
     await direct(aligned); // writes the project's alignment (and a render nobody times)
-    loads.push(os.loadavg()[0]);
-    const whole = await onQueue(redis, await projects('long-whole', longBg, [longFg], aligned), 1, 0);
-    const split = await onQueue(redis, await projects('long-split', longBg, [longFg], aligned), 2, CHUNK_SECONDS);
+    for (let round = 0; round < ROUNDS; round++) {
+      loads.push(os.loadavg()[0]);
+      runs.whole.push(await onQueue(redis, await projects('long-whole', longBg, [longFg], aligned), 1, 0));
+      runs.split.push(await onQueue(redis, await projects('long-split', longBg, [longFg], aligned), 2, CHUNK_SECONDS));
+    }
+    const least = <T extends Timed>(l: T[], k: keyof T) => Math.min(...l.map((t) => t[k] as number));
+    const best = (l: Queued[]): Queued => ({ ...l[0], wall: least(l, 'wall'), cpu: least(l, 'cpu'), machinery: least(l, 'machinery') });
+    const d = { wall: least(runs.direct, 'wall'), cpu: least(runs.direct, 'cpu'), out: '' };
+    const [q1, q2, whole, split] = [best(runs.queue1), best(runs.queue2), best(runs.whole), best(runs.split)];
     return {
       jobs: JOBS,
       direct: d,
@@ -228,9 +232,9 @@ export function queueLines(q: QueueBench | string): string[] {
   const t = (x: Timed) => `wall ${f1(x.wall)} s, CPU ${f1(x.cpu)} s`;
   return [
     `job queue (BullMQ, redis-server on 127.0.0.1; ${q.jobs} projects of 20 s, ${SIZE.width}x${SIZE.height} ${FPS} fps, align + render; --threads 1 everywhere; ` +
-      `load average ${q.loadAverage.map(f1).join(' → ')}):`,
-    `  direct, vidkompy run one after another: ${t(q.direct)} (best of 2)`,
-    `  queue, 1 worker:                       ${t(q.queue1)} (best of 2): ${pct(q.wallOverhead)} wall (${q.perJobSeconds.toFixed(2)} s a job), ${pct(q.cpuOverhead)} CPU`,
+      `best of ${ROUNDS}, interleaved; load average ${q.loadAverage.map(f1).join(' → ')}):`,
+    `  direct, vidkompy run one after another: ${t(q.direct)}`,
+    `  queue, 1 worker:                       ${t(q.queue1)}: ${pct(q.wallOverhead)} wall (${q.perJobSeconds.toFixed(2)} s a job), ${pct(q.cpuOverhead)} CPU`,
     `  the queue's own CPU (batch command, worker processes, redis-server): ${q.queue1.machinery.toFixed(2)} s, ` +
       `${(q.queue1.machinery / q.jobs).toFixed(2)} s a job = ${(q.machineryShare * 100).toFixed(2)}% of the jobs' CPU (target ≤ 2%)`,
     `  throughput: ${f1(q.jobsPerMinute1)} jobs/min on 1 worker, ${f1(q.jobsPerMinute2)} on 2 (${t(q.queue2)})`,
