@@ -6,7 +6,8 @@
  *           settings (decode + encode floor);
  *   peak resident memory of this process during each.
  * and how many times each input was decoded, at which size, per stage (a table per step).
- * Then the native kernels against their TypeScript twins, when bench/kernels.ts is present.
+ * Then the job queue's overhead and throughput (bench/queue.ts, on a redis-server of its own), and
+ * the native kernels against their TypeScript twins, when bench/kernels.ts is present.
  * `--help` prints this and runs nothing.
  */
 import { spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import { decodeTable, type DecodeRecord } from '../daemon/media/decodestats';
 import { tools } from '../daemon/media/tools';
 import { benchEmbed } from './embed';
 import { benchLong } from './long';
+import { benchQueue, queueLines } from './queue';
 import { benchResponsive } from './responsive';
 
 const DIR = path.join(os.tmpdir(), 'vidkompy-bench');
@@ -121,7 +123,8 @@ const f2 = (v: number) => v.toFixed(2);
 
 const HELP = `npm run bench (node --import tsx bench/bench.ts): align and compose a generated 60 s 1080p30 pair
 against ffmpeg's own decode and encode floors, with peak memory and a decode count per stage;
-then a re-alignment, daemon responsiveness, a 1-hour alignment, embeddings and the native kernels.
+then a re-alignment, daemon responsiveness, a 1-hour alignment, embeddings, the job queue (overhead,
+throughput on 1 and 2 workers, a split render's speed-up; needs redis-server) and the native kernels.
 Media are generated once in ${DIR}. VIDKOMPY_HWACCEL / VIDKOMPY_ENCODER choose the decoder and encoder.`;
 
 type StepStats = { seconds: number; peakMiB: number; decodes: DecodeRecord[] };
@@ -226,6 +229,8 @@ async function main(): Promise<void> {
   console.log(
     `\nembeddings (built-in model, ${emb.size}): ${emb.framesPerSecond.toFixed(0)} frames/s over ${emb.frames} frames on ${emb.provider.toUpperCase()}`,
   );
+
+  console.log(`\n${queueLines(await benchQueue()).join('\n')}`);
 
   const kernels = path.join(__dirname, 'kernels.ts');
   if (existsSync(kernels)) {

@@ -81,6 +81,8 @@ export const VIDEO_EXTENSIONS = ['.mp4', '.mov', '.mkv', '.avi', '.mpg', '.mpeg'
 export const OUTPUT_EXTENSIONS = ['.mp4', '.m4v', '.mov', '.mkv'] as const;
 /** Marks a file being written (renamed into place when done): `.NAME.partial-PID-ID.ext`. */
 export const PARTIAL_MARK = '.partial-';
+/** Marks one chunk of a render split across workers, beside its output until they are joined: `.NAME.chunk-ID-K.mp4`. */
+export const CHUNK_MARK = '.chunk-';
 
 /** The steps of an alignment, in order, and how progress names them. */
 export const STAGES = ['probe', 'spatial', 'decode', 'temporal', 'refine'] as const;

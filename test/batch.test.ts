@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, promises as fs, readdirSync, watch } from 'node:fs';
-import net from 'node:net';
+import { existsSync, promises as fs, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -18,6 +17,7 @@ import type { DeriveTruth } from '../daemon/media/derive';
 import { assertAccurate } from './support/accuracy';
 import { BIN, runBin, type CliResult } from './support/cli';
 import { derived, SAMPLE, tempDir } from './support/media';
+import { collect, exited, freePort, startRedis, whenFiles, whenLine } from './support/queue';
 
 /**
  * Batches of projects: on this machine with worker processes, and through a real redis-server
@@ -51,77 +51,6 @@ async function makeBatch(prefix: string, render: Record<string, Record<string, u
 
 const alignmentOf = (root: string, name: string) => path.join(root, name, `${name}.vidkompy.align.json`);
 const partialsUnder = (root: string): string[] => readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.partial-'));
-
-/** Resolves when `ok()` holds, checked on every change under `dir` (and once now); fails after `ms`. */
-function whenFiles(dir: string, ok: () => boolean, ms: number, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const w = watch(dir, { recursive: true }, () => ok() && finish());
-    const t = setTimeout(() => (w.close(), reject(new Error(`timed out after ${ms} ms waiting for ${what}`))), ms);
-    const finish = () => (clearTimeout(t), w.close(), resolve());
-    if (ok()) finish();
-  });
-}
-
-/** Everything each child has printed so far (stdout and stderr), collected from its start. */
-const printed = new WeakMap<ChildProcess, { text: string }>();
-function collect(child: ChildProcess): ChildProcess {
-  const log = { text: '' };
-  printed.set(child, log);
-  child.stdout?.on('data', (c) => (log.text += c));
-  child.stderr?.on('data', (c) => (log.text += c));
-  return child;
-}
-
-/** Resolves with the first line `child` printed (since its start) matching `re`; fails after `ms` or on exit. */
-function whenLine(child: ChildProcess, re: RegExp, ms: number): Promise<string> {
-  const log = printed.get(child)!;
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const line = log.text.split('\n').find((l) => re.test(l));
-      if (line === undefined) return;
-      stop();
-      resolve(line);
-    };
-    const onExit = (code: number | null) => (stop(), reject(new Error(`exited (${code}) before ${re}: ${log.text.slice(-500)}`)));
-    const t = setTimeout(() => (stop(), reject(new Error(`timed out after ${ms} ms waiting for ${re} (got: ${log.text.slice(-500)})`))), ms);
-    const stop = () => {
-      clearTimeout(t);
-      child.stdout?.off('data', check);
-      child.stderr?.off('data', check);
-      child.off('exit', onExit);
-    };
-    child.stdout?.on('data', check);
-    child.stderr?.on('data', check);
-    child.once('exit', onExit);
-    check();
-  });
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** A redis-server of our own: loopback only, no persistence; stopped by its PID. */
-async function startRedis(): Promise<{ url: string; port: number; proc: ChildProcess; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
-  const proc = collect(spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
-  await whenLine(proc, /Ready to accept connections/, 10_000);
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-    await exited(proc);
-  };
-  return { url: `redis://127.0.0.1:${port}`, port, proc, stop };
-}
 
 const LOCK_ENV = { ...process.env, VIDKOMPY_QUEUE_LOCK_MS: '2000' };
 const workers: ChildProcess[] = [];

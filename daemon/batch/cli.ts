@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setThreadBudget } from '../media/tools';
+import { CHUNK_SECONDS } from './constants';
 import { BatchView } from './display';
 import { discoverProjects } from './discover';
 import type { JobProgress, JobResult } from './job';
@@ -16,6 +17,8 @@ import { runQueueWorker } from './worker';
 
 export const BATCH_HELP = `  vidkompy batch DIR|PROJECT... [--workers N] [--json]    align and render every project, N at a time on this machine
   vidkompy batch DIR|PROJECT... --queue redis://HOST:PORT[/DB] [--detach]   the same through a job queue and its workers
+      --chunk-seconds S: split the render of a project at least 2×S long into chunks of about S seconds
+      that several workers render at once, then join (default ${CHUNK_SECONDS}; 0: never)
   vidkompy batch status|cancel --queue URL                the queue's jobs (why one failed) / stop them
   vidkompy worker --queue URL [--concurrency N] [--threads N] [--prefix-map FROM=TO]   take jobs until SIGTERM`;
 
@@ -25,6 +28,14 @@ interface Io {
 }
 
 class Usage extends Error {}
+
+/** `--chunk-seconds`: 0 (never split), or a chunk length of at least a second. */
+const chunkSeconds = (raw: string | undefined): number => {
+  if (raw === undefined) return CHUNK_SECONDS;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || (n !== 0 && n < 1)) throw new Usage(`--chunk-seconds ${raw}: expected 0 (never split) or seconds ≥ 1`);
+  return n;
+};
 
 const count = (raw: string | undefined, flag: string): number | undefined => {
   if (raw === undefined) return undefined;
@@ -61,8 +72,10 @@ export function cmdBatch(argv: string[], io: Io): Promise<number> {
       detach: { type: 'boolean' },
       json: { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
+      'chunk-seconds': { type: 'string' },
     });
     const threads = count(v.threads as string | undefined, 'threads');
+    const chunks = chunkSeconds(v['chunk-seconds'] as string | undefined);
     const json = !!v.json;
     const sub = positionals[0] === 'status' || positionals[0] === 'cancel' ? positionals[0] : undefined;
     if (sub && positionals.length === 1) {
@@ -87,11 +100,11 @@ export function cmdBatch(argv: string[], io: Io): Promise<number> {
           onProgress: (f: string, p: JobProgress) => view.progress(f, p),
           onResult: (r: JobResult) => view.finish(r),
         };
-        results = await runLocal(files, { workers, threads }, hooks);
+        results = await runLocal(files, { workers, threads, chunkSeconds: chunks }, hooks);
       } else {
         const { queue, link } = await openQueue(a);
         try {
-          const ids = await enqueue(a, queue, files);
+          const ids = await enqueue(a, queue, files, chunks);
           if (v.detach) {
             if (json) io.out(JSON.stringify({ queue: a.shown, jobs: ids.length, ids }));
             else io.out(`queued ${ids.length} project${ids.length === 1 ? '' : 's'} on ${a.shown}; follow with 'vidkompy batch status --queue ${a.shown}'`);

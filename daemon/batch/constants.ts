@@ -5,6 +5,13 @@
 
 /** The BullMQ queue every `vidkompy batch --queue` and `vidkompy worker` share. */
 export const QUEUE_NAME = 'vidkompy';
+/** The name of the jobs that render one chunk of a split render (their parent is the project's job). */
+export const CHUNK_JOB = 'chunk';
+/**
+ * `batch --chunk-seconds` by default: a project whose fg lasts at least twice this long has its
+ * render split into chunks of about this long, rendered by several workers at once.
+ */
+export const CHUNK_SECONDS = 300;
 /** Pub/sub channel on which `batch cancel` tells workers to stop their running jobs. */
 export const CANCEL_CHANNEL = `${QUEUE_NAME}:cancel`;
 

@@ -22,6 +22,8 @@ export interface JobResult {
   fix?: Fix;
   seconds?: number;
   attempts?: number;
+  /** The render was split into this many chunks, rendered by several workers and joined. */
+  chunks?: number;
 }
 
 /** Where a running job is: the stage's label and the job's overall percentage. */
@@ -48,22 +50,31 @@ export async function upToDate(p: ResolvedProject, signal?: AbortSignal): Promis
   return writtenByVidkompy(p.output, signal);
 }
 
-/** One batch job: skip an up-to-date project, else align (reusing a fresh alignment) and render. */
-export async function runBatchJob(file: string, hooks: BatchJobHooks = {}): Promise<JobResult> {
-  const started = Date.now();
-  const seconds = () => Number(((Date.now() - started) / 1000).toFixed(2));
-  const p = await loadProject(file);
-  if (await upToDate(p, hooks.signal)) {
-    return { project: p.file, status: 'up to date', output: p.output, alignment: p.alignmentFile, aligned: false, seconds: seconds() };
-  }
+/** Reports whole-percent changes only: each report may cross a process boundary or reach Redis. */
+export function progressReporter(hooks: BatchJobHooks): (stage: string, percent: number) => void {
   let last = '';
-  // Only whole-percent changes: each report may cross a process boundary or reach Redis.
-  const report = (stage: string, f: number) => {
+  return (stage, f) => {
     const percent = Math.round(Math.max(0, Math.min(100, f)));
     if (`${stage}${percent}` === last) return;
     last = `${stage}${percent}`;
     hooks.onProgress?.({ stage, percent });
   };
+}
+
+/** Seconds since it was made, to the hundredth. */
+export function stopwatch(): () => number {
+  const started = Date.now();
+  return () => Number(((Date.now() - started) / 1000).toFixed(2));
+}
+
+/** One batch job: skip an up-to-date project, else align (reusing a fresh alignment) and render. */
+export async function runBatchJob(file: string, hooks: BatchJobHooks = {}): Promise<JobResult> {
+  const seconds = stopwatch();
+  const p = await loadProject(file);
+  if (await upToDate(p, hooks.signal)) {
+    return { project: p.file, status: 'up to date', output: p.output, alignment: p.alignmentFile, aligned: false, seconds: seconds() };
+  }
+  const report = progressReporter(hooks);
   const r = await runProject(p, {
     signal: hooks.signal,
     onAlignProgress: (stage, f) => report(STAGE_LABEL[stage], f * ALIGN_SHARE * 100),

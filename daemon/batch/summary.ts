@@ -17,7 +17,8 @@ const shown = (f: string) => {
 export function summaryTable(results: JobResult[]): string[] {
   const width = Math.max(6, ...results.map((r) => r.status.length));
   const lines = results.map((r) => {
-    const took = r.seconds !== undefined ? ` (${r.seconds.toFixed(1)} s${r.aligned ? ', aligned' : ''})` : '';
+    const how = [r.aligned ? 'aligned' : '', r.chunks ? `${r.chunks} chunks` : ''].filter(Boolean);
+    const took = r.seconds !== undefined ? ` (${[`${r.seconds.toFixed(1)} s`, ...how].join(', ')})` : '';
     const detail = r.error ?? `${r.output ? shown(r.output) : ''}${took}`;
     return `${r.status.padEnd(width)}  ${shown(r.project)}  ${detail}`;
   });

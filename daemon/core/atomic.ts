@@ -40,6 +40,15 @@ export function watchTemps(fn: (op: 'add' | 'del', file: string) => void): void 
   tempWatcher = fn;
 }
 
+/**
+ * Holds a file that is not a partial but must not outlive this process's interest in it either (the
+ * chunks of a split render until they are joined): an interrupt or a kill removes it like a temp.
+ */
+export function holdTemp(file: string): void {
+  liveTemps.add(file);
+  tempWatcher?.('add', file);
+}
+
 /** The temp file is gone (renamed into place or removed): nobody needs to clean it up any more. */
 export function dropTemp(temp: string): void {
   if (liveTemps.delete(temp)) tempWatcher?.('del', temp);

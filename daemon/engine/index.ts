@@ -11,4 +11,5 @@ export { pixelsKind } from './descriptors/pixels';
 export { summary, type Alignment, type VideoSummary } from './result';
 export { subFrame, timeAt } from './temporal/subframe';
 export { locate, MIN_SPATIAL_SCORE, regions } from './spatial/locate';
-export { compose, geometry, prepareOutput, type ComposeOptions, type ComposeResult, type Geometry } from './render/compose';
+export { checkDecodedAll, compose, geometry, prepareOutput, type ComposeOptions, type ComposeResult, type FrameRange, type Geometry } from './render/compose';
+export { chunkFile, joinChunks, planChunks, removeChunkFiles, sweepChunks, type JoinOptions } from './render/chunks';

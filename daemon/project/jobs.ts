@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { Provider, Stage } from '../../protocol/project';
 import { align } from '../align';
 import { writeFileAtomic } from '../core/atomic';
-import { compose, prepareOutput, type ComposeResult } from '../engine';
+import { checkDecodedAll, compose, joinChunks, planChunks, prepareOutput, type ComposeResult, type FrameRange } from '../engine';
 import { VidkompyError, type ErrorCode } from '../core/errors';
 import { memoryCache } from '../core/lru';
 import { type Engine } from '../../protocol/project';
@@ -131,14 +131,48 @@ export async function renderProject(p: ResolvedProject, hooks: JobHooks = {}): P
 const OVERWRITE_FIX = 'move it away, or choose another "output"';
 
 /**
- * `vidkompy run`: align (reusing a fresh saved alignment) and render. The output is checked for
- * writability first, so a typo in "output" fails now rather than after the alignment.
+ * Aligns for a render (reusing a fresh saved alignment). The output is checked for writability
+ * first, so a typo in "output" fails now rather than after the alignment.
  */
-export async function runProject(p: ResolvedProject, hooks: JobHooks = {}): Promise<AlignOutcome & { render: ComposeResult }> {
+export async function alignForRender(p: ResolvedProject, hooks: JobHooks = {}): Promise<AlignOutcome> {
   await assertContained(p, ['output', 'alignmentFile']);
   const check = await prepareOutput(p.output, [p.bg, p.fg], { overwriteFix: OVERWRITE_FIX, signal: hooks.signal });
   await fs.rm(check.temp, { force: true });
   // Only the render's rename ends the job; a cancel between the two steps still stops it.
-  const aligned = await alignProject(p, { ...hooks, commit: undefined });
+  return alignProject(p, { ...hooks, commit: undefined });
+}
+
+/** `vidkompy run`: align (reusing a fresh saved alignment) and render. */
+export async function runProject(p: ResolvedProject, hooks: JobHooks = {}): Promise<AlignOutcome & { render: ComposeResult }> {
+  const aligned = await alignForRender(p, hooks);
   return { ...aligned, render: await renderProject(p, hooks) };
+}
+
+/**
+ * How a render split across workers cuts fg (chunks of about `seconds`), or undefined when the
+ * project is too short to split. A whole render finds out that fg decodes short only at its end;
+ * a split one asks first, with the same refusal.
+ */
+export async function projectChunks(p: ResolvedProject, saved: ProjectAlignment, seconds: number, signal?: AbortSignal): Promise<FrameRange[] | undefined> {
+  const al = fromProjectAlignment(saved, p.file);
+  const frames = al.temporal.bgFrameForFg.length;
+  const ranges = planChunks(frames, al.fg.fps, seconds);
+  if (ranges) await checkDecodedAll(al, frames, { signal });
+  return ranges;
+}
+
+/** fg frames `range` of the project's render, picture only, to `file` (a chunk; see engine/render/chunks.ts). */
+export async function renderProjectChunk(p: ResolvedProject, range: FrameRange, file: string, hooks: JobHooks = {}): Promise<ComposeResult> {
+  await assertContained(p, ['output']);
+  const saved = await freshAlignment(p);
+  const options = { ...composeOptionsOf(p), output: file, frames: range, overwrite: true, signal: hooks.signal, onProgress: hooks.onRenderProgress };
+  return compose(fromProjectAlignment(saved, p.file), options);
+}
+
+/** Joins the chunks of the project's split render into its output. */
+export async function joinProjectChunks(p: ResolvedProject, chunks: { file: string; range: FrameRange }[], hooks: JobHooks = {}): Promise<ComposeResult> {
+  await assertContained(p, ['output']);
+  const saved = await freshAlignment(p);
+  const options = { ...composeOptionsOf(p), overwriteFix: OVERWRITE_FIX, signal: hooks.signal, onProgress: hooks.onRenderProgress, commit: hooks.commit };
+  return joinChunks(fromProjectAlignment(saved, p.file), chunks, options);
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { encodeMethod, ffmpegPath, openEncoder, readFrames } from '../../media/ffmpeg';
+import { encodeMethod, ffmpegPath, openEncoder } from '../../media/ffmpeg';
+import { readFramesFrom } from '../../media/seek';
 import { encoderArgs, type EncodeMethod } from '../../media/hwaccel';
 import { note } from '../../core/notes';
 import { OUTPUT_TAG, writtenByVidkompy } from '../../media/probe';
@@ -37,6 +38,19 @@ export interface ComposeOptions {
   overwrite?: boolean;
   /** What the refusal to replace a foreign file tells the user to do (default: the CLI's -y). */
   overwriteFix?: string;
+  /**
+   * Render only fg frames [from, to) of the alignment: one chunk of a render split across workers
+   * (render/chunks.ts joins them). A chunk is picture only (the join adds the sound once), starts
+   * with its own keyframe, is always x264 (so chunks from any machine join without re-encoding), and
+   * reads both inputs from the frames it needs on (a seek where the files allow one).
+   */
+  frames?: FrameRange;
+}
+
+/** fg frames [from, to), as a full decode numbers them. */
+export interface FrameRange {
+  from: number;
+  to: number;
 }
 
 export interface ComposeResult {
@@ -191,7 +205,7 @@ export async function prepareOutput(
 }
 
 /** Audio input arguments and filter for the chosen source. */
-function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { source: 'fg' | 'bg' | 'none'; args: string[]; filter?: string } {
+export function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { source: 'fg' | 'bg' | 'none'; args: string[]; filter?: string } {
   const wantFg = choice === 'fg' || (choice === 'auto' && al.fg.hasAudio);
   if (wantFg && al.fg.hasAudio) return { source: 'fg', args: ['-i', ffmpegPath(al.fg.file)] };
   if (choice === 'fg') throw new VidkompyError('BAD_ARGS', `${al.fg.file}: has no audio`, al.fg.file, { kind: 'options', verb: 'use', options: ['audio'], to: 'bg or none' });
@@ -220,9 +234,14 @@ function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { sour
   };
 }
 
+/** Why a chunk is x264 whatever the machine offers: chunks must share one stream format to join without re-encoding. */
+export const CHUNK_ENCODER_REASON = 'chunks of a split render are x264 on every worker, so they join without re-encoding';
+
 export async function compose(al: Alignment, o: ComposeOptions): Promise<ComposeResult> {
   const g = geometry(al, o.canvas);
-  const enc = await encodeMethod({ width: g.width, height: g.height, crf: o.crf, preset: o.preset });
+  const enc = o.frames
+    ? { name: 'x264' as const, args: encoderArgs('x264', o.crf, o.preset), reason: CHUNK_ENCODER_REASON }
+    : await encodeMethod({ width: g.width, height: g.height, crf: o.crf, preset: o.preset });
   try {
     return await composeWith(al, o, enc);
   } catch (e) {
@@ -234,15 +253,43 @@ export async function compose(al: Alignment, o: ComposeOptions): Promise<Compose
   }
 }
 
+/** The frames a render covers, checked against the alignment. */
+function rangeOf(al: Alignment, o: ComposeOptions): FrameRange {
+  const n = al.temporal.bgFrameForFg.length;
+  const r = o.frames ?? { from: 0, to: n };
+  if (!(Number.isInteger(r.from) && Number.isInteger(r.to) && r.from >= 0 && r.from < r.to && r.to <= n)) {
+    throw new VidkompyError('BAD_ARGS', `${o.output}: frames [${r.from}, ${r.to}) are not a range of fg's ${n} frames`, o.output);
+  }
+  return r;
+}
+
+/**
+ * A truncated or damaged fg decodes fewer frames than its index lists, and ffmpeg says nothing:
+ * the alignment (made from the same short read) cannot tell, nor can the packet count, so the
+ * container's index is the yardstick. One frame of slack: some muxers index a trailing packet that
+ * decodes to no frame. A split render asks before it starts; a whole one after it has decoded.
+ */
+export async function checkDecodedAll(al: Alignment, decoded: number, o: Pick<ComposeOptions, 'force' | 'signal'>): Promise<void> {
+  if (o.force) return;
+  const fgProbe = await probe(al.fg.file, o.signal);
+  const promised = Math.max(al.temporal.bgFrameForFg.length, fgProbe.frameCount, fgProbe.indexedFrames ?? 0);
+  if (decoded >= promised - 1) return;
+  const why = `${al.fg.file}: only ${decoded} of ${promised} frames could be decoded (the file ends early or is damaged); re-export it`;
+  throw new VidkompyError('DECODE', why, al.fg.file, { kind: 'options', verb: 'use', options: ['force'], lead: 'or', to: 'to render what decodes' });
+}
+
 async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod): Promise<ComposeResult> {
   const t0 = performance.now();
+  const chunk = !!o.frames;
+  const { from, to } = rangeOf(al, o);
   const out = await prepareOutput(o.output, [al.bg.file, al.fg.file], o);
   let encoder: ReturnType<typeof openEncoder> | undefined;
   try {
     const g = geometry(al, o.canvas);
     const map = al.temporal.bgFrameForFg;
     const nF = map.length;
-    const audio = audioPlan(al, o.audio ?? 'auto', nF);
+    const want = to - from;
+    const audio = chunk ? { source: 'none' as const, args: [] } : audioPlan(al, o.audio ?? 'auto', nF);
     const { fgCrop: c, paste } = g;
     const fgFilter = [
       c.x || c.y || c.width !== al.fg.width || c.height !== al.fg.height ? `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1` : '',
@@ -260,22 +307,28 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
       '-map', '0:v:0',
       ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
       ...enc.args,
-      '-t', (nF / al.fg.fps).toFixed(6),
-      '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`,
+      // A chunk is a piece of a stream: its length is its frames, and the join writes the container's tag and index.
+      ...(chunk ? [] : ['-t', (nF / al.fg.fps).toFixed(6), '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`]),
       ...threadArgs(),
-      '-movflags', '+faststart', '-f', out.format, ffmpegPath(out.temp),
+      ...(chunk ? [] : ['-movflags', '+faststart']),
+      '-f', out.format, ffmpegPath(out.temp),
     ];
     encoder = openEncoder(args, out.final, o.signal);
-    const bgFrames = readFrames({ file: al.bg.file, filter: bgFilter, pixFmt: 'yuv420p', width: g.width, height: g.height, signal: o.signal, what: 'decoding bg for rendering' })[Symbol.asyncIterator]();
-    let bgIndex = -1;
+    // A chunk reads both inputs from the frames it needs on (readFramesFrom seeks where it can); a
+    // whole render reads them from the start.
+    const bgStart = chunk ? map[from] : 0;
+    const bgFrames = readFramesFrom({ file: al.bg.file, from: bgStart, total: al.bg.frameCount, fps: al.bg.fps, filter: bgFilter, pixFmt: 'yuv420p', width: g.width, height: g.height, signal: o.signal, what: 'decoding bg for rendering' })[Symbol.asyncIterator]();
+    let bgIndex = bgStart - 1;
     let bgFrame: Buffer | undefined;
     let written = 0;
     try {
-      for await (const f of readFrames({ file: al.fg.file, filter: fgFilter || undefined, pixFmt: 'yuv420p', width: paste.width, height: paste.height, signal: o.signal, what: 'decoding fg for rendering' })) {
+      const fgFrames = readFramesFrom({ file: al.fg.file, from, total: al.fg.frameCount, fps: al.fg.fps, filter: fgFilter || undefined, pixFmt: 'yuv420p', width: paste.width, height: paste.height, signal: o.signal, what: 'decoding fg for rendering' });
+      for await (const f of fgFrames) {
         // fg is authoritative: a frame past the map's end (damaged tail decoded differently) reuses the last mapping.
-        const want = map[Math.min(written, nF - 1)];
+        const i = from + written;
+        const wantBg = map[Math.min(i, nF - 1)];
         const before = bgIndex;
-        while (bgIndex < want) {
+        while (bgIndex < wantBg) {
           const r = await bgFrames.next();
           if (r.done) break;
           bgFrame = r.value;
@@ -286,27 +339,22 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
         // place; one that the next fg frame may need again (or that the encoder's pipe still holds)
         // is copied first. At 1080p that saves copying 3 MB a frame.
         const reused = bgIndex === before;
-        const canvas = reused || map[Math.min(written + 1, nF - 1)] === bgIndex ? Buffer.from(bgFrame) : bgFrame;
+        const canvas = reused || map[Math.min(i + 1, nF - 1)] === bgIndex ? Buffer.from(bgFrame) : bgFrame;
         pasteYuv420(canvas, g, f, ramps);
         await encoder.write(canvas);
         written++;
-        if (written % 8 === 0) o.onProgress?.(Math.min(1, written / nF));
+        if (written % 8 === 0) o.onProgress?.(Math.min(1, written / want));
         throwIfAborted(o.signal);
+        if (chunk && written === want) break;
       }
     } finally {
       await bgFrames.return?.(undefined);
     }
     if (written === 0) throw new VidkompyError('NO_FRAMES', `${al.fg.file}: no frame could be decoded for rendering; re-export the video`, al.fg.file);
-    // A truncated or damaged fg decodes fewer frames than its index lists, and ffmpeg says nothing:
-    // the alignment (made from the same short read) cannot tell, nor can the packet count, so the
-    // container's index is the yardstick. One frame of slack: some muxers index a trailing packet
-    // that decodes to no frame.
-    const fgProbe = await probe(al.fg.file, o.signal);
-    const promised = Math.max(nF, fgProbe.frameCount, fgProbe.indexedFrames ?? 0);
-    if (written < promised - 1 && !o.force) {
-      const why = `${al.fg.file}: only ${written} of ${promised} frames could be decoded (the file ends early or is damaged); re-export it`;
-      throw new VidkompyError('DECODE', why, al.fg.file, { kind: 'options', verb: 'use', options: ['force'], lead: 'or', to: 'to render what decodes' });
+    if (chunk && written < want) {
+      throw new VidkompyError('DECODE', `${al.fg.file}: only ${written} of fg's frames ${from}–${to - 1} could be decoded (the file ends early or is damaged); re-export it`, al.fg.file);
     }
+    if (!chunk) await checkDecodedAll(al, written, o);
     await encoder.finish();
     encoder = undefined;
     commitRename(out.temp, out.final, out.final, { signal: o.signal, commit: o.commit });

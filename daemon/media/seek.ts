@@ -1,0 +1,125 @@
+import { promises as fs } from 'node:fs';
+import { note } from '../core/notes';
+import { ffmpegPath, readFrames, runTool, type FrameStreamOptions } from './ffmpeg';
+
+/**
+ * Reading a video from its N-th frame on, as if the frames before had been decoded and dropped: what
+ * one chunk of a render split across workers needs. Frame N means the N-th frame of a full decode
+ * (every frame once, in order), the numbering the alignment uses. A seek is only trusted where the
+ * frames can be told apart by time: every packet has a presentation time, there are as many as a
+ * full decode yields, and the first frame after the seek comes at frame N's time. Anything else
+ * (no times, a damaged stream, a container that seeks late) is decoded from the start, which is
+ * always right.
+ */
+
+/** Decoding starts this long before the wanted frame, so a stream whose keyframe is not a clean start settles first. */
+const LEAD_SECONDS = 1;
+
+const timesCache = new Map<string, Promise<Float64Array | undefined>>();
+const CACHE_FILES = 8;
+
+/**
+ * The presentation time of every frame, sorted (seconds from the video's start, as a full decode
+ * reports them: the container's start time subtracted), read from the packets without decoding;
+ * undefined when a packet has no time. Kept per file version for the life of the process.
+ */
+export async function frameTimes(file: string, signal?: AbortSignal): Promise<Float64Array | undefined> {
+  const st = await fs.stat(file);
+  const key = `${file}\0${st.size}\0${st.mtimeMs}`;
+  let p = timesCache.get(key);
+  if (!p) {
+    p = scanTimes(file, signal);
+    timesCache.set(key, p);
+    p.catch(() => timesCache.delete(key));
+    if (timesCache.size > CACHE_FILES) timesCache.delete(timesCache.keys().next().value!);
+  }
+  return p;
+}
+
+async function scanTimes(file: string, signal?: AbortSignal): Promise<Float64Array | undefined> {
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time:format=start_time', '-of', 'csv', ffmpegPath(file)];
+  const { stdout } = await runTool('ffprobe', args, { file, what: 'reading frame times', signal });
+  const times: number[] = [];
+  let start = 0;
+  for (const line of stdout.toString('utf8').split('\n')) {
+    const [section, value] = line.trim().split(',');
+    if (section === 'packet') {
+      const t = Number(value);
+      if (!Number.isFinite(t)) return undefined; // "N/A": frames cannot be told apart by time
+      times.push(t);
+    } else if (section === 'format') {
+      start = Number(value) || 0;
+    }
+  }
+  const sorted = Float64Array.from(times, (t) => t - start).sort();
+  return sorted;
+}
+
+/** Where to seek for frame `from`: the -ss point, and the time frame `from` must come at. */
+export interface SeekPoint {
+  seek: number;
+  time: number;
+}
+
+/**
+ * How to reach frame `from` of a video whose full decode yields `total` frames: undefined when it
+ * is read from the start (near the start anyway, or the packets' times cannot identify frames).
+ */
+export async function seekPoint(file: string, from: number, total: number, signal?: AbortSignal): Promise<SeekPoint | undefined> {
+  const times = await frameTimes(file, signal);
+  if (!times || times.length !== total || from <= 0 || from >= total) return undefined;
+  const time = times[from];
+  const seek = time - LEAD_SECONDS;
+  return seek > 0 ? { seek: Number(seek.toFixed(6)), time } : undefined;
+}
+
+export interface RangeReadOptions extends FrameStreamOptions {
+  /** The first frame wanted, counted as a full decode counts them. */
+  from: number;
+  /** How many frames a full decode yields (the alignment's count): a seek is trusted only when the packets count the same. */
+  total: number;
+  /** Frames per second (average), for the time tolerance. */
+  fps: number;
+}
+
+/**
+ * The frames of a full decode from frame `from` on; the consumer stops when it has enough (ffmpeg
+ * is then killed). Seeks when the file allows it (see above), else decodes from the start, dropping
+ * the frames before `from` inside ffmpeg (they never cross the pipe).
+ */
+export async function* readFramesFrom(o: RangeReadOptions): AsyncGenerator<Buffer> {
+  const { from, total, fps, ...stream } = o;
+  if (from <= 0) {
+    yield* readFrames(stream);
+    return;
+  }
+  const chain = (first: string) => [first, stream.filter].filter(Boolean).join(',');
+  const at = await seekPoint(o.file, from, total, o.signal);
+  if (at) {
+    const tol = 0.4 / fps;
+    let t = NaN;
+    let first: number | undefined;
+    // Frames before the wanted one are dropped by time in the filter graph, ahead of any scaling;
+    // times there count from the seek point.
+    const gate = `select=gte(t\\,${(at.time - at.seek - tol).toFixed(6)})`;
+    const frames = readFrames({
+      ...stream,
+      inputArgs: [...(stream.inputArgs ?? []), '-ss', at.seek.toFixed(6), '-noaccurate_seek'],
+      filter: chain(gate),
+      onTime: (v) => (t = v + at.seek),
+      what: stream.what ?? `reading from frame ${from}`,
+    });
+    for await (const f of frames) {
+      if (first === undefined) {
+        first = t;
+        if (!(Math.abs(t - at.time) <= tol)) break;
+      }
+      yield f;
+    }
+    if (first !== undefined && Math.abs(first - at.time) <= tol) return;
+    const got = first === undefined ? 'no frame' : `a frame at ${first.toFixed(3)} s`;
+    note(`${o.file}: a seek to frame ${from} (${at.time.toFixed(3)} s) brought ${got}; decoding from the start instead`);
+  }
+  // n counts every decoded frame (passthrough), as the full decode numbers them.
+  yield* readFrames({ ...stream, filter: chain(`select=gte(n\\,${from})`), what: stream.what ?? `reading from frame ${from}` });
+}
