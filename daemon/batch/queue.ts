@@ -102,9 +102,11 @@ function finishedResult(job: Job<QueueJobData, JobResult>, failed: boolean): Job
 }
 
 export async function viewJob(queue: BatchQueue, id: string, file: string): Promise<JobView> {
+  // The state first, then the job: a job that completes between the two reads is then seen with its
+  // result (BullMQ writes the return value and the state in one step), never as completed without one.
+  const state = await queue.getJobState(id);
   const job = await Job.fromId<QueueJobData, JobResult>(queue, id);
-  if (!job) return { project: file, id, state: 'finished', result: { project: file, status: 'cancelled', error: 'removed from the queue (batch cancel)' } };
-  const state = await job.getState();
+  if (!job || state === 'unknown') return { project: file, id, state: 'finished', result: { project: file, status: 'cancelled', error: 'removed from the queue (batch cancel)' } };
   const project = job.data.file;
   // A split render's project job waits for its chunks: it is running, on other workers.
   if (state === 'waiting-children') return { project, id, state: 'running', progress: await chunksProgress(queue, job) };
