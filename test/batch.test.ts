@@ -52,7 +52,9 @@ async function makeBatch(prefix: string, render: Record<string, Record<string, u
 const alignmentOf = (root: string, name: string) => path.join(root, name, `${name}.vidkompy.align.json`);
 const partialsUnder = (root: string): string[] => readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes('.partial-'));
 
-const LOCK_ENV = { ...process.env, VIDKOMPY_QUEUE_LOCK_MS: '2000' };
+// A short lock, so a killed worker's job is taken over within seconds; not so short that a busy
+// machine delays a live worker's lock renewal past it (its job would then run twice).
+const LOCK_ENV = { ...process.env, VIDKOMPY_QUEUE_LOCK_MS: '5000' };
 const workers: ChildProcess[] = [];
 function startWorker(url: string, ...args: string[]): ChildProcess {
   const w = collect(spawn(process.execPath, [BIN, 'worker', '--queue', url, '--threads', '1', ...args], { env: LOCK_ENV, stdio: ['ignore', 'pipe', 'pipe'] }));

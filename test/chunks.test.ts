@@ -136,7 +136,9 @@ async function assertSameRender(out: string, joins = JOINS): Promise<void> {
   assert.ok(level > 0 && diff / level < 1e-3, `the reference's sound (relative error ${(diff / level).toExponential(1)})`);
 }
 
-const LOCK_ENV = { ...process.env, VIDKOMPY_QUEUE_LOCK_MS: '2000' };
+// A short lock, so a killed worker's job is taken over within seconds; not so short that a busy
+// machine delays a live worker's lock renewal past it (its job would then run twice).
+const LOCK_ENV = { ...process.env, VIDKOMPY_QUEUE_LOCK_MS: '5000' };
 const workers: ChildProcess[] = [];
 function startWorker(url: string): ChildProcess {
   const w = collect(spawn(process.execPath, [BIN, 'worker', '--queue', url, '--threads', '1'], { env: LOCK_ENV, stdio: ['ignore', 'pipe', 'pipe'] }));
