@@ -6,8 +6,11 @@
  * well-determined frame before it and the first after it (at the fitted rate at fg's ends).
  */
 
-/** Evidence below this (drift.ts: the cost's rise around the chosen frame) is no evidence. */
-const FLAT = 0.1;
+/**
+ * Evidence below this (drift.ts: the cost's rise around the chosen frame) is no evidence: such
+ * frames are paced here and reported as uncertain (uncertain.ts), one threshold for both.
+ */
+export const FLAT = 0.1;
 /** Shorter flat runs are left to the matcher: a frame or two is within its own noise. */
 const MIN_RUN = 3;
 

@@ -1,3 +1,5 @@
+import { FLAT } from './steady';
+
 /**
  * Spans of fg frames whose bg frame is uncertain, reported in the alignment (and shaded in the
  * preview) rather than averaged away: where fg's frames cannot be told apart from their neighbours'
@@ -6,8 +8,6 @@
  * change that bg does not have).
  */
 
-/** Below this, a frame's match barely stands out from the bg frames next to it (drift.ts evidence). */
-const FLAT = 0.1;
 /** Gaps shorter than this inside a span do not split it. */
 const GAP = 3;
 
