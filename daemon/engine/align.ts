@@ -18,6 +18,7 @@ import { audioPriorOf, audioSummary, describedKey, matchInTime, type Matched } f
 import { uncertainSpans } from './temporal/uncertain';
 import { subFrame, timeAt } from './temporal/subframe';
 import { foreignPixels, onContent, onGrid, type ForeignMask } from './descriptors/foreign';
+import { firstMap } from './firstMap';
 
 /**
  * The pipeline: where fg sits in bg (spatial/), which bg frame belongs under each fg frame
@@ -89,6 +90,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
         matched = await matchInTime(ctx, { fgRect, bgRect }, size, tick, f);
       }
     }
+    if (pass === 0) o.onFirstMap?.(firstMap(loc, placement, matched));
     const { tm } = matched;
     timings.decode += matched.decodeSeconds * 1000;
     timings.temporal += matched.temporalSeconds * 1000;
