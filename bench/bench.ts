@@ -217,8 +217,9 @@ async function main(): Promise<void> {
     `live re-alignment after an option edit in the editor (engine or window changed; vidkompy/liveAlign round trip through the daemon, median of 3): ${resp.liveSeconds.toFixed(2)} s (each: ${resp.liveEach.map(f2).join(', ')} s; target < 1 s; ${resp.liveState})`,
   );
   console.log(
-    `preview scrubbing on the pair (vidkompy/frame at 480 px): first frame ${resp.scrub.firstMs.toFixed(0)} ms after opening (proxies decoded; target ≤ 2 s), ${resp.scrub.steps} one-frame steps median ${resp.scrub.stepMedianMs.toFixed(1)} ms, p90 ${resp.scrub.stepP90Ms.toFixed(1)} ms (target ≤ 100 ms), jumps across the video at most ${resp.scrub.jumpMaxMs.toFixed(0)} ms`,
+    `preview scrubbing on the pair (vidkompy/frame at 480 px): first frame ${resp.scrub.firstMs.toFixed(0)} ms after opening (target ≤ 2 s), ${resp.scrub.steps} one-frame steps median ${resp.scrub.stepMedianMs.toFixed(1)} ms, p90 ${resp.scrub.stepP90Ms.toFixed(1)} ms (target ≤ 100 ms), jumps across the video at most ${resp.scrub.jumpMaxMs.toFixed(0)} ms; the whole scrub ${f2(resp.scrub.wallSeconds)} s wall, ${f2(resp.scrub.cpuSeconds)} s CPU (daemon and its ffmpegs)`,
   );
+  console.log(`the editor's first result: the align's coarse map after ${f2(resp.coarseSeconds)} s of its ${f2(resp.alignSeconds)} s (vidkompy/coarseMap)`);
 
   const long = await benchLong('full');
   console.log(
