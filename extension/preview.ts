@@ -112,7 +112,7 @@ export class PreviewPanel {
         if (!isJobOf(m.view.project, this.project)) return;
         this.refreshSeq++; // a refresh under way would bring the older result over it
         this.view = m.view;
-        this.shown.push('coarse');
+        this.record('coarse');
         this.post({ type: 'alignment', view: m.view });
       }),
       // A restarted daemon numbers its jobs afresh and knows nothing of what was shown: ask again.
@@ -129,6 +129,11 @@ export class PreviewPanel {
       for (const d of this.subscriptions.splice(0)) d.dispose();
       onDispose();
     });
+  }
+
+  private record(what: PreviewPanel['shown'][number]): void {
+    this.shown.push(what);
+    if (this.shown.length > 500) this.shown.shift();
   }
 
   private post(m: ToWebview): void {
@@ -182,7 +187,7 @@ export class PreviewPanel {
     }
     if (seq !== this.refreshSeq) return; // a newer refresh is on its way
     this.view = view;
-    this.shown.push(view ? 'result' : 'none');
+    this.record(view ? 'result' : 'none');
     this.post(reason === undefined ? { type: 'alignment', view } : { type: 'alignment', view, reason });
   }
 

@@ -61,6 +61,11 @@ export async function previewableAlignment(saved: ProjectAlignment, p: ResolvedP
   return previewAlignment(saved, p);
 }
 
+/** An alignment keeps fg's rate, not its timestamps: constant-rate times (exact for CFR fg). */
+function fgTimesOf(n: number, fps: number): number[] {
+  return Array.from({ length: n }, (_, i) => round(i / fps, 6));
+}
+
 export async function alignmentView(p: ResolvedProject, projectUri: string): Promise<AlignmentView | null> {
   const saved = await readProjectAlignment(p.alignmentFile);
   if (!saved) return null;
@@ -74,8 +79,7 @@ export async function alignmentView(p: ResolvedProject, projectUri: string): Pro
     spatial: { x: al.spatial.x, y: al.spatial.y, scale: al.spatial.scale, confidence: al.spatial.confidence },
     bgFrameForFg: t.bgFrameForFg,
     bgTimeForFg: t.bgTimeForFg,
-    // The alignment keeps fg's rate, not its timestamps: constant-rate times (exact for CFR fg).
-    fgTimes: t.bgFrameForFg.map((_, i) => round(i / al.fg.fps, 6)),
+    fgTimes: fgTimesOf(t.bgFrameForFg.length, al.fg.fps),
     confidence: t.confidence,
     anchors: p.data.anchors ?? [],
     cuts: (t.cuts ?? []).map((c) => c.fg),
@@ -97,7 +101,7 @@ export async function coarseView(p: ResolvedProject, projectUri: string, map: Fi
     spatial: map.spatial,
     bgFrameForFg: map.bgFrameForFg,
     bgTimeForFg: map.bgTimeForFg,
-    fgTimes: map.bgFrameForFg.map((_, i) => round(i / fg.fps, 6)),
+    fgTimes: fgTimesOf(map.bgFrameForFg.length, fg.fps),
     confidence: map.confidence,
     anchors: p.data.anchors ?? [],
     cuts: [],
