@@ -34,7 +34,7 @@ describe('preview proxies', () => {
     await runTool('ffmpeg', args, { file: h264, what: 'making a test input' });
   });
 
-  it('hands out exactly the sequential decode’s frames, in any order, within a small budget', async () => {
+  it('hands out exactly the sequential decode’s frames, in any order, within a small budget', async (t) => {
     const info = await probe(h264);
     const filter = `scale=${W}:${H}:flags=area`;
     const ref = await sequential(h264, filter, W, H);
@@ -52,8 +52,9 @@ describe('preview proxies', () => {
       assert.ok(store.stats.bytes <= budget, `kept ${store.stats.bytes} bytes, budget ${budget}`);
     }
     assert.deepEqual(wrong, [], 'every frame is the one its index names');
-    // The forward scrub was served from frames decoded ahead of it, not one decoder start a step.
-    assert.ok(store.stats.hits >= 30, `hits ${JSON.stringify(store.stats)}`);
+    // The scrubs were served by the running decoder or from memory, not a decoder start (a seek) a step.
+    t.diagnostic(JSON.stringify(store.stats));
+    assert.equal(store.stats.singles, 0, JSON.stringify(store.stats));
     assert.ok(store.stats.starts <= 12, `decoder starts ${JSON.stringify(store.stats)}`);
     store.clear();
   });
