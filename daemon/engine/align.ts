@@ -64,7 +64,8 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       throw e;
     }));
   const { bg, fg, content } = loc;
-  const timings = { spatial: performance.now() - t0, decode: 0, temporal: 0, refine: 0 };
+  // hypotheses: other placements tried and verified over time (spatial/hypotheses.ts), their decodes included.
+  const timings = { spatial: performance.now() - t0, decode: 0, temporal: 0, refine: 0, hypotheses: 0 };
   let placement = loc.placement;
   let matched: Matched;
   const audio = audioPriorOf(loc, engine, o, ids);
@@ -86,6 +87,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     if (pass === 0) {
       ({ matched, foreign } = await firstMatch(ctx, { fgRect, bgRect }, size, tick).finally(() => stopEarly.abort()));
       if (!verified && loc.method !== 'manual') {
+        const th = performance.now();
         tried.push({ ...placement, support: support(matched.tm.confidence) });
         // A placement that leaves much of fg unexplained came from a chance match: search again on
         // the frames its own map paired, and keep whichever explains fg better over time.
@@ -95,8 +97,6 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
           const r = regions({ ...loc, placement: alt });
           const sz = analysisSize(r.fgRect, total);
           const m = await firstMatch(ctx, r, sz, tick);
-          timings.decode += m.matched.decodeSeconds * 1000;
-          timings.temporal += m.matched.temporalSeconds * 1000;
           tried.push({ ...alt, support: support(m.matched.tm.confidence) });
           tried.sort((a, b) => b.support - a.support);
           if (tried[0].support !== support(m.matched.tm.confidence)) break;
@@ -105,6 +105,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
           placement = alt;
           ({ matched, foreign } = m);
         }
+        timings.hypotheses += performance.now() - th;
       }
     } else {
       const seq = matched!.fgF.seq;
@@ -137,11 +138,11 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       // and the refinement, fed by that map, confirms itself. Crops are far more common than a
       // 1-2% resize: the unscaled placement is tried over the whole video, and kept unless it
       // explains fg's frames worse.
+      const th = performance.now();
       const unity = refine(j.pairs, { ...placement, scale: 1 }, { from: 1, scaleUncertainty: 0, fixedScale: 1, foreign });
       const r = regions({ ...loc, placement: unity });
       const m = await firstMatch(ctx, r, analysisSize(r.fgRect, total), tick);
-      timings.decode += m.matched.decodeSeconds * 1000;
-      timings.temporal += m.matched.temporalSeconds * 1000;
+      timings.hypotheses += performance.now() - th;
       tried.push({ ...unity, support: support(m.matched.tm.confidence) });
       if (support(m.matched.tm.confidence) >= support(tm.confidence) - 0.001) {
         placement = { ...unity, x: Math.round(unity.x), y: Math.round(unity.y) };
@@ -212,6 +213,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       decode: secs(timings.decode),
       temporal: secs(timings.temporal),
       refine: secs(timings.refine),
+      hypotheses: secs(timings.hypotheses),
       total: secs(performance.now() - t0),
     },
   };
