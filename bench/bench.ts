@@ -10,7 +10,7 @@
  * the native kernels against their TypeScript twins, when bench/kernels.ts is present.
  * `--help` prints this and runs nothing.
  */
-import { SUPPORTED } from '../daemon/engine/spatial/hypotheses';
+import { pixelsKind } from '../daemon/engine/descriptors/pixels';
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   console.log('CPU s = user + system seconds of the whole process tree (ffmpeg children included): stable on a shared machine, where wall time is not.');
   // Other placements are tried only when the first leaves fg's frames poorly explained (spatial/hypotheses.ts).
   console.log(
-    `placement hypotheses: ${(a.timings.hypotheses ?? 0).toFixed(2)} s of the align's ${a.timings.total.toFixed(2)} s (the placement's mean frame similarity ${a.temporal.meanConfidence}; others are tried below ${SUPPORTED})`,
+    `placement hypotheses: ${(a.timings.hypotheses ?? 0).toFixed(2)} s of the align's ${a.timings.total.toFixed(2)} s (the placement's mean frame similarity ${a.temporal.meanConfidence}; others are tried below ${pixelsKind.supported})`,
   );
   console.log(decodesOf('align', alStats, bg, fg));
   console.log(decodesOf('compose', cStats, bg, fg));

@@ -13,7 +13,7 @@ import { judge, trustSignals } from './trust';
 import { jointRefine } from './spatial/joint';
 import { fixedScale, locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
 import { cornerDistance, placementSpread, type PlacementSpread } from './spatial/moving';
-import { placementOnMatched, support, SUPPORTED } from './spatial/hypotheses';
+import { placementOnMatched, support } from './spatial/hypotheses';
 import { refine, type Placement } from './spatial/search';
 import type { Rect } from '../core/geometry';
 import { audioPriorOf, audioSummary, describedKey, matchInTime, type Matched } from './temporal/match';
@@ -91,7 +91,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
         tried.push({ ...placement, support: support(matched.tm.confidence) });
         // A placement that leaves much of fg unexplained came from a chance match: search again on
         // the frames its own map paired, and keep whichever explains fg better over time.
-        for (let round = 0; round < 2 && tried[0].support < SUPPORTED; round++) {
+        for (let round = 0; round < 2 && tried[0].support < kind.supported; round++) {
           const alt = await placementOnMatched(ctx, placement, matched.tm.bgFrameForFg, matched.tm.confidence, { fg: matched.fgF.seq, bg: matched.bgF.seq });
           if (!alt || tried.some((h) => !distinct(h, alt, content))) break;
           const r = regions({ ...loc, placement: alt });

@@ -13,7 +13,8 @@ import { refine, scaleGrid, type Placement } from './search';
  * pairs can be a chance match in a wrong basin, which then looks right on the few frames it was
  * refined on (NCC 0.99) while most of fg does not match. What gives it away is the temporal pass:
  * across all of fg, a right placement's frames match their bg frames about as well as the pixels
- * allow (mean similarity ≥ 0.98 on every right pair of the corpus), a wrong one's do not.
+ * allow (mean similarity ≥ 0.98 on every right pair of the corpus, in pixels), a wrong one's do
+ * not. The bar is each descriptor kind's own (`DescriptorKind.supported`).
  *
  * When that support is weak, the pass's own map offers what the coarse search lacked: frame pairs
  * from the same moment. Searched together — one position and scale that fits all the pairs, each
@@ -21,8 +22,6 @@ import { refine, scaleGrid, type Placement } from './search';
  * then verifies with a temporal pass of its own and keeps only if fg's frames match better there.
  */
 
-/** Mean per-frame similarity at or above which a placement is taken as supported (no other is tried). */
-export const SUPPORTED = 0.97;
 /** Time-matched pairs the search uses, spread across fg. */
 const PAIRS = 6;
 /** bg frames either side of each pair's match that it is also compared with. */
