@@ -91,15 +91,18 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
         tried.push({ ...placement, support: support(matched.tm.confidence) });
         // A placement that leaves much of fg unexplained came from a chance match: search again on
         // the frames its own map paired, and keep whichever explains fg better over time.
-        for (let round = 0; round < 2 && tried[0].support < kind.supported; round++) {
+        for (let round = 0; round < 2 && support(matched.tm.confidence) < kind.supported; round++) {
           const alt = await placementOnMatched(ctx, placement, matched.tm.bgFrameForFg, matched.tm.confidence, { fg: matched.fgF.seq, bg: matched.bgF.seq });
-          if (!alt || tried.some((h) => !distinct(h, alt, content))) break;
+          // A place that does not fit the very pairs it was found on is no placement (a moving window's).
+          if (!alt || alt.score < ALT_FIT || tried.some((h) => !distinct(h, alt, content))) break;
           const r = regions({ ...loc, placement: alt });
           const sz = analysisSize(r.fgRect, total);
           const m = await firstMatch(ctx, r, sz, tick);
+          const now = support(matched.tm.confidence);
           tried.push({ ...alt, support: support(m.matched.tm.confidence) });
-          tried.sort((a, b) => b.support - a.support);
-          if (tried[0].support !== support(m.matched.tm.confidence)) break;
+          // Clearly better, or no better at all: where no fixed placement explains fg (a moving
+          // window) they all fit about as badly, and the first is as good as any.
+          if (support(m.matched.tm.confidence) < now + GAIN) break;
           ({ bgRect, fgRect } = r);
           size = sz;
           placement = alt;
@@ -144,7 +147,9 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       const m = await firstMatch(ctx, r, analysisSize(r.fgRect, total), tick);
       timings.hypotheses += performance.now() - th;
       tried.push({ ...unity, support: support(m.matched.tm.confidence) });
-      if (support(m.matched.tm.confidence) >= support(tm.confidence) - 0.001) {
+      // It must fit the refinement's pairs about as well too: where no fixed placement explains fg
+      // (a moving window) every placement's frames match about as badly over time.
+      if (support(m.matched.tm.confidence) >= support(tm.confidence) - 0.001 && unity.score >= placement.score - 0.05) {
         placement = { ...unity, x: Math.round(unity.x), y: Math.round(unity.y) };
         matched = m.matched;
       }
@@ -240,6 +245,11 @@ async function firstMatch(
     foreign: onContent(f, matched.fgF.seq.w, matched.fgF.seq.h, rects.fgRect, content),
   };
 }
+
+/** Mean frame similarity by which another placement must explain fg better to replace the first. */
+const GAIN = 0.02;
+/** NCC on its own time-matched pairs below which a placement found there is not tried (right ones: 0.92 and more). */
+const ALT_FIT = 0.8;
 
 /** A placement a small resize away from an unscaled crop, found by the search (not given). */
 function nearUnity(p: Placement, loc: Located, o: AlignOptions): boolean {
