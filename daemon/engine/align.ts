@@ -85,7 +85,12 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, (done + (pass === 0 ? earlyDone : 0)) / total));
     };
     if (pass === 0) {
-      ({ matched, foreign } = await firstMatch(ctx, { fgRect, bgRect }, size, tick).finally(() => stopEarly.abort()));
+      // Whatever the early decode did not deliver to this match is stopped, and forgotten: another
+      // placement tried below may ask for the region it was decoding, and must not get its abort.
+      ({ matched, foreign } = await firstMatch(ctx, { fgRect, bgRect }, size, tick).finally(() => {
+        stopEarly.abort();
+        early.clear();
+      }));
       if (!verified && loc.method !== 'manual') {
         const th = performance.now();
         tried.push({ ...placement, support: support(matched.tm.confidence) });
