@@ -4,7 +4,8 @@ import type { DescriptorSet } from '../descriptors/types';
 import { robustLine } from '../../core/line';
 import { bandLevel, interpolate, topLevel, type TopStats } from './pyramid';
 import { correctDrift, evidenceFromSharpness } from './drift';
-import { steadyPacing } from './steady';
+import { FLAT, steadyPacing } from './steady';
+import { PIECE_WINDOW, ratePieces, usualRate } from './pieces';
 import { VidkompyError } from '../../core/errors';
 
 /**
@@ -51,7 +52,11 @@ export interface TemporalResult {
   evidence: Float32Array;
   /** Half-width in bg frames of the band the final frame-by-frame pass searched (≥ the window option). */
   window: number;
-  /** Fitted bg frames per fg frame, and bg frame at fg frame 0, from the whole map. */
+  /**
+   * Fitted bg frames per fg frame, and bg frame at fg frame 0 (of the whole map's line). Where the map
+   * clearly changes rate (a freeze frame, a slow-motion stretch: see usualSlope) the slope is fg's
+   * usual rate outside those stretches.
+   */
   slope: number;
   intercept: number;
   maskFraction: number;
@@ -163,5 +168,29 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
     path,
   );
   o.onProgress?.(1);
-  return { bgFrameForFg: path, confidence, evidence, window, slope: fit.slope, intercept: fit.intercept, maskFraction: d.maskFraction, top };
+  const slope = usualSlope(path, evidence) ?? fit.slope;
+  return { bgFrameForFg: path, confidence, evidence, window, slope, intercept: fit.intercept, maskFraction: d.maskFraction, top };
+}
+
+/**
+ * fg's usual rate when its map runs at clearly different rates in pieces (a freeze frame holds one
+ * bg frame, a slow-motion stretch runs at half the rate), each change seen in the frames on both of
+ * its sides: one line through such a map is no rate at all (a 2 s half-speed stretch in 9 s of fg
+ * fits 0.68×, which reads as an implausible speed). A side mostly paced for lack of evidence
+ * (steady.ts) is no such evidence, only a line drawn between its neighbours: then the whole map's
+ * line stays. (The frames right at a change may be a frame off and flat: the rate penalty rounds
+ * the corner a little, hence half a side, not all of it.)
+ */
+function usualSlope(path: Int32Array, evidence: Float32Array): number | undefined {
+  const pieces = ratePieces(path);
+  if (pieces.length < 2) return undefined;
+  const sure = (a: number, b: number) => {
+    let k = 0;
+    for (let i = a; i < b; i++) if (evidence[i] >= FLAT) k++;
+    return k >= 0.5 * (b - a);
+  };
+  for (const p of pieces.slice(1)) {
+    if (!sure(Math.max(0, p.first - PIECE_WINDOW), p.first) || !sure(p.first, Math.min(path.length, p.first + PIECE_WINDOW))) return undefined;
+  }
+  return usualRate(path, pieces);
 }
