@@ -32,6 +32,12 @@ const STRAIGHT_RMS = 0.45;
 const MIN_CHANGE = 0.2;
 const MIN_STEP = 0.1;
 
+/** Two slopes far enough apart to be a change of rate. */
+function changes(a: number, b: number): boolean {
+  const d = Math.abs(a - b);
+  return d >= MIN_STEP && d >= MIN_CHANGE * Math.max(Math.abs(a), Math.abs(b));
+}
+
 /** Prefix sums of a map's moments, for O(1) least-squares fits over any range. */
 interface Moments {
   s1: Float64Array;
@@ -91,25 +97,36 @@ export function ratePieces(map: ArrayLike<number>, cuts: readonly number[] = [],
     // frames qualify (a side may take in a frame of the other piece): the best fitting one wins.
     let best = -1;
     let bestRss = Infinity;
+    let seen = -Infinity;
     for (let i = lo + w; i + w <= hi; i++) {
       const l = fit(m, i - w, i);
       const r = fit(m, i, i + w);
-      const d = Math.abs(l.slope - r.slope);
-      const ok = d >= MIN_STEP && d >= MIN_CHANGE * Math.max(Math.abs(l.slope), Math.abs(r.slope)) && l.rms <= STRAIGHT_RMS && r.rms <= STRAIGHT_RMS;
-      if (ok) {
-        const rss = l.rms * l.rms + r.rms * r.rms;
-        if (best >= 0 && i - best > w) {
-          breaks.push(best);
-          bestRss = Infinity;
-        }
-        if (rss < bestRss) {
-          best = i;
-          bestRss = rss;
-        }
+      if (!(changes(l.slope, r.slope) && l.rms <= STRAIGHT_RMS && r.rms <= STRAIGHT_RMS)) continue;
+      // A run of candidates (gaps of a frame or two) is one change.
+      if (best >= 0 && i - seen > 2) {
+        breaks.push(best);
+        bestRss = Infinity;
+      }
+      seen = i;
+      const rss = l.rms * l.rms + r.rms * r.rms;
+      if (rss < bestRss) {
+        best = i;
+        bestRss = rss;
       }
     }
     if (best >= 0) breaks.push(best);
+    // A run of candidates can break in two (quantisation makes a side's straightness flicker near
+    // a gentle change): neighbours at about one rate are one piece.
     const bounds = [lo, ...breaks, hi];
+    for (let k = 1; k + 1 < bounds.length; ) {
+      const a = fit(m, bounds[k - 1], bounds[k]);
+      const b = fit(m, bounds[k], bounds[k + 1]);
+      if (changes(a.slope, b.slope)) k++;
+      else {
+        bounds.splice(k, 1);
+        k = Math.max(1, k - 1);
+      }
+    }
     for (let k = 0; k + 1 < bounds.length; k++) {
       const f = fit(m, bounds[k], bounds[k + 1]);
       pieces.push({ first: bounds[k], last: bounds[k + 1] - 1, slope: f.slope, intercept: f.intercept });
