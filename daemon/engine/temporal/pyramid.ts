@@ -351,7 +351,8 @@ function polish(
 
 /**
  * One level below: fg rows every `step` frames, each searching `half` bg frames either side of where
- * the level above (bent through the anchors) puts it.
+ * the level above (bent through the anchors) puts it. `corners`: at the last level, let clear
+ * frames sharpen the path's corners (polish; off for an engine that smooths the map afterwards).
  */
 export function bandLevel(
   fg: Descriptors,
@@ -361,6 +362,7 @@ export function bandLevel(
   half: number,
   rate: number,
   anchors: { fg: number; bg: number }[],
+  corners = true,
 ): Level {
   const nF = fg.n;
   const nB = bg.n;
@@ -393,7 +395,7 @@ export function bandLevel(
   const lambda = (0.1 * costSpread(cost, n, width, stride, (r) => centres[r], Math.ceil(R) + 4)) / Math.max(1, R);
   const maxStep = Math.max(1, Math.ceil(R * 2) + 1);
   let path = endsOnLine(bandedPath(cost, n, lo, width, stride, R, maxStep, lambda), cost, rows, lo, width, stride, R, maxStep, lambda);
-  if (step === 1) path = polish(cost, lo, width, stride, path, R, maxStep, lambda, Math.max(2, Math.round(R)));
+  if (step === 1 && corners) path = polish(cost, lo, width, stride, path, R, maxStep, lambda, Math.max(2, Math.round(R)));
   const pc = new Float32Array(n);
   for (let r = 0; r < n; r++) pc[r] = cost[r * stride + (path[r] - lo[r])];
   return { rows, path, cost: pc, sharp: sharpness(cost, n, lo, width, stride, path, Math.max(2, Math.round(R))) };

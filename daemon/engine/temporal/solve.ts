@@ -141,7 +141,7 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
     if (s === 1) window = half;
     // Small vectors while steps are long; the full descriptors for the last levels.
     const useFine = s < 4;
-    level = bandLevel(useFine ? d.fg : d.coarseFg, useFine ? d.bg : d.coarseBg, s, (i) => base(i) + bend(i), half, rate, anchors);
+    level = bandLevel(useFine ? d.fg : d.coarseFg, useFine ? d.bg : d.coarseBg, s, (i) => base(i) + bend(i), half, rate, anchors, o.engine !== 'precise');
     prevStep = s;
     o.onProgress?.(0.3 + (0.7 * (k + 1)) / levels.length);
   });
