@@ -7,7 +7,7 @@ import { correlate, fft2, nextPow2 } from '../daemon/engine/spatial/fft';
 import { crop, ncc, resize, resizedTemplate, template, toGray, type Gray } from '../daemon/engine/image';
 import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
-import { alignTemporal } from '../daemon/engine/temporal/solve';
+import { alignTemporal, usualSlope } from '../daemon/engine/temporal/solve';
 import { steadyPacing } from '../daemon/engine/temporal/steady';
 import { ratePieces, usualRate } from '../daemon/engine/temporal/pieces';
 import { subFrame, timeAt } from '../daemon/engine/temporal/subframe';
@@ -437,6 +437,26 @@ describe('rate pieces (pure)', () => {
         [100, 199],
       ],
     );
+  });
+
+  it('fg’s usual speed: through a freeze and slow motion, but not for a wrong map that holds still a while, nor across paced stretches', () => {
+    const t = frameMap(bg, { fps: 30, offset: 0.5, frames: 330, holds: [{ at: 3, seconds: 1 }], ramps: [{ start: 6, end: 8, speed: 0.5 }] });
+    const sure = new Float32Array(330).fill(1);
+    assert.ok(near(usualSlope(Int32Array.from(t.frames), sure)!, 25 / 30, 0.005));
+    // The same map where the frames around the freeze could not be told apart (steady pacing's lines).
+    const flat = Float32Array.from(sure, (v, i) => (i >= 70 && i < 110 ? 0 : v));
+    assert.equal(usualSlope(Int32Array.from(t.frames), flat), undefined);
+    // The map the sample's 160×96 crop got when it was matched 20 frames off (bench/trust.ts,
+    // "misaligned"): it holds bg frame 115 for 20 frames, but wanders elsewhere; one line (0.59×) stays.
+    const wrong = [
+      73, 73, 74, 76, 77, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 87, 88, 89, 90, 91, 92, 93, 95, 96, 96, 97, 98, 99, 99, 100, 101, 102, 103, 104, 105, 106,
+      106, 107, 108, 109, 110, 111, 112, 113, 113, 114, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 116, 116,
+      116, 116, 116, 116, 116, 116, 117, 118, 119, 120, 120, 121, 121, 122, 123, 123, 123, 124, 125, 127, 128, 128, 128, 128, 131, 131, 131, 131, 131, 131, 132,
+      133, 134, 134, 134, 135, 136, 137, 139, 139, 140, 141, 142, 143, 144, 145, 147, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161,
+      163, 163, 164, 165, 166, 167, 168, 169, 170, 171,
+    ];
+    assert.ok(ratePieces(wrong).length > 1, 'it does look like pieces');
+    assert.equal(usualSlope(Int32Array.from(wrong), new Float32Array(wrong.length).fill(1)), undefined);
   });
 
   it('sees no change in jumpy maps (nothing straight on both sides)', () => {

@@ -14,6 +14,8 @@ export interface RatePiece {
   /** Least-squares line of the map over the piece: bg frame ≈ slope · fg frame + intercept. */
   slope: number;
   intercept: number;
+  /** RMS distance of the piece's frames from its line, bg frames (a steady rate's rounding: 0.29). */
+  rms: number;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface RatePiece {
 export const PIECE_WINDOW = 15;
 
 /** Straight: the RMS distance of whole frames from their line (a steady rate's rounding gives 0.29). */
-const STRAIGHT_RMS = 0.45;
+export const STRAIGHT_RMS = 0.45;
 /**
  * A change of rate: the two slopes differ by at least this share of the faster one, and by at least
  * MIN_STEP bg frames per fg frame (4 times the noise of two slopes over PIECE_WINDOW frames).
@@ -129,7 +131,7 @@ export function ratePieces(map: ArrayLike<number>, cuts: readonly number[] = [],
     }
     for (let k = 0; k + 1 < bounds.length; k++) {
       const f = fit(m, bounds[k], bounds[k + 1]);
-      pieces.push({ first: bounds[k], last: bounds[k + 1] - 1, slope: f.slope, intercept: f.intercept });
+      pieces.push({ first: bounds[k], last: bounds[k + 1] - 1, slope: f.slope, intercept: f.intercept, rms: f.rms });
     }
   }
   return pieces;

@@ -5,7 +5,7 @@ import { robustLine } from '../../core/line';
 import { bandLevel, interpolate, topLevel, type TopStats } from './pyramid';
 import { correctDrift, evidenceFromSharpness } from './drift';
 import { FLAT, steadyPacing } from './steady';
-import { PIECE_WINDOW, ratePieces, usualRate } from './pieces';
+import { PIECE_WINDOW, ratePieces, STRAIGHT_RMS, usualRate } from './pieces';
 import { VidkompyError } from '../../core/errors';
 
 /**
@@ -178,12 +178,14 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
  * its sides: one line through such a map is no rate at all (a 2 s half-speed stretch in 9 s of fg
  * fits 0.68×, which reads as an implausible speed). A side mostly paced for lack of evidence
  * (steady.ts) is no such evidence, only a line drawn between its neighbours: then the whole map's
- * line stays. (The frames right at a change may be a frame off and flat: the rate penalty rounds
- * the corner a little, hence half a side, not all of it.)
+ * line stays. (The frames right at a change may be a frame off and flat: the rate penalty can
+ * round the corner a little, hence half a side, not all of it.)
  */
-function usualSlope(path: Int32Array, evidence: Float32Array): number | undefined {
+export function usualSlope(path: Int32Array, evidence: Float32Array): number | undefined {
   const pieces = ratePieces(path);
-  if (pieces.length < 2) return undefined;
+  // Only a map that is straight pieces throughout: a wrong one can hold still a while and look
+  // like a freeze, but it wanders elsewhere (a 160×96 crop matched 20 frames off: RMS 1.9).
+  if (pieces.length < 2 || pieces.some((p) => p.rms > STRAIGHT_RMS)) return undefined;
   const sure = (a: number, b: number) => {
     let k = 0;
     for (let i = a; i < b; i++) if (evidence[i] >= FLAT) k++;
