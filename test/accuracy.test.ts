@@ -188,15 +188,22 @@ describe('alignment accuracy against ground truth', () => {
   // Freeze frames and slow motion: fg's rate through bg changes for a while. Every frame within one,
   // and the reported speed is fg's usual one (a line through the whole map would read 0.68×, an
   // implausible speed the trust figure refused).
+  const wide = { x: 90, y: 70, width: 480, height: 270 };
   for (const [name, spec] of [
-    ['a 1 s freeze frame, 25→30 fps', { crop: { x: 90, y: 70, width: 480, height: 270 }, fps: 30, offset: 0.5, holds: [{ at: 3, seconds: 1 }] }],
+    ['a 1 s freeze frame, 25→30 fps', { crop: wide, fps: 30, offset: 0.5, holds: [{ at: 3, seconds: 1 }] }],
     [
       '2 s at half speed (slow motion), 25→24 fps, graded',
-      { crop: { x: 60, y: 40, width: 560, height: 300 }, fps: 24, offset: 0.3, ramps: [{ start: 3, end: 5, speed: 0.5 }], grade: { contrast: 1.2, brightness: 0.03 } },
+      {
+        crop: { x: 60, y: 40, width: 560, height: 300 },
+        fps: 24,
+        offset: 0.3,
+        ramps: [{ start: 3, end: 5, speed: 0.5 }],
+        grade: { contrast: 1.2, brightness: 0.03 },
+      },
     ],
     [
       'a 1 s freeze frame and 2 s at half speed in one fg, 25→30 fps',
-      { crop: { x: 90, y: 70, width: 480, height: 270 }, fps: 30, offset: 0.3, holds: [{ at: 1.6, seconds: 1 }], ramps: [{ start: 3.6, end: 5.6, speed: 0.5 }] },
+      { crop: wide, fps: 30, offset: 0.3, holds: [{ at: 1.6, seconds: 1 }], ramps: [{ start: 3.6, end: 5.6, speed: 0.5 }] },
     ],
   ] as [string, DeriveSpec][]) {
     it(`sample: ${name}`, async (t) => {
