@@ -10,6 +10,7 @@
  * the native kernels against their TypeScript twins, when bench/kernels.ts is present.
  * `--help` prints this and runs nothing.
  */
+import { pixelsKind } from '../daemon/engine/descriptors/pixels';
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -197,6 +198,10 @@ async function main(): Promise<void> {
     'floors: align = ffmpeg decoding bg and fg concurrently to null; compose = ffmpeg decoding both, overlaying and encoding with the same x264 settings.',
   );
   console.log('CPU s = user + system seconds of the whole process tree (ffmpeg children included): stable on a shared machine, where wall time is not.');
+  // Other placements are tried only when the first leaves fg's frames poorly explained (spatial/hypotheses.ts).
+  console.log(
+    `placement hypotheses: ${(a.timings.hypotheses ?? 0).toFixed(2)} s of the align's ${a.timings.total.toFixed(2)} s (the placement's mean frame similarity ${a.temporal.meanConfidence}; others are tried below ${pixelsKind.supported})`,
+  );
   console.log(decodesOf('align', alStats, bg, fg));
   console.log(decodesOf('compose', cStats, bg, fg));
 
@@ -217,8 +222,9 @@ async function main(): Promise<void> {
     `live re-alignment after an option edit in the editor (engine or window changed; vidkompy/liveAlign round trip through the daemon, median of 3): ${resp.liveSeconds.toFixed(2)} s (each: ${resp.liveEach.map(f2).join(', ')} s; target < 1 s; ${resp.liveState})`,
   );
   console.log(
-    `preview scrubbing on the pair (vidkompy/frame at 480 px): first frame ${resp.scrub.firstMs.toFixed(0)} ms after opening (proxies decoded; target ≤ 2 s), ${resp.scrub.steps} one-frame steps median ${resp.scrub.stepMedianMs.toFixed(1)} ms, p90 ${resp.scrub.stepP90Ms.toFixed(1)} ms (target ≤ 100 ms), jumps across the video at most ${resp.scrub.jumpMaxMs.toFixed(0)} ms`,
+    `preview scrubbing on the pair (vidkompy/frame at 480 px): first frame ${resp.scrub.firstMs.toFixed(0)} ms after opening (target ≤ 2 s), ${resp.scrub.steps} one-frame steps median ${resp.scrub.stepMedianMs.toFixed(1)} ms, p90 ${resp.scrub.stepP90Ms.toFixed(1)} ms (target ≤ 100 ms), jumps across the video at most ${resp.scrub.jumpMaxMs.toFixed(0)} ms; the whole scrub ${f2(resp.scrub.wallSeconds)} s wall, ${f2(resp.scrub.cpuSeconds)} s CPU (daemon and its ffmpegs)`,
   );
+  console.log(`the editor's first result: the align's coarse map after ${f2(resp.coarseSeconds)} s of its ${f2(resp.alignSeconds)} s (vidkompy/coarseMap)`);
 
   const long = await benchLong('full');
   console.log(

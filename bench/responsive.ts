@@ -5,10 +5,11 @@
  * Then the live re-alignment the editor asks for after an option edit (engine full → precise,
  * window 12): the round trip of vidkompy/liveAlign, what the user waits for between the
  * debounce and "aligned" in the status bar. Then the preview's scrubbing: the first frame and
- * single steps and jumps through vidkompy/frame.
+ * single steps and jumps through vidkompy/frame, with the CPU time they took (the daemon and its
+ * ffmpegs, on Linux). And how soon the align's coarse map (vidkompy/coarseMap) came.
  * `node --import tsx bench/responsive.ts BG FG DIR` runs this part of the bench alone.
  */
-import { promises as fs } from 'node:fs';
+import { readdirSync, readFileSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HoverRequest, type MarkupContent } from 'vscode-languageserver-protocol';
 import { alignRequest, frameRequest, liveAlignRequest, resultRequest } from '../protocol/lsp';
@@ -17,6 +18,8 @@ import { ensureBuilt, startClient } from '../test/support/lspClient';
 
 export interface Responsiveness {
   alignSeconds: number;
+  /** When the align's coarse map (its first pass) reached the editor, seconds from the request. */
+  coarseSeconds: number;
   hovers: number;
   medianMs: number;
   p95Ms: number;
@@ -31,7 +34,7 @@ export interface Responsiveness {
    * The preview's scrubbing (vidkompy/frame at 480 px): the first frame after opening (the preview
    * proxies decoded), then one-frame steps and jumps across the video, milliseconds.
    */
-  scrub: { firstMs: number; stepMedianMs: number; stepP90Ms: number; jumpMaxMs: number; steps: number };
+  scrub: { firstMs: number; stepMedianMs: number; stepP90Ms: number; jumpMaxMs: number; steps: number; wallSeconds: number; cpuSeconds: number };
 }
 
 export async function benchResponsive(dir: string, bg: string, fg: string): Promise<Responsiveness> {
@@ -56,6 +59,11 @@ export async function benchResponsive(dir: string, bg: string, fg: string): Prom
     let done = false;
     const t0 = performance.now();
     const align = client.conn.sendRequest(alignRequest, { project: pathToUri(file) }).finally(() => (done = true));
+    let coarseSeconds = NaN;
+    void client.until('the coarse map', () => client.coarse.length > 0 || undefined, 600_000).then(
+      () => (coarseSeconds = (performance.now() - t0) / 1000),
+      () => undefined,
+    );
     while (!done) {
       times.push(await hover());
       await new Promise((r) => setTimeout(r, 50));
@@ -81,7 +89,7 @@ export async function benchResponsive(dir: string, bg: string, fg: string): Prom
     const sorted = [...times].sort((a, b) => a - b);
     const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
     const replies = { hovers: times.length, medianMs: q(0.5), p95Ms: q(0.95), maxMs: sorted[sorted.length - 1] ?? 0 };
-    return { alignSeconds, ...replies, liveSeconds, liveEach: lives.map((l) => l.seconds), liveState: live.state, scrub };
+    return { alignSeconds, coarseSeconds, ...replies, liveSeconds, liveEach: lives.map((l) => l.seconds), liveState: live.state, scrub };
   } finally {
     await client.close();
   }
@@ -98,6 +106,8 @@ async function scrubbing(client: Awaited<ReturnType<typeof startClient>>, projec
   const view = await client.conn.sendRequest(resultRequest, { project });
   const n = view?.bgFrameForFg.length ?? 0;
   if (n < 100) throw new Error(`the aligned bench project has ${n} frames`);
+  const cpu0 = treeCpuSeconds(client.child.pid);
+  const w0 = performance.now();
   const firstMs = await frame(0);
   const steps: number[] = [];
   const mid = Math.floor(n / 2);
@@ -105,13 +115,46 @@ async function scrubbing(client: Awaited<ReturnType<typeof startClient>>, projec
   const jumps: number[] = [];
   for (let k = 1; k <= 8; k++) jumps.push(await frame(Math.floor((k * (n - 1)) / 9)));
   steps.sort((a, b) => a - b);
+  const wallSeconds = (performance.now() - w0) / 1000;
+  const cpuSeconds = treeCpuSeconds(client.child.pid) - cpu0;
   return {
+    wallSeconds,
+    cpuSeconds,
     firstMs,
     stepMedianMs: steps[steps.length >> 1],
     stepP90Ms: steps[Math.floor(steps.length * 0.9)],
     jumpMaxMs: Math.max(...jumps),
     steps: steps.length,
   };
+}
+
+/**
+ * CPU seconds (user + system) of process `pid`, its children that have ended, and those still
+ * running (the preview's paused decoders), from /proc; NaN where there is none.
+ */
+function treeCpuSeconds(pid: number | undefined): number {
+  try {
+    const tick = 100; // USER_HZ: 100 on every Linux Node runs on
+    const fields = (p: number | string) => {
+      const s = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return s.slice(s.lastIndexOf(')') + 2).split(' ').map(Number);
+    };
+    // After the ")" : state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
+    const own = fields(pid!);
+    let ticks = own[11] + own[12] + own[13] + own[14];
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const f = fields(p);
+        if (f[1] === pid) ticks += f[11] + f[12];
+      } catch {
+        // ended meanwhile
+      }
+    }
+    return ticks / tick;
+  } catch {
+    return NaN;
+  }
 }
 
 if (require.main === module) {

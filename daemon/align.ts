@@ -95,6 +95,8 @@ export function refusal(al: Alignment): VidkompyError {
         options: ['placement', 'forceAlign'],
         lead: 'give fg with a fixed window, or',
       });
+    case 'placement':
+      return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'give', options: ['placement', 'forceAlign'], lead: 'pick one of the two:' });
     case 'ambiguous': {
       const at = (t.places ?? []).map((v) => `${v.toFixed(2)} s`).join(', ');
       const places = `fg fits ${t.places?.length ?? 'several'} places in bg about equally well (fg's start at bg ${at}): repeated footage?`;

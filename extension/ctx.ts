@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { DidChangeConfigurationNotification, State, type LanguageClient } from 'vscode-languageclient/node';
-import { statusNotification, statusRequest, trustNotification, type Status } from '../protocol/lsp';
+import { coarseMapNotification, statusNotification, statusRequest, trustNotification, type CoarseMap, type Status } from '../protocol/lsp';
 import { SETTINGS_SECTION } from '../protocol/settings';
 import { createClient, RestartBudget } from './client';
 import { daemonSettings, onConfigChange, readConfig, type Config } from './config';
@@ -21,16 +21,24 @@ export class Ctx implements vscode.Disposable {
   status: Status | null = null;
   /** Why the daemon is not running, when it crashed or failed to start. */
   problem: string | undefined;
+  /**
+   * The coarse map of each align still running (`vidkompy/coarseMap`), by the project's URI as the
+   * daemon spells it (the jobs' `project`); dropped when the job ends.
+   */
+  readonly coarse = new Map<string, CoarseMap>();
   config: Config = readConfig();
   readonly log: vscode.LogOutputChannel;
   readonly subscriptions: vscode.Disposable[] = [];
 
   private readonly stateEmitter = new vscode.EventEmitter<DaemonState>();
   private readonly statusEmitter = new vscode.EventEmitter<Status>();
+  private readonly coarseEmitter = new vscode.EventEmitter<CoarseMap>();
   /** The daemon started, stopped, crashed or is being restarted. */
   readonly onDidChangeState = this.stateEmitter.event;
   /** A `vidkompy/status` notification (or the first status after a start). */
   readonly onDidReceiveStatus = this.statusEmitter.event;
+  /** A running align's first whole map (provisional: the job's end brings the result). */
+  readonly onDidReceiveCoarseMap = this.coarseEmitter.event;
 
   private readonly budget = new RestartBudget(5, 3 * 60_000);
   private starting: Promise<LanguageClient> | undefined;
@@ -43,6 +51,7 @@ export class Ctx implements vscode.Disposable {
       this.log,
       this.stateEmitter,
       this.statusEmitter,
+      this.coarseEmitter,
       onConfigChange((c) => this.pushConfig(c)),
       // A starting client sends the trust in initializationOptions; a running one is told here.
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
@@ -116,6 +125,10 @@ export class Ctx implements vscode.Disposable {
         }
       }),
       client.onNotification(statusNotification, (s) => this.setStatus(s)),
+      client.onNotification(coarseMapNotification, (m) => {
+        this.coarse.set(m.view.project, m);
+        this.coarseEmitter.fire(m);
+      }),
     ];
     try {
       await client.start();
@@ -219,6 +232,8 @@ export class Ctx implements vscode.Disposable {
 
   private setStatus(s: Status): void {
     this.status = s;
+    const running = new Set(s.jobs.filter((j) => j.kind === 'align' && (j.state === 'running' || j.state === 'queued')).map((j) => j.project));
+    for (const project of [...this.coarse.keys()]) if (!running.has(project)) this.coarse.delete(project);
     this.statusEmitter.fire(s);
   }
 

@@ -26,6 +26,8 @@ export interface VidkompyApi {
   logFile(): string;
   /** The projects with an open preview, as file paths. */
   previews(): string[];
+  /** What the open preview of the project at `file` was sent, in order: a running align's 'coarse' map, a 'result', or 'none'. */
+  previewShown(file: string): ('coarse' | 'result' | 'none')[];
   /** Every daemon state since activation, in order. */
   states(): string[];
   /** Resolves when the daemon answers (starting it if needed). */
@@ -47,12 +49,13 @@ export function activate(context: vscode.ExtensionContext): VidkompyApi {
   context.subscriptions.push(c.onDidChangeState((s) => states.push(s)));
   c.start().catch((e: unknown) => c.log.error(`${(e as Error)?.message ?? e}`));
   return {
-    status: () => ({ state: c.state, ...statusView(c.state, c.status, c.problem, live.view()) }),
+    status: () => ({ state: c.state, ...statusView(c.state, c.status, c.problem, live.view(), c.coarse) }),
     statusTexts: () => status.texts(),
     notices,
     // Where VS Code writes a log output channel: the extension's log folder, the channel's name.
     logFile: () => vscode.Uri.joinPath(context.logUri, `${c.log.name}.log`).fsPath,
     previews: () => previews.projects().map((u) => u.fsPath),
+    previewShown: (file) => previews.shown(vscode.Uri.file(file)),
     states: () => [...states],
     ready: async () => void (await c.ready()),
   };

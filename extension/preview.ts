@@ -53,6 +53,11 @@ export class Previews implements vscode.Disposable {
     return [...this.panels.values()].map((p) => p.project);
   }
 
+  /** What the preview of `project` was sent, in order (PreviewPanel.shown); [] when none is open. */
+  shown(project: vscode.Uri): PreviewPanel['shown'] {
+    return [...(this.panels.get(project.toString())?.shown ?? [])];
+  }
+
   dispose(): void {
     for (const p of [...this.panels.values()]) p.panel.dispose();
   }
@@ -65,6 +70,8 @@ export class PreviewPanel {
   /** Align jobs of this project already seen finished (each refreshes the preview once). */
   private readonly finished = new Set<number>();
   private refreshSeq = 0;
+  /** What the page was sent, in order: 'coarse' (a running align's first map), 'result', 'none' (the test API's `previewShown()`). */
+  readonly shown: ('coarse' | 'result' | 'none')[] = [];
   private editTimer: NodeJS.Timeout | undefined;
   private readonly subscriptions: vscode.Disposable[] = [];
 
@@ -100,6 +107,14 @@ export class PreviewPanel {
       vscode.window.onDidChangeTextEditorSelection((e) => this.followCursor(e)),
       vscode.window.onDidChangeActiveColorTheme((t) => this.post(themeMessage(t.kind))),
       ctx.onDidReceiveStatus((s) => this.onStatus(s)),
+      // A running align's first whole map: drawn at once, provisional, until the job's end brings the result.
+      ctx.onDidReceiveCoarseMap((m) => {
+        if (!isJobOf(m.view.project, this.project)) return;
+        this.refreshSeq++; // a refresh under way would bring the older result over it
+        this.view = m.view;
+        this.record('coarse');
+        this.post({ type: 'alignment', view: m.view });
+      }),
       // A restarted daemon numbers its jobs afresh and knows nothing of what was shown: ask again.
       ctx.onDidChangeState((s) => {
         if (s !== 'ready') return;
@@ -114,6 +129,11 @@ export class PreviewPanel {
       for (const d of this.subscriptions.splice(0)) d.dispose();
       onDispose();
     });
+  }
+
+  private record(what: PreviewPanel['shown'][number]): void {
+    this.shown.push(what);
+    if (this.shown.length > 500) this.shown.shift();
   }
 
   private post(m: ToWebview): void {
@@ -167,6 +187,7 @@ export class PreviewPanel {
     }
     if (seq !== this.refreshSeq) return; // a newer refresh is on its way
     this.view = view;
+    this.record(view ? 'result' : 'none');
     this.post(reason === undefined ? { type: 'alignment', view } : { type: 'alignment', view, reason });
   }
 

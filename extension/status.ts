@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { Job, Status } from '../protocol/lsp';
+import type { CoarseMap, Job, Status } from '../protocol/lsp';
 import { PROJECT_SUFFIX } from '../protocol/project';
 import type { Ctx, DaemonState } from './ctx';
 
@@ -94,8 +94,20 @@ function describeLive(l: LiveView): { icon: string; text: string; line: string }
   }
 }
 
-export function statusView(state: DaemonState, status: Status | null, problem?: string, live?: LiveView): StatusView {
+/** bg − fg at fg's first frame, signed, in seconds. */
+function coarseOffset(m: CoarseMap): string {
+  const v = m.view;
+  const o = (v.bgTimeForFg[0] ?? 0) - (v.fgTimes[0] ?? 0);
+  return `${o < 0 ? '−' : '+'}${Math.abs(o).toFixed(3)} s`;
+}
+
+/**
+ * `coarse`: the first whole map of each align still running (Ctx.coarse): the status bar says one
+ * exists, with its offset, until the job ends and the result replaces it.
+ */
+export function statusView(state: DaemonState, status: Status | null, problem?: string, live?: LiveView, coarse?: ReadonlyMap<string, CoarseMap>): StatusView {
   const job = state === 'ready' ? shownJob(status) : undefined;
+  const first = job?.kind === 'align' && job.state === 'running' ? coarse?.get(job.project) : undefined;
   const busy = job && (job.state === 'running' || job.state === 'queued');
   const edited = state === 'ready' && !busy && live ? describeLive(live) : undefined;
   let text: string;
@@ -104,10 +116,14 @@ export function statusView(state: DaemonState, status: Status | null, problem?: 
   else if (!job) text = `${ICON.ready} vidkompy`;
   else {
     const icon = busy ? '$(sync~spin)' : job.state === 'done' ? '$(check)' : job.state === 'failed' ? '$(error)' : '$(circle-slash)';
-    text = `${icon} vidkompy: ${describeJob(job)}`;
+    text = `${icon} vidkompy: ${describeJob(job)}${first ? ` · coarse offset ${coarseOffset(first)}` : ''}`;
   }
   const lines = [`vidkompy daemon${status ? ` ${status.version}` : ''}: ${state}${problem && state === 'crashed' ? ` (${problem})` : ''}`];
   if (edited) lines.push(edited.line);
+  if (first) {
+    const s = first.view.spatial;
+    lines.push(`Coarse map after ${first.seconds.toFixed(1)} s (the first pass): offset ${coarseOffset(first)}, fg at x=${s.x} y=${s.y}; provisional in the preview until the alignment is refined`);
+  }
   if (status) {
     lines.push(`Execution provider: ${status.provider === 'cuda' ? 'CUDA' : 'CPU'}`, `Kernels: ${status.kernels === 'native' ? 'native' : 'TypeScript'}`);
     for (const j of status.jobs.filter((x) => x.state === 'running' || x.state === 'queued')) lines.push(`Job ${j.id}: ${describeJob(j)}${j.stage ? ` (${j.stage})` : ''}`);
@@ -131,7 +147,7 @@ export function createStatusItem(ctx: Ctx, live: { view(): LiveView | undefined;
   item.name = 'vidkompy';
   const history: string[] = [];
   const update = () => {
-    const v = statusView(ctx.state, ctx.status, ctx.problem, live.view());
+    const v = statusView(ctx.state, ctx.status, ctx.problem, live.view(), ctx.coarse);
     if (history[history.length - 1] !== v.text) {
       history.push(v.text);
       if (history.length > KEEP_TEXTS) history.shift();
@@ -148,7 +164,13 @@ export function createStatusItem(ctx: Ctx, live: { view(): LiveView | undefined;
   };
   update();
   item.show();
-  const subs = [ctx.onDidChangeState(update), ctx.onDidReceiveStatus(update), live.onDidChange(update), vscode.window.onDidChangeActiveTextEditor(update)];
+  const subs = [
+    ctx.onDidChangeState(update),
+    ctx.onDidReceiveStatus(update),
+    ctx.onDidReceiveCoarseMap(update),
+    live.onDidChange(update),
+    vscode.window.onDidChangeActiveTextEditor(update),
+  ];
   return {
     texts: () => [...history],
     dispose: () => {

@@ -221,8 +221,26 @@ export interface AlignmentView {
   uncertain?: [number, number][];
   /** True when the inputs or options changed since this alignment was made. */
   stale: boolean;
+  /**
+   * True for the coarse map of an align still running (its first pass, before refinement; sent
+   * with `vidkompy/coarseMap`): the final alignment replaces it. Its frames cannot be asked for yet.
+   */
+  provisional?: boolean;
 }
 export const resultRequest = new RequestType<{ project: string }, AlignmentView | null, void>('vidkompy/result');
+
+/**
+ * Sent by the daemon while an Align runs, as soon as the engine has a whole map (its first pass),
+ * long before refinement ends: the view has `provisional: true` and no saved alignment behind it.
+ * The job's end (`vidkompy/status`) means the final alignment is saved: ask `vidkompy/result`.
+ * Not sent for live re-alignments, which take well under a second.
+ */
+export interface CoarseMap {
+  view: AlignmentView;
+  /** Seconds from the job's start to this map. */
+  seconds: number;
+}
+export const coarseMapNotification = new NotificationType<CoarseMap>('vidkompy/coarseMap');
 
 export interface FrameParams {
   project: string;

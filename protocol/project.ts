@@ -70,8 +70,11 @@ export type SpatialMethod = (typeof SPATIAL_METHODS)[number];
 /** An alignment's trust verdict: `unsure` is refused unless forced (daemon/engine/trust.ts). */
 export const TRUST_VERDICTS = ['sure', 'unsure'] as const;
 export type TrustVerdict = (typeof TRUST_VERDICTS)[number];
-/** Why an alignment is unsure: fg unrelated to bg (weak), bg inside fg (swapped), bg too short, a speed no video has, several places. */
-export const TRUST_PROBLEMS = ['weak', 'swapped', 'bg-short', 'speed', 'ambiguous', 'moving'] as const;
+/**
+ * Why an alignment is unsure: fg unrelated to bg (weak), bg inside fg (swapped), bg too short, a
+ * speed no video has, several places in time (ambiguous), a window that moves, two placements in space.
+ */
+export const TRUST_PROBLEMS = ['weak', 'swapped', 'bg-short', 'speed', 'ambiguous', 'moving', 'placement'] as const;
 export type TrustProblem = (typeof TRUST_PROBLEMS)[number];
 
 export const PROJECT_SUFFIX = '.vidkompy.json';

@@ -228,9 +228,10 @@ describe('the vidkompy daemon over stdio', () => {
     assert.ok(top.some((i) => i.label === 'anchors') && !top.some((i) => i.label === 'bg'), 'top-level keys not yet present');
   });
 
-  it('aligns with work-done progress, writes a schema-valid alignment, then reuses it', async () => {
+  it('aligns with work-done progress and a coarse map first, writes a schema-valid alignment, then reuses it', async () => {
     const file = await writeProject('good.vidkompy.json', GOOD);
     const progress = client.watchProgress('align-1');
+    const coarseBefore = client.coarse.length;
     const r = await client.conn.sendRequest(alignRequest, { project: uriOf(file), workDoneToken: 'align-1' });
     assert.equal(r.cached, false);
     assert.deepEqual(r.spatial, { x: 150, y: 90, scale: 1, confidence: 1 });
@@ -257,8 +258,22 @@ describe('the vidkompy daemon over stdio', () => {
     assert.doesNotMatch(text, /timings|"time"|date/i);
     assert.equal(saved.temporal.frames, 60);
 
+    // The engine's first whole map came while the job ran, marked provisional, near the result.
+    const coarse = client.coarse.slice(coarseBefore);
+    assert.equal(coarse.length, 1, 'one coarse map per align');
+    const [m] = coarse;
+    assert.equal(m.view.project, uriOf(file));
+    assert.equal(m.view.provisional, true);
+    assert.equal(m.view.bgFrameForFg.length, 60);
+    assert.equal(m.view.bg.codec, 'mpeg2video');
+    assert.ok(Math.abs(m.view.bgTimeForFg[0] - m.view.fgTimes[0] - r.offsetSeconds) <= 0.1, `coarse offset ${m.view.bgTimeForFg[0]} vs ${r.offsetSeconds}`);
+    assert.ok(m.seconds >= 0);
+    const before = client.statuses[m.statusesBefore - 1];
+    assert.ok(before?.jobs.some((j) => j.project === uriOf(file) && j.kind === 'align' && j.state === 'running'), 'sent while the job was running, before its end');
+
     const again = await client.conn.sendRequest(alignRequest, { project: uriOf(file) });
     assert.equal(again.cached, true);
+    assert.equal(client.coarse.length, coarseBefore + 1, 'a reused alignment sends no coarse map');
     assert.equal(await fs.readFile(path.join(dir, 'good.vidkompy.align.json'), 'utf8'), text, 'untouched when reused');
 
     const status = await alive();

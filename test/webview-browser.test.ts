@@ -544,6 +544,34 @@ describe('the drift preview in a browser', { skip }, () => {
     await shot(t, 'body', 'page-realigned');
   });
 
+  it('an align\'s coarse map is drawn at once, marked provisional, with no frames asked for; the result replaces it', async (t) => {
+    const from = posted.length;
+    const final = view;
+    await send({ type: 'busy', busy: true, progress: 0.4, stage: 'decoding' });
+    // The first pass's map, two bg frames off the result.
+    const coarse: AlignmentView = {
+      ...final,
+      bgFrameForFg: final.bgFrameForFg.map((j) => j + 2),
+      bgTimeForFg: final.bgTimeForFg.map((s) => s + 0.08),
+      provisional: true,
+    };
+    await send({ type: 'alignment', view: coarse });
+    await page.waitForSelector('#provisional:not([hidden])');
+    assert.match(await page.locator('#status').innerText(), /Coarse map shown; refining \(decoding\)/);
+    assert.equal(await page.locator('#busy').isHidden(), false, 'its align still runs');
+    assert.equal(await inPage(`return document.querySelector('#pin').disabled;`), true, 'no pin on a coarse map');
+    await shot(t, 'body', 'page-coarse-map');
+    // The page posts in order: once a Project file click has arrived, anything the coarse map caused has too.
+    await page.locator('#reveal').click();
+    const reveal = await until('the reveal', () => posted.slice(from).findIndex((m) => m.type === 'reveal') + 1);
+    assert.deepEqual(posted.slice(from, from + reveal - 1).filter((m) => m.type === 'requestFrame'), [], 'no frames of a map with no saved alignment');
+    await send({ type: 'alignment', view: final });
+    await requested(10, from);
+    await page.waitForSelector('#provisional[hidden]', { state: 'attached' });
+    await page.waitForSelector(`#frame[aria-label^="fg frame 10 over bg frame ${final.bgFrameForFg[10]},"]`);
+    assert.equal(await page.locator('#busy').isHidden(), true);
+  });
+
   it('the plot zooms and moves the frame from the keyboard, and hovering reads out a frame', async () => {
     await page.focus('#plot');
     await page.keyboard.press('0');

@@ -266,6 +266,23 @@ describe('webview state: a new alignment keeps the user\'s place', () => {
     assert.ok(Math.abs(s.zoom.max - s.zoom.min - 0.9) < 1e-9, 'same zoom level, moved inside');
   });
 
+  it('a provisional (coarse) map is drawn but asks for no frames and pins nothing; the result then asks', () => {
+    let s = ready();
+    s = run(s, [[200, { type: 'scrub', fgFrame: 40 }], [300, { type: 'flush' }], [320, msg({ type: 'frame', frame: frame(40) })]]).state;
+    s = reduce(s, msg({ type: 'busy', busy: true, progress: 0.3, stage: 'decoding' }), 330).state;
+    const coarse = reduce(s, msg({ type: 'alignment', view: { ...view(90, undefined, 2), provisional: true } }), 400);
+    assert.equal(coarse.state.view?.provisional, true);
+    assert.equal(coarse.state.fgFrame, 40, 'the place is kept');
+    assert.deepEqual(coarse.state.busy, { progress: 0.3, stage: 'decoding' }, 'its align still runs: the progress stays');
+    assert.deepEqual(requests(coarse.effects), [], 'no saved alignment behind it: no frames');
+    const moved = run(coarse.state, [[500, { type: 'scrub', fgFrame: 50 }], [600, { type: 'flush' }], [610, { type: 'pin' }]]);
+    assert.deepEqual(posts(moved.effects), [], 'scrubbing a coarse map asks for nothing, and a pin is refused');
+    assert.equal(moved.state.fgFrame, 50);
+    const final = reduce(moved.state, msg({ type: 'alignment', view: view(90, undefined, 1) }), 700);
+    assert.equal(final.state.busy, null);
+    assert.deepEqual(requests(final.effects), [{ type: 'requestFrame', fgFrame: 50, width: 640 }], 'the result brings the frame');
+  });
+
   it('another project starts from the beginning', () => {
     let s = ready();
     s = reduce(s, { type: 'scrub', fgFrame: 50 }, 200).state;

@@ -23,6 +23,8 @@ export function embeddingKind(o: EmbeddingOptions = {}): DescriptorKind<Embeddin
   const model = o.model ?? builtinModel();
   return {
     name: 'embedding',
+    // Right pairs mean 0.998 and more, as pixels do.
+    supported: 0.97,
     key: () => undefined,
     async describe({ video, region, onFrame, signal }) {
       const embedded = await embedVideo(video.file, region, model, {

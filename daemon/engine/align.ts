@@ -12,12 +12,15 @@ import { summary, type Alignment } from './result';
 import { judge, trustSignals } from './trust';
 import { jointRefine } from './spatial/joint';
 import { fixedScale, locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
-import { placementSpread, type PlacementSpread } from './spatial/moving';
+import { cornerDistance, placementSpread, type PlacementSpread } from './spatial/moving';
+import { placementOnMatched, support } from './spatial/hypotheses';
+import { refine, type Placement } from './spatial/search';
 import type { Rect } from '../core/geometry';
 import { audioPriorOf, audioSummary, describedKey, matchInTime, type Matched } from './temporal/match';
 import { uncertainSpans } from './temporal/uncertain';
 import { subFrame, timeAt } from './temporal/subframe';
 import { foreignPixels, onContent, onGrid, type ForeignMask } from './descriptors/foreign';
+import { firstMap } from './firstMap';
 
 /**
  * The pipeline: where fg sits in bg (spatial/), which bg frame belongs under each fg frame
@@ -61,7 +64,8 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       throw e;
     }));
   const { bg, fg, content } = loc;
-  const timings = { spatial: performance.now() - t0, decode: 0, temporal: 0, refine: 0 };
+  // hypotheses: other placements tried and verified over time (spatial/hypotheses.ts), their decodes included.
+  const timings = { spatial: performance.now() - t0, decode: 0, temporal: 0, refine: 0, hypotheses: 0 };
   let placement = loc.placement;
   let matched: Matched;
   const audio = audioPriorOf(loc, engine, o, ids);
@@ -69,26 +73,48 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const ctx: AlignContext = { loc, engine, kind, o, ids, audio, early };
   let foreign: ForeignMask | undefined;
   let spread: PlacementSpread | undefined;
+  // Placements tried on pass 0 and how well each explained fg over time (spatial/hypotheses.ts).
+  const tried: (Placement & { support: number })[] = [];
   for (let pass = 0; ; pass++) {
-    const { bgRect, fgRect } = regions({ ...loc, placement });
-    const size = analysisSize(fgRect, fg.frameCount + bg.frameCount);
+    let { bgRect, fgRect } = regions({ ...loc, placement });
+    let size = analysisSize(fgRect, fg.frameCount + bg.frameCount);
     let done = 0;
     const total = fg.frameCount + bg.frameCount;
     const tick = () => {
       // fg's frames decoded early count towards the first pass.
       if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, (done + (pass === 0 ? earlyDone : 0)) / total));
     };
-    const grid = (m: Matched) => (foreign ? onGrid(foreign, m.fgF.seq.w, m.fgF.seq.h, fgRect, content) : undefined);
-    matched = await matchInTime(ctx, { fgRect, bgRect }, size, tick).finally(() => stopEarly.abort());
-    if (foreign) matched = await matchInTime(ctx, { fgRect, bgRect }, size, tick, grid(matched));
-    else if (pass === 0) {
-      // Burnt-in graphics show only once frames are paired: match again without them.
-      const f = foreignPixels(matched.fgF.seq, matched.bgF.seq, matched.tm.bgFrameForFg);
-      if (f) {
-        foreign = onContent(f, matched.fgF.seq.w, matched.fgF.seq.h, fgRect, content);
-        matched = await matchInTime(ctx, { fgRect, bgRect }, size, tick, f);
+    if (pass === 0) {
+      ({ matched, foreign } = await firstMatch(ctx, { fgRect, bgRect }, size, tick).finally(() => stopEarly.abort()));
+      if (!verified && loc.method !== 'manual') {
+        const th = performance.now();
+        tried.push({ ...placement, support: support(matched.tm.confidence) });
+        // A placement that leaves much of fg unexplained came from a chance match: search again on
+        // the frames its own map paired, and keep whichever explains fg better over time.
+        for (let round = 0; round < 2 && support(matched.tm.confidence) < kind.supported; round++) {
+          const alt = await placementOnMatched(ctx, placement, matched.tm.bgFrameForFg, matched.tm.confidence, { fg: matched.fgF.seq, bg: matched.bgF.seq });
+          // A place that does not fit the very pairs it was found on is no placement (a moving window's).
+          if (!alt || alt.score < ALT_FIT || tried.some((h) => !distinct(h, alt, content))) break;
+          const r = regions({ ...loc, placement: alt });
+          const sz = analysisSize(r.fgRect, total);
+          const m = await firstMatch(ctx, r, sz, tick);
+          const now = support(matched.tm.confidence);
+          tried.push({ ...alt, support: support(m.matched.tm.confidence) });
+          // Clearly better, or no better at all: where no fixed placement explains fg (a moving
+          // window) they all fit about as badly, and the first is as good as any.
+          if (support(m.matched.tm.confidence) < now + GAIN) break;
+          ({ bgRect, fgRect } = r);
+          size = sz;
+          placement = alt;
+          ({ matched, foreign } = m);
+        }
+        timings.hypotheses += performance.now() - th;
       }
+    } else {
+      const seq = matched!.fgF.seq;
+      matched = await matchInTime(ctx, { fgRect, bgRect }, size, tick, foreign ? onGrid(foreign, seq.w, seq.h, fgRect, content) : undefined);
     }
+    if (pass === 0) o.onFirstMap?.(firstMap(loc, placement, matched));
     const { tm } = matched;
     timings.decode += matched.decodeSeconds * 1000;
     timings.temporal += matched.temporalSeconds * 1000;
@@ -110,6 +136,25 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     if (j.placement.score >= placement.score - 0.01 || !Number.isFinite(placement.score)) placement = j.placement;
     if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
     const settled = j.shifts.every((d) => d === 0) && !moved;
+    if ((pass >= 2 || settled) && nearUnity(placement, loc, o)) {
+      // In a slow pan a crop placed a pixel and a scale step off matches frames a few frames off,
+      // and the refinement, fed by that map, confirms itself. Crops are far more common than a
+      // 1-2% resize: the unscaled placement is tried over the whole video, and kept unless it
+      // explains fg's frames worse.
+      const th = performance.now();
+      const unity = refine(j.pairs, { ...placement, scale: 1 }, { from: 1, scaleUncertainty: 0, fixedScale: 1, foreign });
+      const r = regions({ ...loc, placement: unity });
+      const m = await firstMatch(ctx, r, analysisSize(r.fgRect, total), tick);
+      timings.hypotheses += performance.now() - th;
+      tried.push({ ...unity, support: support(m.matched.tm.confidence) });
+      // It must fit the refinement's pairs about as well too: where no fixed placement explains fg
+      // (a moving window) every placement's frames match about as badly over time.
+      if (support(m.matched.tm.confidence) >= support(tm.confidence) - 0.001 && unity.score >= placement.score - 0.05) {
+        placement = { ...unity, x: Math.round(unity.x), y: Math.round(unity.y) };
+        matched = m.matched;
+      }
+      break;
+    }
     if (settled) o.cache?.set(spatialKey, { ...loc, placement }, 1024);
     if (pass >= 2 || settled) break;
   }
@@ -128,6 +173,14 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) =>
     timeOf(bgF, bg, j),
   );
+  // The runner-up: the best placement tried that is a different place, not this one less sharply
+  // found (a scale a step off moves a large fg's far corner by a few pixels).
+  const far = Math.max(4, 0.05 * content.width * placement.scale);
+  const rival = tried.filter((h) => cornerDistance(h, placement, content.width, content.height) > far).sort((a, b) => b.support - a.support)[0];
+  if (rival) {
+    const c = frameCorner(rival, content);
+    signals.runnerUp = { x: round(c.x, 1), y: round(c.y, 1), scale: round(rival.scale, 5), support: round(rival.support, 4) };
+  }
   if (spread) {
     const places = spread.places.map((p) => frameCorner(p, content)).map((p) => ({ x: round(p.x, 1), y: round(p.y, 1) }));
     signals.placementSpread = { px: round(spread.spread, 1), places };
@@ -165,9 +218,46 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       decode: secs(timings.decode),
       temporal: secs(timings.temporal),
       refine: secs(timings.refine),
+      hypotheses: secs(timings.hypotheses),
       total: secs(performance.now() - t0),
     },
   };
 }
 
 const secs = (ms: number) => round(ms / 1000, 3);
+
+/**
+ * Pass 0's temporal match in one region pair: burnt-in graphics show only once frames are paired,
+ * so found on the first match and the match run again without them.
+ */
+async function firstMatch(
+  ctx: AlignContext,
+  rects: { fgRect: Rect; bgRect: Rect },
+  size: { w: number; h: number },
+  tick: () => void,
+): Promise<{ matched: Matched; foreign?: ForeignMask }> {
+  const matched = await matchInTime(ctx, rects, size, tick);
+  const f = foreignPixels(matched.fgF.seq, matched.bgF.seq, matched.tm.bgFrameForFg);
+  if (!f) return { matched };
+  const { content } = ctx.loc;
+  return {
+    matched: await matchInTime(ctx, rects, size, tick, f),
+    foreign: onContent(f, matched.fgF.seq.w, matched.fgF.seq.h, rects.fgRect, content),
+  };
+}
+
+/** Mean frame similarity by which another placement must explain fg better to replace the first. */
+const GAIN = 0.02;
+/** NCC on its own time-matched pairs below which a placement found there is not tried (right ones: 0.92 and more). */
+const ALT_FIT = 0.8;
+
+/** A placement a small resize away from an unscaled crop, found by the search (not given). */
+function nearUnity(p: Placement, loc: Located, o: AlignOptions): boolean {
+  const fits = loc.content.width <= loc.bg.width && loc.content.height <= loc.bg.height;
+  return fixedScale(o) === undefined && p.scale !== 1 && Math.abs(p.scale - 1) < 0.02 && fits;
+}
+
+/** Two placements of a w×h fg content are different hypotheses when fg's corners land over a pixel apart. */
+function distinct(a: Placement, b: Placement, content: Rect): boolean {
+  return cornerDistance(a, b, content.width, content.height) > 1.5;
+}

@@ -34,6 +34,23 @@ export interface AlignOptions extends SpatialOptions {
   window?: number;
   /** Manual sync points, in seconds from each video's start: the map passes through them. */
   anchors?: { fg: number; bg: number }[];
+  /**
+   * Called once with the first whole map (the first temporal pass, before refinement), so an
+   * editor can show a provisional result long before the alignment ends.
+   */
+  onFirstMap?: (map: FirstMap) => void;
+}
+
+/** The first whole map of an alignment still running: provisional, refined and replaced by the result. */
+export interface FirstMap {
+  bgFrameForFg: number[];
+  /** bg's presentation time of each mapped frame, seconds. */
+  bgTimeForFg: number[];
+  confidence: number[];
+  /** fg's frame corner in bg (bg pixels) and scale, as placed before refinement. */
+  spatial: { x: number; y: number; scale: number; confidence: number };
+  /** fg's picture without letterbox bars, in fg pixels. */
+  contentRect: Rect;
 }
 
 /** Where fg's content sits in bg, as the spatial step found it (or was told). */

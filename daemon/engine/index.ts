@@ -4,7 +4,7 @@
  * compared as), render/ (the composite). Results are in memory only: daemon/store keeps them on disk.
  */
 export { align, descriptorOf } from './align';
-export type { AlignOptions, Located, SpatialOptions } from './context';
+export type { AlignOptions, FirstMap, Located, SpatialOptions } from './context';
 export type { Described, DescribeRequest, DescriptorKind, DescriptorSet, Descriptors, FeatureSeq } from './descriptors/types';
 export { hashKind } from './descriptors/hash';
 export { pixelsKind } from './descriptors/pixels';

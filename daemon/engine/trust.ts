@@ -57,6 +57,12 @@ export interface TrustSignals {
    * where each put fg's frame corner, in fg order.
    */
   placementSpread?: { px: number; places: { x: number; y: number }[] };
+  /**
+   * The best other placement tried (spatial/hypotheses.ts: only when the first one left fg's frames
+   * poorly explained), fg's frame corner in bg px, with its mean frame similarity over fg: against
+   * `meanConfidence`, this placement's, the margin over the runner-up.
+   */
+  runnerUp?: { x: number; y: number; scale: number; support: number };
   /** Sound or anchors decided where in bg fg runs: other places were never in the running. */
   prior: boolean;
   bgFps: number;
@@ -121,6 +127,11 @@ const MOVE_PX = 4;
 const MOVE_SHARE = 0.02;
 /** An alternative place whose margin is this close to the best one's fits about as well. */
 const SAME_FIT = 0.8;
+/**
+ * Mean frame similarity by which a placement must explain fg better than the runner-up to be sure
+ * of it: a right placement wins by 0.1 and more on every pair that tried one (README, Accuracy).
+ */
+const PLACE_MARGIN = 0.02;
 
 export function judge(s: TrustSignals): Trust {
   const reasons: string[] = [];
@@ -154,7 +165,16 @@ export function judge(s: TrustSignals): Trust {
     const ys = ps.places.map((p) => Math.round(p.y));
     reasons.push(`fg's window moves over bg (its corner at x ${xs.join(' → ')}, y ${ys.join(' → ')} across fg): one fixed placement does not explain it`);
   }
-  const score = round(spatial * temporal * plausible * (pile || moves ? 0 : 1), 3);
+  // Where another placement was tried, the margin over it: two places that explain fg's frames
+  // about equally well cannot both be fg's.
+  const r = s.runnerUp;
+  const placed = r ? clamp((s.meanConfidence - r.support) / PLACE_MARGIN) : 1;
+  if (r && placed < 1) {
+    reasons.push(
+      `another placement (x ${Math.round(r.x)}, y ${Math.round(r.y)}, scale ${r.scale.toFixed(3)}) explains fg's frames ${r.support >= s.meanConfidence ? 'as well' : 'nearly as well'} (mean similarity ${r.support.toFixed(3)} against ${s.meanConfidence.toFixed(3)})`,
+    );
+  }
+  const score = round(spatial * temporal * plausible * placed * (pile || moves ? 0 : 1), 3);
   let problem: TrustProblem | undefined;
   if (score < TRUST_THRESHOLD) {
     // A fg much longer than bg cannot be shown whole at a plausible speed, whatever else went wrong.
@@ -166,6 +186,7 @@ export function judge(s: TrustSignals): Trust {
     else if (moves) problem = 'moving';
     else if (pile) problem = 'bg-short';
     else if (spatial >= 0.8 && plausible >= 0.8 && places.length > 1) problem = 'ambiguous';
+    else if (spatial >= 0.8 && placed < 0.5) problem = 'placement';
     else if (spatial >= 0.8 && temporal >= 0.5) problem = 'speed';
     else problem = 'weak';
   }

@@ -65,11 +65,11 @@ export interface SeekPoint {
  * How to reach frame `from` of a video whose full decode yields `total` frames: undefined when it
  * is read from the start (near the start anyway, or the packets' times cannot identify frames).
  */
-export async function seekPoint(file: string, from: number, total: number, signal?: AbortSignal): Promise<SeekPoint | undefined> {
+export async function seekPoint(file: string, from: number, total: number, signal?: AbortSignal, lead = LEAD_SECONDS): Promise<SeekPoint | undefined> {
   const times = await frameTimes(file, signal);
   if (!times || times.length !== total || from <= 0 || from >= total) return undefined;
   const time = times[from];
-  const seek = time - LEAD_SECONDS;
+  const seek = time - lead;
   return seek > 0 ? { seek: Number(seek.toFixed(6)), time } : undefined;
 }
 
@@ -80,6 +80,11 @@ export interface RangeReadOptions extends FrameStreamOptions {
   total: number;
   /** Frames per second (average), for the time tolerance. */
   fps: number;
+  /**
+   * How far before the wanted frame to seek (default 1 s). 0 lands on the keyframe at or before it:
+   * the preview's choice, where a jump must be quick and the frames' times are still checked.
+   */
+  leadSeconds?: number;
 }
 
 /**
@@ -88,13 +93,13 @@ export interface RangeReadOptions extends FrameStreamOptions {
  * the frames before `from` inside ffmpeg (they never cross the pipe).
  */
 export async function* readFramesFrom(o: RangeReadOptions): AsyncGenerator<Buffer> {
-  const { from, total, fps, ...stream } = o;
+  const { from, total, fps, leadSeconds, ...stream } = o;
   if (from <= 0) {
     yield* readFrames(stream);
     return;
   }
   const chain = (first: string) => [first, stream.filter].filter(Boolean).join(',');
-  const at = await seekPoint(o.file, from, total, o.signal);
+  const at = await seekPoint(o.file, from, total, o.signal, leadSeconds);
   if (at) {
     const tol = 0.4 / fps;
     let t = NaN;

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { Provider, Stage } from '../../protocol/project';
 import { align } from '../align';
 import { writeFileAtomic } from '../core/atomic';
-import { checkDecodedAll, compose, joinChunks, planChunks, prepareOutput, type ComposeResult, type FrameRange } from '../engine';
+import { checkDecodedAll, compose, joinChunks, planChunks, prepareOutput, type ComposeResult, type FirstMap, type FrameRange } from '../engine';
 import { VidkompyError, type ErrorCode } from '../core/errors';
 import { memoryCache } from '../core/lru';
 import { type Engine } from '../../protocol/project';
@@ -36,6 +36,8 @@ export interface JobHooks {
   /** Where embeddings are cached (the engine's default when undefined). */
   cacheDir?: string;
   onAlignProgress?: (stage: Stage, fraction: number) => void;
+  /** The first whole map of the alignment, long before it ends (AlignOptions.onFirstMap). */
+  onFirstMap?: (map: FirstMap) => void;
   onRenderProgress?: (fraction: number) => void;
   /** Claims the job's result just before it is renamed into place (see CommitOptions). */
   commit?: () => boolean;
@@ -91,7 +93,14 @@ export async function alignProject(p: ResolvedProject, hooks: JobHooks = {}): Pr
   const saved = await readProjectAlignment(p.alignmentFile).catch(() => undefined);
   if (saved && !(await staleReasons(saved, p)).length) return { alignment: saved, cached: true };
   const [al, hashes] = await Promise.all([
-    align(p.bg, p.fg, { ...options, cacheDir: hooks.cacheDir, cache: alignCache, signal: hooks.signal, onProgress: hooks.onAlignProgress }),
+    align(p.bg, p.fg, {
+      ...options,
+      cacheDir: hooks.cacheDir,
+      cache: alignCache,
+      signal: hooks.signal,
+      onProgress: hooks.onAlignProgress,
+      onFirstMap: hooks.onFirstMap,
+    }),
     inputHashes(p),
   ]);
   const alignment = toProjectAlignment(al, p, hashes);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Stage } from '../../protocol/project';
-import type { ComposeResult } from '../engine';
+import type { ComposeResult, FirstMap } from '../engine';
 import { VidkompyError, type ErrorCode, type Fix } from '../core/errors';
 import type { AlignOutcome } from '../project/jobs';
 import { jobState } from './jobQueue';
@@ -39,6 +39,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'log'; line: string }
   | { type: 'progress'; id: number; stage: Stage | 'rendering'; fraction: number }
+  | { type: 'firstMap'; id: number; map: FirstMap }
   | { type: 'done'; id: number; result: Result }
   | { type: 'error'; id: number; error: { code?: ErrorCode; message: string; problem?: string; fix?: Fix; file?: string; stack?: string } };
 
@@ -49,7 +50,11 @@ export interface JobOptions {
 }
 
 export interface JobRunner {
-  align(p: ResolvedProject, o: JobOptions & { onProgress: (stage: Stage, fraction: number) => void }): Promise<AlignOutcome>;
+  /** onFirstMap: the alignment's first whole map, long before it ends (provisional). */
+  align(
+    p: ResolvedProject,
+    o: JobOptions & { onProgress: (stage: Stage, fraction: number) => void; onFirstMap?: (map: FirstMap) => void },
+  ): Promise<AlignOutcome>;
   render(p: ResolvedProject, o: JobOptions & { onProgress: (fraction: number) => void }): Promise<ComposeResult>;
   /** Where fg sits in bg, for the code action (not a queued job: nothing is written). */
   detect(p: ResolvedProject, signal: AbortSignal): Promise<Detected>;
@@ -60,6 +65,7 @@ interface Pending {
   resolve: (v: Result) => void;
   reject: (e: Error) => void;
   onProgress: (stage: Stage | 'rendering', fraction: number) => void;
+  onFirstMap?: (map: FirstMap) => void;
 }
 
 /** The worker's entry: the bundle's sibling (dist/jobWorker.js), or the source when run from it. */
@@ -88,6 +94,7 @@ export function createJobRunner(env: () => WorkerEnv, log: (line: string) => voi
       const p = pending.get(m.id);
       if (!p) return;
       if (m.type === 'progress') return p.onProgress(m.stage, m.fraction);
+      if (m.type === 'firstMap') return p.onFirstMap?.(m.map);
       pending.delete(m.id);
       if (m.type === 'done') return p.resolve(m.result);
       // The problem and its fix travel apart, so the reply words the fix as the editor does.
@@ -109,11 +116,11 @@ export function createJobRunner(env: () => WorkerEnv, log: (line: string) => voi
     return (worker = w);
   };
 
-  const run = <T extends Result>(kind: Kind, project: ResolvedProject, o: JobOptions, onProgress: Pending['onProgress']): Promise<T> =>
+  const run = <T extends Result>(kind: Kind, project: ResolvedProject, o: JobOptions, onProgress: Pending['onProgress'], onFirstMap?: Pending['onFirstMap']): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const w = start();
       const id = nextId++;
-      pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress });
+      pending.set(id, { resolve: resolve as Pending['resolve'], reject, onProgress, onFirstMap });
       const cancel = () => w.postMessage({ type: 'cancel', id } satisfies ToWorker);
       if (o.signal.aborted) cancel();
       o.signal.addEventListener('abort', cancel, { once: true });
@@ -121,7 +128,7 @@ export function createJobRunner(env: () => WorkerEnv, log: (line: string) => voi
     });
 
   return {
-    align: (p, o) => run<AlignOutcome>('align', p, o, (stage, f) => stage !== 'rendering' && o.onProgress(stage, f)),
+    align: (p, o) => run<AlignOutcome>('align', p, o, (stage, f) => stage !== 'rendering' && o.onProgress(stage, f), o.onFirstMap),
     render: (p, o) => run<ComposeResult>('render', p, o, (_stage, f) => o.onProgress(f)),
     detect: (p, signal) => run<Detected>('detect', p, { signal, state: jobState() }, () => undefined),
     dispose: async () => {

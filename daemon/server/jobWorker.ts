@@ -28,7 +28,12 @@ port.on('message', (m: ToWorker) => {
   const hooks = { signal: controller.signal, commit: () => tryCommit(state) };
   const job =
     kind === 'align'
-      ? alignProject(project, { ...hooks, cacheDir: env.embedCacheDirectory, onAlignProgress: (stage, fraction) => post({ type: 'progress', id, stage, fraction }) })
+      ? alignProject(project, {
+          ...hooks,
+          cacheDir: env.embedCacheDirectory,
+          onAlignProgress: (stage, fraction) => post({ type: 'progress', id, stage, fraction }),
+          onFirstMap: (map) => post({ type: 'firstMap', id, map }),
+        })
       : kind === 'render'
         ? renderProject(project, { ...hooks, onRenderProgress: (fraction) => post({ type: 'progress', id, stage: 'rendering', fraction }) })
         : detectPlacement(project, controller.signal);

@@ -39,6 +39,8 @@ import {
   renderRequest,
   resultRequest,
   statusNotification,
+  coarseMapNotification,
+  type CoarseMap,
   statusRequest,
   trustNotification,
   type AlignResult,
@@ -51,6 +53,7 @@ import { PROJECT_SUFFIX } from '../../protocol/project';
 import { discoverProjects } from '../batch/discover';
 import { readProjectText } from '../project/check';
 import type { ResolvedProject } from '../project/project';
+import type { FirstMap } from '../engine';
 import { runBatch } from './batch';
 import { environment } from './environment';
 import { liveDecision } from './live';
@@ -64,7 +67,7 @@ import { DEFAULT_SETTINGS, readSettings, SETTINGS_SECTION, type Settings } from 
 import { pathToUri, uriToPath } from './uri';
 import { watchFraming } from './framing';
 import { createValidator } from './validation';
-import { alignmentView, previewableAlignment, previewFrame, toVideoInfo } from './view';
+import { alignmentView, coarseView, previewableAlignment, previewFrame, toVideoInfo } from './view';
 import { VERSION } from '../version';
 
 /**
@@ -348,8 +351,25 @@ export function startServer(): Connection {
   const alignJob = async (p: ResolvedProject, spec: Omit<JobSpec, 'kind' | 'file' | 'title'>): Promise<AlignResult> => {
     const fraction = alignFraction();
     const title = `vidkompy: aligning ${path.basename(p.file)}`;
+    const started = performance.now();
+    // The first whole map, long before refinement ends: the editor shows it as provisional.
+    // The job ends only once its coarse map is out, so the map never arrives after the final result.
+    let sent: Promise<void> = Promise.resolve();
+    const onFirstMap = (map: FirstMap) => {
+      const seconds = Math.round(performance.now() - started) / 1000;
+      sent = coarseView(p, pathToUri(p.file), map).then(
+        (view) => void connection.sendNotification(coarseMapNotification.method, { view, seconds } satisfies CoarseMap).catch(() => undefined),
+        (e: unknown) => log(`coarse map of ${p.file}: ${(e as Error)?.message ?? e}`),
+      );
+    };
     const outcome = await queuedJob({ ...spec, kind: 'align', file: p.file, title }, (o, report) =>
-      jobs.align(p, { ...o, onProgress: (stage, f) => report(fraction(stage, f), stage, STAGE_LABEL[stage]) }),
+      jobs
+        .align(p, {
+          ...o,
+          onProgress: (stage, f) => report(fraction(stage, f), stage, STAGE_LABEL[stage]),
+          onFirstMap: spec.quiet ? undefined : onFirstMap,
+        })
+        .finally(() => sent),
     );
     provider = outcome.provider ?? provider;
     const { spatial: s, temporal: t } = outcome.alignment;

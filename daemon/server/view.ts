@@ -1,4 +1,5 @@
 import { VidkompyError } from '../core/errors';
+import type { FirstMap } from '../engine';
 import { type Alignment, type VideoSummary } from '../engine/result';
 import { round } from '../core/numbers';
 import { pasteBox } from '../core/geometry';
@@ -60,6 +61,11 @@ export async function previewableAlignment(saved: ProjectAlignment, p: ResolvedP
   return previewAlignment(saved, p);
 }
 
+/** An alignment keeps fg's rate, not its timestamps: constant-rate times (exact for CFR fg). */
+function fgTimesOf(n: number, fps: number): number[] {
+  return Array.from({ length: n }, (_, i) => round(i / fps, 6));
+}
+
 export async function alignmentView(p: ResolvedProject, projectUri: string): Promise<AlignmentView | null> {
   const saved = await readProjectAlignment(p.alignmentFile);
   if (!saved) return null;
@@ -73,8 +79,7 @@ export async function alignmentView(p: ResolvedProject, projectUri: string): Pro
     spatial: { x: al.spatial.x, y: al.spatial.y, scale: al.spatial.scale, confidence: al.spatial.confidence },
     bgFrameForFg: t.bgFrameForFg,
     bgTimeForFg: t.bgTimeForFg,
-    // The alignment keeps fg's rate, not its timestamps: constant-rate times (exact for CFR fg).
-    fgTimes: t.bgFrameForFg.map((_, i) => round(i / al.fg.fps, 6)),
+    fgTimes: fgTimesOf(t.bgFrameForFg.length, al.fg.fps),
     confidence: t.confidence,
     anchors: p.data.anchors ?? [],
     cuts: (t.cuts ?? []).map((c) => c.fg),
@@ -84,9 +89,32 @@ export async function alignmentView(p: ResolvedProject, projectUri: string): Pro
 }
 
 /**
- * The preview's frames come from proxies (proxy.ts): decoded sequentially, so fg frame i and bg
- * frame bgFrameForFg[i] are exactly the frames the render pastes together, whatever the container.
- * The budget is for all proxies together (VIDKOMPY_PREVIEW_MB, default 512 MiB).
+ * The coarse map of an align still running (the engine's first pass), drawn as the preview draws a
+ * result but marked provisional: no alignment is saved behind it yet.
+ */
+export async function coarseView(p: ResolvedProject, projectUri: string, map: FirstMap): Promise<AlignmentView> {
+  const [bg, fg] = await Promise.all([cachedProbe(p.bg), cachedProbe(p.fg)]);
+  return {
+    project: projectUri,
+    bg: toVideoInfo(bg),
+    fg: { ...toVideoInfo(fg), contentRect: map.contentRect },
+    spatial: map.spatial,
+    bgFrameForFg: map.bgFrameForFg,
+    bgTimeForFg: map.bgTimeForFg,
+    fgTimes: fgTimesOf(map.bgFrameForFg.length, fg.fps),
+    confidence: map.confidence,
+    anchors: p.data.anchors ?? [],
+    cuts: [],
+    stale: false,
+    provisional: true,
+  };
+}
+
+/**
+ * The preview's frames come from proxies (proxy.ts): counted as a sequential decode counts them, so
+ * fg frame i and bg frame bgFrameForFg[i] are exactly the frames the render pastes together,
+ * whatever the container. The memory budget is for all proxies' frames together
+ * (VIDKOMPY_PREVIEW_MB, default 512 MiB: about 1,400 frames at 480×270), however long the videos.
  */
 const previewMb = Number(process.env.VIDKOMPY_PREVIEW_MB);
 export const proxies = createProxyStore((Number.isFinite(previewMb) && previewMb > 0 ? previewMb : 512) * 2 ** 20);
@@ -111,18 +139,9 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   const box = pasteBox(spatial, c, k);
   const fgW = width;
   const fgH = Math.max(1, Math.round((c.height * width) / c.width));
-  // The kept range of bg: the frames the map can ask for (a short fg over a long bg keeps little).
-  const map = al.temporal.bgFrameForFg;
-  // A loop, not Math.min(...map): a long map would overflow the argument stack.
-  let first = map[0];
-  let last = map[0];
-  for (const j of map) {
-    first = Math.min(first, j);
-    last = Math.max(last, j);
-  }
-  const bgSpec: ProxySpec = { file: bg.file, width, height: bgH, filter: `scale=${width}:${bgH}:flags=area`, first, last };
+  const bgSpec: ProxySpec = { file: bg.file, width, height: bgH, filter: `scale=${width}:${bgH}:flags=area`, total: bg.frameCount, fps: bg.fps };
   const fgFilter = `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1,scale=${fgW}:${fgH}:flags=area`;
-  const fgSpec: ProxySpec = { file: fg.file, width: fgW, height: fgH, filter: fgFilter, first: 0, last: n - 1 };
+  const fgSpec: ProxySpec = { file: fg.file, width: fgW, height: fgH, filter: fgFilter, total: fg.frameCount, fps: fg.fps };
   const [bgData, fgData] = await Promise.all([proxies.frame(bgSpec, bgFrame, signal), proxies.frame(fgSpec, fgFrame, signal)]);
   const bgImg: Rgb = { data: bgData, width, height: bgH };
   const fgAlone: Rgb = { data: fgData, width: fgW, height: fgH };

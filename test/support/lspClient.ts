@@ -24,7 +24,7 @@ import {
   type WorkDoneProgressEnd,
   type WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol/node';
-import { statusNotification, type Status } from '../../protocol/lsp';
+import { coarseMapNotification, statusNotification, type CoarseMap, type Status } from '../../protocol/lsp';
 
 /**
  * A real LSP client for the real daemon: spawns `node dist/daemon.js --stdio` and talks JSON-RPC
@@ -65,6 +65,8 @@ export interface TestClient {
   /** Records every $/progress value sent on `token` (register before sending the request). */
   watchProgress(token: string): Progress[];
   statuses: Status[];
+  /** Every vidkompy/coarseMap, with how many statuses had come before it. */
+  coarse: (CoarseMap & { statusesBefore: number })[];
   logs: string[];
   stderr(): string;
   /** The next (or an already received) publish for `uri` that `pred` accepts. */
@@ -90,6 +92,7 @@ export async function startClient(opts: {
   const conn = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   const published: PublishDiagnosticsParams[] = [];
   const statuses: Status[] = [];
+  const coarse: TestClient['coarse'] = [];
   const logs: string[] = [];
   const waiters = new Set<() => void>();
   const poke = () => {
@@ -101,6 +104,10 @@ export async function startClient(opts: {
   });
   conn.onNotification(statusNotification.method, (s: Status) => {
     statuses.push(s);
+    poke();
+  });
+  conn.onNotification(coarseMapNotification.method, (m: CoarseMap) => {
+    coarse.push({ ...m, statusesBefore: statuses.length });
     poke();
   });
   conn.onNotification(LogMessageNotification.type, (m) => {
@@ -148,6 +155,7 @@ export async function startClient(opts: {
       return list;
     },
     statuses,
+    coarse,
     logs,
     stderr: () => err,
     diagnostics: (uri, pred = () => true, timeoutMs) =>

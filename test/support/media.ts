@@ -56,16 +56,39 @@ export async function loopedSilent(file: string, times: number, width: number, h
 }
 
 /**
- * `file`'s picture seen through a shaking hand-held camera, shrunk to a small `width`×`height` bg
- * (a 640×360 window that jitters up to ±58 px across, ±20 px down): moving camera, small bg.
+ * `file`'s picture seen through a shaking hand-held camera, shrunk to a small `width`×`height` bg:
+ * a `window` (default 640×360) that jitters across the picture (by default up to ±58 px across,
+ * ±20 px down; given a window, over most of the room the picture leaves it): moving camera, small bg.
  */
-export async function shakyBg(file: string, width: number, height: number): Promise<string> {
-  const out = path.join(CACHE, `shaky-${key({ file, width, height })}.mp4`);
+export async function shakyBg(file: string, width: number, height: number, window?: { width: number; height: number }): Promise<string> {
+  const out = path.join(CACHE, `shaky-${key(window ? { file, width, height, window } : { file, width, height })}.mp4`);
   if (existsSync(out)) return out;
   await fs.mkdir(CACHE, { recursive: true });
   const temp = `${out}.partial-${process.pid}.mp4`;
-  const vf = `crop=640:360:x='40+38*sin(t*5.3)+20*sin(t*11.7)':y='22+20*sin(t*7.1)',scale=${width}:${height}`;
+  const w = window;
+  const move = w
+    ? `crop=${w.width}:${w.height}:x='(iw-${w.width})/2*(1+sin(t*5.3)/1.1)':y='(ih-${w.height})/2*(1+sin(t*7.1)/1.1)'`
+    : `crop=640:360:x='40+38*sin(t*5.3)+20*sin(t*11.7)':y='22+20*sin(t*7.1)'`;
+  const vf = `${move},scale=${width}:${height}`;
   await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', file, '-an', '-vf', vf, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', temp], { file: temp, what: 'shaking a clip' });
+  await fs.rename(temp, out);
+  return out;
+}
+
+/**
+ * The first `seconds` of each of `files`, one after another at `width`×`height` and 25 fps,
+ * picture only: a bg of unrelated clips with a scene change between each.
+ */
+export async function concatenated(files: string[], seconds: number, width: number, height: number): Promise<string> {
+  const out = path.join(CACHE, `concat-${key({ files, seconds, width, height })}.mp4`);
+  if (existsSync(out)) return out;
+  await fs.mkdir(CACHE, { recursive: true });
+  const temp = `${out}.partial-${process.pid}.mp4`;
+  const inputs = files.flatMap((f) => ['-t', String(seconds), '-i', f]);
+  const scaled = files.map((_, k) => `[${k}:v]scale=${width}:${height},setsar=1,fps=25,format=yuv420p[v${k}]`).join(';');
+  const graph = `${scaled};${files.map((_, k) => `[v${k}]`).join('')}concat=n=${files.length}:v=1:a=0[o]`;
+  const args = ['-nostdin', '-v', 'error', '-y', ...inputs, '-filter_complex', graph, '-map', '[o]'];
+  await runTool('ffmpeg', [...args, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', temp], { file: temp, what: 'joining clips' });
   await fs.rename(temp, out);
   return out;
 }

@@ -63,9 +63,10 @@ export function extensionSuite({ describe, it, before }: Mocha.MochaGlobals): vo
       assert.deepEqual(vscode.languages.getDiagnostics(good).filter((x) => x.severity === vscode.DiagnosticSeverity.Error), []);
     });
 
-    it('aligns through vidkompy.align, writes the alignment and reports it in the status bar', async () => {
+    it('aligns through vidkompy.align, writes the alignment and reports it in the status bar, the coarse map first', async () => {
       const uri = file(FILES.project);
       await vscode.window.showTextDocument(uri);
+      const mark = api.statusTexts().length;
       const r = await vscode.commands.executeCommand<AlignResult | undefined>('vidkompy.align', uri);
       assert.ok(r, 'the command returns the result');
       assert.equal(r.spatial.x, 150);
@@ -75,6 +76,11 @@ export function extensionSuite({ describe, it, before }: Mocha.MochaGlobals): vo
       assert.equal(vscode.Uri.parse(r.alignment).fsPath, file(FILES.alignment).fsPath);
       assert.ok(existsSync(file(FILES.alignment).fsPath), 'the alignment file is on disk');
       await until('the status bar to report the alignment', () => ALIGNED_STATUS.test(api.status().text));
+      // The engine's first pass gave a whole map while the job ran: the status bar said so, then the result.
+      const seen = api.statusTexts().slice(mark);
+      const coarse = seen.findIndex((t) => /vidkompy: aligning demo \d+% · coarse offset [+−]\d+\.\d{3} s/.test(t));
+      const aligned = seen.findIndex((t, i) => i > coarse && ALIGNED_STATUS.test(t));
+      assert.ok(coarse >= 0 && aligned > coarse, `coarse map → aligned in: ${seen.join(' | ')}`);
     });
 
     it('renders through vidkompy.render from the saved alignment', async () => {
@@ -109,6 +115,22 @@ export function extensionSuite({ describe, it, before }: Mocha.MochaGlobals): vo
       const [n] = api.notices().slice(said);
       assert.match(n?.message ?? '', /vidkompy: demo is unchanged; its alignment stands/);
       assert.deepEqual(n.actions, ['Render'], 'Render only: the preview is already open');
+    });
+
+    it('the open preview draws an align\'s coarse map as soon as it exists, then the result', async () => {
+      const uri = file(FILES.project);
+      const mark = api.previewShown(uri.fsPath).length;
+      // A missing alignment is aligned afresh (a fresh one would be reused, with no map to show early).
+      await fs.rm(file(FILES.alignment).fsPath);
+      const r = await vscode.commands.executeCommand<AlignResult | undefined>('vidkompy.align', uri);
+      assert.equal(r?.cached, false);
+      const shown = await until('the result after the coarse map', () => {
+        const s = api.previewShown(uri.fsPath).slice(mark);
+        const c = s.indexOf('coarse');
+        return c >= 0 && s.indexOf('result', c) > c && s;
+      });
+      assert.ok(shown.length >= 2, shown.join(' → '));
+      await until('the status bar to say aligned', () => ALIGNED_STATUS.test(api.status().text));
     });
 
     it('re-aligns by itself after an option edit: the status bar goes stale → aligning → aligned', async () => {

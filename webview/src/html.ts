@@ -45,6 +45,7 @@ export function previewHtml(o: PreviewHtmlOptions): string {
 <header class="bar" role="toolbar" aria-label="Alignment">
   <span id="title" class="title">vidkompy preview</span>
   <span id="stale" class="badge" hidden>stale</span>
+  <span id="provisional" class="badge" hidden title="The first pass's map: the alignment is still being refined, and replaces it when done">coarse map</span>
   <span class="group end">
     <vscode-button id="realign" secondary aria-label="Align again">Re-align</vscode-button>
     <vscode-button id="reveal" secondary aria-label="Show the project file">Project file</vscode-button>

@@ -25,6 +25,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 const ui = {
   title: $('title'),
   stale: $('stale'),
+  provisional: $('provisional'),
   summary: $('summary'),
   realign: $('realign'),
   reveal: $('reveal'),
@@ -104,8 +105,9 @@ function render(prev: State | null, s: State): void {
     if (s.busy?.progress !== undefined) ui.busy.value = s.busy.progress;
   }
   if (viewChanged || s.error !== prev.error || s.reason !== prev.reason || s.busy !== prev.busy) {
-    const busy = s.busy && `${s.view ? 'Re-aligning' : 'Aligning'}${s.busy.stage ? ` (${s.busy.stage})` : ''}…`;
-    ui.status.textContent = s.error ?? (busy || (s.view ? '' : (s.reason ?? 'Waiting for the alignment…')));
+    const stage = s.busy?.stage ? ` (${s.busy.stage})` : '';
+    const busy = s.busy && (s.view?.provisional ? `Coarse map shown; refining${stage}… frames follow with the result.` : `${s.view ? 'Re-aligning' : 'Aligning'}${stage}…`);
+    ui.status.textContent = s.error ?? (busy || (s.view?.provisional ? 'Coarse map: the result follows.' : s.view ? '' : (s.reason ?? 'Waiting for the alignment…')));
     ui.status.classList.toggle('error', !!s.error);
   }
 }
@@ -113,7 +115,7 @@ function render(prev: State | null, s: State): void {
 function renderView(s: State): void {
   const v = s.view;
   ui.main.hidden = !v;
-  ui.pin.disabled = !v;
+  ui.pin.disabled = !v || !!v.provisional;
   ui.scrubber.disabled = !v;
   if (!v) return;
   plot.update(v);
@@ -122,6 +124,8 @@ function renderView(s: State): void {
   // A long name gives way to the buttons: the whole of it on hover.
   ui.title.title = decodeURIComponent(v.project);
   ui.stale.hidden = !v.stale;
+  ui.provisional.hidden = !v.provisional;
+  document.body.classList.toggle('provisional', !!v.provisional);
   ui.summary.textContent = summary(v);
   ui.scrubber.max = String(Math.max(0, frameCount(v) - 1));
   // The frame's room depends on bg's shape, known only now (after this render: measure dispatches).

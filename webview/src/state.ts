@@ -296,7 +296,8 @@ export function reduce(s: State, a: Action, now: number): Step {
     case 'flush':
       return request({ ...s, debouncing: false }, now);
     case 'pin':
-      return s.view ? { state: s, effects: [post(pinMessage(s.view, s.fgFrame))] } : same(s);
+      // Not on a provisional map: an anchor pinned to a coarse guess would hold the result to it.
+      return s.view && !s.view.provisional ? { state: s, effects: [post(pinMessage(s.view, s.fgFrame))] } : same(s);
     case 'reveal':
       return { state: s, effects: [post(a.anchor === undefined ? { type: 'reveal' } : { type: 'reveal', anchor: a.anchor })] };
     case 'realign':
@@ -353,7 +354,8 @@ function newAlignment(s: State, v: AlignmentView, now: number): Step {
     project: v.project,
     reason: null,
     error: null,
-    busy: null,
+    // A provisional map comes while its align still runs: the progress stays up.
+    busy: v.provisional ? s.busy : null,
     fgFrame,
     zoom: keep ? normalZoom(s.zoom, v) : null,
     generation: s.generation + 1,
@@ -394,7 +396,8 @@ function scrub(s: State, fgFrame: number): Step {
  * comes is asked for then), never what is already on screen or just failed.
  */
 function request(s: State, now: number): Step {
-  if (!s.view || s.width <= 0 || s.debouncing) return same(s);
+  // A provisional map has no saved alignment behind it yet: its frames come with the result.
+  if (!s.view || s.view.provisional || s.width <= 0 || s.debouncing) return same(s);
   const want: FrameKey = { fgFrame: s.fgFrame, width: s.width, generation: s.generation };
   if (s.inFlight) {
     const left = s.inFlight.since + FRAME_TIMEOUT_MS - now;

@@ -214,6 +214,8 @@ export interface HashDescribed extends Described {
 /** The `hash` descriptor kind: perceptual hashes and a colour histogram per frame (the fast engine's). */
 export const hashKind: DescriptorKind<HashDescribed> = {
   name: 'hash',
+  // 64-bit hashes and a histogram are coarser than pixels: a graded right pair means 0.95.
+  supported: 0.9,
   key: ({ region }) => `hash:${JSON.stringify(region)}`,
   async describe({ video, region, onFrame, signal }) {
     const { hashes, seq } = await extractHashFeatures(video.file, region, video.frameCount, onFrame, signal);

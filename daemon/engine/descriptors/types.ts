@@ -64,6 +64,12 @@ export interface DescribeRequest {
 export interface DescriptorKind<D extends Described = Described> {
   readonly name: Features;
   /**
+   * Mean frame similarity at or above which a placement explains fg over time, so that no other
+   * placement is tried (spatial/hypotheses.ts): a right pair's mean, as this kind measures it, is
+   * above it, a wrong basin's below.
+   */
+  readonly supported: number;
+  /**
    * What besides the video's identity determines the description (region, size, model), for the
    * daemon's memory cache; undefined: not kept in memory (the kind caches on disk itself).
    */

@@ -76,7 +76,7 @@ export async function jointRefine(
 }
 
 /** The most confident frame in each of `k` equal stretches of fg: spread out, and well matched. */
-function pickPairs(conf: Float32Array, k: number): number[] {
+export function pickPairs(conf: Float32Array, k: number): number[] {
   const out: number[] = [];
   const n = conf.length;
   for (let s = 0; s < Math.min(k, n); s++) {

@@ -44,7 +44,7 @@ export function placementSpread(pairs: RefinePair[], picks: number[], joint: Pla
 }
 
 /** Largest distance between the corresponding corners of two placements of a w×h fg, bg px. */
-function cornerDistance(a: Placement, b: Placement, w: number, h: number): number {
+export function cornerDistance(a: Placement, b: Placement, w: number, h: number): number {
   let d = 0;
   for (const [u, v] of [
     [0, 0],

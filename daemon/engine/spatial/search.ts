@@ -42,6 +42,28 @@ export interface CoarseOptions {
 }
 
 /**
+ * The scales a coarse search at size factor `c` tries for a fw×fh fg over a bgW×bgH (coarse) bg:
+ * from the smallest template that still means something up to fg filling bg (or MAX_SCALE).
+ */
+export function scaleGrid(fw: number, fh: number, c: number, bgW: number, bgH: number, fixedScale?: number, maxScale = MAX_SCALE): number[] {
+  const fitScale = Math.min(bgW / (fw * c), bgH / (fh * c));
+  const sMax = Math.min(maxScale, fitScale);
+  // Too small a template matches anything: fg must cover at least MIN_PLACED pixels of bg.
+  const sMin = Math.max(MIN_TEMPLATE / (Math.min(fw, fh) * c), MIN_PLACED / Math.min(fw, fh), MIN_SCALE);
+  const scales: number[] = [];
+  if (fixedScale !== undefined) {
+    if (fixedScale * fw * c <= bgW + 0.5 && fixedScale * fh * c <= bgH + 0.5) scales.push(fixedScale);
+    return scales;
+  }
+  // The grid runs through 1 when it can: unscaled crops are the common case, and an exact 1 lets
+  // the unity preference of the searches see them.
+  const anchor = sMax >= 1 && sMin <= 1 ? 1 : sMax;
+  for (let s = anchor; s >= sMin; s /= SCALE_STEP) scales.push(s);
+  for (let s = anchor * SCALE_STEP; s <= sMax; s *= SCALE_STEP) scales.push(s);
+  return scales;
+}
+
+/**
  * `bg` samples are given at coarse size (bgSmallW × bgSmallH, a factor `c` of bg's size); `fg`
  * samples are fg's content at full resolution. Positions returned are in full bg pixels.
  */
@@ -49,20 +71,7 @@ export function coarseSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: numbe
   if (!bg.length || !fg.length) return undefined;
   const fw = fg[0].width;
   const fh = fg[0].height;
-  const fitScale = Math.min(bgSmallW / (fw * c), bgSmallH / (fh * c));
-  const sMax = Math.min(opts.maxScale ?? MAX_SCALE, fitScale);
-  // Too small a template matches anything: fg must cover at least MIN_PLACED pixels of bg.
-  const sMin = Math.max(MIN_TEMPLATE / (Math.min(fw, fh) * c), MIN_PLACED / Math.min(fw, fh), MIN_SCALE);
-  const scales: number[] = [];
-  if (opts.fixedScale !== undefined) {
-    if (opts.fixedScale * fw * c <= bgSmallW + 0.5 && opts.fixedScale * fh * c <= bgSmallH + 0.5) scales.push(opts.fixedScale);
-  } else {
-    // The grid runs through 1 when it can: unscaled crops are the common case, and an exact 1 lets
-    // the unity preference below see them.
-    const anchor = sMax >= 1 && sMin <= 1 ? 1 : sMax;
-    for (let s = anchor; s >= sMin; s /= SCALE_STEP) scales.push(s);
-    for (let s = anchor * SCALE_STEP; s <= sMax; s *= SCALE_STEP) scales.push(s);
-  }
+  const scales = scaleGrid(fw, fh, c, bgSmallW, bgSmallH, opts.fixedScale, opts.maxScale);
   if (!scales.length) return undefined;
   const W = nextPow2(bgSmallW);
   const H = nextPow2(bgSmallH);
