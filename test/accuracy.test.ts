@@ -185,6 +185,38 @@ describe('alignment accuracy against ground truth', () => {
     const u = al.temporal.uncertain ?? [];
     assert.ok(u.some(([a, b]) => a <= 50 && b >= 100), `the frozen stretch is reported: ${JSON.stringify(u)}`);
   });
+  // Freeze frames and slow motion: fg's rate through bg changes for a while. Every frame within one,
+  // and the reported speed is fg's usual one (a line through the whole map would read 0.68×, an
+  // implausible speed the trust figure refused).
+  const wide = { x: 90, y: 70, width: 480, height: 270 };
+  for (const [name, spec] of [
+    ['a 1 s freeze frame, 25→30 fps', { crop: wide, fps: 30, offset: 0.5, holds: [{ at: 3, seconds: 1 }] }],
+    [
+      '2 s at half speed (slow motion), 25→24 fps, graded',
+      {
+        crop: { x: 60, y: 40, width: 560, height: 300 },
+        fps: 24,
+        offset: 0.3,
+        ramps: [{ start: 3, end: 5, speed: 0.5 }],
+        grade: { contrast: 1.2, brightness: 0.03 },
+      },
+    ],
+    [
+      'a 1 s freeze frame and 2 s at half speed in one fg, 25→30 fps',
+      { crop: wide, fps: 30, offset: 0.3, holds: [{ at: 1.6, seconds: 1 }], ramps: [{ start: 3.6, end: 5.6, speed: 0.5 }] },
+    ],
+  ] as [string, DeriveSpec][]) {
+    it(`sample: ${name}`, async (t) => {
+      const { fg, truth } = await derived(SAMPLE, spec);
+      const al = await align(SAMPLE, fg);
+      const s = assertAccurate(name, al, truth);
+      t.diagnostic(JSON.stringify({ ...s, speed: al.temporal.speed, trust: al.trust?.score }));
+      assert.equal(al.temporal.engine, 'full');
+      assert.ok(s.within1 >= 0.99 && s.maxErr <= 1, JSON.stringify(s));
+      assert.ok(Math.abs(al.temporal.speed - 1) < 0.02, `fg's usual speed: ${al.temporal.speed}`);
+      assert.equal(al.trust?.verdict, 'sure');
+    });
+  }
   it('shaky hand-held small bg (320×180), fg at half scale, 25→50 fps', async (t) => {
     const bg = await shakyBg(SAMPLE, 320, 180);
     const { fg, truth } = await derived(bg, { crop: { x: 40, y: 60, width: 160, height: 90 }, size: { width: 320, height: 180 }, fps: 50, offset: 3 });

@@ -7,9 +7,11 @@ import { correlate, fft2, nextPow2 } from '../daemon/engine/spatial/fft';
 import { crop, ncc, resize, resizedTemplate, template, toGray, type Gray } from '../daemon/engine/image';
 import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
-import { alignTemporal } from '../daemon/engine/temporal/solve';
+import { alignTemporal, usualSlope } from '../daemon/engine/temporal/solve';
 import { steadyPacing } from '../daemon/engine/temporal/steady';
+import { ratePieces, usualRate } from '../daemon/engine/temporal/pieces';
 import { subFrame, timeAt } from '../daemon/engine/temporal/subframe';
+import { frameMap } from '../daemon/media/derive';
 import { uncertainSpans } from '../daemon/engine/temporal/uncertain';
 import { foreignPixels } from '../daemon/engine/descriptors/foreign';
 import { robustLine } from '../daemon/core/line';
@@ -390,5 +392,80 @@ describe('sub-frame timing (pure)', () => {
     const map = [...Array.from({ length: 30 }, (_, i) => i), ...Array.from({ length: 30 }, (_, i) => 60 + i)];
     const f = subFrame(map, [30]);
     assert.deepEqual(Array.from(f), map, 'exact integers either side of the cut');
+  });
+
+  it('does not fit across a freeze frame or a slow-motion stretch: the held frame stays exact', () => {
+    // 25 → 30 fps, fg holds bg 3 s (frame 75) for 1 s, then a 2 s stretch at half speed.
+    const bg = { fps: 25, frameCount: 400 };
+    const t = frameMap(bg, { fps: 30, offset: 0.5, frames: 330, holds: [{ at: 3, seconds: 1 }], ramps: [{ start: 6, end: 8, speed: 0.5 }] });
+    const f = subFrame(t.frames);
+    const err = f.map((v, i) => Math.abs(v - t.times[i] * 25));
+    const held = t.frames.flatMap((v, i) => (t.times[i] === 3 ? [i] : []));
+    assert.ok(held.length >= 30, `the hold: ${held.length} frames`);
+    for (const i of held.slice(1, -1)) assert.equal(f[i], 75, `held frame ${i} on bg frame 75 exactly`);
+    const mean = err.reduce((a, b) => a + b, 0) / err.length;
+    assert.ok(mean < 0.1, `mean error ${mean.toFixed(3)} bg frames`);
+  });
+});
+
+describe('rate pieces (pure)', () => {
+  const bg = { fps: 25, frameCount: 400 };
+  const near = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol;
+
+  it('finds a freeze frame and a slow-motion stretch, each piece at its own rate, and fg’s usual rate outside them', () => {
+    const t = frameMap(bg, { fps: 30, offset: 0.5, frames: 330, holds: [{ at: 3, seconds: 1 }], ramps: [{ start: 6, end: 8, speed: 0.5 }] });
+    const p = ratePieces(t.frames);
+    assert.equal(p.length, 5, JSON.stringify(p));
+    // Rates: 25/30 = 0.833 bg frames per fg frame, 0 in the hold, 0.417 at half speed.
+    for (const [k, rate] of [0.833, 0, 0.833, 0.417, 0.833].entries()) assert.ok(near(p[k].slope, rate, 0.02), `piece ${k}: ${JSON.stringify(p[k])}`);
+    // The hold starts at fg frame 75 (bg 3 s, 2.5 s of fg from 0.5 s) and lasts 30 frames, give or take the frame both share.
+    assert.ok(near(p[1].first, 75, 1) && near(p[1].last, 104, 1), JSON.stringify(p[1]));
+    assert.ok(near(usualRate(t.frames, p)!, 25 / 30, 0.005), String(usualRate(t.frames, p)));
+  });
+
+  it('sees one piece in a steady map, in drift, and in a rate change without pieces; cuts split the search', () => {
+    for (const spec of [{ fps: 30 }, { fps: 24, speed: 1.02 }, { fps: 60, speed: 0.98 }, {}]) {
+      const t = frameMap(bg, { ...spec, frames: 300 });
+      assert.equal(ratePieces(t.frames).length, 1, JSON.stringify(spec));
+      assert.equal(usualRate(t.frames, ratePieces(t.frames)), undefined);
+    }
+    const cut = frameMap(bg, { segments: [{ start: 0, end: 4 }, { start: 6, end: 10 }] });
+    assert.deepEqual(
+      ratePieces(cut.frames, [100]).map((q) => [q.first, q.last]),
+      [
+        [0, 99],
+        [100, 199],
+      ],
+    );
+  });
+
+  it('fg’s usual speed: through a freeze and slow motion, but not for a wrong map that holds still a while, nor across paced stretches', () => {
+    const t = frameMap(bg, { fps: 30, offset: 0.5, frames: 330, holds: [{ at: 3, seconds: 1 }], ramps: [{ start: 6, end: 8, speed: 0.5 }] });
+    const sure = new Float32Array(330).fill(1);
+    assert.ok(near(usualSlope(Int32Array.from(t.frames), sure)!, 25 / 30, 0.005));
+    // The same map where the frames around the freeze could not be told apart (steady pacing's lines).
+    const flat = Float32Array.from(sure, (v, i) => (i >= 70 && i < 110 ? 0 : v));
+    assert.equal(usualSlope(Int32Array.from(t.frames), flat), undefined);
+    // The map the sample's 160×96 crop got when it was matched 20 frames off (bench/trust.ts,
+    // "misaligned"): it holds bg frame 115 for 20 frames, but wanders elsewhere; one line (0.59×) stays.
+    const wrong = [
+      73, 73, 74, 76, 77, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 87, 88, 89, 90, 91, 92, 93, 95, 96, 96, 97, 98, 99, 99, 100, 101, 102, 103, 104, 105, 106,
+      106, 107, 108, 109, 110, 111, 112, 113, 113, 114, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 115, 116, 116,
+      116, 116, 116, 116, 116, 116, 117, 118, 119, 120, 120, 121, 121, 122, 123, 123, 123, 124, 125, 127, 128, 128, 128, 128, 131, 131, 131, 131, 131, 131, 132,
+      133, 134, 134, 134, 135, 136, 137, 139, 139, 140, 141, 142, 143, 144, 145, 147, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161,
+      163, 163, 164, 165, 166, 167, 168, 169, 170, 171,
+    ];
+    assert.ok(ratePieces(wrong).length > 1, 'it does look like pieces');
+    assert.equal(usualSlope(Int32Array.from(wrong), new Float32Array(wrong.length).fill(1)), undefined);
+  });
+
+  it('sees no change in jumpy maps (nothing straight on both sides)', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let k = 0; k < 50; k++) {
+      const map: number[] = [];
+      for (let i = 0, v = 0; i < 300; i++) map.push((v += Math.floor(rnd() * 5)));
+      assert.equal(ratePieces(map).length, 1, `map ${k}`);
+    }
   });
 });

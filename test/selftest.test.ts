@@ -45,6 +45,35 @@ describe('selftest: the truth of its pairs', () => {
     assert.ok(Math.abs(m.times[24] - 0.96) < 1e-9 && Math.abs(m.times[25] - 2) < 1e-9);
   });
 
+  it('a freeze frame: fg holds the moment for as long as asked, then goes on from there', () => {
+    // bg frame 28 (1.12 s) held for 0.2 s = 5 more fg frames than it is shown at bg's rate.
+    const m = frameMap(bg, { offset: 1, frames: 12, holds: [{ at: 1.12, seconds: 0.2 }] });
+    assert.deepEqual(m.frames, [25, 26, 27, 28, 28, 28, 28, 28, 28, 29, 30, 31]);
+    assert.ok(close(m.times, [1, 1.04, 1.08, 1.12, 1.12, 1.12, 1.12, 1.12, 1.12, 1.16, 1.2, 1.24]), String(m.times));
+    // At the end of bg: the last frame held, and no further.
+    assert.deepEqual(frameMap(bg, { offset: 3.5, holds: [{ at: 3.96, seconds: 0.2 }] }).frames.slice(-7), [98, 99, 99, 99, 99, 99, 99]);
+  });
+
+  it('slow motion: half speed through a stretch of bg, at bg’s rate and at another', () => {
+    const m = frameMap(bg, { offset: 1, frames: 14, ramps: [{ start: 1.12, end: 1.24, speed: 0.5 }] });
+    assert.deepEqual(m.frames, [25, 26, 27, 28, 29, 29, 30, 30, 31, 31, 32, 33, 34, 35]);
+    assert.ok(close(m.times, [1, 1.04, 1.08, 1.12, 1.14, 1.16, 1.18, 1.2, 1.22, 1.24, 1.28, 1.32, 1.36, 1.4]), String(m.times));
+    // 30 fps: 1/30 s of bg per fg frame outside, 1/60 inside; the stretch's ends fall between fg frames.
+    const r = frameMap(bg, { offset: 1, fps: 30, frames: 20, ramps: [{ start: 1.12, end: 1.24, speed: 0.5 }] });
+    // fg reaches bg 1.12 s at fg frame 3.6 and leaves the stretch at 3.6 + 0.12 · 60 = 10.8.
+    const at = [3, 4, 5, 10, 11].map((i) => r.times[i]);
+    assert.ok(close(at, [1.1, 1.12 + 0.4 / 60, 1.12 + 1.4 / 60, 1.24 - 0.8 / 60, 1.24 + 0.2 / 30]), String(r.times));
+    // Fast: twice the speed through a stretch of a cut's second segment; segments end as before.
+    const f = frameMap(bg, { segments: [{ start: 0, end: 0.4 }, { start: 1, end: 1.4 }], ramps: [{ start: 1.2, end: 2, speed: 2 }] });
+    assert.deepEqual(f.frames, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 25, 26, 27, 28, 29, 30, 32]);
+  });
+
+  it('holds and ramps are checked', () => {
+    assert.throws(() => frameMap(bg, { ramps: [{ start: 1, end: 1, speed: 0.5 }] }), /ramp/);
+    assert.throws(() => frameMap(bg, { ramps: [{ start: 1, end: 2, speed: 0 }] }), /ramp/);
+    assert.throws(() => frameMap(bg, { holds: [{ at: 1, seconds: -1 }] }), /hold/);
+  });
+
   it('fg ends where bg does', () => {
     const m = frameMap(bg, { offset: 3.8 });
     assert.deepEqual(m.frames, [95, 96, 97, 98, 99]);

@@ -28,6 +28,18 @@ export interface DeriveSpec {
    * `offset` and `frames` are then ignored.
    */
   segments?: { start: number; end: number }[];
+  /**
+   * Freeze frames, as in an edit: when fg reaches bg time `at` (seconds), it holds that moment for
+   * `seconds` of its own time, then goes on from there. At a whole bg frame's time (j / bg fps) the
+   * held picture is exactly bg frame j. Holds before fg's start (or after bg's end) do nothing.
+   */
+  holds?: { at: number; seconds: number }[];
+  /**
+   * Slow motion (or fast): while fg runs through bg's stretch [start, end) (bg seconds) it goes at
+   * `speed` times its usual speed (`speed` above, or 1): 0.5 is half speed, each bg moment shown
+   * for twice as long; 2 is twice as fast. Overlapping ramps multiply.
+   */
+  ramps?: { start: number; end: number; speed: number }[];
   /** fg's picture turned upside down and mirrored (rotated 180°): a wrong pair that looks like bg. */
   flip?: boolean;
   /** Colour grading (ffmpeg eq filter values). */
@@ -95,8 +107,9 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     'format=yuv420p',
   ].filter(Boolean);
   const temp = partialPath(out);
-  if (spec.audio && (!bg.audio || spec.segments)) {
-    throw new VidkompyError('BAD_ARGS', `${bgFile}: ${bg.audio ? 'audio is not carried over into an edit (segments)' : 'has no audio to carry over'}`);
+  const edited = spec.segments || spec.holds?.length || spec.ramps?.length;
+  if (spec.audio && (!bg.audio || edited)) {
+    throw new VidkompyError('BAD_ARGS', `${bgFile}: ${bg.audio ? 'audio is not carried over into an edit (segments, holds, ramps)' : 'has no audio to carry over'}`);
   }
   const audio = spec.audio
     ? [
@@ -183,20 +196,107 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
 
 /**
  * Which bg frame each fg frame shows, and the exact bg time it stands for: fg frame i sits at bg
- * position first + i·step (step = bg fps / fg fps · speed), shown as the nearest bg frame. Pure: the
- * truth is known before anything is decoded (a damaged bg may still end it early: see derive).
+ * position first + i·step (step = bg fps / fg fps · speed), shown as the nearest bg frame; holds
+ * stop that position for a while and ramps change its step (see `timeline`). Pure: the truth is
+ * known before anything is decoded (a damaged bg may still end it early: see derive).
  */
-export function frameMap(bg: { fps: number; frameCount: number }, spec: Pick<DeriveSpec, 'fps' | 'speed' | 'offset' | 'frames' | 'segments'>): { frames: number[]; times: number[] } {
-  const step = (bg.fps / (spec.fps ?? bg.fps)) * (spec.speed ?? 1);
+export function frameMap(
+  bg: { fps: number; frameCount: number },
+  spec: Pick<DeriveSpec, 'fps' | 'speed' | 'offset' | 'frames' | 'segments' | 'holds' | 'ramps'>,
+): { frames: number[]; times: number[] } {
+  const fgFps = spec.fps ?? bg.fps;
+  const step = (bg.fps / fgFps) * (spec.speed ?? 1);
+  if (!(step > 0)) throw new VidkompyError('BAD_ARGS', `speed ${spec.speed} and fps ${fgFps} must be positive`);
+  for (const r of spec.ramps ?? []) {
+    if (!(r.speed > 0) || !(r.end > r.start)) throw new VidkompyError('BAD_ARGS', `ramp ${JSON.stringify(r)}: speed must be positive and end after start`);
+  }
+  for (const h of spec.holds ?? []) {
+    if (!(h.seconds >= 0)) throw new VidkompyError('BAD_ARGS', `hold ${JSON.stringify(h)}: seconds must be 0 or more`);
+  }
   const last = bg.frameCount - 1;
+  const motion = { step, fgFps, bgFps: bg.fps, holds: spec.holds ?? [], ramps: spec.ramps ?? [] };
+  // Segments end before their end (as many whole steps as fit); a single run ends on bg's last frame.
   const runs = spec.segments
-    ? spec.segments.map((g) => ({ first: g.start * bg.fps, count: Math.floor(((g.end - g.start) * bg.fps) / step) }))
-    : [{ first: (spec.offset ?? 0) * bg.fps, count: 0 }].map((r) => {
-        const available = Math.floor((last - r.first) / step) + 1;
-        return { ...r, count: Math.min(spec.frames ?? available, available) };
-      });
-  const positions = runs.flatMap((r) => Array.from({ length: Math.max(0, r.count) }, (_, i) => Math.min(last, r.first + i * step)));
+    ? spec.segments.map((g) => run(motion, g.start * bg.fps, (g.end - g.start) * bg.fps, false))
+    : [run(motion, (spec.offset ?? 0) * bg.fps, last - (spec.offset ?? 0) * bg.fps, true, spec.frames)];
+  const positions = runs.flatMap((r) => Array.from({ length: Math.max(0, r.count) }, (_, i) => Math.min(last, r.at(i))));
   return { frames: positions.map((p) => Math.min(last, Math.round(p))), times: positions.map((p) => p / bg.fps) };
+}
+
+interface Motion {
+  /** bg frames per fg frame outside ramps. */
+  step: number;
+  fgFps: number;
+  bgFps: number;
+  holds: { at: number; seconds: number }[];
+  ramps: { start: number; end: number; speed: number }[];
+}
+
+/** A straight piece of fg's path through bg: from fg frame i0 (fractional) at bg position p0, `step` per frame (0: a hold). */
+interface Piece {
+  i0: number;
+  p0: number;
+  step: number;
+}
+
+/**
+ * fg's path through bg from bg position `first` (frames), as straight pieces, up to `span` bg frames
+ * on: the position is continuous, so rounding at a piece's joint cannot jump. Without holds and
+ * ramps it is the single piece first + i·step, computed exactly as that.
+ */
+function timeline(m: Motion, first: number, span: number): Piece[] {
+  const end = first + span;
+  const rateAt = (p: number) => m.ramps.reduce((s, r) => (p >= r.start * m.bgFps && p < r.end * m.bgFps ? s * r.speed : s), m.step);
+  const bounds = [...new Set(m.ramps.flatMap((r) => [r.start * m.bgFps, r.end * m.bgFps]))].filter((b) => b > first && b <= end).sort((a, b) => a - b);
+  const holds = m.holds
+    .map((h) => ({ p: h.at * m.bgFps, frames: h.seconds * m.fgFps }))
+    .filter((h) => h.p >= first && h.p <= end && h.frames > 0)
+    .sort((a, b) => a.p - b.p);
+  const pieces: Piece[] = [];
+  let i0 = 0;
+  let p0 = first;
+  let h = 0;
+  let b = 0;
+  for (;;) {
+    if (h < holds.length && holds[h].p === p0) {
+      pieces.push({ i0, p0, step: 0 });
+      i0 += holds[h++].frames;
+      continue;
+    }
+    const step = rateAt(p0);
+    pieces.push({ i0, p0, step });
+    while (b < bounds.length && bounds[b] <= p0) b++;
+    const next = Math.min(bounds[b] ?? Infinity, holds[h]?.p ?? Infinity);
+    if (next === Infinity) return pieces;
+    i0 += (next - p0) / step;
+    p0 = next;
+  }
+}
+
+/**
+ * One run of fg frames from bg position `first`: the position of frame i, and how many frames fit
+ * in `span` bg frames (`inclusive`: the frame exactly at the end too), at most `frames`.
+ */
+function run(m: Motion, first: number, span: number, inclusive: boolean, frames?: number): { at: (i: number) => number; count: number } {
+  const pieces = timeline(m, first, span);
+  const at = (i: number) => {
+    let k = pieces.length - 1;
+    while (k > 0 && pieces[k].i0 > i) k--;
+    const q = pieces[k];
+    return q.p0 + (i - q.i0) * q.step;
+  };
+  // The fg frame (fractional) where the path reaches the end: in the moving piece that holds it.
+  let iEnd = -1;
+  for (let k = 0; k < pieces.length; k++) {
+    const q = pieces[k];
+    if (q.step === 0) continue;
+    if (k === pieces.length - 1 || pieces[k + 1].p0 - first > span) {
+      iEnd = q.i0 + (span - (q.p0 - first)) / q.step;
+      break;
+    }
+  }
+  const available = Math.floor(iEnd) + (inclusive ? 1 : 0);
+  return { at, count: Math.max(0, Math.min(frames ?? available, available)) };
 }
 
 /** drawbox filters for a timecode box whose six "digits" count frames in binary, and a logo. */

@@ -101,6 +101,21 @@ export function corpus(src: Source): SelftestCase[] {
         { start: frameTime(0.6), end: frameTime(0.95) },
       ],
     }),
+    // A freeze frame: an eighth of the excerpt's length (1 s of 8) held at 40% of it. The crop's
+    // region: this case is about time, not about finding another part of the picture.
+    right('freeze', 'fg holds one moment a while (a freeze frame)', {
+      ...crop,
+      holds: [{ at: frameTime(0.4), seconds: round(0.125 * d, 3) }],
+      ...span(0.1, 0.725),
+    }),
+    // Slow motion: 15% of bg (1.2 s of 8) at half speed, with fg at another rate; fg's usual speed on both sides of it.
+    right('slow', `fg in slow motion for a while (half speed), at ${rate} fps`, {
+      ...region(src, 0.55, 1, 0.35, 0.25),
+      fps: rate,
+      offset: frameTime(0.1),
+      frames: Math.floor(0.8 * d * rate),
+      ramps: [{ start: frameTime(0.4), end: frameTime(0.55), speed: 0.5 }],
+    }),
     right('graded', 'colour-graded (contrast, brightness, saturation, gamma)', {
       ...region(src, 0.55, 1, 0.55, 0.45),
       grade: { contrast: 1.25, brightness: 0.05, saturation: 1.4, gamma: 1.15 },

@@ -1,6 +1,8 @@
 import { bandedPath, batchDot } from '../../native/kernels';
 import type { Descriptors } from '../descriptors/types';
 import { robustLine } from '../../core/line';
+import { ratePieces } from './pieces';
+import { FLAT } from './steady';
 
 /**
  * The pyramid's building blocks, shared by the engines: a top level that searches all of bg, and
@@ -249,7 +251,9 @@ export function interpolate(level: Level): (i: number) => number {
  * early covers fewer bg frames and pays for fewer steps: where frames are alike, its ends creep
  * inwards (a 29.97→25 fps crop of a slow scene started two frames late). Charging each end a virtual
  * step from (and to) the line through the path's middle makes that creep cost what any other
- * departure from the rate costs; clear evidence still wins.
+ * departure from the rate costs; clear evidence still wins. Where the path changes rate (a freeze
+ * frame, slow motion: pieces.ts) the middle's line misses the ends; each end's own piece's line is
+ * where it would be.
  */
 function endsOnLine(
   path: Int32Array,
@@ -269,17 +273,86 @@ function endsOnLine(
     mid.map((r) => rows[r]),
     mid.map((r) => path[r]),
   );
+  const pieces = ratePieces(path);
   const dp = cost.slice();
   for (const r of [0, n - 1]) {
-    const at = line.slope * rows[r] + line.intercept;
+    const own = pieces.length > 1 ? pieces[r === 0 ? 0 : pieces.length - 1] : undefined;
+    const at = own ? own.slope * r + own.intercept : line.slope * rows[r] + line.intercept;
     for (let c = 0; c < width[r]; c++) dp[r * stride + c] += lambda * Math.abs(lo[r] + c - at);
   }
   return bandedPath(dp, n, lo, width, stride, rate, maxStep, lambda);
 }
 
+/** The rate penalty within one frame of the path, as a share of the full one (see polish). */
+const POLISH = 1 / 8;
+
+/**
+ * The rate penalty is paid per whole-frame step, so where fg's rate changes (the end of a freeze or
+ * of a slow-motion stretch) it rounds the corner: trading a pause on one side for a double step on
+ * the other saves two steps' departures, and a few frames a frame off cost less than that when
+ * neighbouring frames look alike (a slow pan: 7 fg frames a frame late after a slow-motion
+ * stretch). Within one frame of the path, then, the frames decide: the same search again over just
+ * the path's frame and its neighbours, at a fraction of the penalty. A stretch it moves is kept only
+ * where every moved frame is clearly determined where it lands (evidence, as steady.ts reads it):
+ * elsewhere the frames cannot tell, and the full penalty's straight path stays. The ends stay
+ * where endsOnLine put them.
+ */
+function polish(
+  cost: Float32Array,
+  lo: Int32Array,
+  width: Int32Array,
+  stride: number,
+  path: Int32Array,
+  rate: number,
+  maxStep: number,
+  lambda: number,
+  k: number,
+): Int32Array {
+  const n = path.length;
+  if (n < 3) return path;
+  const lo1 = new Int32Array(n);
+  const w1 = new Int32Array(n);
+  const c1 = new Float32Array(n * 3);
+  for (let r = 0; r < n; r++) {
+    const end = r === 0 || r === n - 1;
+    const a = end ? path[r] : Math.max(lo[r], path[r] - 1);
+    const b = end ? path[r] : Math.min(lo[r] + width[r] - 1, path[r] + 1);
+    lo1[r] = a;
+    w1[r] = b - a + 1;
+    for (let j = a; j <= b; j++) c1[r * 3 + j - a] = cost[r * stride + j - lo[r]];
+  }
+  const moved = bandedPath(c1, n, lo1, w1, 3, rate, maxStep, lambda * POLISH);
+  const sharp = sharpness(cost, n, lo, width, stride, path, k);
+  const sureRise = FLAT * 0.5 * Math.max(1e-6, Float32Array.from(sharp).sort()[Math.floor(n * 0.75)]);
+  const at = (r: number, j: number) => cost[r * stride + j - lo[r]];
+  const sure = (r: number) => {
+    const c = moved[r] - lo[r];
+    let rise = Infinity;
+    if (c - k >= 0) rise = Math.min(rise, cost[r * stride + c - k] - at(r, moved[r]));
+    if (c + k < width[r]) rise = Math.min(rise, cost[r * stride + c + k] - at(r, moved[r]));
+    return Number.isFinite(rise) && rise >= sureRise && at(r, moved[r]) < at(r, path[r]);
+  };
+  const out = Int32Array.from(path);
+  for (let r = 0; r < n; ) {
+    if (moved[r] === path[r]) {
+      r++;
+      continue;
+    }
+    let e = r;
+    while (e + 1 < n && moved[e + 1] !== path[e + 1]) e++;
+    let ok = true;
+    for (let q = r; q <= e && ok; q++) ok = sure(q);
+    // Whole stretches: each starts and ends next to a frame both paths share, so either is monotonic.
+    if (ok) for (let q = r; q <= e; q++) out[q] = moved[q];
+    r = e + 1;
+  }
+  return out;
+}
+
 /**
  * One level below: fg rows every `step` frames, each searching `half` bg frames either side of where
- * the level above (bent through the anchors) puts it.
+ * the level above (bent through the anchors) puts it. `corners`: at the last level, let clear
+ * frames sharpen the path's corners (polish; off for an engine that smooths the map afterwards).
  */
 export function bandLevel(
   fg: Descriptors,
@@ -289,6 +362,7 @@ export function bandLevel(
   half: number,
   rate: number,
   anchors: { fg: number; bg: number }[],
+  corners = true,
 ): Level {
   const nF = fg.n;
   const nB = bg.n;
@@ -320,7 +394,8 @@ export function bandLevel(
   const centres = Int32Array.from(rows, (i, r) => Math.round(centreAt(i)) - lo[r]);
   const lambda = (0.1 * costSpread(cost, n, width, stride, (r) => centres[r], Math.ceil(R) + 4)) / Math.max(1, R);
   const maxStep = Math.max(1, Math.ceil(R * 2) + 1);
-  const path = endsOnLine(bandedPath(cost, n, lo, width, stride, R, maxStep, lambda), cost, rows, lo, width, stride, R, maxStep, lambda);
+  let path = endsOnLine(bandedPath(cost, n, lo, width, stride, R, maxStep, lambda), cost, rows, lo, width, stride, R, maxStep, lambda);
+  if (step === 1 && corners) path = polish(cost, lo, width, stride, path, R, maxStep, lambda, Math.max(2, Math.round(R)));
   const pc = new Float32Array(n);
   for (let r = 0; r < n; r++) pc[r] = cost[r * stride + (path[r] - lo[r])];
   return { rows, path, cost: pc, sharp: sharpness(cost, n, lo, width, stride, path, Math.max(2, Math.round(R))) };

@@ -4,7 +4,8 @@ import type { DescriptorSet } from '../descriptors/types';
 import { robustLine } from '../../core/line';
 import { bandLevel, interpolate, topLevel, type TopStats } from './pyramid';
 import { correctDrift, evidenceFromSharpness } from './drift';
-import { steadyPacing } from './steady';
+import { FLAT, steadyPacing } from './steady';
+import { PIECE_WINDOW, ratePieces, STRAIGHT_RMS, usualRate } from './pieces';
 import { VidkompyError } from '../../core/errors';
 
 /**
@@ -51,7 +52,11 @@ export interface TemporalResult {
   evidence: Float32Array;
   /** Half-width in bg frames of the band the final frame-by-frame pass searched (≥ the window option). */
   window: number;
-  /** Fitted bg frames per fg frame, and bg frame at fg frame 0, from the whole map. */
+  /**
+   * Fitted bg frames per fg frame, and bg frame at fg frame 0 (of the whole map's line). Where the map
+   * clearly changes rate (a freeze frame, a slow-motion stretch: see usualSlope) the slope is fg's
+   * usual rate outside those stretches.
+   */
   slope: number;
   intercept: number;
   maskFraction: number;
@@ -136,7 +141,7 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
     if (s === 1) window = half;
     // Small vectors while steps are long; the full descriptors for the last levels.
     const useFine = s < 4;
-    level = bandLevel(useFine ? d.fg : d.coarseFg, useFine ? d.bg : d.coarseBg, s, (i) => base(i) + bend(i), half, rate, anchors);
+    level = bandLevel(useFine ? d.fg : d.coarseFg, useFine ? d.bg : d.coarseBg, s, (i) => base(i) + bend(i), half, rate, anchors, o.engine !== 'precise');
     prevStep = s;
     o.onProgress?.(0.3 + (0.7 * (k + 1)) / levels.length);
   });
@@ -163,5 +168,31 @@ export function alignTemporal(d: DescriptorSet, o: TemporalOptions): TemporalRes
     path,
   );
   o.onProgress?.(1);
-  return { bgFrameForFg: path, confidence, evidence, window, slope: fit.slope, intercept: fit.intercept, maskFraction: d.maskFraction, top };
+  const slope = usualSlope(path, evidence) ?? fit.slope;
+  return { bgFrameForFg: path, confidence, evidence, window, slope, intercept: fit.intercept, maskFraction: d.maskFraction, top };
+}
+
+/**
+ * fg's usual rate when its map runs at clearly different rates in pieces (a freeze frame holds one
+ * bg frame, a slow-motion stretch runs at half the rate), each change seen in the frames on both of
+ * its sides: one line through such a map is no rate at all (a 2 s half-speed stretch in 9 s of fg
+ * fits 0.68×, which reads as an implausible speed). A side mostly paced for lack of evidence
+ * (steady.ts) is no such evidence, only a line drawn between its neighbours: then the whole map's
+ * line stays. (The frames right at a change may be a frame off and flat: the rate penalty can
+ * round the corner a little, hence half a side, not all of it.)
+ */
+export function usualSlope(path: Int32Array, evidence: Float32Array): number | undefined {
+  const pieces = ratePieces(path);
+  // Only a map that is straight pieces throughout: a wrong one can hold still a while and look
+  // like a freeze, but it wanders elsewhere (a 160×96 crop matched 20 frames off: RMS 1.9).
+  if (pieces.length < 2 || pieces.some((p) => p.rms > STRAIGHT_RMS)) return undefined;
+  const sure = (a: number, b: number) => {
+    let k = 0;
+    for (let i = a; i < b; i++) if (evidence[i] >= FLAT) k++;
+    return k >= 0.5 * (b - a);
+  };
+  for (const p of pieces.slice(1)) {
+    if (!sure(Math.max(0, p.first - PIECE_WINDOW), p.first) || !sure(p.first, Math.min(path.length, p.first + PIECE_WINDOW))) return undefined;
+  }
+  return usualRate(path, pieces);
 }

@@ -2,14 +2,19 @@
  * Sub-frame timing: the map names a whole bg frame for each fg frame, but a fg frame at another
  * rate stands for a moment between two bg frames (fg at 30 fps over bg at 25: fg frame 1 is bg frame
  * 0.833). The local straight line through the map around each fg frame (within its stretch between
- * cuts) says where: exact for a steady rate, the local rate where it drifts. Kept within half a
- * frame of the whole frame the map chose, which stays the decision (and what the render shows).
+ * cuts, and between changes of rate: a freeze frame, a slow-motion stretch, see pieces.ts) says
+ * where: exact for a steady rate, the local rate where it drifts. Kept within half a frame of the
+ * whole frame the map chose, which stays the decision (and what the render shows).
  */
+import { ratePieces } from './pieces';
 
 /** fg frames either side that the local line is fitted on. */
 const HALF = 15;
 
-/** Fractional bg frame index per fg frame. `cuts`: the first fg frame of each stretch after a cut. */
+/**
+ * Fractional bg frame index per fg frame. `cuts`: the first fg frame of each stretch after a cut.
+ * Found from the map alone, so a saved alignment's times can be derived again from its map.
+ */
 export function subFrame(map: ArrayLike<number>, cuts: readonly number[] = []): Float64Array {
   const n = map.length;
   const out = new Float64Array(n);
@@ -20,7 +25,7 @@ export function subFrame(map: ArrayLike<number>, cuts: readonly number[] = []): 
     sm[i + 1] = sm[i] + map[i];
     sim[i + 1] = sim[i] + i * map[i];
   }
-  const starts = [0, ...cuts.filter((c) => c > 0 && c < n).sort((a, b) => a - b), n];
+  const starts = [...ratePieces(map, cuts).map((p) => p.first), n];
   for (let s = 0; s + 1 < starts.length; s++) {
     const lo = starts[s];
     const hi = starts[s + 1];
