@@ -100,7 +100,8 @@ export const CASES: Case[] = [
     shared: true,
     pair: async () => {
       const bg = await shakyBg(media('cockatoo.mp4'), 320, 240, { width: 900, height: 600 });
-      return { bg, fg: (await derived(bg, { crop: { x: 100, y: 60, width: 128, height: 96 }, size: { width: 320, height: 240 }, fps: 50, offset: 2, frames: 400 })).fg };
+      const spec: DeriveSpec = { crop: { x: 100, y: 60, width: 128, height: 96 }, size: { width: 320, height: 240 }, fps: 50, offset: 2, frames: 400 };
+      return { bg, fg: (await derived(bg, spec)).fg };
     },
   },
   { name: 'cockatoo shown at 1/10', expect: 'sure', shared: true, pair: der(media('cockatoo.mp4'), { crop: { x: 500, y: 300, width: 128, height: 72 }, size: { width: 1280, height: 720 }, offset: 2, frames: 100 }) },
