@@ -13,8 +13,8 @@ import { refine, scaleGrid, type Placement } from './search';
  * pairs can be a chance match in a wrong basin, which then looks right on the few frames it was
  * refined on (NCC 0.99) while most of fg does not match. What gives it away is the temporal pass:
  * across all of fg, a right placement's frames match their bg frames about as well as the pixels
- * allow (mean similarity ≥ 0.98 on every right pair of the corpus, in pixels), a wrong one's do
- * not. The bar is each descriptor kind's own (`DescriptorKind.supported`).
+ * allow (mean similarity 0.98–1.00 on the corpus's right pairs in pixels, 0.94 for a tiny inset
+ * over fast motion), a wrong one's do not (0.56–0.93). The bar is each descriptor kind's own (`DescriptorKind.supported`).
  *
  * When that support is weak, the pass's own map offers what the coarse search lacked: frame pairs
  * from the same moment. Searched together — one position and scale that fits all the pairs, each
