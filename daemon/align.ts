@@ -95,6 +95,8 @@ export function refusal(al: Alignment): VidkompyError {
         options: ['placement', 'forceAlign'],
         lead: 'give fg with a fixed window, or',
       });
+    case 'motion':
+      return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'give', options: ['anchors', 'engine', 'forceAlign'], lead: 'pin the timing:' });
     case 'placement':
       return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'give', options: ['placement', 'forceAlign'], lead: 'pick one of the two:' });
     case 'ambiguous': {

@@ -72,9 +72,10 @@ export const TRUST_VERDICTS = ['sure', 'unsure'] as const;
 export type TrustVerdict = (typeof TRUST_VERDICTS)[number];
 /**
  * Why an alignment is unsure: fg unrelated to bg (weak), bg inside fg (swapped), bg too short, a
- * speed no video has, several places in time (ambiguous), a window that moves, two placements in space.
+ * speed no video has, several places in time (ambiguous), a window that moves, two placements in
+ * space, a map whose bg frames do not move as fg's frames do (motion).
  */
-export const TRUST_PROBLEMS = ['weak', 'swapped', 'bg-short', 'speed', 'ambiguous', 'moving', 'placement'] as const;
+export const TRUST_PROBLEMS = ['weak', 'swapped', 'bg-short', 'speed', 'ambiguous', 'moving', 'placement', 'motion'] as const;
 export type TrustProblem = (typeof TRUST_PROBLEMS)[number];
 
 export const PROJECT_SUFFIX = '.vidkompy.json';

@@ -18,6 +18,7 @@ import { refine, type Placement } from './spatial/search';
 import type { Rect } from '../core/geometry';
 import { audioPriorOf, audioSummary, describedKey, matchInTime, type Matched } from './temporal/match';
 import { uncertainSpans } from './temporal/uncertain';
+import { motionCheck } from './temporal/motion';
 import { subFrame, timeAt } from './temporal/subframe';
 import { foreignPixels, onContent, onGrid, type ForeignMask } from './descriptors/foreign';
 import { firstMap } from './firstMap';
@@ -185,6 +186,13 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   if (rival) {
     const c = frameCorner(rival, content);
     signals.runnerUp = { x: round(c.x, 1), y: round(c.y, 1), scale: round(rival.scale, 5), support: round(rival.support, 4) };
+  }
+  const tMotion = performance.now();
+  const grid = foreign ? onGrid(foreign, fgF.w, fgF.h, regions({ ...loc, placement }).fgRect, content) : undefined;
+  const motion = motionCheck(fgF, bgF, map, { window: fg.fps / 3, second: fg.fps, cuts: cutStarts, mask: grid });
+  if (motion) {
+    signals.motion = { fgMotion: round(motion.fgMotion, 4), mean: round(motion.mean, 4), worst: round(motion.worst, 4), coverage: round(motion.coverage, 3) };
+    signals.motionSeconds = round((performance.now() - tMotion) / 1000, 3);
   }
   if (spread) {
     const places = spread.places.map((p) => frameCorner(p, content)).map((p) => ({ x: round(p.x, 1), y: round(p.y, 1) }));

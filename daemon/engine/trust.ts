@@ -2,6 +2,7 @@ import type { TrustProblem, TrustVerdict } from '../../protocol/project';
 import { round } from '../core/numbers';
 import type { Located } from './context';
 import type { TemporalResult } from './temporal/solve';
+import type { MotionCheck } from './temporal/motion';
 
 /**
  * One figure for how far an alignment can be trusted, and the verdict on it. Per-frame similarity
@@ -63,6 +64,9 @@ export interface TrustSignals {
    * `meanConfidence`, this placement's, the margin over the runner-up.
    */
   runnerUp?: { x: number; y: number; scale: number; support: number };
+  /** How well the map's bg frames move with fg's (temporal/motion.ts), analysis pixels per fg frame. */
+  motion?: MotionCheck;
+  motionSeconds?: number;
   /** Sound or anchors decided where in bg fg runs: other places were never in the running. */
   prior: boolean;
   bgFps: number;
@@ -132,6 +136,15 @@ const SAME_FIT = 0.8;
  * of it: a right placement wins by 0.1 and more on every pair that tried one (README, Accuracy).
  */
 const PLACE_MARGIN = 0.02;
+/**
+ * Mean disagreement between fg's motion and its matched bg frames' (analysis pixels per fg frame)
+ * up to which the map moves with fg, and from which it clearly does not: right maps measure
+ * 0.002–0.02 on the corpus, a map that trades place for time in a near-static shot 0.4 (README,
+ * Accuracy). Asked only where enough of fg was measured (a fast or flat picture leaves steps out).
+ */
+const MOTION_OK = 0.06;
+const MOTION_BAD = 0.15;
+const MOTION_COVERAGE = 0.25;
 
 export function judge(s: TrustSignals): Trust {
   const reasons: string[] = [];
@@ -174,7 +187,15 @@ export function judge(s: TrustSignals): Trust {
       `another placement (x ${Math.round(r.x)}, y ${Math.round(r.y)}, scale ${r.scale.toFixed(3)}) explains fg's frames ${r.support >= s.meanConfidence ? 'as well' : 'nearly as well'} (mean similarity ${r.support.toFixed(3)} against ${s.meanConfidence.toFixed(3)})`,
     );
   }
-  const score = round(spatial * temporal * plausible * placed * (pile || moves ? 0 : 1), 3);
+  // Motion: bg's picture must move between the frames the map pairs as fg's does between its own.
+  const m = s.motion && s.motion.coverage >= MOTION_COVERAGE ? s.motion : undefined;
+  const moved = m ? clamp((MOTION_BAD - m.mean) / (MOTION_BAD - MOTION_OK)) : 1;
+  if (m && moved < 1) {
+    reasons.push(
+      `bg's picture moves differently from fg's at the frames the map pairs (${m.mean.toFixed(2)} px a frame apart, ${m.fgMotion.toFixed(2)} px of fg's own motion): the timing is likely wrong`,
+    );
+  }
+  const score = round(spatial * temporal * plausible * placed * moved * (pile || moves ? 0 : 1), 3);
   let problem: TrustProblem | undefined;
   if (score < TRUST_THRESHOLD) {
     // A fg much longer than bg cannot be shown whole at a plausible speed, whatever else went wrong.
@@ -187,6 +208,7 @@ export function judge(s: TrustSignals): Trust {
     else if (pile) problem = 'bg-short';
     else if (spatial >= 0.8 && plausible >= 0.8 && places.length > 1) problem = 'ambiguous';
     else if (spatial >= 0.8 && placed < 0.5) problem = 'placement';
+    else if (spatial >= 0.8 && moved < 0.5) problem = 'motion';
     else if (spatial >= 0.8 && temporal >= 0.5) problem = 'speed';
     else problem = 'weak';
   }

@@ -1,0 +1,252 @@
+import type { FeatureSeq } from '../descriptors/types';
+
+/**
+ * Motion as evidence: the picture's motion between fg frames i and i + k must be the motion between
+ * the bg frames the map pairs them with. A map that pairs each fg frame with a similar-looking bg
+ * frame can still run at the wrong rate where the picture changes slowly (a camera drifting over a
+ * still scene, a static fg region over a moving bg): frame similarity cannot tell, the motion can.
+ *
+ * Motion here is one global shift per pair of consecutive frames (sum of squared differences over
+ * ±R analysis pixels, mean-removed, parabolic sub-pixel), summed into a trajectory per video; the
+ * disagreement is measured over windows of k fg frames, so bg frames repeated or skipped by an fps
+ * change (fg moving every frame, bg every other) do not count.
+ */
+
+/** Largest shift looked for at half size between consecutive frames (±7 analysis pixels at full size). */
+const R = 4;
+/** Below this width or height there is no half size to search first. */
+const PYRAMID_MIN = 32;
+
+/** One grey frame as a view: data[at + y·w + x]. */
+interface View {
+  data: Uint8Array | Float32Array;
+  at: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * Mean squared difference of b moved by (dx, dy) against a, over the pixels both cover and the mask
+ * keeps, each frame's mean removed (a graded or flickering picture moves as much as a steady one).
+ */
+function msd(a: View, b: View, dx: number, dy: number, off: number, mask?: Uint8Array): number {
+  const { w, h } = a;
+  let s = 0;
+  let n = 0;
+  const y0 = Math.max(0, -dy);
+  const y1 = Math.min(h, h - dy);
+  const x0 = Math.max(0, -dx);
+  const x1 = Math.min(w, w - dx);
+  for (let y = y0; y < y1; y++) {
+    const ra = a.at + y * w;
+    const rb = b.at + (y + dy) * w + dx;
+    const rm = y * w;
+    for (let x = x0; x < x1; x++) {
+      if (mask && mask[rm + x]) continue;
+      const d = a.data[ra + x] - b.data[rb + x] + off;
+      s += d * d;
+      n++;
+    }
+  }
+  return n >= 16 ? s / n : Infinity;
+}
+
+function meanOf(v: View, mask?: Uint8Array): number {
+  let s = 0;
+  let n = 0;
+  for (let i = 0; i < v.w * v.h; i++) {
+    if (mask && mask[i]) continue;
+    s += v.data[v.at + i];
+    n++;
+  }
+  return n ? s / n : 0;
+}
+
+/** v at half size (2×2 means), and the mask (a pixel left out where any of its four is). */
+function half(v: View, mask?: Uint8Array): { view: View; mask?: Uint8Array } {
+  const w = v.w >> 1;
+  const h = v.h >> 1;
+  const out = new Float32Array(w * h);
+  const m = mask ? new Uint8Array(w * h) : undefined;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = v.at + 2 * y * v.w + 2 * x;
+      out[y * w + x] = (v.data[i] + v.data[i + 1] + v.data[i + v.w] + v.data[i + v.w + 1]) / 4;
+      if (m && mask) {
+        const j = 2 * y * v.w + 2 * x;
+        m[y * w + x] = mask[j] | mask[j + 1] | mask[j + v.w] | mask[j + v.w + 1];
+      }
+    }
+  }
+  return { view: { data: out, at: 0, w, h }, mask: m };
+}
+
+/** The lowest of the costs of shifts (cx + dx, cy + dy), |dx|, |dy| ≤ r: its place and the whole grid. */
+function search(a: View, b: View, cx: number, cy: number, r: number, off: number, mask?: Uint8Array) {
+  const S = 2 * r + 1;
+  const cost = new Float64Array(S * S);
+  let best = 0;
+  for (let dy = -r; dy <= r; dy++) {
+    for (let dx = -r; dx <= r; dx++) {
+      const c = (dy + r) * S + dx + r;
+      cost[c] = msd(a, b, cx + dx, cy + dy, off, mask);
+      if (cost[c] < cost[best]) best = c;
+    }
+  }
+  return { cost, best, bx: (best % S) - r, by: Math.floor(best / S) - r, S };
+}
+
+/**
+ * The sub-pixel minimum of the costs around grid point `best`: a quadratic in x and y fitted to its
+ * 3×3 neighbours by least squares. The cross term matters: along an edge or a diagonal texture the
+ * cost valley runs at an angle, and two separate parabolas would pull the shift across it.
+ */
+function vertex(cost: Float64Array, best: number, S: number): [number, number] {
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  let e = 0;
+  let f = 0;
+  for (let y = -1; y <= 1; y++) {
+    for (let x = -1; x <= 1; x++) {
+      const v = cost[best + y * S + x];
+      b += (x * v) / 6;
+      c += (y * v) / 6;
+      d += ((x * x - 2 / 3) * v) / 2;
+      f += ((y * y - 2 / 3) * v) / 2;
+      e += (x * y * v) / 4;
+    }
+  }
+  const det = 4 * d * f - e * e;
+  if (!(det > 0) || !(d > 0)) return [0, 0];
+  const x = (-b * 2 * f + c * e) / det;
+  const y = (-c * 2 * d + b * e) / det;
+  return [Math.max(-1, Math.min(1, x)), Math.max(-1, Math.min(1, y))];
+}
+
+/**
+ * Global shift of frame `b` against frame `a` (both w×h grey, at offsets ao, bo of their buffers):
+ * the (dx, dy) that brings b's content onto a's, and whether it was found (not at the edge of the
+ * range searched, and on a picture with enough texture for a shift to show).
+ */
+export function frameShift(
+  a: Uint8Array,
+  ao: number,
+  b: Uint8Array,
+  bo: number,
+  w: number,
+  h: number,
+  mask?: Uint8Array,
+): { dx: number; dy: number; ok: boolean } {
+  const va: View = { data: a, at: ao, w, h };
+  const vb: View = { data: b, at: bo, w, h };
+  const off = meanOf(vb, mask) - meanOf(va, mask);
+  let cx = 0;
+  let cy = 0;
+  let range = R;
+  if (w >= PYRAMID_MIN && h >= PYRAMID_MIN) {
+    // Found at half size first, then within ±2 of it at full size: a range of ±7 for the cost of ±4 on a quarter of the pixels.
+    const ha = half(va, mask);
+    const hb = half(vb);
+    const coarse = search(ha.view, hb.view, 0, 0, R, off, ha.mask);
+    if (Math.abs(coarse.bx) === R || Math.abs(coarse.by) === R) return { dx: 0, dy: 0, ok: false };
+    // Centred on the half-size minimum to a pixel, so the full-size one lies inside ±2 of it.
+    const [hx, hy] = vertex(coarse.cost, coarse.best, coarse.S);
+    cx = Math.round(2 * (coarse.bx + hx));
+    cy = Math.round(2 * (coarse.by + hy));
+    range = 2;
+  }
+  const { cost, best, bx, by, S } = search(va, vb, cx, cy, range, off, mask);
+  // A flat picture: every shift costs about the same, so none is evidence.
+  let worst = 0;
+  for (let c = 0; c < cost.length; c++) if (Number.isFinite(cost[c])) worst = Math.max(worst, cost[c]);
+  if (!Number.isFinite(cost[best]) || worst - cost[best] < 4) return { dx: 0, dy: 0, ok: false };
+  if (Math.abs(bx) === range || Math.abs(by) === range) return { dx: 0, dy: 0, ok: false };
+  const [fx, fy] = vertex(cost, best, S);
+  return { dx: cx + bx + fx, dy: cy + by + fy, ok: true };
+}
+
+/** A video's trajectory over frames [from, to]: cumulative shift, and whether each step was measured. */
+interface Trajectory {
+  from: number;
+  x: Float64Array;
+  y: Float64Array;
+  /** Steps not measured so far (cumulative), so a window can tell whether it crosses one. */
+  gaps: Int32Array;
+}
+
+function trajectory(seq: FeatureSeq, from: number, to: number, mask?: Uint8Array): Trajectory {
+  const n = to - from + 1;
+  const t: Trajectory = { from, x: new Float64Array(n), y: new Float64Array(n), gaps: new Int32Array(n) };
+  const dim = seq.w * seq.h;
+  for (let i = 1; i < n; i++) {
+    const s = frameShift(seq.data, (from + i - 1) * dim, seq.data, (from + i) * dim, seq.w, seq.h, mask);
+    t.x[i] = t.x[i - 1] + s.dx;
+    t.y[i] = t.y[i - 1] + s.dy;
+    t.gaps[i] = t.gaps[i - 1] + (s.ok ? 0 : 1);
+  }
+  return t;
+}
+
+export interface MotionCheck {
+  /** fg's own motion, analysis pixels per fg frame (mean over the windows compared). */
+  fgMotion: number;
+  /** Mean disagreement between fg's and its matched bg frames' motion, analysis pixels per fg frame. */
+  mean: number;
+  /** The same over the worst stretch of about one second. */
+  worst: number;
+  /** Windows compared / all windows (the rest crossed a cut, an unmeasured step or a flat picture). */
+  coverage: number;
+}
+
+/**
+ * How well the map's bg frames move with fg's frames. `window`: fg frames per window (about a
+ * third of a second); `second`: fg frames per second; `cuts`: fg frames where a new piece of bg
+ * starts; `mask`: pixels to leave out (fg's burnt-in graphics, which do not move with the picture).
+ */
+export function motionCheck(
+  fg: FeatureSeq,
+  bg: FeatureSeq,
+  map: ArrayLike<number>,
+  o: { window: number; second: number; cuts?: number[]; mask?: Uint8Array },
+): MotionCheck | undefined {
+  const n = Math.min(map.length, fg.n);
+  const k = Math.max(2, Math.round(o.window));
+  if (!fg.w || fg.w !== bg.w || fg.h !== bg.h || n <= k) return undefined;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    lo = Math.min(lo, map[i]);
+    hi = Math.max(hi, map[i]);
+  }
+  if (lo < 0 || hi >= bg.n) return undefined;
+  const F = trajectory(fg, 0, n - 1, o.mask);
+  const B = trajectory(bg, lo, hi, o.mask);
+  const cuts = o.cuts ?? [];
+  const err: number[] = [];
+  const at: number[] = [];
+  let motion = 0;
+  for (let i = 0; i + k < n; i++) {
+    if (cuts.some((c) => c > i && c <= i + k)) continue;
+    const a = map[i] - lo;
+    const b = map[i + k] - lo;
+    if (b < a || F.gaps[i + k] !== F.gaps[i] || B.gaps[b] !== B.gaps[a]) continue;
+    const fx = F.x[i + k] - F.x[i];
+    const fy = F.y[i + k] - F.y[i];
+    err.push(Math.hypot(fx - (B.x[b] - B.x[a]), fy - (B.y[b] - B.y[a])) / k);
+    at.push(i);
+    motion += Math.hypot(fx, fy) / k;
+  }
+  if (!err.length) return undefined;
+  const mean = err.reduce((s, e) => s + e, 0) / err.length;
+  // The worst stretch of about a second (windows that start within it).
+  const span = Math.max(k, Math.round(o.second));
+  let worst = 0;
+  for (let s = 0, e = 0, sum = 0; e < err.length; e++) {
+    sum += err[e];
+    while (at[e] - at[s] >= span) sum -= err[s++];
+    if (at[e] - at[0] >= span - 1) worst = Math.max(worst, sum / (e - s + 1));
+  }
+  if (at[at.length - 1] - at[0] < span - 1) worst = mean;
+  return { fgMotion: motion / err.length, mean, worst, coverage: err.length / (n - k) };
+}
