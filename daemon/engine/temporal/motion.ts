@@ -166,27 +166,37 @@ export function frameShift(
   return { dx: cx + bx + fx, dy: cy + by + fy, ok: true };
 }
 
-/** A video's trajectory over frames [from, to]: cumulative shift, and whether each step was measured. */
-interface Trajectory {
-  from: number;
-  x: Float64Array;
-  y: Float64Array;
-  /** Steps not measured so far (cumulative), so a window can tell whether it crosses one. */
-  gaps: Int32Array;
+/**
+ * A video's motion between consecutive frames, measured on demand (a long video is sampled in
+ * windows, and only their steps are worth the search): the summed shift from frame a to frame b,
+ * undefined where a step in between could not be measured.
+ */
+function motionOf(seq: FeatureSeq, mask?: Uint8Array): (a: number, b: number) => { x: number; y: number } | undefined {
+  const dim = seq.w * seq.h;
+  const dx = new Float64Array(seq.n);
+  const dy = new Float64Array(seq.n);
+  // 0: not measured yet, 1: measured, 2: no shift to be found.
+  const state = new Uint8Array(seq.n);
+  return (a, b) => {
+    let x = 0;
+    let y = 0;
+    for (let j = a; j < b; j++) {
+      if (!state[j]) {
+        const s = frameShift(seq.data, j * dim, seq.data, (j + 1) * dim, seq.w, seq.h, mask);
+        dx[j] = s.dx;
+        dy[j] = s.dy;
+        state[j] = s.ok ? 1 : 2;
+      }
+      if (state[j] === 2) return undefined;
+      x += dx[j];
+      y += dy[j];
+    }
+    return { x, y };
+  };
 }
 
-function trajectory(seq: FeatureSeq, from: number, to: number, mask?: Uint8Array): Trajectory {
-  const n = to - from + 1;
-  const t: Trajectory = { from, x: new Float64Array(n), y: new Float64Array(n), gaps: new Int32Array(n) };
-  const dim = seq.w * seq.h;
-  for (let i = 1; i < n; i++) {
-    const s = frameShift(seq.data, (from + i - 1) * dim, seq.data, (from + i) * dim, seq.w, seq.h, mask);
-    t.x[i] = t.x[i - 1] + s.dx;
-    t.y[i] = t.y[i - 1] + s.dy;
-    t.gaps[i] = t.gaps[i - 1] + (s.ok ? 0 : 1);
-  }
-  return t;
-}
+/** Windows compared at most: enough for the mean and the worst second, a bounded cost however long fg is. */
+const MAX_WINDOWS = 150;
 
 export interface MotionCheck {
   /** fg's own motion, analysis pixels per fg frame (mean over the windows compared). */
@@ -213,29 +223,24 @@ export function motionCheck(
   const n = Math.min(map.length, fg.n);
   const k = Math.max(2, Math.round(o.window));
   if (!fg.w || fg.w !== bg.w || fg.h !== bg.h || n <= k) return undefined;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < n; i++) {
-    lo = Math.min(lo, map[i]);
-    hi = Math.max(hi, map[i]);
-  }
-  if (lo < 0 || hi >= bg.n) return undefined;
-  const F = trajectory(fg, 0, n - 1, o.mask);
-  const B = trajectory(bg, lo, hi, o.mask);
+  for (let i = 0; i < n; i++) if (map[i] < 0 || map[i] >= bg.n) return undefined;
+  const F = motionOf(fg, o.mask);
+  const B = motionOf(bg, o.mask);
   const cuts = o.cuts ?? [];
   const err: number[] = [];
   const at: number[] = [];
   let motion = 0;
-  for (let i = 0; i + k < n; i++) {
-    if (cuts.some((c) => c > i && c <= i + k)) continue;
-    const a = map[i] - lo;
-    const b = map[i + k] - lo;
-    if (b < a || F.gaps[i + k] !== F.gaps[i] || B.gaps[b] !== B.gaps[a]) continue;
-    const fx = F.x[i + k] - F.x[i];
-    const fy = F.y[i + k] - F.y[i];
-    err.push(Math.hypot(fx - (B.x[b] - B.x[a]), fy - (B.y[b] - B.y[a])) / k);
+  const windows = n - k;
+  const count = Math.min(windows, MAX_WINDOWS);
+  for (let w = 0; w < count; w++) {
+    const i = count === windows ? w : Math.round((w * (windows - 1)) / Math.max(1, count - 1));
+    if (cuts.some((c) => c > i && c <= i + k) || map[i + k] < map[i]) continue;
+    const f = F(i, i + k);
+    const g = f && B(map[i], map[i + k]);
+    if (!f || !g) continue;
+    err.push(Math.hypot(f.x - g.x, f.y - g.y) / k);
     at.push(i);
-    motion += Math.hypot(fx, fy) / k;
+    motion += Math.hypot(f.x, f.y) / k;
   }
   if (!err.length) return undefined;
   const mean = err.reduce((s, e) => s + e, 0) / err.length;
@@ -248,5 +253,5 @@ export function motionCheck(
     if (at[e] - at[0] >= span - 1) worst = Math.max(worst, sum / (e - s + 1));
   }
   if (at[at.length - 1] - at[0] < span - 1) worst = mean;
-  return { fgMotion: motion / err.length, mean, worst, coverage: err.length / (n - k) };
+  return { fgMotion: motion / err.length, mean, worst, coverage: err.length / count };
 }
