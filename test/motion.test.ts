@@ -109,6 +109,8 @@ describe('motion in the trust figure', () => {
     // A map that moves with fg (right maps: 0.02 and less), or too little of fg measured, is not refused for it.
     assert.equal(judge({ ...signals, motion: { ...signals.motion!, mean: 0.02 } }).verdict, 'sure');
     assert.equal(judge({ ...signals, motion: { ...signals.motion!, coverage: 0.1 } }).verdict, 'sure');
+    // Fast motion (a diver, 1.26 px a frame) measured 0.11 apart on a right, graded pair: the bar grows with fg's motion.
+    assert.equal(judge({ ...signals, motion: { fgMotion: 1.26, mean: 0.11, worst: 0.23, coverage: 0.53 } }).verdict, 'sure');
   });
 
   it('a right map on real footage moves with fg: graded, 24 fps, drifting', async () => {
