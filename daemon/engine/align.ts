@@ -95,6 +95,20 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       if (!verified && loc.method !== 'manual') {
         const th = performance.now();
         tried.push({ ...placement, support: support(matched.tm.confidence) });
+        // The coarse search's other basins first: where its sampled frames misled it, the map the
+        // first placement made pairs frames at random, and a search on those pairs finds nothing.
+        for (const other of support(matched.tm.confidence) < kind.supported ? (loc.others ?? []) : []) {
+          if (tried.some((h) => !distinct(h, other, content))) continue;
+          const r = regions({ ...loc, placement: other });
+          const sz = analysisSize(r.fgRect, total);
+          const m = await firstMatch(ctx, r, sz, tick);
+          tried.push({ ...other, support: support(m.matched.tm.confidence) });
+          if (support(m.matched.tm.confidence) < support(matched.tm.confidence) + GAIN) continue;
+          ({ bgRect, fgRect } = r);
+          size = sz;
+          placement = other;
+          ({ matched, foreign } = m);
+        }
         // A placement that leaves much of fg unexplained came from a chance match: search again on
         // the frames its own map paired, and keep whichever explains fg better over time.
         for (let round = 0; round < 2 && support(matched.tm.confidence) < kind.supported; round++) {

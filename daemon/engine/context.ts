@@ -64,6 +64,8 @@ export interface Located {
   method: SpatialMethod;
   /** Coarse search size as a fraction of bg's. */
   c: number;
+  /** Other basins of the coarse search, unrefined (spatial/search.ts CoarseHit.others). */
+  others?: Placement[];
 }
 
 /** One alignment's state, passed whole to each step rather than as a dozen parameters. */

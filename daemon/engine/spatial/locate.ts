@@ -61,7 +61,7 @@ export async function locate(
   const placement = await refineAtSample(bg, bgS, hit, fgSamples[hit.fgSample], cc, o);
   if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
   o.onProgress?.('spatial', 1);
-  return { bg, fg, content, placement, method: 'auto', c: cc };
+  return { bg, fg, content, placement, method: 'auto', c: cc, ...(hit.others ? { others: hit.others } : {}) };
 }
 
 /**

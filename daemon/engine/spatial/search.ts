@@ -19,6 +19,13 @@ export interface Placement {
 export interface CoarseHit extends Placement {
   bgSample: number;
   fgSample: number;
+  /**
+   * The best hits of other basins (another place, or a scale 15% and more away), best first, at
+   * most two: where the sampled frames mislead the sweep (fast motion, frames from different
+   * moments), a tiny template's chance match can beat the right place by a hair, and only a pass
+   * over time tells them apart (align.ts tries them when the first placement explains fg poorly).
+   */
+  others?: Placement[];
 }
 
 const SCALE_STEP = 1.06;
@@ -118,7 +125,23 @@ export function coarseSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: numbe
   let best = finalists[0];
   const unity = sweep.find((h) => h.scale === 1);
   if (unity && unity.score >= best.score - 0.02) best = fg.length > 1 ? (evalScale(1, all) ?? unity) : unity;
-  return best;
+  const others: Placement[] = [];
+  for (const h of sweep) {
+    if (others.length >= 2 || h.score < best.score - OTHER_BELOW) break;
+    if ([best, ...others].some((o) => sameBasin(o, h, fw, fh))) continue;
+    others.push({ x: h.x, y: h.y, scale: h.scale, score: h.score });
+  }
+  return others.length ? { ...best, others } : best;
+}
+
+/** Other basins worth a pass over time: within this much of the best coarse NCC. */
+const OTHER_BELOW = 0.05;
+
+/** Two coarse hits in one basin: scales within 15%, and fg's centre within a tenth of its placed width. */
+function sameBasin(a: Placement, b: Placement, fw: number, fh: number): boolean {
+  if (Math.abs(Math.log(a.scale / b.scale)) >= Math.log(1.15)) return false;
+  const d = Math.hypot(a.x + (fw * a.scale) / 2 - b.x - (fw * b.scale) / 2, a.y + (fh * a.scale) / 2 - b.y - (fh * b.scale) / 2);
+  return d < 0.1 * fw * Math.max(a.scale, b.scale) + 8;
 }
 
 /** Best NCC position of a template over one image, from a correlation surface (`corr`, stride w). */
