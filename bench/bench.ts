@@ -8,10 +8,10 @@
  * and how many times each input was decoded, at which size, per stage (a table per step).
  * Then the job queue's overhead and throughput (bench/queue.ts, on a redis-server of its own), and
  * the native kernels against their TypeScript twins, when bench/kernels.ts is present.
- * `--help` prints this and runs nothing.
+ * `--help` prints this and runs nothing; `--long` runs only the long bench on real decoding
+ * (bench/longvideo.ts: 10, 30 and 60 minute pairs, or `--minutes`).
  */
 import { pixelsKind } from '../daemon/engine/descriptors/pixels';
-import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,25 +20,16 @@ import { decodeTable, type DecodeRecord } from '../daemon/media/decodestats';
 import { tools } from '../daemon/media/tools';
 import { benchEmbed } from './embed';
 import { benchLong } from './long';
+import { benchLongVideo, LONG_DIR, LONG_MINUTES } from './longvideo';
 import { benchQueue, queueLines } from './queue';
 import { benchResponsive } from './responsive';
+import { ffmpeg as run, timed as timedIn } from './timed';
 
 const DIR = path.join(os.tmpdir(), 'vidkompy-bench');
 const PRESET = 'veryfast';
 const CRF = 18;
 const CROP = { x: 400, y: 200, width: 1280, height: 720 };
 const OFFSET = 2;
-
-function run(args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const child = spawn(tools().ffmpeg, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c) => (err += c));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve((performance.now() - t) / 1000) : reject(new Error(`ffmpeg ${args.join(' ')}: ${err}`))));
-  });
-}
 
 async function media(): Promise<{ bg: string; fg: string }> {
   await fs.mkdir(DIR, { recursive: true });
@@ -91,34 +82,7 @@ async function media(): Promise<{ bg: string; fg: string }> {
   return { bg, fg };
 }
 
-/**
- * Runs a command through bash and reads back, with `times`, the CPU seconds (user + system) of
- * everything it ran: on a shared machine, wall time depends on the neighbours, CPU time does not.
- */
-function timed(argv: string[]): Promise<{ wall: number; cpu: number; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const child = spawn('bash', ['-c', '"$@" > "$VK_OUT"; s=$?; times >&2; exit $s', 'bash', ...argv], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, VK_OUT: path.join(DIR, 'step.out') },
-    });
-    let err = '';
-    child.stderr.on('data', (c) => (err += c));
-    child.on('error', reject);
-    child.on('close', async (code) => {
-      if (code !== 0) return reject(new Error(`${argv.join(' ')}: ${err}`));
-      // `times` prints the shell's line, then its children's: "0m12.345s 0m0.678s".
-      const lines = err.trim().split('\n').slice(-2);
-      const secs = (m: RegExpMatchArray) => Number(m[1]) * 60 + Number(m[2]);
-      const parts = [...(lines[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)];
-      resolve({
-        wall: (performance.now() - t) / 1000,
-        cpu: parts.reduce((a, m) => a + secs(m), 0),
-        stdout: await fs.readFile(path.join(DIR, 'step.out'), 'utf8'),
-      });
-    });
-  });
-}
+const timed = (argv: string[]) => timedIn(argv, path.join(DIR, 'step.out'));
 
 const f2 = (v: number) => v.toFixed(2);
 
@@ -126,7 +90,13 @@ const HELP = `npm run bench (node --import tsx bench/bench.ts): align and compos
 against ffmpeg's own decode and encode floors, with peak memory and a decode count per stage;
 then a re-alignment, daemon responsiveness, a 1-hour alignment, embeddings, the job queue (overhead,
 throughput on 1 and 2 workers, a split render's speed-up; needs redis-server) and the native kernels.
-Media are generated once in ${DIR}. VIDKOMPY_HWACCEL / VIDKOMPY_ENCODER choose the decoder and encoder.`;
+Media are generated once in ${DIR}. VIDKOMPY_HWACCEL / VIDKOMPY_ENCODER choose the decoder and encoder.
+
+npm run bench -- --long [--minutes 10,30,60] [--keep]: instead of all that, hour-long inputs on real
+decoding (bench/longvideo.ts): per length (default ${LONG_MINUTES.join(', ')} minutes) a generated 1080p30 bg and a
+derived 960x540 24 fps fg; ffmpeg's decode floor, align and render, each with wall and CPU time per
+minute of input, peak memory, and accuracy against the truth. The pair is made in ${LONG_DIR}
+and deleted after its run unless --keep (which reuses a kept pair).`;
 
 type StepStats = { seconds: number; peakMiB: number; decodes: DecodeRecord[] };
 
@@ -141,6 +111,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  if (process.argv.includes('--long')) return benchLongVideo(process.argv.slice(2));
   const { bg, fg } = await media();
   const ff = [tools().ffmpeg, '-nostdin', '-v', 'error', '-y'];
   const step = (...args: string[]) => [process.execPath, '--import', 'tsx', path.join(__dirname, 'step.ts'), ...args];

@@ -2,7 +2,7 @@
  * One measured step of the bench, in its own process so its CPU time (with ffmpeg children) and
  * peak memory are its own: `node --import tsx bench/step.ts align|realign|compose BG FG OUT.json [RENDER.mp4]`.
  * Writes the alignment (align), a warm re-alignment's figures (realign), or reads the alignment
- * (compose); prints {seconds, peakMiB, decodes} as JSON, decodes being every ffmpeg decode the step
+ * (compose); prints {seconds, peakMiB, maxRssMiB, decodes} as JSON, decodes being every ffmpeg decode the step
  * ran (daemon/media/decodestats.ts), labelled with the stage the progress callback last named.
  */
 import { promises as fs } from 'node:fs';
@@ -38,7 +38,9 @@ async function main(): Promise<void> {
   }
   clearInterval(timer);
   const peakMiB = Math.max(peak, process.memoryUsage().rss) / 2 ** 20;
-  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB, decodes: decodeStats() }) + '\n');
+  // The kernel's high-water mark (KiB) catches a peak between two samples.
+  const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB, maxRssMiB, decodes: decodeStats() }) + '\n');
 }
 
 main().catch((e) => {

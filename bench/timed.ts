@@ -1,0 +1,56 @@
+/**
+ * How the bench runs and times its commands: ffmpeg with an argument array, and any command with
+ * its wall and CPU time. Shared by the 60 s bench (bench.ts) and the long one (longvideo.ts).
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { tools } from '../daemon/media/tools';
+
+/** Runs the bundled ffmpeg quietly; resolves with the wall seconds it took. */
+export function ffmpeg(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const child = spawn(tools().ffmpeg, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve((performance.now() - t) / 1000) : reject(new Error(`ffmpeg ${args.join(' ')}: ${err}`))));
+  });
+}
+
+export interface Timed {
+  wall: number;
+  /** User + system seconds of everything the command ran. */
+  cpu: number;
+  stdout: string;
+}
+
+/**
+ * Runs a command through bash and reads back, with `times`, the CPU seconds (user + system) of
+ * everything it ran: on a shared machine, wall time depends on the neighbours, CPU time does not.
+ * Its stdout goes through `outFile` (a pipe would race bash's `times` on stderr).
+ */
+export function timed(argv: string[], outFile: string): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const child = spawn('bash', ['-c', '"$@" > "$VK_OUT"; s=$?; times >&2; exit $s', 'bash', ...argv], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, VK_OUT: outFile },
+    });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', reject);
+    child.on('close', async (code) => {
+      if (code !== 0) return reject(new Error(`${argv.join(' ')}: ${err}`));
+      // `times` prints the shell's line, then its children's: "0m12.345s 0m0.678s".
+      const lines = err.trim().split('\n').slice(-2);
+      const secs = (m: RegExpMatchArray) => Number(m[1]) * 60 + Number(m[2]);
+      const parts = [...(lines[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)];
+      resolve({
+        wall: (performance.now() - t) / 1000,
+        cpu: parts.reduce((a, m) => a + secs(m), 0),
+        stdout: await fs.readFile(outFile, 'utf8'),
+      });
+    });
+  });
+}
