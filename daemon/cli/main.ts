@@ -12,6 +12,7 @@ import {
   HWACCEL_CHOICES,
   MODEL_DEFAULTS,
   MODEL_LAYOUTS,
+  PLACEMENTS,
   PRESETS,
   STAGE_LABEL,
   type CanvasMode,
@@ -68,6 +69,8 @@ Alignment options (comp, sync):
   --scale S              fg's scale in bg (with --x-shift/--y-shift, or to fix the search's scale)
   --zero-shift           same as --x-shift 0 --y-shift 0 --scale 1
   --unscaled             only consider scale 1 (fg is a same-resolution crop of bg)
+  --placement MODE       ${PLACEMENTS.join('|')}: fg's window fixed, or tracked per frame where it pans or
+                         zooms over bg (default auto: tracked when one placement does not explain fg)
 
 Render options (comp):
   -o, --output FILE      .mp4, .mov or .mkv (default: BG_overlay_FG.mp4 beside BG)
@@ -129,6 +132,7 @@ const options = {
   scale: { type: 'string' },
   'zero-shift': { type: 'boolean' },
   unscaled: { type: 'boolean' },
+  placement: { type: 'string' },
   alignment: { type: 'string' },
   'use-alignment': { type: 'string' },
   'bg-size': { type: 'boolean' },
@@ -200,6 +204,7 @@ function alignOptions(v: Values): AlignRequest {
     window: num(v, 'window', { int: true, min: 1 }),
     features: oneOf(v, 'features', FEATURES),
     model: modelSpec(v),
+    placement: oneOf(v, 'placement', PLACEMENTS),
   };
 }
 

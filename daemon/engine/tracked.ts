@@ -1,0 +1,419 @@
+import { throwIfAborted } from '../core/errors';
+import type { Rect } from '../core/geometry';
+import type { AlignContext } from './context';
+import { extractFeatures } from './descriptors/frames';
+import { analysisSize } from './descriptors/frames';
+import { pixelDescriptors } from './descriptors/pixels';
+import type { Described, FeatureSeq } from './descriptors/types';
+import { resize, toGray, type Gray } from './image';
+import { keyframesOf, placementAt, type Keyframe, type Sample } from './spatial/keyframes';
+import { coarseSearch, type Placement } from './spatial/search';
+import { cutGray, pyramid, searchNear, type Pyramid } from './spatial/track';
+import { solveDescribed, type Matched } from './temporal/match';
+import { subFrame } from './temporal/subframe';
+
+/**
+ * A moving placement, estimated jointly with the time map. The window is tracked on time-matched
+ * pairs (spatial/track.ts), and the map is then found again on frames cut at the tracked window:
+ * the window is a function of bg time (where it is when bg shows that moment), so every bg frame has
+ * one analysis frame, cut where the window is at its own time, and the temporal engine runs
+ * unchanged on those. Map -> track -> map -> track -> map: a window that moves and a time that
+ * drifts are each estimated on the other's latest figure, so neither absorbs the other's error.
+ */
+
+export interface Tracked {
+  matched: Matched;
+  /** fg's content corner (bg px) and scale at keyframes: piecewise linear in fg frames. */
+  keys: Keyframe[];
+  /** Mean NCC of the tracked pairs. */
+  score: number;
+  /** bg px a keyframe line may miss the tracked samples by. */
+  tolerance: number;
+}
+
+/** Rounds of the map on its own windows at most (step 4 below): it settles in two or three. */
+const MAP_ROUNDS = 4;
+
+const sameMap = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
+
+/** VIDKOMPY_DEBUG_TRACK=1: each step's pairs and maps on stderr, for tuning on footage. */
+const debug = process.env.VIDKOMPY_DEBUG_TRACK ? (what: string, line: string) => process.stderr.write(`track ${what}: ${line}\n`) : undefined;
+
+/** Keyframe tolerance, bg px. */
+export const TRACK_TOLERANCE = 0.5;
+/** Longest side of the working frames the window is tracked on, px. */
+const WORK_SIDE = 640;
+/** Grey working frames of both videos at most, pixels (a byte each). */
+const WORK_BUDGET = 160 << 20;
+/** Tracked pairs per fg second. */
+const SAMPLES_PER_SECOND = 8;
+/** NCC below which a pair's window is taken as lost, and searched for over all of bg again. */
+const LOST = 0.5;
+/** How far the window may be from where its last two places predict, bg px; and its scale, a fraction. */
+const RADIUS = 8;
+const SCALE_RADIUS = 0.03;
+
+/** Working frames: bg whole, fg's content, both grey at about the same pixels per bg pixel. */
+interface Work {
+  bg: FeatureSeq;
+  fg: FeatureSeq;
+  /** Working pixels per bg pixel, and per fg content pixel. */
+  k: number;
+  kf: number;
+  content: Rect;
+}
+
+export async function trackPlacement(ctx: AlignContext, first: Matched, start: Placement, fixedScale?: number): Promise<Tracked> {
+  const { loc, o } = ctx;
+  const { bg, fg, content } = loc;
+  const nB = Math.max(1, first.bgF.seq.n || bg.frameCount);
+  const nF = Math.max(1, first.fgF.seq.n || fg.frameCount);
+  const k = Math.min(1, WORK_SIDE / Math.max(bg.width, bg.height), Math.sqrt(WORK_BUDGET / 2 / (nB * bg.width * bg.height)));
+  const kf = Math.min(1, k * start.scale * 1.25);
+  const bw = Math.max(16, Math.round(bg.width * k));
+  const bh = Math.max(16, Math.round(bg.height * k));
+  const fw = Math.max(8, Math.round(content.width * kf));
+  const fh = Math.max(8, Math.round(content.height * kf));
+  const [bgSeq, fgSeq] = await Promise.all([
+    extractFeatures(bg.file, { x: 0, y: 0, width: bg.width, height: bg.height }, bw, bh, bg.frameCount, undefined, o.signal),
+    extractFeatures(fg.file, content, fw, fh, fg.frameCount, undefined, o.signal),
+  ]);
+  const w: Work = { bg: bgSeq, fg: fgSeq, k: bw / bg.width, kf: fw / content.width, content };
+  const size = analysisSize(content, fgSeq.n + bgSeq.n);
+
+  const cuts = (m: Matched) => (m.tm.cuts ?? []).map((c) => c.fg);
+  // 1. The first map was made for a fixed placement: right only where the window was where that
+  // placement put it (its most confident frames), off by up to seconds elsewhere, and a window
+  // tracked on its pairs would absorb that error (a bg frame seconds away cut a little to the side
+  // looks much like fg in a panning shot). So the window is tracked in time and space together,
+  // outward from those frames, each pair searched a few bg frames around where the last ones point.
+  const joint = trackJointly(w, first.tm.bgFrameForFg, first.tm.confidence, cuts(first), start, fixedScale, fg.fps, bg.fps);
+  // 2. The window as a function of bg time: each bg frame cut where the window is at its own time;
+  // the temporal engine maps fg onto those.
+  if (debug) debug('joint', JSON.stringify(joint.map((p) => [p.f, p.j, +p.x.toFixed(1), +p.y.toFixed(1), +p.scale.toFixed(3), +p.score.toFixed(4)])));
+  const byTime = smoothed(joint, (p) => p.j, bg.fps / 2);
+  let matched = await mapOnWindow(ctx, w, size, (j) => atBgFrame(byTime, j));
+  if (debug) debug('map1', Array.from(matched.tm.bgFrameForFg).join(' '));
+  // 3. The window tracked again on that map (near where step 1 found it), and the map once more.
+  const prior = (f: number) => placementAt(keyframesOf([byTime.map(({ f: g, x, y, scale }) => ({ f: g, x, y, scale }))], content.width, content.height, 0), f);
+  let t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), prior, start, fixedScale, fg.fps);
+  let keys = keyframesOf(t.runs, content.width, content.height, TRACK_TOLERANCE);
+  const map1 = matched.tm.bgFrameForFg;
+  matched = await mapOnWindow(ctx, w, size, windowByBgFrame(keys, map1, cuts(matched)));
+  t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), (f) => placementAt(keys, f), start, fixedScale, fg.fps);
+  keys = keyframesOf(t.runs, content.width, content.height, TRACK_TOLERANCE);
+  // 4. The window is now known per fg frame to a pixel or so even where the map is still a frame
+  // or two off (nearby bg frames of a slow shot fit about as well a pixel to the side), but which bg
+  // frame gets which window still follows the map: the map is found again on its own windows until
+  // it settles (a wrong pairing cuts its bg frames a little off and fits worse than the right one).
+  for (let it = 0; it < MAP_ROUNDS; it++) {
+    const before = matched.tm.bgFrameForFg;
+    matched = await mapOnWindow(ctx, w, size, windowByBgFrame(keys, before, cuts(matched)));
+    if (debug) debug(`map round ${it}`, Array.from(matched.tm.bgFrameForFg).join(' '));
+    if (sameMap(before, matched.tm.bgFrameForFg)) break;
+  }
+  void nF;
+  return { matched, keys, score: t.score, tolerance: TRACK_TOLERANCE };
+}
+
+/** The map on analysis frames cut at the window of each bg frame's own time. */
+async function mapOnWindow(ctx: AlignContext, w: Work, size: { w: number; h: number }, at: (j: number) => Sample): Promise<Matched> {
+  throwIfAborted(ctx.o.signal);
+  const t0 = performance.now();
+  const fgF: Described = { seq: cutFg(w, size) };
+  const bgF: Described = { seq: cutBg(w, size, at) };
+  const d = pixelDescriptors(fgF.seq, bgF.seq, ctx.engine === 'mask' ? 'mask' : 'full');
+  const tm = await solveDescribed(ctx, d, fgF.seq, bgF.seq);
+  return { fgF, bgF, tm, decodeSeconds: 0, temporalSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** A tracked pair: fg frame f, the bg frame j it was found in, the window there. */
+type Found = Sample & { j: number; score: number };
+
+/** The window at bg frame j from pairs tracked in time and space: between the pairs around j, held at the ends. */
+function atBgFrame(found: Found[], j: number): Sample {
+  const s = found;
+  if (j <= s[0].j) return s[0];
+  for (let k = 1; k < s.length; k++) {
+    if (j > s[k].j) continue;
+    const a = s[k - 1];
+    const b = s[k];
+    const t = b.j === a.j ? 0 : (j - a.j) / (b.j - a.j);
+    return { f: a.f + (b.f - a.f) * t, x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t, scale: a.scale + (b.scale - a.scale) * t };
+  }
+  return s[s.length - 1];
+}
+
+/** The window at bg frame j from keyframes in fg frames: the fg frame (fractional) the map puts at j. */
+function windowByBgFrame(keys: Keyframe[], map: ArrayLike<number>, cuts: number[]): (j: number) => Sample {
+  const sub = subFrame(map, cuts);
+  return (j) => {
+    let lo = 0;
+    let hi = sub.length - 1;
+    if (j <= sub[0]) return placementAt(keys, 0);
+    if (j >= sub[hi]) return placementAt(keys, hi);
+    while (hi - lo > 1) {
+      const m = (lo + hi) >> 1;
+      if (sub[m] <= j) lo = m;
+      else hi = m;
+    }
+    const f = sub[hi] > sub[lo] ? lo + (j - sub[lo]) / (sub[hi] - sub[lo]) : lo;
+    return placementAt(keys, f);
+  };
+}
+
+/**
+ * Pairs tracked in time and space: sampled fg frames outward from the first map's most confident
+ * stretch, each searched over a few bg frames around where the last pairs point (the rate between
+ * them) and near the window they predict; the bg frame whose window fits best is the pair's.
+ */
+function trackJointly(
+  w: Work,
+  map: ArrayLike<number>,
+  confidence: ArrayLike<number>,
+  cuts: number[],
+  start: Placement,
+  fixedScale: number | undefined,
+  fps: number,
+  bgFps: number,
+): Found[] {
+  const nF = Math.min(map.length, w.fg.n);
+  const step = Math.max(1, Math.round(fps / SAMPLES_PER_SECOND));
+  const frames: number[] = [];
+  for (let f = 0; f < nF; f += step) frames.push(f);
+  if (frames[frames.length - 1] !== nF - 1) frames.push(nF - 1);
+  void cuts;
+  // The seed: the sample whose neighbourhood the first map matched best.
+  let seed = 0;
+  let bestC = -Infinity;
+  for (let q = 0; q < frames.length; q++) {
+    let c = 0;
+    let n = 0;
+    for (let f = Math.max(0, frames[q] - step); f <= Math.min(nF - 1, frames[q] + step); f++, n++) c += confidence[f];
+    if (c / n > bestC) {
+      bestC = c / n;
+      seed = q;
+    }
+  }
+  const pyr = pyramids(w);
+  const so = { k: w.k, cw: w.content.width, ch: w.content.height, fixedScale };
+  const fgAt = (f: number) => frameOf(w.fg, f);
+  const out: Found[] = new Array(frames.length);
+  {
+    const f = frames[seed];
+    const guess = whole(w, map[f], f, start, fixedScale);
+    let best: Found | undefined;
+    for (let d = -3; d <= 3; d++) {
+      const j = clampJ(w, map[f] + d);
+      const hit = searchNear({ bg: pyr(j), fg: fgAt(f) }, best ?? guess, { ...so, radius: best ? RADIUS / 2 : RADIUS, scaleRadius: best ? SCALE_RADIUS : 0.1 });
+      if (!best || hit.score > best.score) best = { ...hit, j };
+    }
+    out[seed] = best!;
+  }
+  const nominal = bgFps / fps;
+  for (const dir of [1, -1]) {
+    for (let q = seed + dir; q >= 0 && q < frames.length; q += dir) {
+      const f = frames[q];
+      const p1 = out[q - dir];
+      // Where the last second of pairs points (a line through them), in space and in time: one
+      // pair's pick is noisy where neighbouring bg frames look alike, a line through many is not.
+      const recent: Found[] = [];
+      for (let r = q - dir; r >= 0 && r < frames.length && out[r] && Math.abs(out[r].f - f) <= fps; r -= dir) recent.push(out[r]);
+      const line = (v: (p: Found) => number) => lineAt(recent, v, f);
+      const guess: Sample = recent.length >= 3 ? { f, x: line((p) => p.x), y: line((p) => p.y), scale: line((p) => p.scale) } : { ...p1, f };
+      const seen = out.filter(Boolean);
+      const jGuess = seen.length >= 4 ? lineAt(seen, (p) => p.j, f) : p1.j + (f - p1.f) * nominal;
+      // A quick look at half size in each bg frame near the predicted one, then the best one fully.
+      let pick = { j: clampJ(w, Math.round(jGuess)), score: -2, at: guess };
+      for (let d = -TIME_REACH; d <= TIME_REACH; d++) {
+        const j = clampJ(w, Math.round(jGuess) + d);
+        // Never back in time from the pair before.
+        if ((j - p1.j) * dir < 0) continue;
+        const quick = { ...so, radius: RADIUS / 2, scaleRadius: 0, fixedScale: fixedScale ?? guess.scale, finest: 1 };
+        const hit = searchNear({ bg: pyr(j), fg: fgAt(f) }, guess, quick);
+        if (hit.score > pick.score) pick = { j, score: hit.score, at: hit };
+      }
+      const hit = searchNear({ bg: pyr(pick.j), fg: fgAt(f) }, { ...pick.at, f }, { ...so, radius: 2, scaleRadius: SCALE_RADIUS });
+      out[q] = { ...hit, j: pick.j };
+    }
+  }
+  return out;
+}
+
+/** The least-squares line through pairs' values v (over their fg frames), at fg frame f. */
+function lineAt(ps: Found[], v: (p: Found) => number, f: number): number {
+  const n = ps.length;
+  let sf = 0;
+  let sv = 0;
+  for (const p of ps) {
+    sf += p.f;
+    sv += v(p);
+  }
+  const mf = sf / n;
+  const mv = sv / n;
+  let sff = 0;
+  let sfv = 0;
+  for (const p of ps) {
+    sff += (p.f - mf) ** 2;
+    sfv += (p.f - mf) * (v(p) - mv);
+  }
+  return sff > 0 ? mv + (sfv / sff) * (f - mf) : mv;
+}
+
+/**
+ * Samples smoothed by a local line over `half` either side (in t): the window's motion is smooth
+ * over a second, a pair's measurement, traded against a bg frame's neighbours, is not.
+ */
+export function smoothed<T extends Sample>(ps: T[], t: (p: T) => number, half: number): T[] {
+  return ps.map((p) => {
+    const near = ps.filter((q) => Math.abs(t(q) - t(p)) <= half);
+    if (near.length < 3) return p;
+    const fit = (v: (q: T) => number) => {
+      let st = 0;
+      let sv = 0;
+      for (const q of near) {
+        st += t(q);
+        sv += v(q);
+      }
+      const mt = st / near.length;
+      const mv = sv / near.length;
+      let stt = 0;
+      let stv = 0;
+      for (const q of near) {
+        stt += (t(q) - mt) ** 2;
+        stv += (t(q) - mt) * (v(q) - mv);
+      }
+      return stt > 0 ? mv + (stv / stt) * (t(p) - mt) : mv;
+    };
+    return { ...p, x: fit((q) => q.x), y: fit((q) => q.y), scale: fit((q) => q.scale) };
+  });
+}
+
+/** bg frames searched either side of the one the last pairs predict. */
+const TIME_REACH = 2;
+
+const clampJ = (w: Work, j: number) => Math.max(0, Math.min(w.bg.n - 1, Math.round(j)));
+
+/** bg frames' pyramids, the last few kept (pairs near in time share them). */
+function pyramids(w: Work): (j: number) => Pyramid {
+  const pyr = new Map<number, Pyramid>();
+  return (j) => {
+    const b = clampJ(w, j);
+    let p = pyr.get(b);
+    if (!p) {
+      p = pyramid(frameOf(w.bg, b));
+      pyr.set(b, p);
+      if (pyr.size > 12) pyr.delete(pyr.keys().next().value!);
+    }
+    return p;
+  };
+}
+
+/** A working frame as an image. */
+function frameOf(seq: FeatureSeq, i: number): Gray {
+  const dim = seq.w * seq.h;
+  return toGray(seq.data.subarray(i * dim, (i + 1) * dim), seq.w, seq.h);
+}
+
+/**
+ * The window tracked over fg on one map: sampled fg frames (SAMPLES_PER_SECOND, and the last),
+ * each against its mapped bg frame near where the previous ones predict, outward from the middle of
+ * each stretch between cuts. `prior`: the last round's trajectory, where each search starts instead
+ * of a search over all of bg.
+ */
+function trackOnMap(
+  w: Work,
+  map: ArrayLike<number>,
+  cuts: number[],
+  prior: ((f: number) => Sample) | undefined,
+  start: Placement,
+  fixedScale: number | undefined,
+  fps: number,
+): { runs: Sample[][]; score: number } {
+  const nF = Math.min(map.length, w.fg.n);
+  const step = Math.max(1, Math.round(fps / SAMPLES_PER_SECOND));
+  const bounds = [0, ...cuts.filter((c) => c > 0 && c < nF), nF];
+  const bgPyr = pyramids(w);
+  const so = { k: w.k, cw: w.content.width, ch: w.content.height, fixedScale };
+  const runs: Sample[][] = [];
+  let total = 0;
+  let count = 0;
+  for (let r = 0; r + 1 < bounds.length; r++) {
+    const [a, b] = [bounds[r], bounds[r + 1]];
+    const frames: number[] = [];
+    for (let f = a; f < b; f += step) frames.push(f);
+    if (frames[frames.length - 1] !== b - 1) frames.push(b - 1);
+    const mid = Math.floor(frames.length / 2);
+    const at = (f: number) => ({ bg: bgPyr(map[f]), fg: frameOf(w.fg, f) });
+    const found = (f: number) => {
+      const guess = prior?.(f) ?? whole(w, map[f], f, start, fixedScale);
+      return searchNear(at(f), guess, { ...so, radius: RADIUS, scaleRadius: prior ? SCALE_RADIUS : 0.1 });
+    };
+    const out: (Sample & { score: number })[] = new Array(frames.length);
+    out[mid] = found(frames[mid]);
+    // Outward from the middle: each search starts where the last two places point.
+    for (const dir of [1, -1]) {
+      for (let q = mid + dir; q >= 0 && q < frames.length; q += dir) {
+        const f = frames[q];
+        const p1 = out[q - dir];
+        const p2 = out[q - 2 * dir];
+        let guess: Sample = { ...p1, f };
+        if (p2) {
+          const t = (f - p1.f) / (p1.f - p2.f);
+          guess = { f, x: p1.x + (p1.x - p2.x) * t, y: p1.y + (p1.y - p2.y) * t, scale: p1.scale + (p1.scale - p2.scale) * t };
+        }
+        if (prior) {
+          // The last round's trajectory, unless the pairs now say otherwise nearby.
+          const pr = prior(f);
+          if (Math.abs(pr.x - guess.x) < RADIUS && Math.abs(pr.y - guess.y) < RADIUS) guess = pr;
+        }
+        let hit = searchNear(at(f), guess, { ...so, radius: RADIUS, scaleRadius: SCALE_RADIUS });
+        if (hit.score < LOST) {
+          const again = found(f);
+          if (again.score > hit.score) hit = again;
+        }
+        out[q] = hit;
+      }
+    }
+    for (const s of out) {
+      total += s.score;
+      count++;
+    }
+    runs.push(smoothed(out, (p) => p.f, fps / 4).map(({ f, x, y, scale }) => ({ f, x, y, scale })));
+  }
+  return { runs, score: count ? total / count : 0 };
+}
+
+/** Where fg's content is in bg frame j searched over all of it at the start placement's scale (the first pair of a stretch). */
+function whole(w: Work, j: number, f: number, start: Placement, fixedScale?: number): Sample {
+  const b = frameOf(w.bg, Math.max(0, Math.min(w.bg.n - 1, j)));
+  const c = Math.min(1, 128 / Math.max(b.width, b.height));
+  const sw = Math.max(8, Math.round(b.width * c));
+  const sh = Math.max(8, Math.round(b.height * c));
+  const small = Uint8Array.from(resize(b, sw, sh).data, (v) => Math.max(0, Math.min(255, Math.round(v))));
+  // In working pixels: bg's k per bg pixel, fg's kf per fg pixel.
+  const ratio = w.k / w.kf;
+  const hit = coarseSearch([small], sw, sh, sw / b.width, [frameOf(w.fg, f)], { fixedScale: (fixedScale ?? start.scale) * ratio });
+  if (!hit) return { f, x: start.x, y: start.y, scale: start.scale };
+  return { f, x: hit.x / w.k, y: hit.y / w.k, scale: hit.scale / ratio };
+}
+
+/** fg's analysis frames: its whole content, cut alike with bg's windows. */
+function cutFg(w: Work, size: { w: number; h: number }): FeatureSeq {
+  const dim = size.w * size.h;
+  const data = new Uint8Array(w.fg.n * dim);
+  for (let i = 0; i < w.fg.n; i++) cutGray(frameOf(w.fg, i), 0, 0, w.fg.w, w.fg.h, size.w, size.h, data, i * dim);
+  return { data, n: w.fg.n, w: size.w, h: size.h, times: w.fg.times };
+}
+
+/** bg's analysis frames, each cut at the window `at` gives for its own time. */
+function cutBg(w: Work, size: { w: number; h: number }, at: (j: number) => Sample): FeatureSeq {
+  const dim = size.w * size.h;
+  const data = new Uint8Array(w.bg.n * dim);
+  const { k } = w;
+  for (let j = 0; j < w.bg.n; j++) {
+    const p = at(j);
+    cutGray(frameOf(w.bg, j), p.x * k, p.y * k, w.content.width * p.scale * k, w.content.height * p.scale * k, size.w, size.h, data, j * dim);
+  }
+  return { data, n: w.bg.n, w: size.w, h: size.h, times: w.bg.times };
+}
