@@ -245,11 +245,19 @@ function reporter(p: Progress): (stage: Stage, f: number) => void {
   return (stage, f) => p.update(STAGE_LABEL[stage], f);
 }
 
+/** Where a tracked window ends: its last keyframe. */
+function trackEnd(t: NonNullable<Alignment['spatial']['track']>): string {
+  const [f, x, y, scale] = t.keys[t.keys.length - 1];
+  return `x=${x} y=${y} scale=${scale} at fg frame ${f}`;
+}
+
 function describe(al: Alignment): string {
   const s = al.spatial;
   const t = al.temporal;
   return (
-    `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); ` +
+    (s.placement === 'tracked' && s.track
+      ? `fg's window moves over bg: placement tracked, ${s.track.keys.length} keyframes from x=${s.x} y=${s.y} scale=${s.scale} to ${trackEnd(s.track)} (confidence ${s.confidence.toFixed(2)}); `
+      : `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); `) +
     `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? DEFAULT_FEATURES}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
     (t.cuts?.length ? `; cuts at fg frames ${t.cuts.map((c) => c.fg).join(', ')}` : '') +
     (al.trust
