@@ -31,8 +31,14 @@ export interface Tracked {
   tolerance: number;
 }
 
+/**
+ * Analysis frames of the tracked window, long side: finer than a fixed placement's 96, since the
+ * time of a window that follows the scene shows only in what moves within it.
+ */
+const ANALYSIS_SIDE = 160;
+
 /** Rounds of the map on its own windows at most (step 4 below): it settles in two or three. */
-const MAP_ROUNDS = 4;
+const MAP_ROUNDS = 2;
 
 const sameMap = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
 
@@ -79,7 +85,7 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
     extractFeatures(fg.file, content, fw, fh, fg.frameCount, undefined, o.signal),
   ]);
   const w: Work = { bg: bgSeq, fg: fgSeq, k: bw / bg.width, kf: fw / content.width, content };
-  const size = analysisSize(content, fgSeq.n + bgSeq.n);
+  const size = analysisSize(content, fgSeq.n + bgSeq.n, ANALYSIS_SIDE);
 
   const cuts = (m: Matched) => (m.tm.cuts ?? []).map((c) => c.fg);
   // 1. The first map was made for a fixed placement: right only where the window was where that
@@ -106,14 +112,125 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
   // or two off (nearby bg frames of a slow shot fit about as well a pixel to the side), but which bg
   // frame gets which window still follows the map: the map is found again on its own windows until
   // it settles (a wrong pairing cuts its bg frames a little off and fits worse than the right one).
+  let best = matched;
+  const fit = (m: Matched) => m.tm.confidence.reduce((a, c) => a + c, 0) / Math.max(1, m.tm.confidence.length);
   for (let it = 0; it < MAP_ROUNDS; it++) {
     const before = matched.tm.bgFrameForFg;
     matched = await mapOnWindow(ctx, w, size, windowByBgFrame(keys, before, cuts(matched)));
-    if (debug) debug(`map round ${it}`, Array.from(matched.tm.bgFrameForFg).join(' '));
+    if (debug) debug(`map round ${it}`, `${fit(matched).toFixed(5)}: ${Array.from(matched.tm.bgFrameForFg).join(' ')}`);
+    if (fit(matched) > fit(best)) best = matched;
+    if (sameMap(before, matched.tm.bgFrameForFg)) break;
+  }
+  matched = best;
+  // 5. Frame-accurate: each fg frame against the bg frames near its map, each cut at that fg
+  // frame's own window (not at the window the map gives the bg frame): the time no longer rides
+  // on the map it is correcting, and what moves within the window decides.
+  // The window, tracked once more on that map, and the map on it: each round mends what the other's
+  // last error cost it.
+  for (let it = 0; it < NEAR_ROUNDS; it++) {
+    if (it > 0) {
+      t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), (f) => placementAt(keys, f), start, fixedScale, fg.fps);
+      keys = keyframesOf(t.runs, content.width, content.height, TRACK_TOLERANCE);
+    }
+    const before = matched.tm.bgFrameForFg;
+    matched = await nearMap(w, matched, keys, ctx);
+    if (debug) debug(`near map ${it}`, Array.from(matched.tm.bgFrameForFg).join(' '));
     if (sameMap(before, matched.tm.bgFrameForFg)) break;
   }
   void nF;
   return { matched, keys, score: t.score, tolerance: TRACK_TOLERANCE };
+}
+
+/** Rounds of the frame-accurate pass, each on the window tracked on the last one's map. */
+const NEAR_ROUNDS = 3;
+/** bg frames either side of the map that the frame-accurate pass compares. */
+const NEAR = 4;
+/** Cost per bg frame a step departs from the map's rate (similarity units): holds still stretches to the line. */
+const RATE_COST = 0.01;
+
+/**
+ * The map refined frame by frame: fg frame i against bg frames map(i) ± NEAR, each cut at fg frame
+ * i's tracked window, at the analysis size; the least-cost path through that band that never runs
+ * backwards, paying a little for steps away from the map's rate.
+ */
+async function nearMap(w: Work, m: Matched, keys: Keyframe[], ctx: AlignContext): Promise<Matched> {
+  throwIfAborted(ctx.o.signal);
+  const fgSeq = m.fgF.seq;
+  const { w: aw, h: ah } = fgSeq;
+  const dim = aw * ah;
+  const nF = Math.min(fgSeq.n, m.tm.bgFrameForFg.length);
+  const nB = w.bg.n;
+  const width = 2 * NEAR + 1;
+  const sim = new Float32Array(nF * width).fill(-1);
+  const cut = new Uint8Array(dim);
+  const unit = (src: ArrayLike<number>, off: number) => {
+    let mean = 0;
+    for (let p = 0; p < dim; p++) mean += src[off + p];
+    mean /= dim;
+    const v = new Float32Array(dim);
+    let n2 = 0;
+    for (let p = 0; p < dim; p++) {
+      v[p] = src[off + p] - mean;
+      n2 += v[p] * v[p];
+    }
+    const k = n2 > 0 ? 1 / Math.sqrt(n2) : 0;
+    for (let p = 0; p < dim; p++) v[p] *= k;
+    return v;
+  };
+  for (let i = 0; i < nF; i++) {
+    const f = unit(fgSeq.data, i * dim);
+    const p = placementAt(keys, i);
+    for (let d = -NEAR; d <= NEAR; d++) {
+      const j = m.tm.bgFrameForFg[i] + d;
+      if (j < 0 || j >= nB) continue;
+      // Cut from the working frame as fg's analysis frames were: the same filter on both sides.
+      const g = frameOf(w.bg, j);
+      const { k } = w;
+      cutGray(g, p.x * k, p.y * k, w.content.width * p.scale * k, w.content.height * p.scale * k, aw, ah, cut);
+      const b = unit(cut, 0);
+      let dot = 0;
+      for (let q = 0; q < dim; q++) dot += f[q] * b[q];
+      sim[i * width + d + NEAR] = dot;
+    }
+  }
+  // Least-cost monotonic path through the band (offsets from the map, which is itself monotonic).
+  const base = m.tm.bgFrameForFg;
+  const rate = m.tm.slope;
+  const cost = new Float64Array(nF * width).fill(Infinity);
+  const from = new Int8Array(nF * width);
+  for (let d = 0; d < width; d++) if (sim[d] > -1) cost[d] = 1 - sim[d];
+  for (let i = 1; i < nF; i++) {
+    for (let d = 0; d < width; d++) {
+      if (sim[i * width + d] <= -1) continue;
+      const j = base[i] + d - NEAR;
+      let best = Infinity;
+      let arg = 0;
+      for (let e = 0; e < width; e++) {
+        const c = cost[(i - 1) * width + e];
+        const step = j - (base[i - 1] + e - NEAR);
+        if (c === Infinity || step < 0) continue;
+        const v = c + RATE_COST * Math.abs(step - rate);
+        if (v < best) {
+          best = v;
+          arg = e;
+        }
+      }
+      if (best === Infinity) continue;
+      cost[i * width + d] = best + 1 - sim[i * width + d];
+      from[i * width + d] = arg;
+    }
+  }
+  let d = 0;
+  for (let e = 1; e < width; e++) if (cost[(nF - 1) * width + e] < cost[(nF - 1) * width + d]) d = e;
+  if (cost[(nF - 1) * width + d] === Infinity) return m;
+  const map = new Int32Array(m.tm.bgFrameForFg);
+  const confidence = new Float32Array(m.tm.confidence);
+  for (let i = nF - 1; i >= 0; i--) {
+    map[i] = base[i] + d - NEAR;
+    confidence[i] = Math.max(0, sim[i * width + d]);
+    if (i > 0) d = from[i * width + d];
+  }
+  return { ...m, tm: { ...m.tm, bgFrameForFg: map, confidence } };
 }
 
 /** The map on analysis frames cut at the window of each bg frame's own time. */
