@@ -42,9 +42,6 @@ const MAP_ROUNDS = 2;
 
 const sameMap = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.prototype.every.call(a, (v: number, i: number) => v === b[i]);
 
-/** VIDKOMPY_DEBUG_TRACK=1: each step's pairs and maps on stderr, for tuning on footage. */
-const debug = process.env.VIDKOMPY_DEBUG_TRACK ? (what: string, line: string) => process.stderr.write(`track ${what}: ${line}\n`) : undefined;
-
 /** Keyframe tolerance, bg px. */
 export const TRACK_TOLERANCE = 0.5;
 /** Longest side of the working frames the window is tracked on, px. */
@@ -73,7 +70,6 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
   const { loc, o } = ctx;
   const { bg, fg, content } = loc;
   const nB = Math.max(1, first.bgF.seq.n || bg.frameCount);
-  const nF = Math.max(1, first.fgF.seq.n || fg.frameCount);
   const k = Math.min(1, WORK_SIDE / Math.max(bg.width, bg.height), Math.sqrt(WORK_BUDGET / 2 / (nB * bg.width * bg.height)));
   const kf = Math.min(1, k * start.scale * 1.25);
   const bw = Math.max(16, Math.round(bg.width * k));
@@ -96,12 +92,11 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
   const joint = trackJointly(w, first.tm.bgFrameForFg, first.tm.confidence, cuts(first), start, fixedScale, fg.fps, bg.fps);
   // 2. The window as a function of bg time: each bg frame cut where the window is at its own time;
   // the temporal engine maps fg onto those.
-  if (debug) debug('joint', JSON.stringify(joint.map((p) => [p.f, p.j, +p.x.toFixed(1), +p.y.toFixed(1), +p.scale.toFixed(3), +p.score.toFixed(4)])));
   const byTime = smoothed(joint, (p) => p.j, bg.fps / 2);
   let matched = await mapOnWindow(ctx, w, size, (j) => atBgFrame(byTime, j));
-  if (debug) debug('map1', Array.from(matched.tm.bgFrameForFg).join(' '));
   // 3. The window tracked again on that map (near where step 1 found it), and the map once more.
-  const prior = (f: number) => placementAt(keyframesOf([byTime.map(({ f: g, x, y, scale }) => ({ f: g, x, y, scale }))], content.width, content.height, 0), f);
+  const jointKeys = keyframesOf([byTime.map(({ f, x, y, scale }) => ({ f, x, y, scale }))], content.width, content.height, 0);
+  const prior = (f: number) => placementAt(jointKeys, f);
   let t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), prior, start, fixedScale, fg.fps);
   let keys = keyframesOf(t.runs, content.width, content.height, TRACK_TOLERANCE);
   const map1 = matched.tm.bgFrameForFg;
@@ -117,7 +112,6 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
   for (let it = 0; it < MAP_ROUNDS; it++) {
     const before = matched.tm.bgFrameForFg;
     matched = await mapOnWindow(ctx, w, size, windowByBgFrame(keys, before, cuts(matched)));
-    if (debug) debug(`map round ${it}`, `${fit(matched).toFixed(5)}: ${Array.from(matched.tm.bgFrameForFg).join(' ')}`);
     if (fit(matched) > fit(best)) best = matched;
     if (sameMap(before, matched.tm.bgFrameForFg)) break;
   }
@@ -134,10 +128,8 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
     }
     const before = matched.tm.bgFrameForFg;
     matched = await nearMap(w, matched, keys, ctx);
-    if (debug) debug(`near map ${it}`, Array.from(matched.tm.bgFrameForFg).join(' '));
     if (sameMap(before, matched.tm.bgFrameForFg)) break;
   }
-  void nF;
   return { matched, keys, score: t.score, tolerance: TRACK_TOLERANCE };
 }
 
@@ -299,7 +291,6 @@ function trackJointly(
   const frames: number[] = [];
   for (let f = 0; f < nF; f += step) frames.push(f);
   if (frames[frames.length - 1] !== nF - 1) frames.push(nF - 1);
-  void cuts;
   // The seed: the sample whose neighbourhood the first map matched best.
   let seed = 0;
   let bestC = -Infinity;
