@@ -7,6 +7,9 @@ import { readFrames } from '../daemon/media/ffmpeg';
 import type { DeriveSpec, DeriveTruth } from '../daemon/media/derive';
 import type { Alignment } from '../daemon/engine/result';
 import { placedAt } from '../daemon/engine/result';
+import { promises as fs } from 'node:fs';
+import { probe } from '../daemon/media/probe';
+import { cli } from './support/cli';
 import { derived, SAMPLE, tempDir } from './support/media';
 
 /**
@@ -158,5 +161,30 @@ describe('moving placement: tracked windows against ground truth', () => {
       shifts.push(`${i}:${s.dx},${s.dy}/${s.mad.toFixed(1)}`);
     }
     assert.ok(near / n >= 0.95, `fg within 2 px of the truth on ${near} of ${n} sampled frames: ${shifts.join(' ')}`);
+  });
+
+  it('the CLI says the window was tracked, writes the trajectory one keyframe a line (schema-checked), and renders from the file', async () => {
+    const { fg, truth } = await derived(SAMPLE, cases[0].spec);
+    const dir = await tempDir('tracking-cli');
+    const file = path.join(dir, 'pan.json');
+    const r = await cli('sync', '--bg', SAMPLE, '--fg', fg, '-o', file, '-q');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /fg's window moves over bg: placement tracked, \d+ keyframes from x=[\d.]+ y=[\d.]+ scale=[\d.]+ to x=[\d.]+/);
+    const text = await fs.readFile(file, 'utf8');
+    const saved = JSON.parse(text) as Alignment;
+    assert.equal(saved.spatial.placement, 'tracked');
+    const keys = saved.spatial.track!.keys;
+    assert.ok(keys.length >= 2 && keys.length < 40, `a handful of keyframes: ${keys.length}`);
+    assert.equal(text.match(/^\s+\[\d+,[-\d.]+,[-\d.]+,[-\d.]+\]/gm)?.length, keys.length, 'one keyframe a line');
+    for (const [f, x, y] of keys) {
+      const t = truth.placements![f];
+      assert.ok(Math.hypot(x - t.x, y - t.y) <= 2, `keyframe at fg frame ${f}: ${x}, ${y} against the truth's ${t.x}, ${t.y}`);
+    }
+    const out = path.join(dir, 'pan.mp4');
+    const c = await cli('comp', '--use-alignment', file, '-o', out, '--bg-size', '--audio', 'none', '--preset', 'ultrafast', '-q');
+    assert.equal(c.code, 0, c.err);
+    const p = await probe(out);
+    assert.equal(p.frameCount, saved.fg.frameCount);
+    assert.equal(p.width, saved.bg.width + (saved.bg.width & 1));
   });
 });
