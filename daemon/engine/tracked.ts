@@ -11,6 +11,7 @@ import { coarseSearch, type Placement } from './spatial/search';
 import { cutGray, pyramid, searchNear, type Pyramid } from './spatial/track';
 import { solveDescribed, type Matched } from './temporal/match';
 import { subFrame } from './temporal/subframe';
+import { robustLine } from '../core/line';
 
 /**
  * A moving placement, estimated jointly with the time map. The window is tracked on time-matched
@@ -137,8 +138,12 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
 const NEAR_ROUNDS = 3;
 /** bg frames either side of the map that the frame-accurate pass compares. */
 const NEAR = 4;
-/** Cost per bg frame a step departs from the map's rate (similarity units): holds still stretches to the line. */
-const RATE_COST = 0.01;
+/**
+ * Cost per bg frame the path strays from the robust line through the map, per fg frame (similarity
+ * units): a window's time runs at one speed, and where nearby bg frames fit about as well (a window
+ * that follows a slow scene) the line decides.
+ */
+const LINE_COST = 0.003;
 
 /**
  * The map refined frame by frame: fg frame i against bg frames map(i) ± NEAR, each cut at fg frame
@@ -187,10 +192,12 @@ async function nearMap(w: Work, m: Matched, keys: Keyframe[], ctx: AlignContext)
   }
   // Least-cost monotonic path through the band (offsets from the map, which is itself monotonic).
   const base = m.tm.bgFrameForFg;
-  const rate = m.tm.slope;
+  // Across cuts there is no one line: the band alone decides there.
+  const line = m.tm.cuts?.length ? undefined : robustLine(Int32Array.from({ length: nF }, (_, i) => i), base.subarray(0, nF));
+  const stray = (i: number, j: number) => (line ? LINE_COST * Math.abs(j - (line.intercept + line.slope * i)) : 0);
   const cost = new Float64Array(nF * width).fill(Infinity);
   const from = new Int8Array(nF * width);
-  for (let d = 0; d < width; d++) if (sim[d] > -1) cost[d] = 1 - sim[d];
+  for (let d = 0; d < width; d++) if (sim[d] > -1) cost[d] = 1 - sim[d] + stray(0, base[0] + d - NEAR);
   for (let i = 1; i < nF; i++) {
     for (let d = 0; d < width; d++) {
       if (sim[i * width + d] <= -1) continue;
@@ -201,14 +208,14 @@ async function nearMap(w: Work, m: Matched, keys: Keyframe[], ctx: AlignContext)
         const c = cost[(i - 1) * width + e];
         const step = j - (base[i - 1] + e - NEAR);
         if (c === Infinity || step < 0) continue;
-        const v = c + RATE_COST * Math.abs(step - rate);
+        const v = c;
         if (v < best) {
           best = v;
           arg = e;
         }
       }
       if (best === Infinity) continue;
-      cost[i * width + d] = best + 1 - sim[i * width + d];
+      cost[i * width + d] = best + 1 - sim[i * width + d] + stray(i, j);
       from[i * width + d] = arg;
     }
   }
