@@ -1,4 +1,4 @@
-import { ENGINES, FEATURES, type Features, type ModelSpec } from '../protocol/project';
+import { ENGINES, FEATURES, PLACEMENTS, type Features, type ModelSpec } from '../protocol/project';
 import { VidkompyError } from './core/errors';
 import { embeddingKind } from './embed/descriptor';
 import { TRUST_THRESHOLD } from './engine/trust';
@@ -44,6 +44,7 @@ function checkRequest(o: AlignRequest): void {
   if (o.window !== undefined && !(Number.isInteger(o.window) && o.window > 0)) bad(`window ${o.window} (a positive whole number of bg frames)`);
   for (const k of ['x', 'y', 'scale'] as const) if (o[k] !== undefined && !Number.isFinite(o[k])) bad(`${k} ${o[k]} (a finite number)`);
   if (o.scale !== undefined && !(o.scale > 0)) bad(`scale ${o.scale} (greater than 0)`);
+  if (o.placement !== undefined && !PLACEMENTS.includes(o.placement)) bad(`placement ${JSON.stringify(o.placement)} (one of ${PLACEMENTS.join(', ')})`);
   for (const a of o.anchors ?? []) if (!Number.isFinite(a.fg) || !Number.isFinite(a.bg)) bad(`anchor ${JSON.stringify(a)} (seconds, finite)`);
 }
 
@@ -89,11 +90,11 @@ export function refusal(al: Alignment): VidkompyError {
     case 'speed':
       return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'check', options: ['order', 'forceAlign'], lead: 'check that bg covers all of fg in time, or' });
     case 'moving':
-      return new VidkompyError('UNSURE', `${lead}${why}; moving placement (pan-and-scan, re-framing, zooms) is not supported yet`, fg, {
+      return new VidkompyError('UNSURE', `${lead}${why}; placement is set to fixed`, fg, {
         kind: 'options',
-        verb: 'give',
-        options: ['placement', 'forceAlign'],
-        lead: 'give fg with a fixed window, or',
+        verb: 'use',
+        options: ['placementMode'],
+        to: 'tracked',
       });
     case 'motion':
       return new VidkompyError('UNSURE', `${lead}${why}`, fg, { kind: 'options', verb: 'give', options: ['anchors', 'engine', 'forceAlign'], lead: 'pin the timing:' });

@@ -27,7 +27,7 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** The settings a fix can point at: each front end names them its own way (see OPTION_NAMES). */
-export type OptionKey = 'placement' | 'features' | 'engine' | 'audio' | 'order' | 'force' | 'anchors' | 'forceAlign' | 'queue';
+export type OptionKey = 'placement' | 'placementMode' | 'features' | 'engine' | 'audio' | 'order' | 'force' | 'anchors' | 'forceAlign' | 'queue';
 
 /**
  * A fix, worded by the front end that shows it: options to change (the CLI names its flags, the
@@ -54,6 +54,7 @@ const OUTPUT_WORDS: Record<OutputWant, { cli: string; editor: string }> = {
  */
 export const OPTION_NAMES: Record<OptionKey, { cli: string; project?: string }> = {
   placement: { cli: '--x-shift, --y-shift and --scale', project: '"spatial": {"x", "y", "scale"}' },
+  placementMode: { cli: '--placement', project: '"placement"' },
   features: { cli: '--features', project: '"features"' },
   engine: { cli: '--engine', project: '"engine"' },
   audio: { cli: '--audio', project: '"audio"' },

@@ -67,6 +67,18 @@ export type Provider = (typeof PROVIDERS)[number];
 export const SPATIAL_METHODS = ['auto', 'manual'] as const;
 export type SpatialMethod = (typeof SPATIAL_METHODS)[number];
 
+/**
+ * Where fg sits over time: `fixed` one placement for the whole video (a window that moves is
+ * refused as 'moving'), `tracked` a placement per frame (a window that pans or zooms over bg),
+ * `auto` fixed unless the moving detection fires, then tracked (and reported).
+ */
+export const PLACEMENT_KINDS = ['fixed', 'tracked'] as const;
+/** What an alignment found: an alignment file's `spatial.placement` (absent: fixed). */
+export type TrackedPlacement = (typeof PLACEMENT_KINDS)[number];
+export const PLACEMENTS = ['auto', ...PLACEMENT_KINDS] as const;
+export type PlacementMode = (typeof PLACEMENTS)[number];
+export const DEFAULT_PLACEMENT: PlacementMode = 'auto';
+
 /** An alignment's trust verdict: `unsure` is refused unless forced (daemon/engine/trust.ts). */
 export const TRUST_VERDICTS = ['sure', 'unsure'] as const;
 export type TrustVerdict = (typeof TRUST_VERDICTS)[number];

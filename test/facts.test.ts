@@ -15,6 +15,7 @@ import {
   DEFAULT_CRF,
   DEFAULT_ENGINE,
   DEFAULT_FEATURES,
+  DEFAULT_PLACEMENT,
   DEFAULT_PRESET,
   ENGINES,
   FEATURES,
@@ -25,6 +26,8 @@ import {
   PROJECT_GLOB,
   PROJECT_SUFFIX,
   PARTIAL_MARK,
+  PLACEMENT_KINDS,
+  PLACEMENTS,
   PROVIDERS,
   SPATIAL_METHODS,
   TRUST_PROBLEMS,
@@ -88,11 +91,13 @@ const SCHEMA_ENUMS: Record<string, Record<string, [readonly unknown[], string]>>
     '/properties/audio': [AUDIO_CHOICES, 'AUDIO_CHOICES'],
     '/properties/render/properties/preset': [PRESETS, 'PRESETS'],
     '/properties/render/properties/canvas': [CANVAS_MODES, 'CANVAS_MODES'],
+    '/properties/placement': [PLACEMENTS, 'PLACEMENTS'],
   },
   [ALIGNMENT_SCHEMA]: {
     '/properties/trust/properties/verdict': [TRUST_VERDICTS, 'TRUST_VERDICTS'],
     '/properties/trust/properties/problem': [TRUST_PROBLEMS, 'TRUST_PROBLEMS'],
     '/properties/spatial/properties/method': [SPATIAL_METHODS, 'SPATIAL_METHODS'],
+    '/properties/spatial/properties/placement': [PLACEMENT_KINDS, 'PLACEMENT_KINDS'],
     '/properties/temporal/properties/engine': [ENGINES, 'ENGINES'],
     '/properties/temporal/properties/features': [FEATURES, 'FEATURES'],
     '/properties/temporal/properties/provider': [PROVIDERS, 'PROVIDERS'],
@@ -103,7 +108,9 @@ const SCHEMA_ENUMS: Record<string, Record<string, [readonly unknown[], string]>>
     '/properties/options/properties/engine': [ENGINES, 'ENGINES'],
     '/properties/options/properties/features': [FEATURES, 'FEATURES'],
     '/properties/options/properties/model/properties/layout': [MODEL_LAYOUTS, 'MODEL_LAYOUTS'],
+    '/properties/options/properties/placement': [PLACEMENTS, 'PLACEMENTS'],
     '/properties/spatial/properties/method': [SPATIAL_METHODS, 'SPATIAL_METHODS'],
+    '/properties/spatial/properties/placement': [PLACEMENT_KINDS, 'PLACEMENT_KINDS'],
     '/properties/temporal/properties/engine': [ENGINES, 'ENGINES'],
     '/properties/temporal/properties/features': [FEATURES, 'FEATURES'],
   },
@@ -132,6 +139,7 @@ describe('the JSON schemas agree with protocol/project.ts', () => {
     assertDefault(PROJECT_SCHEMA, s, '/properties/engine', `\`${SETTINGS_SECTION}.defaultEngine\``, 'protocol/settings.ts');
     assertDefault(PROJECT_SCHEMA, s, '/properties/features', `Default: \`${DEFAULT_FEATURES}\``, `${P} DEFAULT_FEATURES`);
     assertDefault(PROJECT_SCHEMA, s, '/properties/audio', `Default: \`${DEFAULT_AUDIO}\``, `${P} DEFAULT_AUDIO`);
+    assertDefault(PROJECT_SCHEMA, s, '/properties/placement', `Default: \`${DEFAULT_PLACEMENT}\``, `${P} DEFAULT_PLACEMENT`);
     assertDefault(PROJECT_SCHEMA, s, '/properties/render/properties/crf', `Default: ${DEFAULT_CRF}.`, `${P} DEFAULT_CRF`);
     assertDefault(PROJECT_SCHEMA, s, '/properties/render/properties/preset', `Default: \`${DEFAULT_PRESET}\``, `${P} DEFAULT_PRESET`);
     assertDefault(PROJECT_SCHEMA, s, `${m}/input`, `Default: \`${MODEL_DEFAULTS.input}\``, `${P} MODEL_DEFAULTS.input`);

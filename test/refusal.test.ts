@@ -47,11 +47,16 @@ describe('refusal when unsure', () => {
     assert.match(line.out, /trust 1\.00 \(sure\)/);
   });
 
-  it('fg whose window pans over bg (pan-and-scan): refused as moving, naming where it moves', async () => {
+  it('fg whose window pans over bg (pan-and-scan), placement fixed: refused as moving, naming where it moves', async () => {
     const { fg } = await derived(SAMPLE, { crop: { x: 40, y: 60, width: 400, height: 240 }, pan: { dx: 30, dy: 0 }, offset: 0.5, fps: 30 });
     const out = path.join(dir, 'pan.mp4');
-    const line = await refused(['comp', '--bg', SAMPLE, '--fg', fg, '-o', out], [out], /fg's window moves over bg \(its corner at x \d+ → \d+ → \d+/);
-    assert.match(line, /moving placement .* is not supported yet/);
+    const line = await refused(
+      ['comp', '--bg', SAMPLE, '--fg', fg, '-o', out, '--placement', 'fixed'],
+      [out],
+      /fg's window moves over bg \(its corner at x \d+ → \d+ → \d+/,
+      /use --placement tracked/,
+    );
+    assert.match(line, /placement is set to fixed/);
     // The x it names runs the way the window does: 30 px a second, left to right.
     const xs = /at x (\d+) → (\d+) → (\d+)/.exec(line)!.slice(1).map(Number);
     assert.ok(xs[0] < xs[1] && xs[1] < xs[2] && xs[2] - xs[0] > 100, `x ${xs.join(', ')}`);

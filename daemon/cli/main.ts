@@ -12,6 +12,7 @@ import {
   HWACCEL_CHOICES,
   MODEL_DEFAULTS,
   MODEL_LAYOUTS,
+  PLACEMENTS,
   PRESETS,
   STAGE_LABEL,
   type CanvasMode,
@@ -68,6 +69,8 @@ Alignment options (comp, sync):
   --scale S              fg's scale in bg (with --x-shift/--y-shift, or to fix the search's scale)
   --zero-shift           same as --x-shift 0 --y-shift 0 --scale 1
   --unscaled             only consider scale 1 (fg is a same-resolution crop of bg)
+  --placement MODE       ${PLACEMENTS.join('|')}: fg's window fixed, or tracked per frame where it pans or
+                         zooms over bg (default auto: tracked when one placement does not explain fg)
 
 Render options (comp):
   -o, --output FILE      .mp4, .mov or .mkv (default: BG_overlay_FG.mp4 beside BG)
@@ -129,6 +132,7 @@ const options = {
   scale: { type: 'string' },
   'zero-shift': { type: 'boolean' },
   unscaled: { type: 'boolean' },
+  placement: { type: 'string' },
   alignment: { type: 'string' },
   'use-alignment': { type: 'string' },
   'bg-size': { type: 'boolean' },
@@ -200,6 +204,7 @@ function alignOptions(v: Values): AlignRequest {
     window: num(v, 'window', { int: true, min: 1 }),
     features: oneOf(v, 'features', FEATURES),
     model: modelSpec(v),
+    placement: oneOf(v, 'placement', PLACEMENTS),
   };
 }
 
@@ -240,11 +245,19 @@ function reporter(p: Progress): (stage: Stage, f: number) => void {
   return (stage, f) => p.update(STAGE_LABEL[stage], f);
 }
 
+/** Where a tracked window ends: its last keyframe. */
+function trackEnd(t: NonNullable<Alignment['spatial']['track']>): string {
+  const [f, x, y, scale] = t.keys[t.keys.length - 1];
+  return `x=${x} y=${y} scale=${scale} at fg frame ${f}`;
+}
+
 function describe(al: Alignment): string {
   const s = al.spatial;
   const t = al.temporal;
   return (
-    `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); ` +
+    (s.placement === 'tracked' && s.track
+      ? `fg's window moves over bg: placement tracked, ${s.track.keys.length} keyframes from x=${s.x} y=${s.y} scale=${s.scale} to ${trackEnd(s.track)} (confidence ${s.confidence.toFixed(2)}); `
+      : `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); `) +
     `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? DEFAULT_FEATURES}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
     (t.cuts?.length ? `; cuts at fg frames ${t.cuts.map((c) => c.fg).join(', ')}` : '') +
     (al.trust

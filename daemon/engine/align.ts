@@ -22,6 +22,10 @@ import { motionCheck } from './temporal/motion';
 import { subFrame, timeAt } from './temporal/subframe';
 import { foreignPixels, onContent, onGrid, type ForeignMask } from './descriptors/foreign';
 import { firstMap } from './firstMap';
+import { trackPlacement, type Tracked } from './tracked';
+import { placementAt } from './spatial/keyframes';
+import { note } from '../core/notes';
+import type { AudioPrior } from './temporal/audio';
 
 /**
  * The pipeline: where fg sits in bg (spatial/), which bg frame belongs under each fg frame
@@ -179,6 +183,21 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     if (pass >= 2 || settled) break;
   }
 
+  // The moving detection fired (the fixed alignment would be refused as 'moving'), or the user
+  // asked: the window is tracked over fg, jointly with the time map (tracked.ts).
+  const mode = o.placement ?? 'auto';
+  let track: Tracked | undefined;
+  if (loc.method !== 'manual' && mode !== 'fixed') {
+    const fixed = judge(await signalsOf(loc, placement, matched, spread, o, audio));
+    if (mode === 'tracked' || fixed.problem === 'moving') {
+      const t = performance.now();
+      o.onProgress?.('refine', 0);
+      track = await trackPlacement(ctx, matched, placement, fixedScale(o));
+      matched = track.matched;
+      placement = { ...placementAt(track.keys, 0), score: track.score };
+      timings.refine += performance.now() - t;
+    }
+  }
   const s = placement.scale;
   const { tm, provider } = matched;
   const fgF = matched.fgF.seq;
@@ -190,16 +209,23 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const audioFound = await audioSummary(audio);
   // Half a second or more: shorter flat moments are held to the line and not worth a user's look.
   const uncertain = uncertainSpans(tm.confidence, tm.evidence, Math.max(3, Math.round(fg.fps / 2)));
-  const signals = trustSignals({ ...loc, placement }, tm, bg.fps / fg.fps, (audioFound.audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length, bgF.n, (j) =>
-    timeOf(bgF, bg, j),
-  );
+  // A tracked window is no longer asked whether one placement explains fg: it does not, by choice.
+  const signals = await signalsOf(loc, placement, matched, track ? undefined : spread, o, audio);
   // The runner-up: the best placement tried that is a different place, not this one less sharply
   // found (a scale a step off moves a large fg's far corner by a few pixels).
   const far = Math.max(4, 0.05 * content.width * placement.scale);
-  const rival = tried.filter((h) => cornerDistance(h, placement, content.width, content.height) > far).sort((a, b) => b.support - a.support)[0];
+  const others = track ? [] : tried.filter((h) => cornerDistance(h, placement, content.width, content.height) > far);
+  const rival = others.sort((a, b) => b.support - a.support)[0];
   if (rival) {
     const c = frameCorner(rival, content);
     signals.runnerUp = { x: round(c.x, 1), y: round(c.y, 1), scale: round(rival.scale, 5), support: round(rival.support, 4) };
+  }
+  if (track) {
+    const a = frameCorner(track.keys[0], content);
+    const b = frameCorner(track.keys[track.keys.length - 1], content);
+    note(
+      `${fg.file}: fg's window moves over bg: placement tracked (${track.keys.length} keyframes, corner x ${round(a.x, 0)} → ${round(b.x, 0)}, y ${round(a.y, 0)} → ${round(b.y, 0)}, scale ${round(track.keys[0].scale, 3)} → ${round(track.keys[track.keys.length - 1].scale, 3)})`,
+    );
   }
   const tMotion = performance.now();
   const grid = foreign ? onGrid(foreign, fgF.w, fgF.h, regions({ ...loc, placement }).fgRect, content) : undefined;
@@ -207,10 +233,6 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   if (motion) {
     signals.motion = { fgMotion: round(motion.fgMotion, 4), mean: round(motion.mean, 4), worst: round(motion.worst, 4), coverage: round(motion.coverage, 3) };
     signals.motionSeconds = round((performance.now() - tMotion) / 1000, 3);
-  }
-  if (spread) {
-    const places = spread.places.map((p) => frameCorner(p, content)).map((p) => ({ x: round(p.x, 1), y: round(p.y, 1) }));
-    signals.placementSpread = { px: round(spread.spread, 1), places };
   }
   return {
     version: 1,
@@ -223,6 +245,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       scale: round(s, 5),
       confidence: round(Number.isFinite(placement.score) ? placement.score : 1, 4),
       method: loc.method,
+      ...(track ? { placement: 'tracked' as const, track: trackOf(track, content) } : {}),
     },
     temporal: {
       engine,
@@ -252,6 +275,36 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
 }
 
 const secs = (ms: number) => round(ms / 1000, 3);
+
+/** The trust figure's measurements of one placement and map (spread: the moving detection's, when asked). */
+async function signalsOf(
+  loc: Located,
+  placement: Placement,
+  matched: Matched,
+  spread: PlacementSpread | undefined,
+  o: AlignOptions,
+  audio: Promise<AudioPrior | undefined>,
+) {
+  const { bg, fg, content } = loc;
+  const bgF = matched.bgF.seq;
+  const prior = ((await audioSummary(audio)).audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length;
+  const signals = trustSignals({ ...loc, placement }, matched.tm, bg.fps / fg.fps, prior, bgF.n, (j) => timeOf(bgF, bg, j));
+  if (spread) {
+    const places = spread.places.map((p) => frameCorner(p, content)).map((p) => ({ x: round(p.x, 1), y: round(p.y, 1) }));
+    signals.placementSpread = { px: round(spread.spread, 1), places };
+  }
+  return signals;
+}
+
+/** A tracked trajectory as the alignment keeps it: fg's frame corner (bars included, as spatial.x/y) per keyframe. */
+function trackOf(t: Tracked, content: Rect): NonNullable<Alignment['spatial']['track']> {
+  const keys = t.keys.map((k) => {
+    const c = frameCorner(k, content);
+    return [k.f, round(c.x, 2), round(c.y, 2), round(k.scale, 5)];
+  });
+  const cuts = t.keys.filter((k) => k.cut).map((k) => k.f);
+  return { tolerance: t.tolerance, keys, ...(cuts.length ? { cuts } : {}) };
+}
 
 /**
  * Pass 0's temporal match in one region pair: burnt-in graphics show only once frames are paired,

@@ -1,4 +1,4 @@
-import type { Engine, SpatialMethod, Stage } from '../../protocol/project';
+import type { Engine, PlacementMode, SpatialMethod, Stage } from '../../protocol/project';
 import type { Rect } from '../core/geometry';
 import type { AlignCache } from '../core/lru';
 import type { ProbeInfo } from '../media/probe';
@@ -30,6 +30,8 @@ export interface AlignOptions extends SpatialOptions {
    * that does not move fg re-aligns without decoding.
    */
   cache?: AlignCache;
+  /** Where fg sits over time (default auto: tracked only when one fixed placement does not explain fg). */
+  placement?: PlacementMode;
   /** Fine search band half-width, bg frames. */
   window?: number;
   /** Manual sync points, in seconds from each video's start: the map passes through them. */

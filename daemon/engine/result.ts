@@ -2,7 +2,7 @@ import { round } from '../core/numbers';
 import type { ProbeInfo } from '../media/probe';
 import type { Rect } from '../core/geometry';
 import { type Engine } from '../../protocol/project';
-import type { Features, Provider, SpatialMethod } from '../../protocol/project';
+import type { Features, Provider, SpatialMethod, TrackedPlacement } from '../../protocol/project';
 import type { Trust } from './trust';
 
 /**
@@ -25,7 +25,17 @@ export interface Alignment {
   version: 1;
   bg: VideoSummary;
   fg: VideoSummary & { contentRect: Rect };
-  spatial: { x: number; y: number; scale: number; confidence: number; method: SpatialMethod };
+  spatial: {
+    /** fg's frame corner in bg (bg px) and its scale: fixed, or at fg's first frame when tracked. */
+    x: number;
+    y: number;
+    scale: number;
+    confidence: number;
+    method: SpatialMethod;
+    /** 'tracked': fg's window moves over bg and `track` says where it is at each frame (absent: fixed). */
+    placement?: TrackedPlacement;
+    track?: Track;
+  };
   temporal: {
     engine: Engine;
     /** The frame descriptor compared (absent: pixels), and for embeddings the ONNX execution provider that ran. */
@@ -50,6 +60,41 @@ export interface Alignment {
   /** How far the alignment can be trusted (engine/trust.ts); below the threshold the front ends refuse it. */
   trust?: Trust;
   timings: Record<string, number>;
+}
+
+/**
+ * A moving placement: fg's frame corner (bg px) and scale at keyframes [fg frame, x, y, scale],
+ * straight lines between them (spatial/keyframes.ts), within `tolerance` bg px of the tracked
+ * window; `cuts`: keyframes that start a new run (no line from the one before).
+ */
+export interface Track {
+  tolerance: number;
+  keys: number[][];
+  cuts?: number[];
+}
+
+/**
+ * fg's frame corner (bg px) and scale at fg frame f (fractional): the fixed placement, or the
+ * tracked one on the line between its keyframes (held before the first and after the last; across
+ * a cut it jumps at the cut's frame).
+ */
+export function placedAt(spatial: Alignment['spatial'], f: number): { x: number; y: number; scale: number } {
+  const keys = spatial.track?.keys;
+  if (spatial.placement !== 'tracked' || !keys?.length) return { x: spatial.x, y: spatial.y, scale: spatial.scale };
+  const cuts = new Set(spatial.track?.cuts ?? []);
+  const at = (k: number) => ({ x: keys[k][1], y: keys[k][2], scale: keys[k][3] });
+  if (f <= keys[0][0]) return at(0);
+  for (let k = 1; k < keys.length; k++) {
+    const [fb] = keys[k];
+    if (f > fb) continue;
+    if (cuts.has(fb)) return f >= fb ? at(k) : at(k - 1);
+    const [fa] = keys[k - 1];
+    const t = fb === fa ? 0 : (f - fa) / (fb - fa);
+    const a = at(k - 1);
+    const b = at(k);
+    return { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t, scale: a.scale + (b.scale - a.scale) * t };
+  }
+  return at(keys.length - 1);
 }
 
 export function summary(p: ProbeInfo, count = p.frameCount): VideoSummary {

@@ -45,10 +45,12 @@ export interface DeriveSpec {
   /** Colour grading (ffmpeg eq filter values). */
   grade?: { contrast?: number; brightness?: number; saturation?: number; gamma?: number };
   /**
-   * A moving window (pan-and-scan): the crop's corner moves by this many bg pixels per fg second
-   * from `crop`'s. The truth's x, y are then where it starts (`pannedCorner` gives each frame's).
+   * A moving window (pan-and-scan). `{dx, dy}`: the crop's corner moves by this many bg pixels per
+   * fg second from `crop`'s (cut by ffmpeg, whole pixels); the truth's x, y are where it starts.
+   * `{to}`: the crop moves (and resizes: a zoom) linearly from `crop` at fg's first frame to `to`
+   * at its last, resampled to fg's size every frame; the truth then has each frame's placement.
    */
-  pan?: { dx: number; dy: number };
+  pan?: { dx: number; dy: number } | { to: { x: number; y: number; width?: number; height?: number } };
   /**
    * Burnt-in graphics bg does not have: a running timecode box (bottom left, its digits change every
    * frame) and a station logo (top right), drawn into fg's picture.
@@ -77,6 +79,8 @@ export interface DeriveTruth {
   fps: number;
   width: number;
   height: number;
+  /** A window that moves (`pan.to`): fg's frame corner in bg pixels and its scale, per fg frame. */
+  placements?: { x: number; y: number; scale: number }[];
 }
 
 export async function derive(bgFile: string, out: string, spec: DeriveSpec, signal?: AbortSignal): Promise<DeriveTruth> {
@@ -93,15 +97,20 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
   if (n < 2) throw new VidkompyError('BAD_ARGS', `${bgFile}: too short for offset ${spec.offset ?? 0}s at speed ${speed}`);
   const bars = { top: 0, bottom: 0, left: 0, right: 0, ...spec.bars };
   const g = spec.grade;
+  const moving = spec.pan && 'to' in spec.pan ? windowAt(crop, spec.pan.to, n) : undefined;
+  const end = moving?.(n - 1);
+  if (end && (end.x < 0 || end.y < 0 || end.x + end.width > bg.width || end.y + end.height > bg.height || end.width < 1 || end.height < 1)) {
+    throw new VidkompyError('BAD_ARGS', `pan to ${JSON.stringify(end)} is outside ${bgFile} (${bg.width}x${bg.height})`);
+  }
   // A fixed crop is cut in the decoder, after the same conversion to RGB (so the pixels are those
   // the encoder would have cut, bit for bit): a 960x540 crop of a 1080p bg then pipes a quarter of
   // the bytes and takes a quarter less CPU, which counts on hour-long pairs (bench/longvideo.ts).
-  // A pan's crop moves with the encoder's clock.
+  // A pan's crop moves with the encoder's clock; a moving window is cut from each frame here.
   const decoderCrop = spec.pan ? undefined : `format=rgb24,crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`;
   const piped = spec.pan ? { width: bg.width, height: bg.height } : { width: crop.width, height: crop.height };
   const filters = [
-    spec.pan ? `crop=${crop.width}:${crop.height}:x='${crop.x}+${spec.pan.dx}*t':y='${crop.y}+${spec.pan.dy}*t':exact=1` : '',
-    size.width !== crop.width || size.height !== crop.height ? `scale=${size.width}:${size.height}:flags=bicubic` : '',
+    spec.pan && 'dx' in spec.pan ? `crop=${crop.width}:${crop.height}:x='${crop.x}+${spec.pan.dx}*t':y='${crop.y}+${spec.pan.dy}*t':exact=1` : '',
+    !moving && (size.width !== crop.width || size.height !== crop.height) ? `scale=${size.width}:${size.height}:flags=bicubic` : '',
     g ? `eq=contrast=${g.contrast ?? 1}:brightness=${g.brightness ?? 0}:saturation=${g.saturation ?? 1}:gamma=${g.gamma ?? 1}` : '',
     spec.flip ? 'hflip,vflip' : '',
     spec.graphics ? graphics(size.width, size.height) : '',
@@ -140,7 +149,7 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
       '-pix_fmt',
       'rgb24',
       '-s',
-      `${piped.width}x${piped.height}`,
+      moving ? `${size.width}x${size.height}` : `${piped.width}x${piped.height}`,
       '-framerate',
       String(fps),
       '-i',
@@ -167,7 +176,7 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     for await (const f of readFrames({ file: bgFile, filter: decoderCrop, pixFmt: 'rgb24', ...piped, signal })) {
       j++;
       while (i < n && map[i] === j) {
-        await enc.write(Buffer.from(f));
+        await enc.write(moving ? cutWindow(f, bg.width, bg.height, moving(i), size.width, size.height) : Buffer.from(f));
         i++;
       }
       if (i >= n) break;
@@ -186,6 +195,13 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     throw e;
   }
   const s = crop.width / size.width;
+  const placements = moving
+    ? map.map((_, i) => {
+        const w = moving(i);
+        const k = w.width / size.width;
+        return { x: w.x - bars.left * k, y: w.y - bars.top * k, scale: k };
+      })
+    : undefined;
   return {
     bgFrameForFg: map,
     bgTimeForFg: times,
@@ -195,7 +211,57 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     fps,
     width: size.width + bars.left + bars.right,
     height: size.height + bars.top + bars.bottom,
+    ...(placements ? { placements } : {}),
   };
+}
+
+/** The window of a `pan.to` at fg frame i of n: linear from `from` at the first frame to `to` at the last. */
+function windowAt(from: Rect, to: { x: number; y: number; width?: number; height?: number }, n: number): (i: number) => Rect {
+  const end = { x: to.x, y: to.y, width: to.width ?? from.width, height: to.height ?? from.height };
+  return (i) => {
+    const t = n > 1 ? i / (n - 1) : 0;
+    const lerp = (a: number, b: number) => a + (b - a) * t;
+    return { x: lerp(from.x, end.x), y: lerp(from.y, end.y), width: lerp(from.width, end.width), height: lerp(from.height, end.height) };
+  };
+}
+
+/**
+ * The window `r` (bg pixels, fractional) of an rgb24 frame resampled to w×h: fg pixel (u, v) is bg's
+ * picture at the centre of the bg area it stands for, bilinear (area-averaged over 2×2 taps when
+ * the window is shrunk), so the truth's placement is exact to a fraction of a pixel.
+ */
+export function cutWindow(src: Uint8Array, sw: number, sh: number, r: Rect, w: number, h: number): Buffer {
+  const out = Buffer.alloc(w * h * 3);
+  const sx = r.width / w;
+  const sy = r.height / h;
+  // Shrinking by more than 1.5 averages a few taps, so a shrunk window is not aliased.
+  const taps = Math.max(sx, sy) > 1.5 ? 2 : 1;
+  const at = (x: number, y: number, c: number) => {
+    const fx = Math.max(0, Math.min(sw - 1, x));
+    const fy = Math.max(0, Math.min(sh - 1, y));
+    const x0 = Math.min(sw - 2, Math.floor(fx));
+    const y0 = Math.min(sh - 2, Math.floor(fy));
+    const ax = fx - x0;
+    const ay = fy - y0;
+    const p = (y0 * sw + x0) * 3 + c;
+    const top = src[p] * (1 - ax) + src[p + 3] * ax;
+    const bot = src[p + sw * 3] * (1 - ax) + src[p + sw * 3 + 3] * ax;
+    return top * (1 - ay) + bot * ay;
+  };
+  for (let v = 0; v < h; v++) {
+    for (let u = 0; u < w; u++) {
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let ty = 0; ty < taps; ty++) {
+          for (let tx = 0; tx < taps; tx++) {
+            sum += at(r.x + (u + (tx + 0.5) / taps) * sx - 0.5, r.y + (v + (ty + 0.5) / taps) * sy - 0.5, c);
+          }
+        }
+        out[(v * w + u) * 3 + c] = Math.round(sum / (taps * taps));
+      }
+    }
+  }
+  return out;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   type Engine,
   type Features,
   type ModelSpec,
+  type PlacementMode,
   type Preset,
 } from '../../protocol/project';
 import { ENGINES, FEATURES } from '../../protocol/project';
@@ -41,6 +42,8 @@ export interface ProjectFile {
   audio?: AudioChoice;
   render?: { crf?: number; preset?: Preset; canvas?: CanvasMode; smooth?: boolean; margin?: number };
   anchors?: Anchor[];
+  /** Where fg sits over time (protocol/project.ts PLACEMENTS; default auto). */
+  placement?: PlacementMode;
   /** Keep an alignment the engine is unsure of (see engine/trust.ts). */
   force?: boolean;
 }
@@ -125,6 +128,7 @@ export function alignOptionsOf(p: ResolvedProject): AlignRequest {
     scale: s.scale,
     unscaled: s.unscaled,
     anchors: p.data.anchors,
+    placement: p.data.placement,
     force: p.data.force,
   };
 }

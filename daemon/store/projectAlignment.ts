@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VidkompyError } from '../core/errors';
-import type { Features, ModelSpec } from '../../protocol/project';
+import type { Features, ModelSpec, PlacementMode } from '../../protocol/project';
 import { subFrame, timeAt, type Alignment, type VideoSummary } from '../engine';
 import { checkedJson } from './checked';
 import { round } from '../core/numbers';
@@ -33,6 +33,8 @@ export interface AlignmentOptionsRecord {
   window?: number;
   spatial?: { x?: number; y?: number; scale?: number; unscaled?: boolean };
   anchors?: Anchor[];
+  /** The project's placement mode, when it set one (absent: auto). */
+  placement?: PlacementMode;
 }
 
 type Cut = NonNullable<Alignment['temporal']['cuts']>[number];
@@ -81,6 +83,7 @@ export function optionsRecord(o: AlignmentOptionsRecord): AlignmentOptionsRecord
     window: o.window,
     spatial: defined(spatial),
     anchors: o.anchors?.length ? o.anchors.map((a) => ({ fg: a.fg, bg: a.bg })) : undefined,
+    placement: o.placement,
   };
 }
 
@@ -94,6 +97,7 @@ export function projectOptionsRecord(p: ResolvedProject): AlignmentOptionsRecord
     window: p.data.window,
     spatial: p.data.spatial,
     anchors: p.data.anchors,
+    placement: p.data.placement,
   });
 }
 
@@ -230,7 +234,7 @@ export async function staleReasons(pa: ProjectAlignment, p: ResolvedProject): Pr
   const reasons: string[] = [];
   const want = projectOptionsRecord(p);
   const had = optionsRecord(pa.options);
-  for (const key of ['engine', 'features', 'model', 'window', 'spatial', 'anchors'] as const) {
+  for (const key of ['engine', 'features', 'model', 'window', 'spatial', 'anchors', 'placement'] as const) {
     const a = JSON.stringify(had[key]);
     const b = JSON.stringify(want[key]);
     if (a !== b) reasons.push(`option "${key}" changed (${a ?? 'unset'} → ${b ?? 'unset'})`);

@@ -11,7 +11,7 @@ import { commitRename, dropTemp, partialPath, sweepPartials } from '../../core/a
 import { type AudioChoice, type CanvasMode, type Preset } from '../../../protocol/project';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
 import { probe } from '../../media/probe';
-import type { Alignment } from '../result';
+import { placedAt, type Alignment } from '../result';
 
 /**
  * Renders fg over bg as an alignment says: both videos are read once, in order; every fg frame is
@@ -73,7 +73,7 @@ export interface Geometry {
   fgCrop: Rect;
   /** bg is resampled to the canvas (else only padded to even dimensions). */
   scaled: boolean;
-  /** Where that content lands on the canvas, at what size (may extend past the canvas edge). */
+  /** Where that content lands on the canvas, at what size (may extend past the canvas edge); a tracked placement's at fg's first frame. */
   paste: Rect;
 }
 
@@ -85,7 +85,9 @@ const even = (v: number) => Math.max(2, 2 * Math.round(v / 2));
 
 export function geometry(al: Pick<Alignment, 'bg' | 'fg' | 'spatial'>, mode: CanvasMode = 'fg'): Geometry {
   const { bg, fg, spatial } = al;
-  const s = spatial.scale;
+  // A tracked window's smallest scale: fg keeps its pixels 1:1 where bg shows it smallest, and is
+  // enlarged elsewhere (never shrunk).
+  const s = spatial.placement === 'tracked' && spatial.track?.keys.length ? Math.min(...spatial.track.keys.map((k) => k[3])) : spatial.scale;
   // fg is the quality source: when bg shows it smaller (s < 1), enlarge the canvas by 1/s so fg's
   // pixels land 1:1. Never shrink: a fg shown larger than its own size is upscaled into bg.
   let k = mode === 'fg' && s < 1 ? 1 / s : 1;
@@ -100,6 +102,51 @@ export function geometry(al: Pick<Alignment, 'bg' | 'fg' | 'spatial'>, mode: Can
   const c = fg.contentRect;
   const paste = pasteBox(spatial, c, kx, ky);
   return { width, height, fgCrop: c, paste, scaled: k !== 1 };
+}
+
+/** Where fg's content lands on the canvas at fg frame i: the fixed box, or the tracked window's. */
+export function pasteAt(al: Pick<Alignment, 'bg' | 'fg' | 'spatial'>, g: Geometry, i: number): Rect {
+  if (al.spatial.placement !== 'tracked') return g.paste;
+  // The canvas's pixels per bg pixel, as geometry() chose them (bg is only padded when not scaled).
+  const kx = g.scaled ? g.width / al.bg.width : 1;
+  const ky = g.scaled ? g.height / al.bg.height : 1;
+  return pasteBox(placedAt(al.spatial, i), al.fg.contentRect, kx, ky);
+}
+
+/**
+ * A yuv420p frame resampled to dw×dh, bilinear at the centre of the area each output pixel stands
+ * for (a tracked window's fg, whose size on the canvas changes from frame to frame).
+ */
+export function resampleYuv420(src: Uint8Array, sw: number, sh: number, dw: number, dh: number): Uint8Array {
+  const out = new Uint8Array(dw * dh + 2 * ((dw + 1) >> 1) * ((dh + 1) >> 1));
+  const plane = (sOff: number, pw: number, ph: number, dOff: number, qw: number, qh: number) => {
+    const fx = pw / qw;
+    const fy = ph / qh;
+    for (let v = 0; v < qh; v++) {
+      const y = Math.max(0, Math.min(ph - 1, (v + 0.5) * fy - 0.5));
+      const y0 = Math.min(ph - 2, Math.floor(y));
+      const ay = ph < 2 ? 0 : y - Math.max(0, y0);
+      const r0 = sOff + Math.max(0, y0) * pw;
+      const r1 = ph < 2 ? r0 : r0 + pw;
+      for (let u = 0; u < qw; u++) {
+        const x = Math.max(0, Math.min(pw - 1, (u + 0.5) * fx - 0.5));
+        const x0 = Math.max(0, Math.min(pw - 2, Math.floor(x)));
+        const x1 = pw < 2 ? x0 : x0 + 1;
+        const ax = x - x0;
+        const t = src[r0 + x0] + (src[r0 + x1] - src[r0 + x0]) * ax;
+        const b = src[r1 + x0] + (src[r1 + x1] - src[r1 + x0]) * ax;
+        out[dOff + v * qw + u] = Math.round(t + (b - t) * ay);
+      }
+    }
+  };
+  const cw = (sw + 1) >> 1;
+  const ch = (sh + 1) >> 1;
+  const qw = (dw + 1) >> 1;
+  const qh = (dh + 1) >> 1;
+  plane(0, sw, sh, 0, dw, dh);
+  plane(sw * sh, cw, ch, dw * dh, qw, qh);
+  plane(sw * sh + cw * ch, cw, ch, dw * dh + qw * qh, qw, qh);
+  return out;
 }
 
 /** Per-column and per-row weights (0..256) that fade fg into bg near edges inside the canvas. */
@@ -290,7 +337,10 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
     const nF = map.length;
     const want = to - from;
     const audio = chunk ? { source: 'none' as const, args: [] } : audioPlan(al, o.audio ?? 'auto', nF);
-    const { fgCrop: c, paste } = g;
+    const { fgCrop: c } = g;
+    // A tracked window's fg is decoded at its own size and resized here, frame by frame.
+    const tracked = al.spatial.placement === 'tracked';
+    const paste = tracked ? { ...g.paste, width: c.width, height: c.height } : g.paste;
     const fgFilter = [
       c.x || c.y || c.width !== al.fg.width || c.height !== al.fg.height ? `crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1` : '',
       paste.width !== c.width || paste.height !== c.height ? `scale=${paste.width}:${paste.height}:flags=lanczos` : '',
@@ -340,7 +390,12 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
         // is copied first. At 1080p that saves copying 3 MB a frame.
         const reused = bgIndex === before;
         const canvas = reused || map[Math.min(i + 1, nF - 1)] === bgIndex ? Buffer.from(bgFrame) : bgFrame;
-        pasteYuv420(canvas, g, f, ramps);
+        if (tracked) {
+          const box = pasteAt(al, g, i);
+          const here = { ...g, paste: box };
+          const sized = box.width === c.width && box.height === c.height ? f : resampleYuv420(f, c.width, c.height, box.width, box.height);
+          pasteYuv420(canvas, here, sized, o.smooth ? featherRamps(here, o.margin ?? 8) : undefined);
+        } else pasteYuv420(canvas, g, f, ramps);
         await encoder.write(canvas);
         written++;
         if (written % 8 === 0) o.onProgress?.(Math.min(1, written / want));

@@ -63,32 +63,49 @@ export async function matchInTime(
     if (d.seq.n === 0) throw new VidkompyError('NO_FRAMES', `${info.file}: no frame could be decoded; re-export the video`, info.file);
   }
   throwIfAborted(o.signal);
-  const prior = priorFrames(await ctx.audio, fg, bg);
   const t1 = performance.now();
-  const opts: TemporalOptions = {
-    smoothing: 2 * Math.round(fg.fps / 4) + 1,
-    engine,
-    fgFps: fg.fps,
-    bgFps: bg.fps,
-    window: o.window,
-    prior,
-    onProgress: (f: number) => o.onProgress?.('temporal', f),
-    anchors: anchorFrames(o.anchors, fgF.seq, bgF.seq, fg, bg),
-  };
   let tm: Matched['tm'];
   if (engine === 'fast') {
-    tm = alignFast((fgF as HashDescribed).hashes, (bgF as HashDescribed).hashes, opts);
+    tm = alignFast((fgF as HashDescribed).hashes, (bgF as HashDescribed).hashes, await temporalOptions(ctx, fgF.seq, bgF.seq));
   } else {
     const fk = describedKey(ctx, ids.fg, fg, rects.fgRect, size);
     const bk = describedKey(ctx, ids.bg, bg, rects.bgRect, size);
     const setBytes = (d: DescriptorSet) => 4 * (d.fg.v.length + d.bg.v.length + d.coarseFg.v.length + d.coarseBg.v.length);
     const key = fk && bk ? `desc:${fk}|${bk}|${engine === 'mask'}|${foreign ? maskKey(foreign) : ''}` : undefined;
     const d = await cachedIn(o.cache, key, setBytes, async () => kind.pair(fgF, bgF, engine, foreign));
-    tm = engine === 'edit' ? alignEdit(d, opts) : alignTemporal(d, opts);
-    if (engine === 'full') tm = withCuts(tm, alignEdit(d, opts));
+    tm = await solveDescribed(ctx, d, fgF.seq, bgF.seq);
   }
   const provider = fgF.provider && bgF.provider ? (fgF.provider === 'cuda' && bgF.provider === 'cuda' ? 'cuda' : 'cpu') : undefined;
   return { fgF, bgF, tm, provider, decodeSeconds: (t1 - t0) / 1000, temporalSeconds: (performance.now() - t1) / 1000 };
+}
+
+/** The engine's options for one pair of described sequences: fps, window, audio prior, anchors. */
+async function temporalOptions(ctx: AlignContext, fgSeq: FeatureSeq, bgSeq: FeatureSeq): Promise<TemporalOptions> {
+  const { loc, engine, o } = ctx;
+  const { fg, bg } = loc;
+  return {
+    smoothing: 2 * Math.round(fg.fps / 4) + 1,
+    engine,
+    fgFps: fg.fps,
+    bgFps: bg.fps,
+    window: o.window,
+    prior: priorFrames(await ctx.audio, fg, bg),
+    onProgress: (f: number) => o.onProgress?.('temporal', f),
+    anchors: anchorFrames(o.anchors, fgSeq, bgSeq, fg, bg),
+  };
+}
+
+/**
+ * The frame map from descriptors already paired, by the context's engine (the `fast` engine's
+ * hashes aside): also what a moving window's descriptors, cut at the window of each frame's own
+ * time (engine/tracked.ts), are matched with.
+ */
+export async function solveDescribed(ctx: AlignContext, d: DescriptorSet, fgSeq: FeatureSeq, bgSeq: FeatureSeq): Promise<Matched['tm']> {
+  const opts = await temporalOptions(ctx, fgSeq, bgSeq);
+  const engine = ctx.engine === 'fast' ? 'full' : ctx.engine;
+  let tm: Matched['tm'] = engine === 'edit' ? alignEdit(d, { ...opts, engine }) : alignTemporal(d, { ...opts, engine });
+  if (engine === 'full') tm = withCuts(tm, alignEdit(d, opts));
+  return tm;
 }
 
 /** A short digest of a pixel mask, for cache keys. */
