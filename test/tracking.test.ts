@@ -7,6 +7,7 @@ import { readFrames } from '../daemon/media/ffmpeg';
 import type { DeriveSpec, DeriveTruth } from '../daemon/media/derive';
 import type { Alignment } from '../daemon/engine/result';
 import { placedAt } from '../daemon/engine/result';
+import { cornerDistance } from '../daemon/engine/spatial/moving';
 import { promises as fs } from 'node:fs';
 import { probe } from '../daemon/media/probe';
 import { cli } from './support/cli';
@@ -54,15 +55,7 @@ export function trackScore(al: Alignment, truth: DeriveTruth): { within1: number
     if (Math.abs(al.temporal.bgFrameForFg[i] - truth.bgFrameForFg[i]) <= 1) t++;
     const got = placedAt(al.spatial, i);
     const want = truth.placements![i];
-    let d = 0;
-    for (const [u, v] of [
-      [0, 0],
-      [w, 0],
-      [0, h],
-      [w, h],
-    ]) {
-      d = Math.max(d, Math.hypot(got.x + u * got.scale - (want.x + u * want.scale), got.y + v * got.scale - (want.y + v * want.scale)));
-    }
+    const d = cornerDistance({ ...got, score: 1 }, { ...want, score: 1 }, w, h);
     worst = Math.max(worst, d);
     if (d <= 2) p++;
   }
