@@ -18,6 +18,8 @@ let looped: string;
 before(async () => {
   looped = path.join(CACHE, 'looped-noise-v1.mp4');
   if (existsSync(looped)) return;
+  // On a fresh machine this may run before any other test has made the cache folder.
+  await (await import('node:fs/promises')).mkdir(CACHE, { recursive: true });
   const temp = `${looped}.partial-${process.pid}.mp4`;
   await runTool(
     'ffmpeg',
