@@ -9,6 +9,7 @@ import { driftPerMinute, fitOf, markKinds, MARKS } from '../webview/src/marks';
 import { describePlacement, describeTrack, PLACEMENT_MARKS, placementMarks, placementSeries, trackOf } from '../webview/src/placement';
 import { trackAt, type Track } from '../protocol/placement';
 import { placedAt, type Alignment } from '../daemon/engine/result';
+import { placementAt, type Keyframe } from '../daemon/engine/spatial/keyframes';
 import {
   bounds,
   clampSpan,
@@ -496,7 +497,13 @@ describe('webview plot: the placement of a tracked alignment', () => {
 
   it('one formula: the preview reads the keys as the engine does, at every frame and between frames', () => {
     const spatial: Alignment['spatial'] = { x: 100, y: 50, scale: 1, confidence: 1, method: 'auto', placement: 'tracked', track };
-    for (let f = -2; f <= 92; f += 0.5) assert.deepEqual(trackAt(track, f), placedAt(spatial, f), `frame ${f}`);
+    // The tracker's own reading of its keyframes (spatial/keyframes.ts), written apart from it.
+    const keyframes: Keyframe[] = track.keys.map(([f, x, y, scale]) => ({ f, x, y, scale, ...(track.cuts?.includes(f) ? { cut: true } : {}) }));
+    for (let f = -2; f <= 92; f += 0.5) {
+      assert.deepEqual(trackAt(track, f), placedAt(spatial, f), `frame ${f}`);
+      const { x, y, scale } = placementAt(keyframes, f);
+      assert.deepEqual(trackAt(track, f), { x, y, scale }, `frame ${f}, as the tracker reads it`);
+    }
     assert.deepEqual(trackAt(track, 15), { x: 130, y: 55, scale: 1 }, 'half way along a line');
     assert.deepEqual(trackAt(track, 59), { x: 160, y: 60, scale: 1 }, 'held up to the cut');
     assert.deepEqual(trackAt(track, 60), { x: 300, y: 10, scale: 0.9 }, 'the cut jumps');
