@@ -777,6 +777,8 @@ describe('the drift preview in a browser', { skip }, () => {
     assert.ok(columnHas(at40, xAt(40), isCursor), 'the marker on frame 40');
     assert.ok(!columnHas(at40, xAt(10), isCursor), 'no longer on frame 10');
     assert.equal(await page.locator('#placement-now').innerText(), readout(40));
+    const valueText = (await s.getAttribute('aria-valuetext')) ?? '';
+    assert.ok(valueText.startsWith('fg 40 (') && valueText.endsWith(` · fg at ${readout(40).slice('fg 40: '.length)}`), `the scrubber says where fg is: ${valueText}`);
     const f40 = last!;
     assert.equal(f40.result.fgFrame, 40);
     assert.ok(f40.result.box.x - f10.result.box.x >= 20, `the box moved right: ${JSON.stringify([f10.result.box, f40.result.box])}`);

@@ -195,12 +195,14 @@ function renderPlacement(v: AlignmentView): void {
 function renderPosition(s: State): void {
   ui.scrubber.value = String(s.fgFrame);
   const text = s.view ? describe(s.view, s.fgFrame) : '';
+  const track = trackOf(s.view);
+  const placed = track ? describePlacement(trackAt(track, s.fgFrame)) : '';
   ui.position.textContent = text;
-  ui.scrubber.setAttribute('aria-valuetext', text);
+  // A moving window's place is part of where the scrubber is (the plot that shows it is a picture).
+  ui.scrubber.setAttribute('aria-valuetext', placed ? `${text} · fg at ${placed}` : text);
   plot.setFrame(s.fgFrame);
   placementPlot.setFrame(s.fgFrame);
-  const track = trackOf(s.view);
-  ui.placementNow.textContent = track ? `fg ${s.fgFrame}: ${describePlacement(trackAt(track, s.fgFrame))}` : '';
+  ui.placementNow.textContent = placed && `fg ${s.fgFrame}: ${placed}`;
 }
 
 function renderMode(s: State): void {
