@@ -819,7 +819,7 @@ describe('the drift preview in a browser', { skip }, () => {
     // A fixed placement again: no placement plot; the summary says where fg sits.
     view = fixed;
     await send({ type: 'alignment', view });
-    await page.waitForSelector('#placement-section[hidden]', { state: 'attached' });
+    await page.waitForSelector('#placement-section[hidden] #placement-plot[data-keyframes="0"]', { state: 'attached' });
     assert.match(await page.locator('#summary').innerText(), /^fg at x=/);
     assert.equal(await inPage<boolean>(`return document.body.classList.contains('tracked');`), false);
   });

@@ -47,6 +47,8 @@ export class PlacementPlot {
   update(view: AlignmentView, track: Track | null): void {
     this.view = view;
     this.track = track;
+    // What is drawn, for tests and for anyone inspecting the page (as the frame canvas does).
+    this.el.dataset.keyframes = String(track ? keysIn(view, track).length : 0);
     if (!track) {
       this.u?.destroy();
       this.u = null;
@@ -136,7 +138,6 @@ export class PlacementPlot {
         ready: [(u) => bindTimeAxis(u, () => this.view, this.on)],
       },
     };
-    this.el.dataset.keyframes = String(keysIn(view, track).length);
     return new uPlot(opts, this.data(view, track), this.el);
   }
 
