@@ -13,7 +13,7 @@ import { judge, trustSignals } from './trust';
 import { jointRefine } from './spatial/joint';
 import { fixedScale, locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
 import { cornerDistance, placementSpread, type PlacementSpread } from './spatial/moving';
-import { placementOnMatched, support } from './spatial/hypotheses';
+import { fitOnMatched, placementOnMatched, support } from './spatial/hypotheses';
 import { refine, type Placement } from './spatial/search';
 import type { Rect } from '../core/geometry';
 import { audioPriorOf, audioSummary, describedKey, matchInTime, type Matched } from './temporal/match';
@@ -101,13 +101,18 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
         tried.push({ ...placement, support: support(matched.tm.confidence) });
         // The coarse search's other basins first: where its sampled frames misled it, the map the
         // first placement made pairs frames at random, and a search on those pairs finds nothing.
-        for (const other of support(matched.tm.confidence) < kind.supported ? (loc.others ?? []) : []) {
+        // Then where fg's samples agree (spatial/search.ts consensusSearch): costly, so only now.
+        const poor = support(matched.tm.confidence) < kind.supported;
+        for (const other of poor ? [...(loc.others ?? []), ...(loc.consensus?.() ?? [])] : []) {
+          if (support(matched.tm.confidence) >= kind.supported) break;
           if (tried.some((h) => !distinct(h, other, content))) continue;
           const r = regions({ ...loc, placement: other });
           const sz = analysisSize(r.fgRect, total);
           const m = await firstMatch(ctx, r, sz, tick);
           tried.push({ ...other, support: support(m.matched.tm.confidence) });
           if (support(m.matched.tm.confidence) < support(matched.tm.confidence) + GAIN) continue;
+          const { tm: otm, fgF: ofg, bgF: obg } = m.matched;
+          if ((await fitOnMatched(ctx, other, otm.bgFrameForFg, otm.confidence, { fg: ofg.seq, bg: obg.seq })).score < ALT_FIT) continue;
           ({ bgRect, fgRect } = r);
           size = sz;
           placement = other;
@@ -179,7 +184,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       }
       break;
     }
-    if (settled) o.cache?.set(spatialKey, { ...loc, placement }, 1024);
+    if (settled) o.cache?.set(spatialKey, { ...loc, placement, consensus: undefined }, 1024);
     if (pass >= 2 || settled) break;
   }
 

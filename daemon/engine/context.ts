@@ -68,6 +68,11 @@ export interface Located {
   c: number;
   /** Other basins of the coarse search, unrefined (spatial/search.ts CoarseHit.others). */
   others?: Placement[];
+  /**
+   * The placements fg's samples agree on (spatial/search.ts consensusSearch), unrefined: costly,
+   * so computed only when asked; not kept in the cache.
+   */
+  consensus?: () => Placement[];
 }
 
 /** One alignment's state, passed whole to each step rather than as a dozen parameters. */
