@@ -92,6 +92,9 @@ export interface Anchor {
   scale?: number;
 }
 
+/** Anchor's fields, in the order files write them: test/facts.test.ts holds both project schemas to it. */
+export const ANCHOR_FIELDS = ['fg', 'bg', 'x', 'y', 'scale'] as const satisfies readonly (keyof Anchor)[];
+
 /** An anchor that is a sync point. */
 export type TimeAnchor = Anchor & { bg: number };
 /** An anchor that pins the placement. */

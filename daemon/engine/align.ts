@@ -59,11 +59,23 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
     );
   }
   if (apart || mode === 'tracked') return alignPinned(bgFile, fgFile, o, located, { pins, move: !!apart });
-  // Pins that agree fix the placement, as a spatial override would; a pin without a scale takes the found one.
+  // Pins that agree fix the placement, as a spatial override would; pins without a scale take the found one.
   const fix = fixedOf(pins);
-  const scale = fix.scale ?? fixedScale(o) ?? (located ?? (await locate(bgFile, fgFile, o))).placement.scale;
-  return alignPinned(bgFile, fgFile, { ...o, x: fix.x, y: fix.y, scale }, undefined, { pins: [], move: false });
+  const given = fix.scale ?? fixedScale(o);
+  const pinned = (scale: number) => alignPinned(bgFile, fgFile, { ...o, x: fix.x, y: fix.y, scale }, undefined, { pins: [], move: false });
+  if (given !== undefined) return pinned(given);
+  const found = located ?? (await locate(bgFile, fgFile, o));
+  const al = await pinned(found.placement.scale);
+  if (!nearUnity(found.placement, found, o)) return al;
+  // The sampled search finds a crop a fraction of a percent resized (2 px at a 400 px fg's far
+  // corner); the pipeline's unity check is skipped for a placement given, so it is made here: both
+  // scales over the whole video (a placed alignment costs a couple of seconds), the better kept.
+  const unity = await pinned(1);
+  return unity.temporal.meanConfidence >= al.temporal.meanConfidence - UNITY_SLACK ? unity : al;
 }
+
+/** Mean frame similarity an unscaled pinned crop may lose to the found scale and still be kept (crops are common, 1% resizes rare). */
+const UNITY_SLACK = 0.001;
 
 /** The pins a tracked trajectory must pass through, and whether they alone say the window moves. */
 interface PinPlan {
