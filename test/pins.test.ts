@@ -12,6 +12,8 @@ import type { ProbeInfo } from '../daemon/media/probe';
 import { textDiagnostics } from '../daemon/project/check';
 import { parseJson } from '../daemon/project/jsonTree';
 import { pinRange } from '../daemon/project/mediaChecks';
+import { schemaAt } from '../daemon/project/schema';
+import { fieldDoc } from '../daemon/server/hover';
 import { resolveProject } from '../daemon/project/project';
 import { alignmentText, inputHashes, serialiseProjectAlignment, staleReasons, toProjectAlignment } from '../daemon/store';
 import { derived, SAMPLE } from './support/media';
@@ -152,6 +154,12 @@ describe('placement pins: project diagnostics', () => {
     assert.deepEqual(twice.map((d) => d.message), ['anchors[1] (fg 1 s at x 40, y 20, scale 0.5) and anchors[0] (fg 1 s at x 10, y 20) pin fg to two places at one time; remove one']);
     const override = check([{ fg: 1, x: 10, y: 20 }], { spatial: { x: 5, y: 5 } });
     assert.deepEqual(override.map((d) => `${d.severity} ${d.message}`), ['warning anchors[0] (fg 1 s at x 10, y 20) is ignored: "spatial" x, y fix the placement; remove the pin\'s x, y or "spatial"\'s x, y']);
+  });
+
+  it('hover and completion read the pin fields from the schema', () => {
+    assert.match(fieldDoc(['anchors', 0, 'x']) ?? '', /\*\*anchors\[0\]\.x\*\*: Pin: fg's frame corner \(left edge, bars included\) in bg pixels/);
+    assert.match(fieldDoc(['anchors', 0, 'scale']) ?? '', /Default: the scale vidkompy finds/);
+    assert.deepEqual(Object.keys(schemaAt(['anchors', 0])?.properties ?? {}), ['fg', 'bg', 'x', 'y', 'scale'], 'the keys completion offers in an anchor');
   });
 
   it('refuse a pin outside bg or past fg\'s end', () => {
