@@ -49,6 +49,11 @@ describe('placement pins: the engine', () => {
     console.log(`pinned still crop: ${JSON.stringify(s)}, ${al.timings?.total} s`);
     assert.equal(s.within1, 1, JSON.stringify(s));
     assert.ok(s.worstPx <= 1, JSON.stringify(s));
+    // A pin that is a sync point too: both hold (the temporal engines see only the time pair).
+    const both = await align(SAMPLE, fg, { anchors: [{ fg: 2, bg: truth.bgTimeForFg[60], x: 100, y: 60, scale: 1 }] });
+    assert.deepEqual([both.spatial.x, both.spatial.y, both.spatial.scale], [100, 60, 1]);
+    assert.equal(both.temporal.bgFrameForFg[60], truth.bgFrameForFg[60]);
+    assert.equal(score(both, truth).within1, 1);
   });
 
   it('two pins of a panning window: tracked through both exactly, within 2 px of the truth elsewhere', async () => {
