@@ -220,6 +220,7 @@ export interface AlignmentView {
   bgTimeForFg: number[];
   fgTimes: number[];
   confidence: number[];
+  /** The project's sync points (anchors with a bg time), seconds; placement pins are not drawn on the time plot. */
   anchors: { fg: number; bg: number }[];
   /** Detected cut points (edit engine), as fg frame indices. */
   cuts: number[];

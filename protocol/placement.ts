@@ -20,6 +20,8 @@ export interface Track {
   tolerance: number;
   keys: number[][];
   cuts?: number[];
+  /** Keyframes (fg frames) placed by placement pins (a project's anchors with x, y). */
+  pinned?: number[];
 }
 
 /**

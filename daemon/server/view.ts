@@ -8,6 +8,7 @@ import { fromProjectAlignment, inputStaleReasons, readProjectAlignment, staleRea
 import { cachedProbe } from '../project/filecache';
 import type { ResolvedProject } from '../project/project';
 import type { AlignmentView, FrameParams, FrameResult, VideoInfo } from '../../protocol/lsp';
+import { isTimeAnchor } from '../../protocol/project';
 import { dataUrl, pasteRgb, resizeRgb, type Rgb } from './images';
 import { badParams } from './errors';
 import { pathToUri } from './uri';
@@ -89,7 +90,7 @@ export async function alignmentView(p: ResolvedProject, projectUri: string): Pro
     bgTimeForFg: t.bgTimeForFg,
     fgTimes: fgTimesOf(t.bgFrameForFg.length, al.fg.fps),
     confidence: t.confidence,
-    anchors: p.data.anchors ?? [],
+    anchors: timeAnchors(p),
     cuts: (t.cuts ?? []).map((c) => c.fg),
     uncertain: t.uncertain ?? [],
     stale: stale.length > 0,
@@ -111,7 +112,7 @@ export async function coarseView(p: ResolvedProject, projectUri: string, map: Fi
     bgTimeForFg: map.bgTimeForFg,
     fgTimes: fgTimesOf(map.bgFrameForFg.length, fg.fps),
     confidence: map.confidence,
-    anchors: p.data.anchors ?? [],
+    anchors: timeAnchors(p),
     cuts: [],
     stale: false,
     provisional: true,
@@ -156,4 +157,9 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   const fgAlone: Rgb = { data: fgData, width: fgW, height: fgH };
   const composite = pasteRgb(bgImg, resizeRgb(fgAlone, box.width, box.height), box.x, box.y);
   return { fgFrame, bgFrame, fg: dataUrl(fgAlone), bg: dataUrl(bgImg), composite: dataUrl(composite), box };
+}
+
+/** The project's sync points, for the time plot (placement pins have no bg time to draw). */
+function timeAnchors(p: ResolvedProject): { fg: number; bg: number }[] {
+  return (p.data.anchors ?? []).filter(isTimeAnchor).map((a) => ({ fg: a.fg, bg: a.bg }));
 }
