@@ -9,7 +9,7 @@ import uPlot from 'uplot';
 import type { AlignmentView } from '../../protocol/lsp';
 import { trackAt, type Track } from '../../protocol/placement';
 import { cutsIn, keysIn, PLACEMENT_MARKS, placementSeries } from './placement';
-import { bindTimeAxis, MIN_PLOT_HEIGHT, shownWindow, zoomToSelection, type PlotHandlers } from './plot';
+import { bindTimeAxis, MIN_PLOT_HEIGHT, shownWindow, themedAxis, zoomToSelection, type PlotHandlers } from './plot';
 import { bounds, type Span } from './state';
 import { withAlpha, type Palette } from './theme';
 
@@ -101,16 +101,7 @@ export class PlacementPlot {
 
   private create(view: AlignmentView, track: Track): uPlot {
     const p = () => this.palette;
-    const axis = (label: string, scale: string, extra: Partial<uPlot.Axis> = {}): uPlot.Axis => ({
-      label,
-      scale,
-      stroke: () => p().foreground,
-      font: p().font,
-      labelFont: p().font,
-      grid: { stroke: () => p().grid, width: 1 },
-      ticks: { stroke: () => p().grid, width: 1 },
-      ...extra,
-    });
+    const axis = themedAxis(p);
     const opts: uPlot.Options = {
       ...this.size(),
       legend: { show: false },

@@ -96,6 +96,20 @@ export function shownWindow(u: uPlot | null): Span | null {
   return s && s.min !== undefined && s.max !== undefined ? { min: s.min, max: s.max } : null;
 }
 
+/** An axis in the theme's colours (read when drawn: a theme change repaints without a rebuild). */
+export function themedAxis(p: () => Palette): (label: string, scale: string, extra?: Partial<uPlot.Axis>) => uPlot.Axis {
+  return (label, scale, extra = {}) => ({
+    label,
+    scale,
+    stroke: () => p().foreground,
+    font: p().font,
+    labelFont: p().font,
+    grid: { stroke: () => p().grid, width: 1 },
+    ticks: { stroke: () => p().grid, width: 1 },
+    ...extra,
+  });
+}
+
 /**
  * The gestures every plot over fg time shares: a click goes to the frame under it, the wheel zooms
  * about the pointer (or pans, sideways or with shift), a double-click shows everything.
@@ -218,16 +232,7 @@ export class DriftPlot {
 
   private create(view: AlignmentView): uPlot {
     const p = () => this.palette;
-    const axis = (label: string, scale: string, extra: Partial<uPlot.Axis> = {}): uPlot.Axis => ({
-      label,
-      scale,
-      stroke: () => p().foreground,
-      font: p().font,
-      labelFont: p().font,
-      grid: { stroke: () => p().grid, width: 1 },
-      ticks: { stroke: () => p().grid, width: 1 },
-      ...extra,
-    });
+    const axis = themedAxis(p);
     const opts: uPlot.Options = {
       ...this.size(),
       legend: { show: false },

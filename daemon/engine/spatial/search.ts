@@ -80,13 +80,7 @@ export function coarseSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: numbe
   const fh = fg[0].height;
   const scales = scaleGrid(fw, fh, c, bgSmallW, bgSmallH, opts.fixedScale, opts.maxScale);
   if (!scales.length) return undefined;
-  const W = nextPow2(bgSmallW);
-  const H = nextPow2(bgSmallH);
-  const bgImgs = bg.map((b) => toGray(b, bgSmallW, bgSmallH));
-  // Samples packed in pairs: one complex transform serves two real images.
-  const bgSpec: Spectrum[] = [];
-  for (let k = 0; k < bgImgs.length; k += 2) bgSpec.push(fft2(bgImgs[k].data, bgSmallW, bgSmallH, W, H, bgImgs[k + 1]?.data));
-  const bgInt = bgImgs.map(integral);
+  const { W, H, bgImgs, bgSpec, bgInt } = transformed(bg, bgSmallW, bgSmallH);
   const mid = Math.floor(fg.length / 2);
 
   const evalScale = (s: number, fgIdx: number[]): CoarseHit | undefined => {
@@ -148,12 +142,7 @@ export function consensusSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: nu
   if (!bg.length || !fg.length) return [];
   const fw = fg[0].width;
   const fh = fg[0].height;
-  const W = nextPow2(bgSmallW);
-  const H = nextPow2(bgSmallH);
-  const bgImgs = bg.map((b) => toGray(b, bgSmallW, bgSmallH));
-  const bgSpec: Spectrum[] = [];
-  for (let k = 0; k < bgImgs.length; k += 2) bgSpec.push(fft2(bgImgs[k].data, bgSmallW, bgSmallH, W, H, bgImgs[k + 1]?.data));
-  const bgInt = bgImgs.map(integral);
+  const { W, H, bgImgs, bgSpec, bgInt } = transformed(bg, bgSmallW, bgSmallH);
   const hits: Placement[] = [];
   for (const s of scaleGrid(fw, fh, c, bgSmallW, bgSmallH, opts.fixedScale, opts.maxScale)) {
     const tw = Math.max(1, Math.round(fw * s * c));
@@ -189,6 +178,24 @@ export function consensusSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: nu
     if (!out.some((o) => sameBasin(o, h, fw, fh))) out.push(h);
   }
   return out;
+}
+
+interface Transformed {
+  W: number;
+  H: number;
+  bgImgs: Gray[];
+  bgSpec: Spectrum[];
+  bgInt: ReturnType<typeof integral>[];
+}
+
+/** bg's samples as grey images, their transforms (packed in pairs: one complex transform serves two real images) and integrals. */
+function transformed(bg: Uint8Array[], w: number, h: number): Transformed {
+  const W = nextPow2(w);
+  const H = nextPow2(h);
+  const bgImgs = bg.map((b) => toGray(b, w, h));
+  const bgSpec: Spectrum[] = [];
+  for (let k = 0; k < bgImgs.length; k += 2) bgSpec.push(fft2(bgImgs[k].data, w, h, W, H, bgImgs[k + 1]?.data));
+  return { W, H, bgImgs, bgSpec, bgInt: bgImgs.map(integral) };
 }
 
 /** Per position, the larger of `best` and the template's NCC over one image (from its correlation surface, stride w). */
