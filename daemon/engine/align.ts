@@ -146,10 +146,15 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
         tried.push({ ...placement, support: support(matched.tm.confidence) });
         // The coarse search's other basins first: where its sampled frames misled it, the map the
         // first placement made pairs frames at random, and a search on those pairs finds nothing.
-        // Then where fg's samples agree (spatial/search.ts consensusSearch): costly, so only now.
-        const poor = support(matched.tm.confidence) < kind.supported;
-        for (const other of poor ? [...(loc.others ?? []), ...(loc.consensus?.() ?? [])] : []) {
-          if (support(matched.tm.confidence) >= kind.supported) break;
+        // Then where fg's samples agree (spatial/search.ts consensusSearch): costly (seconds), so
+        // searched only once the other basins have been tried and fg is still poorly explained.
+        const poor = () => support(matched.tm.confidence) < kind.supported;
+        const candidates = function* () {
+          if (poor()) yield* loc.others ?? [];
+          if (poor()) yield* loc.consensus?.() ?? [];
+        };
+        for (const other of candidates()) {
+          if (!poor()) break;
           if (tried.some((h) => !distinct(h, other, content))) continue;
           const r = regions({ ...loc, placement: other });
           const sz = analysisSize(r.fgRect, total);
