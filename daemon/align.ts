@@ -45,7 +45,13 @@ function checkRequest(o: AlignRequest): void {
   for (const k of ['x', 'y', 'scale'] as const) if (o[k] !== undefined && !Number.isFinite(o[k])) bad(`${k} ${o[k]} (a finite number)`);
   if (o.scale !== undefined && !(o.scale > 0)) bad(`scale ${o.scale} (greater than 0)`);
   if (o.placement !== undefined && !PLACEMENTS.includes(o.placement)) bad(`placement ${JSON.stringify(o.placement)} (one of ${PLACEMENTS.join(', ')})`);
-  for (const a of o.anchors ?? []) if (!Number.isFinite(a.fg) || !Number.isFinite(a.bg)) bad(`anchor ${JSON.stringify(a)} (seconds, finite)`);
+  for (const a of o.anchors ?? []) {
+    const finite = (v: number | undefined) => v === undefined || Number.isFinite(v);
+    if (!Number.isFinite(a.fg) || !finite(a.bg) || !finite(a.x) || !finite(a.y) || !finite(a.scale)) bad(`anchor ${JSON.stringify(a)} (seconds and pixels, finite)`);
+    if ((a.x === undefined) !== (a.y === undefined) || (a.scale !== undefined && a.x === undefined)) bad(`anchor ${JSON.stringify(a)} (a pin gives x and y, scale optional)`);
+    if (a.scale !== undefined && !(a.scale > 0)) bad(`anchor ${JSON.stringify(a)} (scale greater than 0)`);
+    if (a.bg === undefined && a.x === undefined) bad(`anchor ${JSON.stringify(a)} (a sync point gives bg, a pin x and y)`);
+  }
 }
 
 /** Aligns fg to bg in space and time. `located`: a spatial step already done with the same options. */

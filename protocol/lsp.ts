@@ -9,7 +9,8 @@
  */
 import { NotificationType, RequestType, RequestType0, type WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { ErrorCode } from './errors';
-import type { Provider } from './project';
+import type { Track } from './placement';
+import type { Provider, TrackedPlacement } from './project';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -209,11 +210,17 @@ export interface AlignmentView {
   project: string;
   bg: VideoInfo;
   fg: VideoInfo & { contentRect: { x: number; y: number; width: number; height: number } };
-  spatial: { x: number; y: number; scale: number; confidence: number };
+  /**
+   * fg's frame corner in bg pixels and its scale. `placement: 'tracked'`: fg's window moves, `track`
+   * has its keyframes (the alignment file's, not one entry per frame) and x, y, scale are its first
+   * frame's; absent: fixed.
+   */
+  spatial: { x: number; y: number; scale: number; confidence: number; placement?: TrackedPlacement; track?: Track };
   bgFrameForFg: number[];
   bgTimeForFg: number[];
   fgTimes: number[];
   confidence: number[];
+  /** The project's sync points (anchors with a bg time), seconds; placement pins are not drawn on the time plot. */
   anchors: { fg: number; bg: number }[];
   /** Detected cut points (edit engine), as fg frame indices. */
   cuts: number[];
@@ -259,7 +266,7 @@ export interface FrameResult {
   fg: string;
   bg: string;
   composite: string;
-  /** Where fg's content lands on the bg image, in preview pixels. */
+  /** Where fg's content lands on the bg image at this fg frame, in preview pixels. */
   box: { x: number; y: number; width: number; height: number };
 }
 export const frameRequest = new RequestType<FrameParams, FrameResult, void>('vidkompy/frame');

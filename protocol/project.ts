@@ -79,6 +79,30 @@ export const PLACEMENTS = ['auto', ...PLACEMENT_KINDS] as const;
 export type PlacementMode = (typeof PLACEMENTS)[number];
 export const DEFAULT_PLACEMENT: PlacementMode = 'auto';
 
+/**
+ * A project's (and the engine's) anchor, seconds from each video's start: a sync point (`bg`: the
+ * frame map passes through it), a placement pin (`x`, `y`: fg's frame corner in bg pixels at that
+ * fg time, `scale` optional: the found one), or both. schemas/project.schema.json describes it.
+ */
+export interface Anchor {
+  fg: number;
+  bg?: number;
+  x?: number;
+  y?: number;
+  scale?: number;
+}
+
+/** Anchor's fields, in the order files write them: test/facts.test.ts holds both project schemas to it. */
+export const ANCHOR_FIELDS = ['fg', 'bg', 'x', 'y', 'scale'] as const satisfies readonly (keyof Anchor)[];
+
+/** An anchor that is a sync point. */
+export type TimeAnchor = Anchor & { bg: number };
+/** An anchor that pins the placement. */
+export type PinAnchor = Anchor & { x: number; y: number };
+
+export const isTimeAnchor = (a: Anchor): a is TimeAnchor => typeof a.bg === 'number';
+export const isPinAnchor = (a: Anchor): a is PinAnchor => typeof a.x === 'number' && typeof a.y === 'number';
+
 /** An alignment's trust verdict: `unsure` is refused unless forced (daemon/engine/trust.ts). */
 export const TRUST_VERDICTS = ['sure', 'unsure'] as const;
 export type TrustVerdict = (typeof TRUST_VERDICTS)[number];

@@ -116,7 +116,7 @@ export function isToWebview(m: unknown): m is ToWebview {
   const r = m as Record<string, unknown>;
   switch (m.type) {
     case 'alignment':
-      return r.view === null || (typeof r.view === 'object' && Array.isArray((r.view as AlignmentView).bgFrameForFg));
+      return r.view === null || (typeof r.view === 'object' && Array.isArray((r.view as AlignmentView).bgFrameForFg) && isSpatial((r.view as AlignmentView).spatial));
     case 'frame':
       return typeof r.frame === 'object' && r.frame !== null && Number.isInteger((r.frame as FrameResult).fgFrame);
     case 'busy':
@@ -133,6 +133,16 @@ export function isToWebview(m: unknown): m is ToWebview {
 
 export function isFromWebview(m: unknown): m is FromWebview {
   return isTyped(m) && Object.hasOwn(FROM_WEBVIEW, m.type);
+}
+
+/** A placement the plot and the readout can read: a track, when there is one, is keyframes of four numbers. */
+function isSpatial(sp: unknown): boolean {
+  if (typeof sp !== 'object' || sp === null) return false;
+  const track = (sp as AlignmentView['spatial']).track;
+  if (track === undefined) return true;
+  const { keys, cuts } = track as { keys?: unknown; cuts?: unknown };
+  const isKey = (k: unknown) => Array.isArray(k) && k.length === 4 && k.every(Number.isFinite);
+  return Array.isArray(keys) && keys.length > 0 && keys.every(isKey) && (cuts === undefined || (Array.isArray(cuts) && cuts.every(Number.isInteger)));
 }
 
 function isTyped(m: unknown): m is { type: string } {

@@ -9,6 +9,7 @@ import { VERSION } from '../daemon/version';
 import { dropTemp, partialPath } from '../daemon/core/atomic';
 import {
   ALIGN_SUFFIX,
+  ANCHOR_FIELDS,
   AUDIO_CHOICES,
   CANVAS_MODES,
   DEFAULT_AUDIO,
@@ -172,6 +173,17 @@ describe('the JSON schemas agree with protocol/project.ts', () => {
     const field = `${PROJECT_ALIGNMENT_SCHEMA} ${pointer}`;
     assert.deepEqual(Object.keys(options.properties).sort(), want, `${field}/properties: keys should be file and ${P} MODEL_DEFAULTS's`);
     assert.deepEqual([...options.required].sort(), want, `${field}/required: should be file and ${P} MODEL_DEFAULTS's keys`);
+  });
+});
+
+describe('anchors agree with protocol/', () => {
+  it('the anchor fields are Anchor\'s, in both project schemas', () => {
+    const project = at(PROJECT_SCHEMA, readJson(PROJECT_SCHEMA), '/properties/anchors/items');
+    assert.deepEqual(Object.keys(project.properties), [...ANCHOR_FIELDS], `${PROJECT_SCHEMA} /properties/anchors/items/properties: keys should be ${P} ANCHOR_FIELDS`);
+    assert.deepEqual(project.required, ['fg'], `${PROJECT_SCHEMA} /properties/anchors/items/required: only fg (an anchor is a sync point, a pin, or both)`);
+    const pointer = '/properties/options/properties/anchors/items';
+    const saved = at(PROJECT_ALIGNMENT_SCHEMA, readJson(PROJECT_ALIGNMENT_SCHEMA), pointer);
+    assert.deepEqual(Object.keys(saved.properties), [...ANCHOR_FIELDS], `${PROJECT_ALIGNMENT_SCHEMA} ${pointer}/properties: keys should be ${P} ANCHOR_FIELDS`);
   });
 });
 

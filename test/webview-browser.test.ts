@@ -12,6 +12,7 @@ import { decode } from 'fast-png';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { align } from '../daemon/engine/align';
 import type { AlignmentView } from '../protocol/lsp';
+import { trackAt } from '../protocol/placement';
 import { isFromWebview, type FromWebview, type ToWebview } from '../protocol/webview';
 import { previewHtml } from '../webview/src/html';
 import { pixel, previewFrame, type PreviewFrame, type Rgb } from './support/frames';
@@ -54,6 +55,10 @@ const isRed = ([r, g, b]: number[]) => r > 180 && g < 70 && b < 70;
 const isGreen = ([r, g, b]: number[]) => g > 150 && r < 110 && b < 80;
 /** The uncertain shading: yellow, faint, over the dark background. */
 const isShaded = ([r, g, b]: number[]) => r > 45 && g > 45 && Math.abs(r - g) < 12 && b < 0.5 * r;
+/** A placement plot's y line: green. */
+const isLime = ([r, g, b]: number[]) => g > 150 && r < 110 && b < 110;
+/** The frame's box outline. */
+const isYellow = ([r, g, b]: number[]) => r > 180 && g > 180 && b < 90;
 /** The cursor: the foreground grey. */
 const isCursor = ([r, g, b]: number[]) => r > 120 && Math.abs(r - g) < 16 && Math.abs(g - b) < 16;
 
@@ -118,7 +123,7 @@ describe('the drift preview in a browser', { skip }, () => {
     try {
       if (m.type === 'ready') await send({ type: 'alignment', view });
       if (m.type === 'requestFrame') {
-        const key = `${m.fgFrame}/${m.width}/${view.bgFrameForFg[m.fgFrame]}`;
+        const key = `${m.fgFrame}/${m.width}/${view.bgFrameForFg[m.fgFrame]}/${view.spatial.placement ?? 'fixed'}`;
         if (!frames.has(key)) frames.set(key, previewFrame(view, { bg: SAMPLE, fg: fgFile }, m.fgFrame, m.width));
         last = await frames.get(key)!;
         await send({ type: 'frame', frame: last.result });
@@ -661,6 +666,162 @@ describe('the drift preview in a browser', { skip }, () => {
     } finally {
       await page.setViewportSize(WIDE);
     }
+  });
+
+  it('a tracked placement: x, y and scale through its keyframes below the drift plot, the marker and the box follow the scrubber', async (t) => {
+    const fixed = view;
+    const n = fixed.bgFrameForFg.length;
+    const sp = fixed.spatial;
+    // A window that pans right and down while it shrinks, slower down after frame 45 (keys by hand).
+    const keys = [
+      [0, sp.x - 60, sp.y - 30, 1],
+      [45, sp.x, sp.y, 0.9],
+      [n - 1, sp.x + 60, sp.y + 10, 0.8],
+    ];
+    const track = { tolerance: 0.5, keys };
+    view = { ...fixed, spatial: { ...sp, x: keys[0][1], y: keys[0][2], scale: 1, placement: 'tracked', track } };
+    await inPage(`for (const [k, v] of Object.entries(${JSON.stringify(THEME)})) document.documentElement.style.setProperty(k, v);`);
+    await send({ type: 'theme', kind: 'dark' });
+    await page.focus('#plot');
+    await page.keyboard.press('0');
+    await until('the whole map', async () => (await fakeState())?.zoom === null);
+    await page.click('#mode input[value="composite"]');
+    await send({ type: 'alignment', view });
+    await send({ type: 'goto', fgFrame: 10 });
+    await page.waitForSelector('#placement-plot[data-keyframes="3"][data-fg-frame="10"]', { state: 'attached' });
+    await page.waitForSelector('#frame[data-fg-frame="10"][data-mode="composite"]');
+    assert.equal(await page.locator('#placement-section').isVisible(), true);
+    const r1 = (v: number) => Math.round(v * 10) / 10;
+    assert.equal(
+      await page.locator('#placement-plot').getAttribute('aria-label'),
+      `Placement over fg time: 3 keyframes: x ${r1(keys[0][1])} → ${r1(keys[2][1])}, y ${r1(keys[0][2])} → ${r1(keys[2][2])} bg px, scale 1.000 → 0.800`,
+    );
+    assert.match(await page.locator('#summary').innerText(), /^fg moves: 3 keyframes/);
+    const legend = await inPage<string[]>(`return [...document.querySelectorAll('#placement-legend li')].map((li) => li.dataset.mark);`);
+    assert.deepEqual(legend, ['x', 'y', 'scale', 'keyframe', 'cursor']);
+
+    const over = async () => {
+      const plotBox = (await page.locator('#placement-plot').boundingBox())!;
+      const o = (await page.locator('#placement-plot .u-over').boundingBox())!;
+      return { left: Math.round(o.x - plotBox.x), top: Math.round(o.y - plotBox.y), width: Math.round(o.width), height: Math.round(o.height) };
+    };
+    const area = await over();
+    const xAt = (f: number) => area.left + ((view.fgTimes[f] - view.fgTimes[0]) / (view.fgTimes[n - 1] - view.fgTimes[0])) * area.width;
+    /** Columns where `test` holds over at least `run` rows in a row: a keyframe's square is tall, a line is not. */
+    const tallColumns = (img: Shot, test: (p: number[]) => boolean, run: number) => {
+      const cols: number[] = [];
+      for (let x = area.left; x < area.left + area.width; x++) {
+        let k = 0;
+        for (let y = area.top; y < area.top + area.height; y++) {
+          k = test(pixel(img, x, y, img.channels)) ? k + 1 : 0;
+          if (k >= run) {
+            cols.push(x);
+            break;
+          }
+        }
+      }
+      // Columns a few pixels apart are one square (its two sides): its centre.
+      const groups: number[][] = [];
+      for (const x of cols) {
+        const g = groups[groups.length - 1];
+        if (g && x - g[g.length - 1] <= 8) g.push(x);
+        else groups.push([x]);
+      }
+      return groups.map((g) => (g[0] + g[g.length - 1]) / 2);
+    };
+    const columnHas = (img: Shot, x: number, test: (p: number[]) => boolean) => {
+      for (let dx = -2; dx <= 2; dx++) {
+        for (let y = area.top; y < area.top + area.height; y++) if (test(pixel(img, Math.round(x) + dx, y, img.channels))) return true;
+      }
+      return false;
+    };
+
+    const at10 = await shot(t, '#placement-plot', 'placement');
+    await shot(t, 'body', 'wide-tracked');
+    const keyXs = keys.map((k) => xAt(k[0]));
+    for (const [name, test] of [
+      ['x', isBlue],
+      ['y', isLime],
+      ['scale', isOrange],
+    ] as const) {
+      const squares = tallColumns(at10, test, 5);
+      assert.equal(squares.length, keys.length, `${name}: one square per keyframe (at columns ${squares.join(', ')}; keys at ${keyXs.map(Math.round).join(', ')})`);
+      squares.forEach((x, i) => assert.ok(Math.abs(x - keyXs[i]) <= 5, `${name}: keyframe ${i} at its frame's time (${x} vs ${keyXs[i].toFixed(1)})`));
+    }
+    assert.ok(columnHas(at10, xAt(10), isCursor), 'the marker on frame 10');
+    assert.ok(!columnHas(at10, xAt(40), isCursor), 'not on frame 40');
+    const readout = (f: number) => {
+      const p = trackAt(track, f);
+      return `fg ${f}: x ${r1(p.x)} y ${r1(p.y)} scale ${p.scale.toFixed(3)}`;
+    };
+    assert.equal(await page.locator('#placement-now').innerText(), readout(10));
+
+    /** The frame's box outline (dashed) runs down the column left of the box, over its height. */
+    const outlined = (img: Shot, b: { x: number; y: number; width: number; height: number }) => {
+      let k = 0;
+      for (let y = b.y; y < b.y + b.height; y++) if (isYellow(pixel(img, b.x - 1, y, img.channels))) k++;
+      return k / b.height;
+    };
+    const f10 = last!;
+    assert.equal(f10.result.fgFrame, 10);
+    const frame10 = await shot(t, '#frame', 'frame-tracked-10');
+    assert.ok(outlined(frame10, f10.result.box) > 0.4, `the box of frame 10 outlined (${outlined(frame10, f10.result.box).toFixed(2)})`);
+
+    // The scrubber moves a second on: the marker, the readout and the box follow.
+    const s = page.locator('#scrubber');
+    await s.focus();
+    await page.keyboard.press('PageUp');
+    await page.waitForSelector('#placement-plot[data-fg-frame="40"]', { state: 'attached' });
+    await drawn(40, 'composite');
+    const at40 = await shot(t, '#placement-plot', 'placement-40');
+    assert.ok(columnHas(at40, xAt(40), isCursor), 'the marker on frame 40');
+    assert.ok(!columnHas(at40, xAt(10), isCursor), 'no longer on frame 10');
+    assert.equal(await page.locator('#placement-now').innerText(), readout(40));
+    const valueText = (await s.getAttribute('aria-valuetext')) ?? '';
+    assert.ok(valueText.startsWith('fg 40 (') && valueText.endsWith(` · fg at ${readout(40).slice('fg 40: '.length)}`), `the scrubber says where fg is: ${valueText}`);
+    const f40 = last!;
+    assert.equal(f40.result.fgFrame, 40);
+    assert.ok(f40.result.box.x - f10.result.box.x >= 20, `the box moved right: ${JSON.stringify([f10.result.box, f40.result.box])}`);
+    const frame40 = await shot(t, '#frame', 'frame-tracked-40');
+    assert.ok(outlined(frame40, f40.result.box) > 0.4, 'the box of frame 40 outlined');
+    assert.ok(outlined(frame40, f10.result.box) < 0.1, 'not where frame 10 had it');
+    let inside = 0;
+    for (const [fx, fy] of [[0.2, 0.3], [0.5, 0.5], [0.8, 0.7]]) {
+      const b = f40.result.box;
+      const x = b.x + Math.floor(fx * b.width);
+      const y = b.y + Math.floor(fy * b.height);
+      const got = pixel(frame40, x, y, frame40.channels);
+      const want = pixel(f40.fg, x - b.x, y - b.y);
+      assert.ok(got.every((v, i) => Math.abs(v - want[i]) <= 2), `(${x},${y}) shows fg in frame 40's box`);
+      inside++;
+    }
+    assert.equal(inside, 3);
+
+    // A narrow, short panel keeps the frame on screen with both plots.
+    await page.setViewportSize(NARROW);
+    try {
+      await page.waitForTimeout(200);
+      await shot(t, 'body', 'narrow-tracked');
+      const scroll = await inPage<{ h: number; w: number }>(`const e = document.scrollingElement; return { h: e.scrollHeight, w: e.scrollWidth };`);
+      assert.ok(scroll.h <= NARROW.height && scroll.w <= NARROW.width, `the page does not scroll (${scroll.w}×${scroll.h} px)`);
+      const box = (await page.locator('#frame').boundingBox())!;
+      const plotBox = (await page.locator('#placement-plot').boundingBox())!;
+      assert.ok(box.height > 60 && box.y + box.height <= NARROW.height, `a frame worth seeing, inside the viewport: ${JSON.stringify(box)}`);
+      assert.ok(plotBox.height >= 60, `the placement plot readable: ${JSON.stringify(plotBox)}`);
+      const clipped = await inPage<string[]>(
+        `return [...document.querySelectorAll('#placement-legend li')].filter((e) => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > innerWidth).map((e) => e.textContent.trim());`,
+      );
+      assert.deepEqual(clipped, [], 'legend entries whole');
+    } finally {
+      await page.setViewportSize(WIDE);
+    }
+
+    // A fixed placement again: no placement plot; the summary says where fg sits.
+    view = fixed;
+    await send({ type: 'alignment', view });
+    await page.waitForSelector('#placement-section[hidden] #placement-plot[data-keyframes="0"]', { state: 'attached' });
+    assert.match(await page.locator('#summary').innerText(), /^fg at x=/);
+    assert.equal(await inPage<boolean>(`return document.body.classList.contains('tracked');`), false);
   });
 
   it('posted only typed messages and logged no errors', () => {

@@ -6,6 +6,10 @@ import { isFromWebview, isToWebview, type FromWebview, type ToWebview } from '..
 import { fitDrift, fittedOffsets, robustLine } from '../protocol/drift';
 import { robustLine as engineLine } from '../daemon/core/line';
 import { driftPerMinute, fitOf, markKinds, MARKS } from '../webview/src/marks';
+import { describePlacement, describeTrack, PLACEMENT_MARKS, placementMarks, placementSeries, trackOf } from '../webview/src/placement';
+import { trackAt, type Track } from '../protocol/placement';
+import { placedAt, type Alignment } from '../daemon/engine/result';
+import { placementAt, type Keyframe } from '../daemon/engine/spatial/keyframes';
 import {
   bounds,
   clampSpan,
@@ -132,6 +136,11 @@ describe('webview state: messages', () => {
     assert.ok(isToWebview({ type: 'frame', frame: frame(3) }));
     assert.ok(!isToWebview({ type: 'frame', frame: null }));
     assert.ok(!isToWebview({ type: 'alignment', view: { project: 'x' } }));
+    const tracked = (track: unknown) => ({ type: 'alignment', view: { ...view(), spatial: { ...view().spatial, placement: 'tracked', track } } });
+    assert.ok(isToWebview(tracked({ tolerance: 0.5, keys: [[0, 1, 2, 1]], cuts: [0] })));
+    for (const bad of [{ keys: [] }, { keys: [[0, 1, 2]] }, { keys: [[0, 1, 2, '1']] }, { keys: 'x' }, { keys: [[0, 1, 2, 1]], cuts: [0.5] }]) {
+      assert.ok(!isToWebview(tracked(bad)), `a track the plot cannot read: ${JSON.stringify(bad)}`);
+    }
     assert.ok(!isToWebview({ type: 'toString' }));
     assert.ok(!isToWebview('alignment'));
     assert.ok(!isToWebview(null));
@@ -468,6 +477,76 @@ describe('webview plot: the drift line and the marks', () => {
     assert.equal(driftPerMinute(fast(90)), null);
     const d = driftPerMinute(fast(900));
     assert.ok(d !== null && Math.abs(d - 0.3) < 0.001, `drift ${d}`);
+  });
+});
+
+describe('webview plot: the placement of a tracked alignment', () => {
+  /** Pans right, stops, then a cut to another window that shrinks. */
+  const track: Track = {
+    tolerance: 0.5,
+    keys: [
+      [0, 100, 50, 1],
+      [30, 160, 60, 1],
+      [45, 160, 60, 1],
+      [60, 300, 10, 0.9],
+      [89, 320, 20, 0.8],
+    ],
+    cuts: [60],
+  };
+  const tracked = (v = view()): AlignmentView => ({ ...v, spatial: { ...v.spatial, x: 100, y: 50, placement: 'tracked', track } });
+
+  it('one formula: the preview reads the keys as the engine does, at every frame and between frames', () => {
+    const spatial: Alignment['spatial'] = { x: 100, y: 50, scale: 1, confidence: 1, method: 'auto', placement: 'tracked', track };
+    // The tracker's own reading of its keyframes (spatial/keyframes.ts), written apart from it.
+    const keyframes: Keyframe[] = track.keys.map(([f, x, y, scale]) => ({ f, x, y, scale, ...(track.cuts?.includes(f) ? { cut: true } : {}) }));
+    for (let f = -2; f <= 92; f += 0.5) {
+      assert.deepEqual(trackAt(track, f), placedAt(spatial, f), `frame ${f}`);
+      const { x, y, scale } = placementAt(keyframes, f);
+      assert.deepEqual(trackAt(track, f), { x, y, scale }, `frame ${f}, as the tracker reads it`);
+    }
+    assert.deepEqual(trackAt(track, 15), { x: 130, y: 55, scale: 1 }, 'half way along a line');
+    assert.deepEqual(trackAt(track, 59), { x: 160, y: 60, scale: 1 }, 'held up to the cut');
+    assert.deepEqual(trackAt(track, 60), { x: 300, y: 10, scale: 0.9 }, 'the cut jumps');
+  });
+
+  it('a fixed view has no placement plot; a tracked one has its track', () => {
+    assert.equal(trackOf(view()), null);
+    assert.equal(trackOf({ ...view(), spatial: { ...view().spatial, placement: 'fixed' } }), null);
+    assert.equal(trackOf(tracked()), track);
+  });
+
+  it('the lines run through fg\'s ends, every keyframe and the frame before a cut, broken at the cut: the placement at every frame', () => {
+    const v = tracked();
+    const s = placementSeries(v, track);
+    const t = (f: number) => v.fgTimes[f];
+    const gap = (t(59) + t(60)) / 2;
+    assert.deepEqual(s.t, [t(0), t(30), t(45), t(59), gap, t(60), t(89)]);
+    assert.deepEqual(s.x, [100, 160, 160, 160, null, 300, 320]);
+    assert.deepEqual(s.scale, [1, 1, 1, 1, null, 0.9, 0.8]);
+    // Straight between the points drawn, at every frame: what the plot shows is the placement.
+    const drawnAt = (time: number): number => {
+      const i = s.t.findIndex((x, k) => x === time || (x < time && s.t[k + 1] > time));
+      if (s.t[i] === time) return s.x[i]!;
+      const [a, b] = [s.x[i], s.x[i + 1]];
+      assert.ok(a !== null && b !== null, `no break inside a frame's run (${time})`);
+      return a + ((b - a) * (time - s.t[i])) / (s.t[i + 1] - s.t[i]);
+    };
+    for (let f = 0; f < v.fgTimes.length; f++) {
+      assert.ok(Math.abs(drawnAt(v.fgTimes[f]) - trackAt(track, f).x) < 1e-6, `frame ${f}: drawn ${drawnAt(v.fgTimes[f])}, placed ${trackAt(track, f).x}`);
+    }
+    // Keys past the map are left out (a shorter map); a track that starts late is held from frame 0.
+    const late: Track = { tolerance: 0.5, keys: [[10, 5, 6, 1], [200, 9, 9, 1]] };
+    const l = placementSeries(v, late);
+    assert.deepEqual([l.t[0], l.x[0]], [t(0), 5]);
+    assert.equal(l.t[l.t.length - 1], t(89));
+  });
+
+  it('the legend has a cut only when the track has one; the labels say the keyframes and the ranges', () => {
+    const v = tracked();
+    assert.deepEqual(placementMarks(v, track), Object.keys(PLACEMENT_MARKS));
+    assert.deepEqual(placementMarks(v, { ...track, cuts: undefined }), ['x', 'y', 'scale', 'keyframe', 'cursor']);
+    assert.equal(describeTrack(v, track), '5 keyframes, 1 cut: x 100 → 320, y 50 → 20 bg px, scale 1.000 → 0.800');
+    assert.equal(describePlacement(trackAt(track, 10)), 'x 120 y 53.3 scale 1.000');
   });
 });
 

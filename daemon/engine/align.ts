@@ -1,8 +1,9 @@
-import type { Engine } from '../../protocol/project';
+import { isPinAnchor, isTimeAnchor, type Engine } from '../../protocol/project';
+import { VidkompyError } from '../core/errors';
 import { frameCorner } from '../core/geometry';
 import { fileIdentity } from '../core/identity';
 import { round } from '../core/numbers';
-import type { ProbeInfo } from '../media/probe';
+import { probe, type ProbeInfo } from '../media/probe';
 import type { AlignContext, AlignOptions, Located } from './context';
 import { analysisSize } from './descriptors/frames';
 import { hashKind } from './descriptors/hash';
@@ -13,7 +14,7 @@ import { judge, trustSignals } from './trust';
 import { jointRefine } from './spatial/joint';
 import { fixedScale, locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
 import { cornerDistance, placementSpread, type PlacementSpread } from './spatial/moving';
-import { placementOnMatched, support } from './spatial/hypotheses';
+import { fitOnMatched, placementOnMatched, support } from './spatial/hypotheses';
 import { refine, type Placement } from './spatial/search';
 import type { Rect } from '../core/geometry';
 import { audioPriorOf, audioSummary, describedKey, matchInTime, type Matched } from './temporal/match';
@@ -24,6 +25,7 @@ import { foreignPixels, onContent, onGrid, type ForeignMask } from './descriptor
 import { firstMap } from './firstMap';
 import { trackPlacement, type Tracked } from './tracked';
 import { placementAt } from './spatial/keyframes';
+import { disagreeing, fixedOf, pinKeys, pinsOf, type Pin } from './spatial/pins';
 import { note } from '../core/notes';
 import type { AudioPrior } from './temporal/audio';
 
@@ -39,6 +41,49 @@ export function descriptorOf(engine: Engine, o: Pick<AlignOptions, 'descriptor'>
 
 /** Aligns fg to bg in space and time. `located`: a spatial step already done with the same options. */
 export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}, located?: Located): Promise<Alignment> {
+  // Placement pins (anchors with x, y) only count where no spatial override fixes the placement.
+  if (!o.anchors?.some(isPinAnchor) || o.x !== undefined || o.y !== undefined) return alignPinned(bgFile, fgFile, o, located, { pins: [], move: false });
+  const fg = await probe(fgFile, o.signal);
+  const pins = pinsOf(o.anchors, fg.fps);
+  for (const p of pins) {
+    if (p.f < 0 || p.f >= fg.frameCount) throw new VidkompyError('BAD_ARGS', `anchor pin at fg ${p.t} s is outside fg (${fg.frameCount} frames at ${fg.fps} fps); fix the anchor`, fgFile);
+  }
+  const apart = disagreeing(pins, fg.width, fg.height);
+  const mode = o.placement ?? 'auto';
+  if (apart && mode === 'fixed') {
+    const [a, b] = apart;
+    throw new VidkompyError(
+      'BAD_ARGS',
+      `anchor pins at fg ${a.t} s (${a.x}, ${a.y}) and ${b.t} s (${b.x}, ${b.y}) are different places, but placement is fixed; set placement to auto or tracked, or fix the pins`,
+      fgFile,
+    );
+  }
+  if (apart || mode === 'tracked') return alignPinned(bgFile, fgFile, o, located, { pins, move: !!apart });
+  // Pins that agree fix the placement, as a spatial override would; pins without a scale take the found one.
+  const fix = fixedOf(pins);
+  const given = fix.scale ?? fixedScale(o);
+  const pinned = (scale: number) => alignPinned(bgFile, fgFile, { ...o, x: fix.x, y: fix.y, scale }, undefined, { pins: [], move: false });
+  if (given !== undefined) return pinned(given);
+  const found = located ?? (await locate(bgFile, fgFile, o));
+  const al = await pinned(found.placement.scale);
+  if (!nearUnity(found.placement, found, o)) return al;
+  // The sampled search finds a crop a fraction of a percent resized (2 px at a 400 px fg's far
+  // corner); the pipeline's unity check is skipped for a placement given, so it is made here: both
+  // scales over the whole video (a placed alignment costs a couple of seconds), the better kept.
+  const unity = await pinned(1);
+  return unity.temporal.meanConfidence >= al.temporal.meanConfidence - UNITY_SLACK ? unity : al;
+}
+
+/** Mean frame similarity an unscaled pinned crop may lose to the found scale and still be kept (crops are common, 1% resizes rare). */
+const UNITY_SLACK = 0.001;
+
+/** The pins a tracked trajectory must pass through, and whether they alone say the window moves. */
+interface PinPlan {
+  pins: Pin[];
+  move: boolean;
+}
+
+async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, located: Located | undefined, plan: PinPlan): Promise<Alignment> {
   const t0 = performance.now();
   const engine = o.engine ?? 'full';
   const kind = descriptorOf(engine, o);
@@ -101,13 +146,18 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
         tried.push({ ...placement, support: support(matched.tm.confidence) });
         // The coarse search's other basins first: where its sampled frames misled it, the map the
         // first placement made pairs frames at random, and a search on those pairs finds nothing.
-        for (const other of support(matched.tm.confidence) < kind.supported ? (loc.others ?? []) : []) {
+        // Then where fg's samples agree (spatial/search.ts consensusSearch): costly, so only now.
+        const poor = support(matched.tm.confidence) < kind.supported;
+        for (const other of poor ? [...(loc.others ?? []), ...(loc.consensus?.() ?? [])] : []) {
+          if (support(matched.tm.confidence) >= kind.supported) break;
           if (tried.some((h) => !distinct(h, other, content))) continue;
           const r = regions({ ...loc, placement: other });
           const sz = analysisSize(r.fgRect, total);
           const m = await firstMatch(ctx, r, sz, tick);
           tried.push({ ...other, support: support(m.matched.tm.confidence) });
           if (support(m.matched.tm.confidence) < support(matched.tm.confidence) + GAIN) continue;
+          const { tm: otm, fgF: ofg, bgF: obg } = m.matched;
+          if ((await fitOnMatched(ctx, other, otm.bgFrameForFg, otm.confidence, { fg: ofg.seq, bg: obg.seq })).score < ALT_FIT) continue;
           ({ bgRect, fgRect } = r);
           size = sz;
           placement = other;
@@ -179,20 +229,22 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
       }
       break;
     }
-    if (settled) o.cache?.set(spatialKey, { ...loc, placement }, 1024);
+    if (settled) o.cache?.set(spatialKey, { ...loc, placement, consensus: undefined }, 1024);
     if (pass >= 2 || settled) break;
   }
 
   // The moving detection fired (the fixed alignment would be refused as 'moving'), or the user
   // asked: the window is tracked over fg, jointly with the time map (tracked.ts).
   const mode = o.placement ?? 'auto';
-  let track: Tracked | undefined;
+  let track: (Tracked & { pinned?: number[] }) | undefined;
   if (loc.method !== 'manual' && mode !== 'fixed') {
     const fixed = judge(await signalsOf(loc, placement, matched, spread, o, audio));
-    if (mode === 'tracked' || fixed.problem === 'moving') {
+    if (mode === 'tracked' || plan.move || fixed.problem === 'moving') {
       const t = performance.now();
       o.onProgress?.('refine', 0);
       track = await trackPlacement(ctx, matched, placement, fixedScale(o));
+      // Pins are facts, not evidence: the trajectory is bent through each (spatial/pins.ts).
+      if (plan.pins.length) track = { ...track, ...pinKeys(track.keys, plan.pins, content) };
       matched = track.matched;
       placement = { ...placementAt(track.keys, 0), score: track.score };
       timings.refine += performance.now() - t;
@@ -287,7 +339,7 @@ async function signalsOf(
 ) {
   const { bg, fg, content } = loc;
   const bgF = matched.bgF.seq;
-  const prior = ((await audioSummary(audio)).audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.length;
+  const prior = ((await audioSummary(audio)).audio?.agreement ?? 0) >= 0.5 || !!o.anchors?.some(isTimeAnchor);
   const signals = trustSignals({ ...loc, placement }, matched.tm, bg.fps / fg.fps, prior, bgF.n, (j) => timeOf(bgF, bg, j));
   if (spread) {
     const places = spread.places.map((p) => frameCorner(p, content)).map((p) => ({ x: round(p.x, 1), y: round(p.y, 1) }));
@@ -297,13 +349,13 @@ async function signalsOf(
 }
 
 /** A tracked trajectory as the alignment keeps it: fg's frame corner (bars included, as spatial.x/y) per keyframe. */
-function trackOf(t: Tracked, content: Rect): NonNullable<Alignment['spatial']['track']> {
+function trackOf(t: Tracked & { pinned?: number[] }, content: Rect): NonNullable<Alignment['spatial']['track']> {
   const keys = t.keys.map((k) => {
     const c = frameCorner(k, content);
     return [k.f, round(c.x, 2), round(c.y, 2), round(k.scale, 5)];
   });
   const cuts = t.keys.filter((k) => k.cut).map((k) => k.f);
-  return { tolerance: t.tolerance, keys, ...(cuts.length ? { cuts } : {}) };
+  return { tolerance: t.tolerance, keys, ...(cuts.length ? { cuts } : {}), ...(t.pinned?.length ? { pinned: t.pinned } : {}) };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Engine, PlacementMode, SpatialMethod, Stage } from '../../protocol/project';
+import type { Anchor, Engine, PlacementMode, SpatialMethod, Stage } from '../../protocol/project';
 import type { Rect } from '../core/geometry';
 import type { AlignCache } from '../core/lru';
 import type { ProbeInfo } from '../media/probe';
@@ -34,8 +34,11 @@ export interface AlignOptions extends SpatialOptions {
   placement?: PlacementMode;
   /** Fine search band half-width, bg frames. */
   window?: number;
-  /** Manual sync points, in seconds from each video's start: the map passes through them. */
-  anchors?: { fg: number; bg: number }[];
+  /**
+   * Manual sync points (with `bg`: the map passes through them) and placement pins (with `x`, `y`:
+   * fg's frame corner at that fg time, spatial/pins.ts), in seconds from each video's start.
+   */
+  anchors?: Anchor[];
   /**
    * Called once with the first whole map (the first temporal pass, before refinement), so an
    * editor can show a provisional result long before the alignment ends.
@@ -68,6 +71,11 @@ export interface Located {
   c: number;
   /** Other basins of the coarse search, unrefined (spatial/search.ts CoarseHit.others). */
   others?: Placement[];
+  /**
+   * The placements fg's samples agree on (spatial/search.ts consensusSearch), unrefined: costly,
+   * so computed only when asked; not kept in the cache.
+   */
+  consensus?: () => Placement[];
 }
 
 /** One alignment's state, passed whole to each step rather than as a dozen parameters. */

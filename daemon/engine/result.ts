@@ -4,6 +4,7 @@ import type { Rect } from '../core/geometry';
 import { type Engine } from '../../protocol/project';
 import type { Features, Provider, SpatialMethod, TrackedPlacement } from '../../protocol/project';
 import type { Trust } from './trust';
+import { trackAt, type Placement, type Track } from '../../protocol/placement';
 
 /**
  * What an alignment found, in memory: the engine returns it and the render takes it. How it is kept
@@ -62,39 +63,18 @@ export interface Alignment {
   timings: Record<string, number>;
 }
 
-/**
- * A moving placement: fg's frame corner (bg px) and scale at keyframes [fg frame, x, y, scale],
- * straight lines between them (spatial/keyframes.ts), within `tolerance` bg px of the tracked
- * window; `cuts`: keyframes that start a new run (no line from the one before).
- */
-export interface Track {
-  tolerance: number;
-  keys: number[][];
-  cuts?: number[];
-}
+/** A moving placement's keyframes (protocol/placement.ts): the alignment file's `spatial.track`. */
+export type { Track };
 
 /**
  * fg's frame corner (bg px) and scale at fg frame f (fractional): the fixed placement, or the
  * tracked one on the line between its keyframes (held before the first and after the last; across
  * a cut it jumps at the cut's frame).
  */
-export function placedAt(spatial: Alignment['spatial'], f: number): { x: number; y: number; scale: number } {
-  const keys = spatial.track?.keys;
-  if (spatial.placement !== 'tracked' || !keys?.length) return { x: spatial.x, y: spatial.y, scale: spatial.scale };
-  const cuts = new Set(spatial.track?.cuts ?? []);
-  const at = (k: number) => ({ x: keys[k][1], y: keys[k][2], scale: keys[k][3] });
-  if (f <= keys[0][0]) return at(0);
-  for (let k = 1; k < keys.length; k++) {
-    const [fb] = keys[k];
-    if (f > fb) continue;
-    if (cuts.has(fb)) return f >= fb ? at(k) : at(k - 1);
-    const [fa] = keys[k - 1];
-    const t = fb === fa ? 0 : (f - fa) / (fb - fa);
-    const a = at(k - 1);
-    const b = at(k);
-    return { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t, scale: a.scale + (b.scale - a.scale) * t };
-  }
-  return at(keys.length - 1);
+export function placedAt(spatial: Alignment['spatial'], f: number): Placement {
+  const track = spatial.track;
+  if (spatial.placement !== 'tracked' || !track?.keys.length) return { x: spatial.x, y: spatial.y, scale: spatial.scale };
+  return trackAt(track, f);
 }
 
 export function summary(p: ProbeInfo, count = p.frameCount): VideoSummary {

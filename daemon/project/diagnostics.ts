@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { ErrorObject } from 'ajv';
 import type { Node } from './jsonc';
 import { containerSpan, keySpanOf, nodeAt, pathLabel, pointerToPath, spanOf, stringAt, syntaxMessage, type ParsedJson, type Span } from './jsonTree';
+import { disagreeing, PIN_AGREE, pinDistance } from '../engine/spatial/pins';
 import { OUTPUT_EXTENSIONS, unavailable } from './project';
 import { schemaAt, validateProject } from './schema';
 
@@ -94,7 +95,11 @@ function schemaMessage(e: ErrorObject, path: string[]): string {
       return `${where} must have ${n} items`;
     }
     case 'dependencies':
+      if (path[0] === 'anchors') return `${where} gives "${String(p.property)}" without "${String(p.missingProperty)}": a placement pin gives x and y (scale optional); add "${String(p.missingProperty)}"`;
       return `${where} gives "${String(p.property)}" without "${String(p.missingProperty)}"; give both, or neither`;
+    case 'minProperties':
+      // Only anchors set it: an fg time alone pins nothing.
+      return `${where} gives only its fg time; add "bg" (a sync point) or "x" and "y" (a placement pin)`;
     default:
       return `${where} ${e.message ?? 'is invalid'}`;
   }
@@ -158,7 +163,7 @@ export function projectChecks(parsed: ParsedJson, projectFile: string): ProjectD
       }
     }
   }
-  out.push(...anchorOrder(root));
+  out.push(...anchorOrder(root), ...pinChecks(root));
   return out;
 }
 
@@ -195,6 +200,63 @@ function anchorOrder(root: Node | undefined): ProjectDiagnostic[] {
         'error',
         'ANCHORS',
         `anchors[${b.index}] (fg ${b.fg} s, bg ${b.bg} s) does not come after anchors[${a.index}] (fg ${a.fg} s, bg ${a.bg} s) in ${which} time; the frame map only runs forward: order anchors by time, increasing in both videos`,
+      ),
+    );
+  }
+  return out;
+}
+
+export interface PinNode {
+  index: number;
+  fg: number;
+  x: number;
+  y: number;
+  scale?: number;
+  node: Node;
+}
+
+/** The anchors that pin the placement (fg, x and y numbers; scale when it is one), with their nodes. */
+export function pinNodes(root: Node | undefined): PinNode[] {
+  const arr = nodeAt(root, ['anchors']);
+  if (arr?.type !== 'array') return [];
+  return (arr.children ?? []).flatMap((node, index) => {
+    const [fg, x, y, scale] = ['fg', 'x', 'y', 'scale'].map((k) => nodeAt(node, [k])?.value);
+    if (typeof fg !== 'number' || typeof x !== 'number' || typeof y !== 'number') return [];
+    return [{ index, fg, x, y, ...(typeof scale === 'number' ? { scale } : {}), node }];
+  });
+}
+
+const pinText = (p: PinNode) => `anchors[${p.index}] (fg ${p.fg} s at x ${p.x}, y ${p.y}${p.scale !== undefined ? `, scale ${p.scale}` : ''})`;
+
+/**
+ * Pins that cannot all hold: two places at one fg time; different places under `"placement":
+ * "fixed"`; pins next to a spatial override, which fixes the placement and leaves them unused.
+ */
+function pinChecks(root: Node | undefined): ProjectDiagnostic[] {
+  const out: ProjectDiagnostic[] = [];
+  const pins = pinNodes(root);
+  if (!pins.length) return out;
+  const spatial = nodeAt(root, ['spatial']);
+  if (nodeAt(spatial, ['x']) || nodeAt(spatial, ['y'])) {
+    for (const p of pins) {
+      out.push(diag(spanOf(p.node), 'warning', 'ANCHORS', `${pinText(p)} is ignored: "spatial" x, y fix the placement; remove the pin's x, y or "spatial"'s x, y`));
+    }
+    return out;
+  }
+  for (let i = 1; i < pins.length; i++) {
+    const a = pins.slice(0, i).find((q) => q.fg === pins[i].fg && pinDistance(q, pins[i]) > PIN_AGREE);
+    if (a) out.push(diag(spanOf(pins[i].node), 'error', 'ANCHORS', `${pinText(pins[i])} and ${pinText(a)} pin fg to two places at one time; remove one`));
+  }
+  const mode = nodeAt(root, ['placement'])?.value;
+  const apart = disagreeing(pins);
+  if (mode === 'fixed' && apart && !out.length) {
+    const [a, b] = apart;
+    out.push(
+      diag(
+        spanOf(b.node),
+        'error',
+        'ANCHORS',
+        `${pinText(b)} disagrees with ${pinText(a)} by more than ${PIN_AGREE} px, but "placement" is "fixed" (one place); set "placement": "auto" to track the moving window through the pins, or fix the pins`,
       ),
     );
   }

@@ -21,7 +21,7 @@ import { parseJson } from './jsonTree';
 
 /**
  * One per process: the daemon re-aligns the same videos as a project is edited, and options that do
- * not move fg (engine, window, anchors) then re-align from memory.
+ * not move fg (engine, window, sync-point anchors) then re-align from memory.
  */
 export const alignCache = memoryCache(768 << 20);
 import { alignOptionsOf, composeOptionsOf, resolveProject, type ProjectFile, type ResolvedProject } from './project';

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { VidkompyError } from '../core/errors';
 import type { ProbeInfo } from '../media/probe';
-import { anchorNodes, diag, withoutFile, type ProjectDiagnostic } from './diagnostics';
+import { anchorNodes, diag, pinNodes, withoutFile, type ProjectDiagnostic } from './diagnostics';
 import { containmentDiagnostics } from './containment';
 import { cachedProbe } from './filecache';
 import { nodeAt, spanOf, stringAt, type ParsedJson } from './jsonTree';
@@ -56,6 +56,7 @@ export async function mediaDiagnostics(
   }
   if (bg && fg) out.push(...pairDiagnostics(parsed, bg, fg));
   for (const [side, info] of [['bg', bg], ['fg', fg]] as const) if (info) out.push(...anchorRange(parsed, side, info));
+  if (bg && fg) out.push(...pinRange(parsed, bg, fg));
   return out;
 }
 
@@ -104,4 +105,34 @@ function anchorRange(parsed: ParsedJson, side: 'bg' | 'fg', info: ProbeInfo): Pr
       const node = nodeAt(a.node, [side]) ?? a.node;
       return diag(spanOf(node), 'error', 'ANCHORS', `anchors[${a.index}].${side} = ${a[side]} s is past ${side}'s end (${span.toFixed(2)} s); anchors are seconds from each video's start`);
     });
+}
+
+/**
+ * A pin must put fg somewhere over bg, within fg's time (a time-pair anchor's fg time is checked
+ * above). A pin without a scale is checked at its top-left corner only: the scale is found later.
+ */
+export function pinRange(parsed: ParsedJson, bg: ProbeInfo, fg: ProbeInfo): ProjectDiagnostic[] {
+  const out: ProjectDiagnostic[] = [];
+  const fgSpan = playSeconds(fg);
+  const timed = new Set(anchorNodes(parsed.root).map((a) => a.index));
+  for (const p of pinNodes(parsed.root)) {
+    if (p.fg > fgSpan && !timed.has(p.index)) {
+      const node = nodeAt(p.node, ['fg']) ?? p.node;
+      out.push(diag(spanOf(node), 'error', 'ANCHORS', `anchors[${p.index}].fg = ${p.fg} s is past fg's end (${fgSpan.toFixed(2)} s); anchors are seconds from each video's start`));
+    }
+    const w = fg.width * (p.scale ?? 0);
+    const h = fg.height * (p.scale ?? 0);
+    if (p.x >= bg.width || p.y >= bg.height || (p.scale !== undefined && (p.x + w <= 0 || p.y + h <= 0))) {
+      const size = p.scale !== undefined ? `fg's ${Math.round(w)}x${Math.round(h)} box at (${p.x}, ${p.y})` : `fg's corner (${p.x}, ${p.y})`;
+      out.push(
+        diag(
+          spanOf(p.node),
+          'error',
+          'ANCHORS',
+          `anchors[${p.index}] pins ${size} outside bg (${bg.width}x${bg.height}); x, y are fg's frame corner in bg pixels: move the pin inside bg`,
+        ),
+      );
+    }
+  }
+  return out;
 }

@@ -7,6 +7,7 @@ import {
   OUTPUT_EXTENSIONS as OUTPUTS,
   PROJECT_SUFFIX,
   VIDEO_EXTENSIONS as VIDEOS,
+  type Anchor,
   type AudioChoice,
   type CanvasMode,
   type Engine,
@@ -48,10 +49,7 @@ export interface ProjectFile {
   force?: boolean;
 }
 
-export interface Anchor {
-  fg: number;
-  bg: number;
-}
+export type { Anchor } from '../../protocol/project';
 
 export function isProjectFile(file: string): boolean {
   return file.endsWith(PROJECT_SUFFIX);

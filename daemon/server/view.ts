@@ -1,6 +1,6 @@
 import { VidkompyError } from '../core/errors';
 import type { FirstMap } from '../engine';
-import { type Alignment, type VideoSummary } from '../engine/result';
+import { placedAt, type Alignment, type VideoSummary } from '../engine/result';
 import { round } from '../core/numbers';
 import { pasteBox } from '../core/geometry';
 import type { ProbeInfo } from '../media/probe';
@@ -8,6 +8,7 @@ import { fromProjectAlignment, inputStaleReasons, readProjectAlignment, staleRea
 import { cachedProbe } from '../project/filecache';
 import type { ResolvedProject } from '../project/project';
 import type { AlignmentView, FrameParams, FrameResult, VideoInfo } from '../../protocol/lsp';
+import { isTimeAnchor } from '../../protocol/project';
 import { dataUrl, pasteRgb, resizeRgb, type Rgb } from './images';
 import { badParams } from './errors';
 import { pathToUri } from './uri';
@@ -66,6 +67,14 @@ function fgTimesOf(n: number, fps: number): number[] {
   return Array.from({ length: n }, (_, i) => round(i / fps, 6));
 }
 
+/** The placement as the preview draws it: a tracked one with its keyframes (a few, whatever fg's length). */
+function spatialView(sp: Alignment['spatial']): AlignmentView['spatial'] {
+  const fixed = { x: sp.x, y: sp.y, scale: sp.scale, confidence: sp.confidence };
+  if (sp.placement !== 'tracked' || !sp.track?.keys.length) return fixed;
+  const { tolerance, keys, cuts } = sp.track;
+  return { ...fixed, placement: 'tracked', track: { tolerance, keys, ...(cuts?.length ? { cuts } : {}) } };
+}
+
 export async function alignmentView(p: ResolvedProject, projectUri: string): Promise<AlignmentView | null> {
   const saved = await readProjectAlignment(p.alignmentFile);
   if (!saved) return null;
@@ -76,12 +85,12 @@ export async function alignmentView(p: ResolvedProject, projectUri: string): Pro
     project: projectUri,
     bg,
     fg: { ...fg, contentRect: al.fg.contentRect },
-    spatial: { x: al.spatial.x, y: al.spatial.y, scale: al.spatial.scale, confidence: al.spatial.confidence },
+    spatial: spatialView(al.spatial),
     bgFrameForFg: t.bgFrameForFg,
     bgTimeForFg: t.bgTimeForFg,
     fgTimes: fgTimesOf(t.bgFrameForFg.length, al.fg.fps),
     confidence: t.confidence,
-    anchors: p.data.anchors ?? [],
+    anchors: timeAnchors(p),
     cuts: (t.cuts ?? []).map((c) => c.fg),
     uncertain: t.uncertain ?? [],
     stale: stale.length > 0,
@@ -103,7 +112,7 @@ export async function coarseView(p: ResolvedProject, projectUri: string, map: Fi
     bgTimeForFg: map.bgTimeForFg,
     fgTimes: fgTimesOf(map.bgFrameForFg.length, fg.fps),
     confidence: map.confidence,
-    anchors: p.data.anchors ?? [],
+    anchors: timeAnchors(p),
     cuts: [],
     stale: false,
     provisional: true,
@@ -131,12 +140,13 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   if (params.format !== undefined && params.format !== 'jpeg') {
     throw badParams(`vidkompy/frame: format must be "jpeg" (or left out), got ${JSON.stringify(params.format)}`);
   }
-  const { bg, fg, spatial } = al;
+  const { bg, fg } = al;
   const c = fg.contentRect;
   const bgFrame = al.temporal.bgFrameForFg[fgFrame];
   const k = width / bg.width;
   const bgH = Math.max(1, Math.round(bg.height * k));
-  const box = pasteBox(spatial, c, k);
+  // This frame's window (a tracked placement moves): the render's formula, at preview size.
+  const box = pasteBox(placedAt(al.spatial, fgFrame), c, k);
   const fgW = width;
   const fgH = Math.max(1, Math.round((c.height * width) / c.width));
   const bgSpec: ProxySpec = { file: bg.file, width, height: bgH, filter: `scale=${width}:${bgH}:flags=area`, total: bg.frameCount, fps: bg.fps };
@@ -147,4 +157,9 @@ export async function previewFrame(al: Alignment, params: FrameParams, signal?: 
   const fgAlone: Rgb = { data: fgData, width: fgW, height: fgH };
   const composite = pasteRgb(bgImg, resizeRgb(fgAlone, box.width, box.height), box.x, box.y);
   return { fgFrame, bgFrame, fg: dataUrl(fgAlone), bg: dataUrl(bgImg), composite: dataUrl(composite), box };
+}
+
+/** The project's sync points, for the time plot (placement pins have no bg time to draw). */
+function timeAnchors(p: ResolvedProject): { fg: number; bg: number }[] {
+  return (p.data.anchors ?? []).filter(isTimeAnchor).map((a) => ({ fg: a.fg, bg: a.bg }));
 }

@@ -82,7 +82,7 @@ export function optionsRecord(o: AlignmentOptionsRecord): AlignmentOptionsRecord
     model: m && { file: m.file, input: m.input, output: m.output, size: m.size, mean: m.mean, std: m.std, layout: m.layout },
     window: o.window,
     spatial: defined(spatial),
-    anchors: o.anchors?.length ? o.anchors.map((a) => ({ fg: a.fg, bg: a.bg })) : undefined,
+    anchors: o.anchors?.length ? o.anchors.map((a) => defined({ fg: a.fg, bg: a.bg, x: a.x, y: a.y, scale: a.scale })!) : undefined,
     placement: o.placement,
   };
 }

@@ -1,6 +1,7 @@
 import { encode } from 'fast-png';
 import { readFrames } from '../../daemon/media/ffmpeg';
 import type { AlignmentView, FrameResult } from '../../protocol/lsp';
+import { trackAt } from '../../protocol/placement';
 
 /** An RGB picture, 3 bytes a pixel, rows top to bottom. */
 export interface Rgb {
@@ -31,10 +32,12 @@ export async function previewFrame(view: AlignmentView, files: { bg: string; fg:
   const k = W / view.bg.width;
   const H = Math.round(view.bg.height * k);
   const c = view.fg.contentRect;
-  const s = view.spatial.scale;
+  // A tracked window is where its keyframes put it at this frame.
+  const sp = view.spatial.placement === 'tracked' && view.spatial.track ? trackAt(view.spatial.track, fgFrame) : view.spatial;
+  const s = sp.scale;
   const box = {
-    x: Math.round((view.spatial.x + c.x * s) * k),
-    y: Math.round((view.spatial.y + c.y * s) * k),
+    x: Math.round((sp.x + c.x * s) * k),
+    y: Math.round((sp.y + c.y * s) * k),
     width: Math.max(1, Math.round(c.width * s * k)),
     height: Math.max(1, Math.round(c.height * s * k)),
   };

@@ -69,6 +69,14 @@ export function previewHtml(o: PreviewHtmlOptions): string {
     aria-label="Drift plot: bg time against fg time, and the offset. Left and right arrows move the frame, plus and minus zoom, 0 shows everything, shift with the arrows pans; click a point to go to its frame, drag to zoom to a stretch, double-click to show everything."></div>
   <ul id="legend" class="legend" aria-label="Legend"></ul>
 </section>
+<section id="placement-section" aria-labelledby="placement-heading" hidden>
+  <div class="bar slim">
+    <h2 id="placement-heading">Placement</h2>
+    <span id="placement-now" class="readout muted"></span>
+  </div>
+  <div id="placement-plot" class="plot placement" role="img" aria-roledescription="placement plot" aria-label="Placement over fg time"></div>
+  <ul id="placement-legend" class="legend" aria-label="Placement legend"></ul>
+</section>
 <section id="frame-section" aria-labelledby="frame-heading">
   <div class="bar">
     <h2 id="frame-heading">Frame</h2>

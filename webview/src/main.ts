@@ -8,10 +8,13 @@ import './style.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type { AlignmentView } from '../../protocol/lsp';
+import { trackAt } from '../../protocol/placement';
 import { isToWebview } from '../../protocol/webview';
 import { drawFrame, layout, loadPictures, SIDE_GAP, type Pictures } from './frames';
 import { acquireHost } from './host';
 import { driftPerMinute, fitOf, markKinds, MARKS } from './marks';
+import { describePlacement, describeTrack, PLACEMENT_MARKS, placementMarks, trackOf } from './placement';
+import { PlacementPlot } from './placementPlot';
 import { DriftPlot } from './plot';
 import { frameCount, initialState, MODES, place, previewWidth, readyMessage, reduce, type Action, type Mode, type State } from './state';
 import { readPalette } from './theme';
@@ -41,6 +44,10 @@ const ui = {
   position: $<HTMLOutputElement>('position'),
   pin: $<HTMLElement & { disabled: boolean }>('pin'),
   legend: $('legend'),
+  placementSection: $('placement-section'),
+  placementNow: $('placement-now'),
+  placementPlot: $('placement-plot'),
+  placementLegend: $('placement-legend'),
   mode: $('mode'),
   opacity: $<HTMLInputElement>('opacity'),
   opacityGroup: $('opacity-group'),
@@ -66,6 +73,13 @@ const plot = new DriftPlot(ui.plot, palette, {
   hover: (i) => (ui.hover.textContent = state.view && i !== null ? describe(state.view, i) : ''),
 });
 
+const placementPlot = new PlacementPlot(ui.placementPlot, palette, {
+  scrub: (fgFrame) => dispatch({ type: 'scrub', fgFrame }),
+  zoomTo: (span) => dispatch({ type: 'zoomTo', span }),
+  zoomBy: (factor, at) => dispatch({ type: 'zoom', factor, at }),
+  panBy: (by) => dispatch({ type: 'pan', by }),
+});
+
 function dispatch(a: Action): void {
   const prev = state;
   const step = reduce(prev, a, performance.now());
@@ -88,10 +102,14 @@ function render(prev: State | null, s: State): void {
   if (!prev || s.themeVersion !== prev.themeVersion) {
     palette = readPalette();
     plot.setPalette(palette);
+    placementPlot.setPalette(palette);
     redrawFrame();
   }
   if (viewChanged) renderView(s);
-  if (viewChanged || s.zoom !== prev.zoom) plot.setZoom(s.zoom);
+  if (viewChanged || s.zoom !== prev.zoom) {
+    plot.setZoom(s.zoom);
+    placementPlot.setZoom(s.zoom);
+  }
   if (viewChanged || s.fgFrame !== prev.fgFrame) renderPosition(s);
   if (!prev || s.frame !== prev.frame) void showFrame(s);
   if (!prev || s.mode !== prev.mode || s.opacity !== prev.opacity) {
@@ -120,6 +138,7 @@ function renderView(s: State): void {
   if (!v) return;
   plot.update(v);
   renderLegend(v);
+  renderPlacement(v);
   ui.title.textContent = basename(v.project);
   // A long name gives way to the buttons: the whole of it on hover.
   ui.title.title = decodeURIComponent(v.project);
@@ -132,36 +151,58 @@ function renderView(s: State): void {
   queueMicrotask(measure);
 }
 
-/** Position, size, frame count, and the fitted offset (and drift, when there is one) of the first stretch. */
+/** Position (or, tracked, the window's first and last), size, frame count, and the fitted offset (and drift, when there is one) of the first stretch. */
 function summary(v: AlignmentView): string {
   const sp = v.spatial;
   const drift = driftPerMinute(v);
   const cuts = v.cuts.length ? ` · ${v.cuts.length} cut${v.cuts.length > 1 ? 's' : ''}` : '';
   const offset = fitOf(v).fitted[0] ?? 0;
-  return `fg at x=${sp.x} y=${sp.y} scale ${sp.scale} · ${frameCount(v)} fg frames · offset ${signed(offset)} s${drift === null ? '' : ` · drift ${signed(drift)} s/min`}${cuts}`;
+  const track = trackOf(v);
+  const where = track ? `fg moves: ${describeTrack(v, track)}` : `fg at x=${sp.x} y=${sp.y} scale ${sp.scale}`;
+  return `${where} · ${frameCount(v)} fg frames · offset ${signed(offset)} s${drift === null ? '' : ` · drift ${signed(drift)} s/min`}${cuts}`;
 }
 
-/** One entry per kind of mark the plot draws for `v`, in the plot's own colours (style.css). */
-function renderLegend(v: AlignmentView): void {
-  const items = markKinds(v).map((kind) => {
+/** One legend entry per kind of mark, in the plots' own colours (style.css). */
+function legendItems<K extends string>(kinds: K[], marks: Record<K, { label: string; title: string }>): HTMLLIElement[] {
+  return kinds.map((kind) => {
     const li = document.createElement('li');
     li.dataset.mark = kind;
-    li.title = MARKS[kind].title;
+    li.title = marks[kind].title;
     const sw = document.createElement('span');
     sw.className = `swatch ${kind}`;
     sw.setAttribute('aria-hidden', 'true');
-    li.append(sw, MARKS[kind].label);
+    li.append(sw, marks[kind].label);
     return li;
   });
-  ui.legend.replaceChildren(...items);
+}
+
+/** The entries for the kinds of mark the drift plot draws for `v`. */
+function renderLegend(v: AlignmentView): void {
+  ui.legend.replaceChildren(...legendItems(markKinds(v), MARKS));
+}
+
+/** The placement plot and its legend for a tracked alignment; nothing for a fixed one (the summary says where fg sits). */
+function renderPlacement(v: AlignmentView): void {
+  const track = trackOf(v);
+  ui.placementSection.hidden = !track;
+  document.body.classList.toggle('tracked', !!track);
+  placementPlot.update(v, track);
+  if (!track) return;
+  ui.placementPlot.setAttribute('aria-label', `Placement over fg time: ${describeTrack(v, track)}`);
+  ui.placementLegend.replaceChildren(...legendItems(placementMarks(v, track), PLACEMENT_MARKS));
 }
 
 function renderPosition(s: State): void {
   ui.scrubber.value = String(s.fgFrame);
   const text = s.view ? describe(s.view, s.fgFrame) : '';
+  const track = trackOf(s.view);
+  const placed = track ? describePlacement(trackAt(track, s.fgFrame)) : '';
   ui.position.textContent = text;
-  ui.scrubber.setAttribute('aria-valuetext', text);
+  // A moving window's place is part of where the scrubber is (the plot that shows it is a picture).
+  ui.scrubber.setAttribute('aria-valuetext', placed ? `${text} · fg at ${placed}` : text);
   plot.setFrame(s.fgFrame);
+  placementPlot.setFrame(s.fgFrame);
+  ui.placementNow.textContent = placed && `fg ${s.fgFrame}: ${placed}`;
 }
 
 function renderMode(s: State): void {

@@ -90,12 +90,55 @@ function localX(over: HTMLElement, e: MouseEvent): number {
   return e.clientX - over.getBoundingClientRect().left;
 }
 
+/** The x window a plot shows. */
+export function shownWindow(u: uPlot | null): Span | null {
+  const s = u?.scales.x;
+  return s && s.min !== undefined && s.max !== undefined ? { min: s.min, max: s.max } : null;
+}
+
+/**
+ * The gestures every plot over fg time shares: a click goes to the frame under it, the wheel zooms
+ * about the pointer (or pans, sideways or with shift), a double-click shows everything.
+ */
+export function bindTimeAxis(u: uPlot, view: () => AlignmentView | null, on: Omit<PlotHandlers, 'hover'>): void {
+  const over = u.over;
+  let downX = NaN;
+  over.addEventListener('mousedown', (e) => (downX = e.clientX));
+  over.addEventListener('click', (e) => {
+    const v = view();
+    if (!v || Math.abs(e.clientX - downX) > CLICK_SLOP) return;
+    on.scrub(frameAtTime(v, u.posToVal(localX(over, e), 'x')));
+  });
+  over.addEventListener('dblclick', () => on.zoomTo(null));
+  over.addEventListener(
+    'wheel',
+    (e) => {
+      e.preventDefault();
+      const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? over.clientHeight : 1;
+      const win = shownWindow(u);
+      if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+        const d = (e.shiftKey && !e.deltaX ? e.deltaY : e.deltaX) * unit;
+        if (win) on.panBy((d / Math.max(1, over.clientWidth)) * (win.max - win.min));
+      } else {
+        on.zoomBy(Math.exp(e.deltaY * unit * 0.0015), u.posToVal(localX(over, e), 'x'));
+      }
+    },
+    { passive: false },
+  );
+}
+
+/** A drag across a plot (uPlot's selection, a `setSelect` hook) zooms to the stretch dragged over. */
+export function zoomToSelection(u: uPlot, on: Pick<PlotHandlers, 'zoomTo'>): void {
+  const s = u.select;
+  if (s.width > CLICK_SLOP) on.zoomTo({ min: u.posToVal(s.left, 'x'), max: u.posToVal(s.left + s.width, 'x') });
+  if (s.width > 0) u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+}
+
 export class DriftPlot {
   private u: uPlot | null = null;
   private view: AlignmentView | null = null;
   private zoom: Span | null = null;
   private fgFrame = 0;
-  private downX = NaN;
   private readonly resize = new ResizeObserver(() => this.fit());
 
   constructor(
@@ -140,8 +183,7 @@ export class DriftPlot {
 
   /** The x window currently shown. */
   window(): Span | null {
-    const s = this.u?.scales.x;
-    return s && s.min !== undefined && s.max !== undefined ? { min: s.min, max: s.max } : null;
+    return shownWindow(this.u);
   }
 
   destroy(): void {
@@ -215,45 +257,12 @@ export class DriftPlot {
       hooks: {
         drawAxes: [(u) => this.drawUnder(u)],
         draw: [(u) => this.drawMarks(u)],
-        setSelect: [(u) => this.selected(u)],
+        setSelect: [(u) => zoomToSelection(u, this.on)],
         setCursor: [(u) => this.on.hover(u.cursor.idx ?? null)],
-        ready: [(u) => this.bind(u)],
+        ready: [(u) => bindTimeAxis(u, () => this.view, this.on)],
       },
     };
     return new uPlot(opts, plotData(view), this.el);
-  }
-
-  private bind(u: uPlot): void {
-    const over = u.over;
-    over.addEventListener('mousedown', (e) => (this.downX = e.clientX));
-    over.addEventListener('click', (e) => {
-      if (!this.view || Math.abs(e.clientX - this.downX) > CLICK_SLOP) return;
-      this.on.scrub(frameAtTime(this.view, u.posToVal(localX(over, e), 'x')));
-    });
-    over.addEventListener('dblclick', () => this.on.zoomTo(null));
-    over.addEventListener(
-      'wheel',
-      (e) => {
-        e.preventDefault();
-        const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? over.clientHeight : 1;
-        const win = this.window();
-        if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
-          const d = (e.shiftKey && !e.deltaX ? e.deltaY : e.deltaX) * unit;
-          if (win) this.on.panBy((d / Math.max(1, over.clientWidth)) * (win.max - win.min));
-        } else {
-          this.on.zoomBy(Math.exp(e.deltaY * unit * 0.0015), u.posToVal(localX(over, e), 'x'));
-        }
-      },
-      { passive: false },
-    );
-  }
-
-  private selected(u: uPlot): void {
-    const s = u.select;
-    if (s.width > CLICK_SLOP) {
-      this.on.zoomTo({ min: u.posToVal(s.left, 'x'), max: u.posToVal(s.left + s.width, 'x') });
-    }
-    if (s.width > 0) u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
   }
 
   /** Under the lines: uncertain spans, the confidence strip, and each frame's own offset. */

@@ -15,6 +15,10 @@ export interface Palette {
   good: string;
   box: string;
   uncertain: string;
+  /** The placement plot's lines: x, y and scale. */
+  placeX: string;
+  placeY: string;
+  placeScale: string;
   font: string;
 }
 
@@ -30,6 +34,9 @@ const VARS: Record<Exclude<keyof Palette, 'font'>, string> = {
   good: '--vk-good',
   box: '--vk-box',
   uncertain: '--vk-uncertain',
+  placeX: '--vk-place-x',
+  placeY: '--vk-place-y',
+  placeScale: '--vk-place-scale',
 };
 
 const FALLBACK: Palette = {
@@ -44,6 +51,9 @@ const FALLBACK: Palette = {
   good: '#89d185',
   box: '#cca700',
   uncertain: '#cca700',
+  placeX: '#3794ff',
+  placeY: '#89d185',
+  placeScale: '#d18616',
   font: '12px sans-serif',
 };
 

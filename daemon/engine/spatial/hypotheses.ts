@@ -1,11 +1,11 @@
 import { requireFramesAt } from '../../media/decode';
 import type { AlignContext } from '../context';
 import { timeOf, type FeatureSeq } from '../descriptors/types';
-import { integral, resize, template, toGray, windowSums, type Gray } from '../image';
+import { integral, resize, template, toGray, type Gray } from '../image';
 import { correlate, fft2, nextPow2 } from './fft';
 import { pickPairs } from './joint';
 import { contentOf, fixedScale } from './locate';
-import { refine, scaleGrid, type Placement } from './search';
+import { maxNcc, refine, scaleGrid, type Placement } from './search';
 
 /**
  * Placement from evidence over time. The coarse search compares sampled frames of the two videos
@@ -51,10 +51,63 @@ export async function placementOnMatched(
   seqs: { fg: FeatureSeq; bg: FeatureSeq },
 ): Promise<Placement | undefined> {
   const { o } = ctx;
+  const { bg } = ctx.loc;
+  const { bgs, fgs } = await matchedPairs(ctx, map, confidence, seqs);
+  const c = Math.min(1, SIZE / Math.max(bg.width, bg.height));
+  const sw = Math.max(8, Math.round(bg.width * c));
+  const sh = Math.max(8, Math.round(bg.height * c));
+  const hit = pairedCoarse(
+    bgs.map((cands) => cands.map((b) => resize(b, sw, sh))),
+    fgs,
+    c,
+    around.scale,
+    fixedScale(o),
+  );
+  if (!hit) return undefined;
+  return refine(
+    bgs.map((cands, k) => ({ bg: cands, fg: fgs[k] })),
+    hit,
+    { from: Math.min(1, 2 * c), scaleUncertainty: 0.1, fixedScale: fixedScale(o) },
+  );
+}
+
+/**
+ * How well `at` fits the frame pairs its own map matched: refined there at full size (its score is
+ * the pairs' NCC). A placement that explains fg's frames over time but fits none of them at full
+ * size is no placement: a small smooth region (0.28 of a panning window's size) is about as
+ * similar to every frame at analysis size, and would win on that alone.
+ */
+export async function fitOnMatched(
+  ctx: AlignContext,
+  at: Placement,
+  map: Int32Array,
+  confidence: Float32Array,
+  seqs: { fg: FeatureSeq; bg: FeatureSeq },
+): Promise<Placement> {
+  const { bg } = ctx.loc;
+  const { bgs, fgs } = await matchedPairs(ctx, map, confidence, seqs);
+  const c = Math.min(1, SIZE / Math.max(bg.width, bg.height));
+  return refine(
+    bgs.map((cands, k) => ({ bg: cands, fg: fgs[k] })),
+    at,
+    { from: Math.min(1, 2 * c), scaleUncertainty: 0.1, fixedScale: fixedScale(ctx.o) },
+  );
+}
+
+/**
+ * fg frames spread over the video (the best-matched one of each stretch) with the bg frames around
+ * their match at full size: the map may be a few frames off where the placement is wrong, so each
+ * fg frame meets the bg frames around its match, and the one that fits best at each position counts.
+ */
+async function matchedPairs(
+  ctx: AlignContext,
+  map: Int32Array,
+  confidence: Float32Array,
+  seqs: { fg: FeatureSeq; bg: FeatureSeq },
+): Promise<{ bgs: Gray[][]; fgs: Gray[] }> {
+  const { o } = ctx;
   const { bg, fg, content } = ctx.loc;
   const picks = [...new Set(pickPairs(confidence, PAIRS))];
-  // The map may be a few frames off where the placement is wrong: each fg frame meets the bg
-  // frames around its match, and the one that fits best at each position counts.
   const near = (i: number) => {
     const out: number[] = [];
     for (let j = Math.max(0, map[i] - REACH); j <= Math.min(seqs.bg.n - 1, map[i] + REACH); j++) out.push(j);
@@ -76,22 +129,7 @@ export async function placementOnMatched(
   let at = 0;
   const bgs = bgIdx.map((js) => js.map(() => toGray(bgFrames[at++], bg.width, bg.height)));
   const fgs = fgFrames.map((f) => contentOf(toGray(f, fg.width, fg.height), content));
-  const c = Math.min(1, SIZE / Math.max(bg.width, bg.height));
-  const sw = Math.max(8, Math.round(bg.width * c));
-  const sh = Math.max(8, Math.round(bg.height * c));
-  const hit = pairedCoarse(
-    bgs.map((cands) => cands.map((b) => resize(b, sw, sh))),
-    fgs,
-    c,
-    around.scale,
-    fixedScale(o),
-  );
-  if (!hit) return undefined;
-  return refine(
-    bgs.map((cands, k) => ({ bg: cands, fg: fgs[k] })),
-    hit,
-    { from: Math.min(1, 2 * c), scaleUncertainty: 0.1, fixedScale: fixedScale(o) },
-  );
+  return { bgs, fgs };
 }
 
 /**
@@ -123,7 +161,6 @@ export function pairedCoarse(bg: Gray[][], fg: Gray[], c: number, around: number
     if (tw > bw || th > bh) continue;
     const nx = bw - tw + 1;
     const ny = bh - th + 1;
-    const n = tw * th;
     const sum = new Float64Array(nx * ny);
     const top = new Float64Array(nx * ny);
     let used = 0;
@@ -139,15 +176,7 @@ export function pairedCoarse(bg: Gray[][], fg: Gray[], c: number, around: number
           [2 * p, corr.re],
           [2 * p + 1, corr.im],
         ] as const) {
-          if (m >= bg[k].length) continue;
-          for (let y = 0; y < ny; y++) {
-            for (let x = 0; x < nx; x++) {
-              const [a, a2] = windowSums(ints[k][m], x, y, tw, th);
-              const v = a2 - (a * a) / n;
-              const r = v > 1e-6 ? part[y * W + x] / (t.norm * Math.sqrt(v)) : -1;
-              if (r > top[y * nx + x]) top[y * nx + x] = r;
-            }
-          }
+          if (m < bg[k].length) maxNcc(part, W, ints[k][m], t, nx, ny, top);
         }
       }
       for (let q = 0; q < sum.length; q++) sum[q] += top[q];

@@ -6,7 +6,7 @@ import { probe, type ProbeInfo } from '../../media/probe';
 import type { Located, SpatialOptions } from '../context';
 import { crop, ncc, resize, toGray, type Gray } from '../image';
 import { contentRect } from './content';
-import { coarseSearch, refine, type CoarseHit, type Placement } from './search';
+import { coarseSearch, consensusSearch, refine, type CoarseHit, type Placement } from './search';
 
 /**
  * The spatial step: where fg's content sits in bg. Letterbox bars are found in fg first; then a
@@ -61,7 +61,8 @@ export async function locate(
   const placement = await refineAtSample(bg, bgS, hit, fgSamples[hit.fgSample], cc, o);
   if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
   o.onProgress?.('spatial', 1);
-  return { bg, fg, content, placement, method: 'auto', c: cc, ...(hit.others ? { others: hit.others } : {}) };
+  const consensus = () => consensusSearch(bgS.frames, sw, sh, cc, fgSamples, { fixedScale: fixedScale(o) });
+  return { bg, fg, content, placement, method: 'auto', c: cc, ...(hit.others ? { others: hit.others } : {}), consensus };
 }
 
 /**
@@ -122,8 +123,10 @@ export function regions(l: Pick<Located, 'bg' | 'content' | 'placement'>): { bgR
       options: ['placement'],
     });
   const bgRect = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
-  const fx = Math.round(content.x + (x0 - p.x) / s);
-  const fy = Math.round(content.y + (y0 - p.y) / s);
+  // Within fg's content however the corner rounds (an unrefined placement at a fraction of a pixel
+  // and a small scale would otherwise start a few fg pixels outside it).
+  const fx = Math.max(content.x, Math.round(content.x + (x0 - p.x) / s));
+  const fy = Math.max(content.y, Math.round(content.y + (y0 - p.y) / s));
   const fgRect = {
     x: fx,
     y: fy,

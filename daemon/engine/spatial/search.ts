@@ -134,6 +134,77 @@ export function coarseSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: numbe
   return others.length ? { ...best, others } : best;
 }
 
+/**
+ * Where fg sits by consensus of its samples: at each scale and position, each fg sample's best NCC
+ * over the bg samples, averaged over fg's samples; the best positions of distinct basins, best
+ * first (at most `count`). The coarse search's single best pair is at the mercy of frames from
+ * different moments: on a smooth, fast-moving picture (a diver in open water) every scale finds
+ * some bg sample at NCC 0.9 somewhere, and a tiny template wins by a hair. At the right place every
+ * fg sample has its moment nearby in bg; a chance match is somewhere else for each sample.
+ * Five times the coarse sweep's cost (a few seconds): asked only when the first placement
+ * explains fg poorly (align.ts).
+ */
+export function consensusSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: number, c: number, fg: Gray[], opts: CoarseOptions = {}, count = 2): Placement[] {
+  if (!bg.length || !fg.length) return [];
+  const fw = fg[0].width;
+  const fh = fg[0].height;
+  const W = nextPow2(bgSmallW);
+  const H = nextPow2(bgSmallH);
+  const bgImgs = bg.map((b) => toGray(b, bgSmallW, bgSmallH));
+  const bgSpec: Spectrum[] = [];
+  for (let k = 0; k < bgImgs.length; k += 2) bgSpec.push(fft2(bgImgs[k].data, bgSmallW, bgSmallH, W, H, bgImgs[k + 1]?.data));
+  const bgInt = bgImgs.map(integral);
+  const hits: Placement[] = [];
+  for (const s of scaleGrid(fw, fh, c, bgSmallW, bgSmallH, opts.fixedScale, opts.maxScale)) {
+    const tw = Math.max(1, Math.round(fw * s * c));
+    const th = Math.max(1, Math.round(fh * s * c));
+    if (tw > bgSmallW || th > bgSmallH) continue;
+    const nx = bgSmallW - tw + 1;
+    const ny = bgSmallH - th + 1;
+    const sum = new Float64Array(nx * ny);
+    const best = new Float64Array(nx * ny);
+    let used = 0;
+    for (const f of fg) {
+      const t = template(resize(f, tw, th));
+      if (t.norm < 1e-3) continue;
+      used++;
+      best.fill(-1);
+      const ts = fft2(t.data, tw, th, W, H);
+      for (let k = 0; k < bgSpec.length; k++) {
+        const corr = correlate(bgSpec[k], ts, ny);
+        maxNcc(corr.re, W, bgInt[2 * k], t, nx, ny, best);
+        if (2 * k + 1 < bgImgs.length) maxNcc(corr.im, W, bgInt[2 * k + 1], t, nx, ny, best);
+      }
+      for (let i = 0; i < best.length; i++) sum[i] += best[i];
+    }
+    if (!used) continue;
+    let at = 0;
+    for (let i = 1; i < sum.length; i++) if (sum[i] > sum[at]) at = i;
+    hits.push({ x: (at % nx) / c, y: Math.floor(at / nx) / c, scale: s, score: sum[at] / used });
+  }
+  hits.sort((a, b) => b.score - a.score);
+  const out: Placement[] = [];
+  for (const h of hits) {
+    if (out.length >= count) break;
+    if (!out.some((o) => sameBasin(o, h, fw, fh))) out.push(h);
+  }
+  return out;
+}
+
+/** Per position, the larger of `best` and the template's NCC over one image (from its correlation surface, stride w). */
+export function maxNcc(corr: Float64Array, w: number, ii: ReturnType<typeof integral>, t: Template, nx: number, ny: number, best: Float64Array): void {
+  const n = t.width * t.height;
+  for (let y = 0; y < ny; y++) {
+    for (let x = 0; x < nx; x++) {
+      const [s, s2] = windowSums(ii, x, y, t.width, t.height);
+      const v = s2 - (s * s) / n;
+      if (v <= 1e-6) continue;
+      const score = corr[y * w + x] / (t.norm * Math.sqrt(v));
+      if (score > best[y * nx + x]) best[y * nx + x] = score;
+    }
+  }
+}
+
 /** Other basins worth a pass over time: within this much of the best coarse NCC. */
 const OTHER_BELOW = 0.05;
 

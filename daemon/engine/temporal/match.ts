@@ -1,4 +1,4 @@
-import type { Engine, Provider } from '../../../protocol/project';
+import { isTimeAnchor, type Engine, type Provider } from '../../../protocol/project';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
 import type { Rect } from '../../core/geometry';
 import { cachedIn } from '../../core/lru';
@@ -124,7 +124,8 @@ function anchorFrames(anchors: AlignOptions['anchors'], fgF: FeatureSeq, bgF: Fe
     // Outside the video stays outside, so the anchor check can say so.
     return t < seq.times[0] - 1 / info.fps || t > seq.times[seq.n - 1] + 1 / info.fps ? Math.round(t * info.fps) : best;
   };
-  return (anchors ?? []).map((a) => ({ fg: nearest(fgF, fg, a.fg), bg: nearest(bgF, bg, a.bg) }));
+  // Placement pins without a bg time say nothing about the map.
+  return (anchors ?? []).filter(isTimeAnchor).map((a) => ({ fg: nearest(fgF, fg, a.fg), bg: nearest(bgF, bg, a.bg) }));
 }
 
 /**

@@ -27,9 +27,9 @@ interface View {
 
 /**
  * Mean squared difference of b moved by (dx, dy) against a, over the pixels both cover and the mask
- * keeps, each frame's mean removed (a graded or flickering picture moves as much as a steady one).
+ * keeps (in a, or with `both` in a and b), each frame's mean removed (a graded or flickering picture moves as much as a steady one).
  */
-function msd(a: View, b: View, dx: number, dy: number, off: number, mask?: Uint8Array): number {
+function msd(a: View, b: View, dx: number, dy: number, off: number, mask?: Uint8Array, both = false): number {
   const { w, h } = a;
   let s = 0;
   let n = 0;
@@ -41,8 +41,13 @@ function msd(a: View, b: View, dx: number, dy: number, off: number, mask?: Uint8
     const ra = a.at + y * w;
     const rb = b.at + (y + dy) * w + dx;
     const rm = y * w;
+    // fg's graphics are in both of its frames: left out where either frame's pixel is under them (a
+    // static logo in b, moved by the shift onto a's picture, pulls fg's shift towards zero: a
+    // right map with a burnt-in overlay read 0.43 px a frame apart). bg has none to move: there
+    // the mask only keeps the same part of the picture.
+    const rmb = (y + dy) * w + dx;
     for (let x = x0; x < x1; x++) {
-      if (mask && mask[rm + x]) continue;
+      if (mask && (mask[rm + x] || (both && mask[rmb + x]))) continue;
       const d = a.data[ra + x] - b.data[rb + x] + off;
       s += d * d;
       n++;
@@ -82,14 +87,14 @@ function half(v: View, mask?: Uint8Array): { view: View; mask?: Uint8Array } {
 }
 
 /** The lowest of the costs of shifts (cx + dx, cy + dy), |dx|, |dy| ≤ r: its place and the whole grid. */
-function search(a: View, b: View, cx: number, cy: number, r: number, off: number, mask?: Uint8Array) {
+function search(a: View, b: View, cx: number, cy: number, r: number, off: number, mask?: Uint8Array, both = false) {
   const S = 2 * r + 1;
   const cost = new Float64Array(S * S);
   let best = 0;
   for (let dy = -r; dy <= r; dy++) {
     for (let dx = -r; dx <= r; dx++) {
       const c = (dy + r) * S + dx + r;
-      cost[c] = msd(a, b, cx + dx, cy + dy, off, mask);
+      cost[c] = msd(a, b, cx + dx, cy + dy, off, mask, both);
       if (cost[c] < cost[best]) best = c;
     }
   }
@@ -137,6 +142,7 @@ export function frameShift(
   w: number,
   h: number,
   mask?: Uint8Array,
+  both = false,
 ): { dx: number; dy: number; ok: boolean } {
   const va: View = { data: a, at: ao, w, h };
   const vb: View = { data: b, at: bo, w, h };
@@ -148,7 +154,7 @@ export function frameShift(
     // Found at half size first, then within ±2 of it at full size: a range of ±7 for the cost of ±4 on a quarter of the pixels.
     const ha = half(va, mask);
     const hb = half(vb);
-    const coarse = search(ha.view, hb.view, 0, 0, R, off, ha.mask);
+    const coarse = search(ha.view, hb.view, 0, 0, R, off, ha.mask, both);
     if (Math.abs(coarse.bx) === R || Math.abs(coarse.by) === R) return { dx: 0, dy: 0, ok: false };
     // Centred on the half-size minimum to a pixel, so the full-size one lies inside ±2 of it.
     const [hx, hy] = vertex(coarse.cost, coarse.best, coarse.S);
@@ -156,7 +162,7 @@ export function frameShift(
     cy = Math.round(2 * (coarse.by + hy));
     range = 2;
   }
-  const { cost, best, bx, by, S } = search(va, vb, cx, cy, range, off, mask);
+  const { cost, best, bx, by, S } = search(va, vb, cx, cy, range, off, mask, both);
   // A flat picture: every shift costs about the same, so none is evidence.
   let worst = 0;
   for (let c = 0; c < cost.length; c++) if (Number.isFinite(cost[c])) worst = Math.max(worst, cost[c]);
@@ -171,7 +177,7 @@ export function frameShift(
  * windows, and only their steps are worth the search): the summed shift from frame a to frame b,
  * undefined where a step in between could not be measured.
  */
-function motionOf(seq: FeatureSeq, mask?: Uint8Array): (a: number, b: number) => { x: number; y: number } | undefined {
+function motionOf(seq: FeatureSeq, mask?: Uint8Array, both = false): (a: number, b: number) => { x: number; y: number } | undefined {
   const dim = seq.w * seq.h;
   const dx = new Float64Array(seq.n);
   const dy = new Float64Array(seq.n);
@@ -182,7 +188,7 @@ function motionOf(seq: FeatureSeq, mask?: Uint8Array): (a: number, b: number) =>
     let y = 0;
     for (let j = a; j < b; j++) {
       if (!state[j]) {
-        const s = frameShift(seq.data, j * dim, seq.data, (j + 1) * dim, seq.w, seq.h, mask);
+        const s = frameShift(seq.data, j * dim, seq.data, (j + 1) * dim, seq.w, seq.h, mask, both);
         dx[j] = s.dx;
         dy[j] = s.dy;
         state[j] = s.ok ? 1 : 2;
@@ -224,7 +230,7 @@ export function motionCheck(
   const k = Math.max(2, Math.round(o.window));
   if (!fg.w || fg.w !== bg.w || fg.h !== bg.h || n <= k) return undefined;
   for (let i = 0; i < n; i++) if (map[i] < 0 || map[i] >= bg.n) return undefined;
-  const F = motionOf(fg, o.mask);
+  const F = motionOf(fg, o.mask, true);
   const B = motionOf(bg, o.mask);
   const cuts = o.cuts ?? [];
   const err: number[] = [];
