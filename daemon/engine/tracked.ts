@@ -137,14 +137,53 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
   // working size the right pair fits better, each bg frame near the map searched at its own best
   // window; the map is moved by what the pairs say, and the window tracked on it once more. Again
   // while it moves (an offset at the edge of its reach may go on).
+  const searched: ShiftCache = new Map();
   for (let it = 0; it < SHIFT_ROUNDS; it++) {
-    const shifted = shiftAtWorkingSize(w, matched, keys, fg.fps, fixedScale);
+    const shifted = shiftAtWorkingSize(w, matched, keys, fg.fps, fixedScale, searched);
     if (sameMap(shifted.tm.bgFrameForFg, matched.tm.bgFrameForFg)) break;
     matched = shifted;
     t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), (f) => placementAt(keys, f), start, fixedScale, fg.fps);
     keys = keyframesOf(t.runs, content.width, content.height, TRACK_TOLERANCE);
   }
+  // 7. The map made its line where it strays from it by a few frames only (straightened), and the
+  // window tracked on that.
+  const straight = straightened(matched, w.bg.n);
+  if (!sameMap(straight.tm.bgFrameForFg, matched.tm.bgFrameForFg)) {
+    matched = straight;
+    t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), (f) => placementAt(keys, f), start, fixedScale, fg.fps);
+    keys = keyframesOf(t.runs, content.width, content.height, TRACK_TOLERANCE);
+  }
   return { matched, keys, score: t.score, tolerance: TRACK_TOLERANCE };
+}
+
+/** How far (bg frames) the map may stray from its line for the line to replace it (straightened). */
+const STRAIGHT = 4;
+
+/**
+ * The map made its line, stretch by stretch between cuts, where it strays from it by STRAIGHT bg
+ * frames at most. A window that moves over a scene whose own camera moves cannot be told from the
+ * same window a frame later and shifted by the camera's motion: frame by frame the map and the
+ * window trade errors (a wave of a frame or two, the window a pixel out with it), and only the
+ * line through the map, a time that runs at one speed, settles them. A map that departs further
+ * (a freeze, a change of speed) is left as it is.
+ */
+function straightened(m: Matched, nB: number): Matched {
+  const map = m.tm.bgFrameForFg;
+  const n = map.length;
+  const bounds = [0, ...(m.tm.cuts ?? []).map((c) => c.fg).filter((c) => c > 0 && c < n), n];
+  const out = new Int32Array(map);
+  for (let r = 0; r + 1 < bounds.length; r++) {
+    const [a, b] = [bounds[r], bounds[r + 1]];
+    if (b - a < 3) continue;
+    const xs = Int32Array.from({ length: b - a }, (_, i) => a + i);
+    const line = robustLine(xs, map.subarray(a, b));
+    const at = (i: number) => line.intercept + line.slope * i;
+    let far = 0;
+    for (let i = a; i < b; i++) far = Math.max(far, Math.abs(map[i] - at(i)));
+    if (far > STRAIGHT) continue;
+    for (let i = a; i < b; i++) out[i] = Math.max(i > 0 ? out[i - 1] : 0, Math.min(nB - 1, Math.round(at(i))));
+  }
+  return { ...m, tm: { ...m.tm, bgFrameForFg: out } };
 }
 
 /** Rounds of the working-size pass at most. */
@@ -159,6 +198,19 @@ const SHIFT_SCALE = 0.015;
  * error moves slowly, a pair's pick by a frame is noise at 0.002.
  */
 const SHIFT_COST = 0.004;
+/**
+ * The reach of a search chained from the neighbouring bg frame's window, bg px and a fraction of
+ * scale: from one bg frame to the next the window moves by bg's own camera motion, mostly under a
+ * pixel, and its last two steps predict the next.
+ */
+const CHAIN_RADIUS = 1.5;
+const CHAIN_SCALE = 0.004;
+/** How far the tracked window may move between rounds (bg px, fraction of scale) for a sample's searches to stand. */
+const REUSE_PX = 1;
+const REUSE_SCALE = 0.005;
+
+/** The working-size searches of each sampled fg frame, by bg frame, and the window they started from. */
+type ShiftCache = Map<number, { p: Sample; at: Map<number, Sample & { score: number }> }>;
 
 /**
  * The map moved by what sampled pairs say at working size: each sampled fg frame against bg frames
@@ -166,7 +218,7 @@ const SHIFT_COST = 0.004;
  * over the samples (paying SHIFT_COST per frame of change), interpolated between them, the result
  * kept monotonic. The frame-by-frame detail of the map stays; only its offset moves.
  */
-function shiftAtWorkingSize(w: Work, m: Matched, keys: Keyframe[], fps: number, fixedScale: number | undefined): Matched {
+function shiftAtWorkingSize(w: Work, m: Matched, keys: Keyframe[], fps: number, fixedScale: number | undefined, searched: ShiftCache): Matched {
   const map = m.tm.bgFrameForFg;
   const nF = Math.min(map.length, w.fg.n);
   if (nF < 2) return m;
@@ -184,10 +236,43 @@ function shiftAtWorkingSize(w: Work, m: Matched, keys: Keyframe[], fps: number, 
     // From half size: the tracked window is a pixel or two off at most, and the scale (which a
     // camera's own zoom trades against time too) is found in steps of a pixel at fg's edge.
     const so = { k: w.k, cw: w.content.width, ch: w.content.height, radius: SHIFT_RADIUS, scaleRadius: SHIFT_SCALE, fixedScale, coarsest: 1 };
+    const chained = { ...so, radius: CHAIN_RADIUS, scaleRadius: CHAIN_SCALE };
+    let entry = searched.get(f);
+    if (!entry || Math.abs(entry.p.x - p.x) > REUSE_PX || Math.abs(entry.p.y - p.y) > REUSE_PX || Math.abs(entry.p.scale / p.scale - 1) > REUSE_SCALE) {
+      entry = { p, at: new Map() };
+      searched.set(f, entry);
+    }
+    const at = entry.at;
+    // The bg frame on the map searched widely around the tracked window; the others outward from
+    // it, each from where its two neighbours towards the map point (a round after the map moved
+    // keeps the searches it has and extends them the same way).
+    const fitAt = (j: number) => {
+      let hit = at.get(j);
+      if (hit) return hit.score;
+      let near: number | undefined;
+      for (const k of at.keys()) if (near === undefined || Math.abs(k - j) < Math.abs(near - j)) near = k;
+      const fr = { bg: pyr(j), fg: frameOf(w.fg, f) };
+      if (near === undefined) hit = searchNear(fr, p, so);
+      else {
+        const a = at.get(near)!;
+        const b = at.get(near - Math.sign(j - near));
+        const t = Math.abs(j - near);
+        const guess = b ? { f, x: a.x + (a.x - b.x) * t, y: a.y + (a.y - b.y) * t, scale: a.scale * (a.scale / b.scale) ** t } : { ...a, f };
+        hit = searchNear(fr, guess, chained);
+      }
+      at.set(j, hit);
+      return hit.score;
+    };
+    const order = [0, ...Array.from({ length: SHIFT }, (_, i) => i + 1), ...Array.from({ length: SHIFT }, (_, i) => -(i + 1))];
+    const scores = new Map<number, number>();
+    for (const o of order) {
+      const j = map[f] + o;
+      if (j >= 0 && j < w.bg.n) scores.set(o, fitAt(j));
+    }
     for (let d = 0; d < width; d++) {
       const j = map[f] + d - SHIFT;
       if (j < 0 || j >= w.bg.n) continue;
-      const here = 1 - searchNear({ bg: pyr(j), fg: frameOf(w.fg, f) }, p, so).score;
+      const here = 1 - scores.get(d - SHIFT)!;
       if (q === 0) {
         cost[d] = here;
         continue;
@@ -224,6 +309,12 @@ function shiftAtWorkingSize(w: Work, m: Matched, keys: Keyframe[], fps: number, 
   }
   return { ...m, tm: { ...m.tm, bgFrameForFg: out } };
 }
+
+/**
+ * Seconds either side over which a tracked scale is smoothed: a zoom, by hand or by a re-frame's
+ * keyframes, changes over seconds, while a pair's scale is noisy by half a per cent.
+ */
+const ZOOM_SECONDS = 1;
 
 /** Rounds of the frame-accurate pass, each on the window tracked on the last one's map. */
 const NEAR_ROUNDS = 3;
@@ -572,16 +663,36 @@ const CURVE_MIN = 5;
  * smooth over a second, a pair's measurement, traded against a bg frame's neighbours, is not. Not a
  * local line: a window led by hand turns, and a line through a turn cuts its corner by pixels.
  */
-export function smoothed<T extends Sample>(ps: T[], t: (p: T) => number, half: number): T[] {
-  return ps.map((p) => {
-    const near = ps.filter((q) => Math.abs(t(q) - t(p)) <= half);
-    if (near.length < 3) return p;
+export function smoothed<T extends Sample>(ps: T[], t: (p: T) => number, half: number, zoom?: Zoom): T[] {
+  const fitAt = (p: T, span: number, vs: ((q: T) => number)[]) => {
+    const near = ps.filter((q) => Math.abs(t(q) - t(p)) <= span);
+    if (near.length < 3) return vs.map((v) => v(p));
     const ts = near.map(t);
     // A parabola only with pairs on both sides: at an end it swings with the last pair's noise.
     const sides = Math.min(ts.filter((u) => u < t(p)).length, ts.filter((u) => u > t(p)).length);
-    const fit = (v: (q: T) => number) => polyAt(ts, near.map(v), t(p), near.length < CURVE_MIN || sides < 2 ? 1 : 2);
-    return { ...p, x: fit((q) => q.x), y: fit((q) => q.y), scale: fit((q) => q.scale) };
+    return vs.map((v) => polyAt(ts, near.map(v), t(p), near.length < CURVE_MIN || sides < 2 ? 1 : 2));
+  };
+  if (!zoom) {
+    return ps.map((p) => {
+      const [x, y, scale] = fitAt(p, half, [(q) => q.x, (q) => q.y, (q) => q.scale]);
+      return { ...p, x, y, scale };
+    });
+  }
+  // The window's centre over `half`, its scale over the longer zoom.half, the corner from both: a
+  // pair's scale and corner trade against each other about the centre (a window 0.5% too large
+  // and a pixel up fits about as well), the centre is what a pair pins down.
+  return ps.map((p) => {
+    const [cx, cy] = fitAt(p, half, [(q) => q.x + (q.scale * zoom.w) / 2, (q) => q.y + (q.scale * zoom.h) / 2]);
+    const [scale] = fitAt(p, zoom.half, [(q) => q.scale]);
+    return { ...p, x: cx - (scale * zoom.w) / 2, y: cy - (scale * zoom.h) / 2, scale };
   });
+}
+
+/** How the scale is smoothed apart from the position (smoothed): over `half` and about the centre of a w×h window (fg px). */
+interface Zoom {
+  half: number;
+  w: number;
+  h: number;
 }
 
 /** bg frames searched either side of the one the last pairs predict. */
@@ -674,7 +785,8 @@ function trackOnMap(
       total += s.score;
       count++;
     }
-    runs.push(smoothed(out, (p) => p.f, fps / 4).map(({ f, x, y, scale }) => ({ f, x, y, scale })));
+    const zoom = { half: fps * ZOOM_SECONDS, w: w.content.width, h: w.content.height };
+    runs.push(smoothed(out, (p) => p.f, fps / 4, zoom).map(({ f, x, y, scale }) => ({ f, x, y, scale })));
   }
   return { runs, score: count ? total / count : 0 };
 }
