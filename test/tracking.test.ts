@@ -23,12 +23,6 @@ import { derived, SAMPLE, tempDir } from './support/media';
 interface Case {
   name: string;
   spec: DeriveSpec;
-  /**
-   * Shares required where below the issue's 95% (not done yet, README "Moving placement"): of fg
-   * frames within one bg frame, and placed within 2 px.
-   */
-  within1?: number;
-  within2px?: number;
 }
 
 const cases: Case[] = [
@@ -42,13 +36,9 @@ const cases: Case[] = [
   },
   {
     // A phone re-frame: a 9:16 window led by hand after a subject, starting from rest, speeding up
-    // (to about 140 px/s), slowing, turning back twice (derive's smooth pan.path). Not done yet:
-    // measured 79% within one bg frame and 92% within 2 px (worst 3 px). Stretches are mapped two
-    // or three bg frames early with the window a pixel behind and 1% large: in this time-lapse the
-    // earlier frame, so cut, fits as well at working size as the right one (tried: a line moved by
-    // the offset all samples fit best mends this case but maps the horizontal pan two frames late).
-    within1: 0.75,
-    within2px: 0.9,
+    // (to about 140 px/s), slowing, turning back twice (derive's smooth pan.path). bg's own camera
+    // moves too, so frame by frame a bg frame or two away, cut a pixel aside, fits as well: only the
+    // map's line settles it (tracked.ts straightened).
     name: '9:16 re-frame (180x320) following a subject, 25 -> 24 fps, 0.6 s offset',
     spec: {
       crop: { x: 0, y: 0, width: 180, height: 320 },
@@ -153,9 +143,8 @@ describe('moving placement: tracked windows against ground truth', () => {
       t.diagnostic(`${JSON.stringify(s)} aligned in ${seconds.get(c.name)?.toFixed(0)} s, ${al.spatial.track?.keys.length} keyframes`);
       assert.equal(al.spatial.placement, 'tracked', `reported as tracked: ${msg}`);
       assert.equal(al.trust?.verdict, 'sure', msg);
-      const [bar, px] = [c.within1 ?? 0.95, c.within2px ?? 0.95];
-      assert.ok(s.within1 >= bar, `>= ${bar * 100}% of fg frames within one bg frame: ${msg}`);
-      assert.ok(s.within2px >= px, `placement within 2 px on >= ${px * 100}% of frames: ${msg}`);
+      assert.ok(s.within1 >= 0.95, `>= 95% of fg frames within one bg frame: ${msg}`);
+      assert.ok(s.within2px >= 0.95, `placement within 2 px on >= 95% of frames: ${msg}`);
     });
   }
 

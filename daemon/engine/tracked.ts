@@ -186,6 +186,11 @@ function straightened(m: Matched, nB: number): Matched {
   return { ...m, tm: { ...m.tm, bgFrameForFg: out } };
 }
 
+/**
+ * Sampled fg frames per second in the working-size pass: it moves the map's offset, which changes
+ * over seconds; the line (straightened) and the frame-accurate pass keep the detail.
+ */
+const SHIFT_SAMPLES_PER_SECOND = 4;
 /** Rounds of the working-size pass at most. */
 const SHIFT_ROUNDS = 3;
 /** bg frames either side of the map the working-size pass tries, and the window's reach there (bg px). */
@@ -222,7 +227,7 @@ function shiftAtWorkingSize(w: Work, m: Matched, keys: Keyframe[], fps: number, 
   const map = m.tm.bgFrameForFg;
   const nF = Math.min(map.length, w.fg.n);
   if (nF < 2) return m;
-  const step = Math.max(1, Math.round(fps / SAMPLES_PER_SECOND));
+  const step = Math.max(1, Math.round(fps / SHIFT_SAMPLES_PER_SECOND));
   const frames: number[] = [];
   for (let f = 0; f < nF; f += step) frames.push(f);
   if (frames[frames.length - 1] !== nF - 1) frames.push(nF - 1);
