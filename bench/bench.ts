@@ -173,6 +173,16 @@ async function main(): Promise<void> {
   console.log(
     `placement hypotheses: ${(a.timings.hypotheses ?? 0).toFixed(2)} s of the align's ${a.timings.total.toFixed(2)} s (the placement's mean frame similarity ${a.temporal.meanConfidence}; others are tried below ${pixelsKind.supported})`,
   );
+  // Moving placement's cost: the same pair with the window tracked (--placement tracked) against
+  // the fixed placement's align above; a fixed crop must come out where it is, every keyframe.
+  const trackedFile = path.join(DIR, 'alignment-tracked.json');
+  const tracked = await timed(step('align-tracked', bg, fg, trackedFile));
+  const at = JSON.parse(await fs.readFile(trackedFile, 'utf8')) as Alignment;
+  const drift = Math.max(...(at.spatial.track?.keys ?? []).map(([, x, y]) => Math.max(Math.abs(x - CROP.x), Math.abs(y - CROP.y))));
+  console.log(
+    `tracked placement (--placement tracked) on the same pair: ${f2(tracked.wall)} s wall, ${f2(tracked.cpu)} s CPU against fixed ${f2(ours.wall)} s, ${f2(ours.cpu)} s ` +
+      `(${f2(tracked.cpu / ours.cpu)}× the CPU); ${at.spatial.track?.keys.length ?? 0} keyframes, farthest ${f2(drift)} px from the crop`,
+  );
   console.log(decodesOf('align', alStats, bg, fg));
   console.log(decodesOf('compose', cStats, bg, fg));
 

@@ -1,6 +1,6 @@
 /**
  * One measured step of the bench, in its own process so its CPU time (with ffmpeg children) and
- * peak memory are its own: `node --import tsx bench/step.ts align|realign|compose BG FG OUT.json [RENDER.mp4]`.
+ * peak memory are its own: `node --import tsx bench/step.ts align|align-tracked|realign|compose BG FG OUT.json [RENDER.mp4]`.
  * Writes the alignment (align), a warm re-alignment's figures (realign), or reads the alignment
  * (compose); prints {seconds, peakMiB, maxRssMiB, decodes} as JSON, decodes being every ffmpeg decode the step
  * ran (daemon/media/decodestats.ts), labelled with the stage the progress callback last named.
@@ -20,8 +20,9 @@ async function main(): Promise<void> {
   const t = performance.now();
   countDecodes(true);
   const onProgress = (stage: string) => setDecodeStage(stage);
-  if (step === 'align') {
-    await fs.writeFile(json, JSON.stringify(await align(bg, fg, { onProgress })));
+  if (step === 'align' || step === 'align-tracked') {
+    // align-tracked: the window tracked over fg (--placement tracked) whatever the evidence says.
+    await fs.writeFile(json, JSON.stringify(await align(bg, fg, { onProgress, ...(step === 'align-tracked' ? { placement: 'tracked' as const } : {}) })));
   } else if (step === 'realign') {
     // As the daemon does while a project is edited: the first align fills the cache, the second
     // (another engine and window) is what the user waits for.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promises as fs } from 'node:fs';
-import { derive, type DeriveSpec } from '../daemon/media/derive';
+import { derive, pathWindow, type DeriveSpec } from '../daemon/media/derive';
 import { readFrames } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';
 import { SAMPLE, tempDir } from './support/media';
@@ -19,6 +19,25 @@ async function grey(file: string): Promise<{ frames: Uint8Array[]; width: number
 function mad(fg: Uint8Array, bg: Uint8Array, bgWidth: number, x: number, y: number, w: number, h: number): number {
   let sum = 0;
   for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) sum += Math.abs(fg[r * w + c] - bg[(y + r) * bgWidth + x + c]);
+  return sum / (w * h);
+}
+
+/** Mean absolute difference between fg's frame and bg's w×h window at fractional (x, y), bilinear. */
+function madAt(fg: Uint8Array, bg: Uint8Array, bw: number, bh: number, x: number, y: number, w: number, h: number): number {
+  let sum = 0;
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      const fx = Math.min(bw - 1, x + c);
+      const fy = Math.min(bh - 1, y + r);
+      const x0 = Math.min(bw - 2, Math.floor(fx));
+      const y0 = Math.min(bh - 2, Math.floor(fy));
+      const [ax, ay] = [fx - x0, fy - y0];
+      const p = y0 * bw + x0;
+      const top = bg[p] + (bg[p + 1] - bg[p]) * ax;
+      const bot = bg[p + bw] + (bg[p + bw + 1] - bg[p + bw]) * ax;
+      sum += Math.abs(fg[r * w + c] - (top + (bot - top) * ay));
+    }
+  }
   return sum / (w * h);
 }
 
@@ -58,4 +77,59 @@ describe('derive: fg frames are the bg pixels the truth says', () => {
       }
     });
   }
+
+  // A window following a path, as a hand-held re-frame does: it starts from rest, speeds up,
+  // slows down and turns back. The truth's placement of each frame must be exact.
+  it('a window that follows a smooth path: the truth is the window of every frame, the points are hit, and the pixels agree', async () => {
+    dir ||= await tempDir('derive');
+    const out = path.join(dir, 'path.mp4');
+    // At 25 fps the points fall on frames 0, 10, 20 and 29.
+    const spec: DeriveSpec = {
+      crop: { x: 0, y: 0, width: 160, height: 288 },
+      pan: { path: [[0, 40, 30], [0.4, 90.5, 60.25], [0.8, 70, 50], [1.16, 120, 20]], ease: 'smooth' },
+      offset: 0.6,
+      frames: 30,
+      crf: 10,
+    };
+    const truth = await derive(SAMPLE, out, spec);
+    const pl = truth.placements!;
+    assert.equal(pl.length, 30);
+    for (const [f, x, y] of [[0, 40, 30], [10, 90.5, 60.25], [20, 70, 50], [29, 120, 20]]) {
+      assert.ok(Math.abs(pl[f].x - x) < 1e-9 && Math.abs(pl[f].y - y) < 1e-9 && pl[f].scale === 1, `frame ${f} at its point: ${JSON.stringify(pl[f])}`);
+    }
+    assert.deepEqual([truth.x, truth.y, truth.scale], [40, 30, 1]);
+    // From rest: the first step is far shorter than the straight line's (50.5 px over 10 frames).
+    assert.ok(pl[1].x - pl[0].x < 2, `starts from rest: ${pl[1].x - pl[0].x}`);
+    // Speeds up and slows down: faster mid-way to the second point than near it, and turns back after it.
+    assert.ok(pl[6].x - pl[5].x > 2 * (pl[10].x - pl[9].x), `${pl[6].x - pl[5].x} then ${pl[10].x - pl[9].x}`);
+    assert.ok(pl[12].x < pl[11].x && pl[24].x > pl[23].x, 'turns back, then forward again');
+    const bg = await grey(SAMPLE);
+    const fg = await grey(out);
+    assert.equal(fg.frames.length, 30);
+    for (let i = 0; i < fg.frames.length; i += 3) {
+      const j = truth.bgFrameForFg[i];
+      const { x, y } = pl[i];
+      const right = madAt(fg.frames[i], bg.frames[j], bg.width, bg.height, x, y, 160, 288);
+      const shifted = madAt(fg.frames[i], bg.frames[j], bg.width, bg.height, x + 1.5, y - 1, 160, 288);
+      assert.ok(right < 2.5, `fg frame ${i} differs from bg frame ${j} at ${x.toFixed(2)},${y.toFixed(2)} by ${right.toFixed(2)} levels on average`);
+      assert.ok(right < shifted / 2, `fg frame ${i} fits bg 1.5,1 px off (${shifted.toFixed(2)}) about as well as at the truth (${right.toFixed(2)})`);
+    }
+  });
+
+  it('a path is checked: malformed points, and a window that leaves bg between its points', async () => {
+    const crop = { x: 0, y: 0, width: 100, height: 100 };
+    assert.throws(() => pathWindow(crop, { path: [] }, 25), /at least one/);
+    assert.throws(() => pathWindow(crop, { path: [[0, 1, 2], [0, 3, 4]] }, 25), /pan\.path\[1\].*t rising/);
+    assert.throws(() => pathWindow(crop, { path: [[0, 1, Number.NaN]] }, 25), /pan\.path\[0\]/);
+    assert.throws(() => pathWindow(crop, { path: [[0, 1, 2, -5]] }, 25), /sizes positive/);
+    // Linear: halfway between points at half time; held after the last.
+    const at = pathWindow(crop, { path: [[0, 10, 20], [1, 30, 40, 50, 60]] }, 10);
+    assert.deepEqual(at(5), { x: 20, y: 30, width: 75, height: 80 });
+    assert.deepEqual(at(20), { x: 30, y: 40, width: 50, height: 60 });
+    // Smooth, the window carried fast into its last point overshoots it past bg's edge (560 is
+    // the last corner a 160 px window fits 720 px at): derive refuses the frames outside bg.
+    dir ||= await tempDir('derive');
+    const spec: DeriveSpec = { crop: { x: 0, y: 0, width: 160, height: 160 }, pan: { path: [[0, 0, 0], [0.2, 500, 0], [0.4, 560, 0]], ease: 'smooth' }, frames: 12 };
+    await assert.rejects(derive(SAMPLE, path.join(dir, 'out.mp4'), spec), /fg frame \d+'s window .* is outside/);
+  });
 });

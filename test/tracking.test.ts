@@ -15,20 +15,14 @@ import { derived, SAMPLE, tempDir } from './support/media';
 
 /**
  * Moving placement (daemon/engine/tracked.ts): fg's window pans and zooms over bg. Ground truth from
- * derive's `pan.to` (the crop moves linearly, resampled to fg's size every frame): with default
- * settings the moving detection fires, the window is tracked jointly with the time map, and the
- * result is scored frame by frame: bg frame and placement.
+ * derive's `pan.to` and `pan.path` (the crop moves along a line or a path, resampled to fg's size
+ * every frame): with default settings the moving detection fires, the window is tracked jointly
+ * with the time map, and the result is scored frame by frame: bg frame and placement.
  */
 
 interface Case {
   name: string;
   spec: DeriveSpec;
-  /**
-   * Share of fg frames within one bg frame required, when below the issue's 95%: the zoom's first
-   * half second is mapped two bg frames early (its window, a pixel off there, fits the earlier frames
-   * as well). Not done yet; measured 94.1%.
-   */
-  within1?: number;
 }
 
 const cases: Case[] = [
@@ -39,7 +33,19 @@ const cases: Case[] = [
   {
     name: 'diagonal pan with a zoom 1.0 -> 0.7, 25 -> 30 fps, 0.8 s offset',
     spec: { crop: { x: 60, y: 40, width: 400, height: 240 }, pan: { to: { x: 300, y: 130, width: 280, height: 168 } }, fps: 30, offset: 0.8 },
-    within1: 0.93,
+  },
+  {
+    // A phone re-frame: a 9:16 window led by hand after a subject, starting from rest, speeding up
+    // (to about 140 px/s), slowing, turning back twice (derive's smooth pan.path). bg's own camera
+    // moves too, so frame by frame a bg frame or two away, cut a pixel aside, fits as well: only the
+    // map's line settles it (tracked.ts straightened).
+    name: '9:16 re-frame (180x320) following a subject, 25 -> 24 fps, 0.6 s offset',
+    spec: {
+      crop: { x: 0, y: 0, width: 180, height: 320 },
+      pan: { path: [[0, 60, 60], [1.2, 120, 50], [2.4, 260, 25], [3.4, 300, 45], [4.4, 240, 70], [5.6, 130, 55], [7.0, 180, 30]], ease: 'smooth' },
+      fps: 24,
+      offset: 0.6,
+    },
   },
 ];
 
@@ -110,9 +116,12 @@ function renderedShift(out: Uint8Array, ow: number, oh: number, fg: Uint8Array, 
 
 describe('moving placement: tracked windows against ground truth', () => {
   const aligned = new Map<string, Alignment>();
+  const seconds = new Map<string, number>();
   const alignedCase = async (c: Case) => {
     const { fg, truth } = await derived(SAMPLE, c.spec);
+    const t0 = performance.now();
     const al = aligned.get(c.name) ?? (await align(SAMPLE, fg, {}));
+    if (!aligned.has(c.name)) seconds.set(c.name, (performance.now() - t0) / 1000);
     aligned.set(c.name, al);
     return { fg, truth, al };
   };
@@ -126,14 +135,15 @@ describe('moving placement: tracked windows against ground truth', () => {
   });
 
   for (const c of cases) {
-    it(c.name, async () => {
+    it(c.name, async (t) => {
       const { truth, al } = await alignedCase(c);
       const s = trackScore(al, truth);
       const msg = `${JSON.stringify(s)} keys=${JSON.stringify(al.spatial.track?.keys)} trust=${JSON.stringify(al.trust?.reasons)}`;
+      // The README's figures.
+      t.diagnostic(`${JSON.stringify(s)} aligned in ${seconds.get(c.name)?.toFixed(0)} s, ${al.spatial.track?.keys.length} keyframes`);
       assert.equal(al.spatial.placement, 'tracked', `reported as tracked: ${msg}`);
       assert.equal(al.trust?.verdict, 'sure', msg);
-      const bar = c.within1 ?? 0.95;
-      assert.ok(s.within1 >= bar, `>= ${bar * 100}% of fg frames within one bg frame: ${msg}`);
+      assert.ok(s.within1 >= 0.95, `>= 95% of fg frames within one bg frame: ${msg}`);
       assert.ok(s.within2px >= 0.95, `placement within 2 px on >= 95% of frames: ${msg}`);
     });
   }

@@ -131,8 +131,195 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
     matched = await nearMap(w, matched, keys, ctx);
     if (sameMap(before, matched.tm.bgFrameForFg)) break;
   }
+  // 6. At working size, the window free: in a panning shot a bg frame or two early, cut a pixel
+  // to the side, fits fg's analysis frames as well as the right one (an analysis pixel is two bg
+  // pixels or more), and the window, tracked on that map, goes a pixel to that side with it. At
+  // working size the right pair fits better, each bg frame near the map searched at its own best
+  // window; the map is moved by what the pairs say, and the window tracked on it once more. Again
+  // while it moves (an offset at the edge of its reach may go on).
+  const searched: ShiftCache = new Map();
+  for (let it = 0; it < SHIFT_ROUNDS; it++) {
+    const shifted = shiftAtWorkingSize(w, matched, keys, fg.fps, fixedScale, searched);
+    if (sameMap(shifted.tm.bgFrameForFg, matched.tm.bgFrameForFg)) break;
+    matched = shifted;
+    t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), (f) => placementAt(keys, f), start, fixedScale, fg.fps);
+    keys = keyframesOf(t.runs, content.width, content.height, TRACK_TOLERANCE);
+  }
+  // 7. The map made its line where it strays from it by a few frames only (straightened), and the
+  // window tracked on that.
+  const straight = straightened(matched, w.bg.n);
+  if (!sameMap(straight.tm.bgFrameForFg, matched.tm.bgFrameForFg)) {
+    matched = straight;
+    t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), (f) => placementAt(keys, f), start, fixedScale, fg.fps);
+    keys = keyframesOf(t.runs, content.width, content.height, TRACK_TOLERANCE);
+  }
   return { matched, keys, score: t.score, tolerance: TRACK_TOLERANCE };
 }
+
+/** How far (bg frames) the map may stray from its line for the line to replace it (straightened). */
+const STRAIGHT = 4;
+
+/**
+ * The map made its line, stretch by stretch between cuts, where it strays from it by STRAIGHT bg
+ * frames at most. A window that moves over a scene whose own camera moves cannot be told from the
+ * same window a frame later and shifted by the camera's motion: frame by frame the map and the
+ * window trade errors (a wave of a frame or two, the window a pixel out with it), and only the
+ * line through the map, a time that runs at one speed, settles them. A map that departs further
+ * (a freeze, a change of speed) is left as it is.
+ */
+function straightened(m: Matched, nB: number): Matched {
+  const map = m.tm.bgFrameForFg;
+  const n = map.length;
+  const bounds = [0, ...(m.tm.cuts ?? []).map((c) => c.fg).filter((c) => c > 0 && c < n), n];
+  const out = new Int32Array(map);
+  for (let r = 0; r + 1 < bounds.length; r++) {
+    const [a, b] = [bounds[r], bounds[r + 1]];
+    if (b - a < 3) continue;
+    const xs = Int32Array.from({ length: b - a }, (_, i) => a + i);
+    const line = robustLine(xs, map.subarray(a, b));
+    const at = (i: number) => line.intercept + line.slope * i;
+    let far = 0;
+    for (let i = a; i < b; i++) far = Math.max(far, Math.abs(map[i] - at(i)));
+    if (far > STRAIGHT) continue;
+    for (let i = a; i < b; i++) out[i] = Math.max(i > 0 ? out[i - 1] : 0, Math.min(nB - 1, Math.round(at(i))));
+  }
+  return { ...m, tm: { ...m.tm, bgFrameForFg: out } };
+}
+
+/**
+ * Sampled fg frames per second in the working-size pass: it moves the map's offset, which changes
+ * over seconds; the line (straightened) and the frame-accurate pass keep the detail.
+ */
+const SHIFT_SAMPLES_PER_SECOND = 4;
+/** Rounds of the working-size pass at most. */
+const SHIFT_ROUNDS = 3;
+/** bg frames either side of the map the working-size pass tries, and the window's reach there (bg px). */
+const SHIFT = 3;
+const SHIFT_RADIUS = 3;
+/** How far the working-size pass lets the scale go from the tracked one, a fraction. */
+const SHIFT_SCALE = 0.015;
+/**
+ * What a change of shift between neighbouring samples costs (NCC units per bg frame): the map's
+ * error moves slowly, a pair's pick by a frame is noise at 0.002.
+ */
+const SHIFT_COST = 0.004;
+/**
+ * The reach of a search chained from the neighbouring bg frame's window, bg px and a fraction of
+ * scale: from one bg frame to the next the window moves by bg's own camera motion, mostly under a
+ * pixel, and its last two steps predict the next.
+ */
+const CHAIN_RADIUS = 1.5;
+const CHAIN_SCALE = 0.004;
+/** How far the tracked window may move between rounds (bg px, fraction of scale) for a sample's searches to stand. */
+const REUSE_PX = 1;
+const REUSE_SCALE = 0.005;
+
+/** The working-size searches of each sampled fg frame, by bg frame, and the window they started from. */
+type ShiftCache = Map<number, { p: Sample; at: Map<number, Sample & { score: number }> }>;
+
+/**
+ * The map moved by what sampled pairs say at working size: each sampled fg frame against bg frames
+ * map ± SHIFT, each at its own best window near the tracked one; the least-cost sequence of offsets
+ * over the samples (paying SHIFT_COST per frame of change), interpolated between them, the result
+ * kept monotonic. The frame-by-frame detail of the map stays; only its offset moves.
+ */
+function shiftAtWorkingSize(w: Work, m: Matched, keys: Keyframe[], fps: number, fixedScale: number | undefined, searched: ShiftCache): Matched {
+  const map = m.tm.bgFrameForFg;
+  const nF = Math.min(map.length, w.fg.n);
+  if (nF < 2) return m;
+  const step = Math.max(1, Math.round(fps / SHIFT_SAMPLES_PER_SECOND));
+  const frames: number[] = [];
+  for (let f = 0; f < nF; f += step) frames.push(f);
+  if (frames[frames.length - 1] !== nF - 1) frames.push(nF - 1);
+  const pyr = pyramids(w);
+  const width = 2 * SHIFT + 1;
+  const cost = new Float64Array(frames.length * width).fill(Infinity);
+  const from = new Int8Array(frames.length * width);
+  for (let q = 0; q < frames.length; q++) {
+    const f = frames[q];
+    const p = placementAt(keys, f);
+    // From half size: the tracked window is a pixel or two off at most, and the scale (which a
+    // camera's own zoom trades against time too) is found in steps of a pixel at fg's edge.
+    const so = { k: w.k, cw: w.content.width, ch: w.content.height, radius: SHIFT_RADIUS, scaleRadius: SHIFT_SCALE, fixedScale, coarsest: 1 };
+    const chained = { ...so, radius: CHAIN_RADIUS, scaleRadius: CHAIN_SCALE };
+    let entry = searched.get(f);
+    if (!entry || Math.abs(entry.p.x - p.x) > REUSE_PX || Math.abs(entry.p.y - p.y) > REUSE_PX || Math.abs(entry.p.scale / p.scale - 1) > REUSE_SCALE) {
+      entry = { p, at: new Map() };
+      searched.set(f, entry);
+    }
+    const at = entry.at;
+    // The bg frame on the map searched widely around the tracked window; the others outward from
+    // it, each from where its two neighbours towards the map point (a round after the map moved
+    // keeps the searches it has and extends them the same way).
+    const fitAt = (j: number) => {
+      let hit = at.get(j);
+      if (hit) return hit.score;
+      let near: number | undefined;
+      for (const k of at.keys()) if (near === undefined || Math.abs(k - j) < Math.abs(near - j)) near = k;
+      const fr = { bg: pyr(j), fg: frameOf(w.fg, f) };
+      if (near === undefined) hit = searchNear(fr, p, so);
+      else {
+        const a = at.get(near)!;
+        const b = at.get(near - Math.sign(j - near));
+        const t = Math.abs(j - near);
+        const guess = b ? { f, x: a.x + (a.x - b.x) * t, y: a.y + (a.y - b.y) * t, scale: a.scale * (a.scale / b.scale) ** t } : { ...a, f };
+        hit = searchNear(fr, guess, chained);
+      }
+      at.set(j, hit);
+      return hit.score;
+    };
+    const order = [0, ...Array.from({ length: SHIFT }, (_, i) => i + 1), ...Array.from({ length: SHIFT }, (_, i) => -(i + 1))];
+    const scores = new Map<number, number>();
+    for (const o of order) {
+      const j = map[f] + o;
+      if (j >= 0 && j < w.bg.n) scores.set(o, fitAt(j));
+    }
+    for (let d = 0; d < width; d++) {
+      const j = map[f] + d - SHIFT;
+      if (j < 0 || j >= w.bg.n) continue;
+      const here = 1 - scores.get(d - SHIFT)!;
+      if (q === 0) {
+        cost[d] = here;
+        continue;
+      }
+      let best = Infinity;
+      for (let e = 0; e < width; e++) {
+        const c = cost[(q - 1) * width + e] + SHIFT_COST * Math.abs(d - e);
+        if (c < best) {
+          best = c;
+          from[q * width + d] = e;
+        }
+      }
+      cost[q * width + d] = best + here;
+    }
+  }
+  let d = 0;
+  const last = (frames.length - 1) * width;
+  for (let e = 1; e < width; e++) if (cost[last + e] < cost[last + d]) d = e;
+  if (cost[last + d] === Infinity) return m;
+  const shifts = new Float64Array(frames.length);
+  for (let q = frames.length - 1; q >= 0; q--) {
+    shifts[q] = d - SHIFT;
+    if (q > 0) d = from[q * width + d];
+  }
+  const out = new Int32Array(map);
+  let q = 0;
+  for (let f = 0; f < nF; f++) {
+    while (q + 1 < frames.length && frames[q + 1] <= f) q++;
+    const a = frames[q];
+    const b = frames[Math.min(frames.length - 1, q + 1)];
+    const sh = b > a ? shifts[q] + ((shifts[Math.min(frames.length - 1, q + 1)] - shifts[q]) * (f - a)) / (b - a) : shifts[q];
+    out[f] = Math.max(0, Math.min(w.bg.n - 1, map[f] + Math.round(sh)));
+    if (f > 0 && out[f] < out[f - 1]) out[f] = out[f - 1];
+  }
+  return { ...m, tm: { ...m.tm, bgFrameForFg: out } };
+}
+
+/**
+ * Seconds either side over which a tracked scale is smoothed: a zoom, by hand or by a re-frame's
+ * keyframes, changes over seconds, while a pair's scale is noisy by half a per cent.
+ */
+const ZOOM_SECONDS = 1;
 
 /** Rounds of the frame-accurate pass, each on the window tracked on the last one's map. */
 const NEAR_ROUNDS = 3;
@@ -298,28 +485,41 @@ function trackJointly(
   const frames: number[] = [];
   for (let f = 0; f < nF; f += step) frames.push(f);
   if (frames[frames.length - 1] !== nF - 1) frames.push(nF - 1);
-  // The seed: the sample whose neighbourhood the first map matched best.
-  let seed = 0;
-  let bestC = -Infinity;
-  for (let q = 0; q < frames.length; q++) {
-    let c = 0;
-    let n = 0;
-    for (let f = Math.max(0, frames[q] - step); f <= Math.min(nF - 1, frames[q] + step); f++, n++) c += confidence[f];
-    if (c / n > bestC) {
-      bestC = c / n;
-      seed = q;
-    }
-  }
   const pyr = pyramids(w);
   const so = { k: w.k, cw: w.content.width, ch: w.content.height, fixedScale };
   const fgAt = (f: number) => frameOf(w.fg, f);
+  // The seed: where time is surest. The first map was made for a fixed placement and may be a
+  // second off anywhere, and its confidence is highest where bg's frames look alike (a slow shot),
+  // where time is least sure. So a few candidates (the best-matched sample of each stretch of fg)
+  // are each searched over a second of bg frames either side of the first map, the window found
+  // over the whole of each bg frame, and the seed is the one whose best bg frame stands out most
+  // from those a few frames away.
+  let seed = 0;
+  let seedJ = map[0];
+  let sharpest = -Infinity;
+  const reach = Math.max(SEED_PEAK + 2, Math.round(bgFps));
+  for (const q of seedCandidates(frames, confidence, step, nF)) {
+    const f = frames[q];
+    const scores: { j: number; score: number }[] = [];
+    for (let j = clampJ(w, map[f] - reach); j <= clampJ(w, map[f] + reach); j += 2) {
+      const hit = searchNear({ bg: pyr(j), fg: fgAt(f) }, whole(w, j, f, start, fixedScale), { ...so, radius: RADIUS, scaleRadius: 0.1, finest: 1 });
+      scores.push({ j, score: hit.score });
+    }
+    const top = scores.reduce((a, b) => (b.score > a.score ? b : a));
+    const away = Math.max(-1, ...scores.filter((c) => Math.abs(c.j - top.j) > SEED_PEAK).map((c) => c.score));
+    if (top.score - away > sharpest) {
+      sharpest = top.score - away;
+      seed = q;
+      seedJ = top.j;
+    }
+  }
   const out: Found[] = new Array(frames.length);
   {
     const f = frames[seed];
-    const guess = whole(w, map[f], f, start, fixedScale);
+    const guess = whole(w, seedJ, f, start, fixedScale);
     let best: Found | undefined;
     for (let d = -3; d <= 3; d++) {
-      const j = clampJ(w, map[f] + d);
+      const j = clampJ(w, seedJ + d);
       const hit = searchNear({ bg: pyr(j), fg: fgAt(f) }, best ?? guess, { ...so, radius: best ? RADIUS / 2 : RADIUS, scaleRadius: best ? SCALE_RADIUS : 0.1 });
       if (!best || hit.score > best.score) best = { ...hit, j };
     }
@@ -330,14 +530,17 @@ function trackJointly(
     for (let q = seed + dir; q >= 0 && q < frames.length; q += dir) {
       const f = frames[q];
       const p1 = out[q - dir];
-      // Where the last second of pairs points (a line through them), in space and in time: one
-      // pair's pick is noisy where neighbouring bg frames look alike, a line through many is not.
+      // Where the last second of pairs points, in space and in time: one pair's pick is noisy where
+      // neighbouring bg frames look alike, a fit through many is not. In space a parabola: a window
+      // led by hand speeds up and slows down, and a line through the last second lags it by pixels,
+      // which the pick below would make up for with the wrong bg frame (in a panning shot a bg frame
+      // a little earlier, cut a little to the side, looks much like fg).
       const recent: Found[] = [];
       for (let r = q - dir; r >= 0 && r < frames.length && out[r] && Math.abs(out[r].f - f) <= fps; r -= dir) recent.push(out[r]);
-      const line = (v: (p: Found) => number) => lineAt(recent, v, f);
-      const guess: Sample = recent.length >= 3 ? { f, x: line((p) => p.x), y: line((p) => p.y), scale: line((p) => p.scale) } : { ...p1, f };
+      const curve = (v: (p: Found) => number) => curveAt(recent, v, f);
+      const guess: Sample = recent.length >= 3 ? { f, x: curve((p) => p.x), y: curve((p) => p.y), scale: curve((p) => p.scale) } : { ...p1, f };
       const seen = out.filter(Boolean);
-      const jGuess = seen.length >= 4 ? lineAt(seen, (p) => p.j, f) : p1.j + (f - p1.f) * nominal;
+      const jGuess = timeAt(seen, f, nominal, fps);
       // A quick look at half size in each bg frame near the predicted one, then the best one fully.
       let pick = { j: clampJ(w, Math.round(jGuess)), score: -2, at: guess };
       for (let d = -TIME_REACH; d <= TIME_REACH; d++) {
@@ -355,53 +558,146 @@ function trackJointly(
   return out;
 }
 
-/** The least-squares line through pairs' values v (over their fg frames), at fg frame f. */
-function lineAt(ps: Found[], v: (p: Found) => number, f: number): number {
-  const n = ps.length;
-  let sf = 0;
-  let sv = 0;
-  for (const p of ps) {
-    sf += p.f;
-    sv += v(p);
+/** Seed candidates: one per stretch of fg. */
+const SEEDS = 4;
+/** bg frames either side of a seed's best one that still count as its peak. */
+const SEED_PEAK = 4;
+
+/** The samples (indices into `frames`) the first map matched best, one in each of SEEDS stretches of fg. */
+function seedCandidates(frames: number[], confidence: ArrayLike<number>, step: number, nF: number): number[] {
+  const around = (q: number) => {
+    let c = 0;
+    let n = 0;
+    for (let f = Math.max(0, frames[q] - step); f <= Math.min(nF - 1, frames[q] + step); f++, n++) c += confidence[f];
+    return c / Math.max(1, n);
+  };
+  const out: number[] = [];
+  for (let s = 0; s < SEEDS; s++) {
+    const a = Math.floor((s * frames.length) / SEEDS);
+    const b = Math.floor(((s + 1) * frames.length) / SEEDS);
+    let best = -1;
+    for (let q = a; q < b; q++) if (best < 0 || around(q) > around(best)) best = q;
+    if (best >= 0) out.push(best);
   }
-  const mf = sf / n;
-  const mv = sv / n;
-  let sff = 0;
-  let sfv = 0;
-  for (const p of ps) {
-    sff += (p.f - mf) ** 2;
-    sfv += (p.f - mf) * (v(p) - mv);
-  }
-  return sff > 0 ? mv + (sfv / sff) * (f - mf) : mv;
+  return out;
 }
 
 /**
- * Samples smoothed by a local line over `half` either side (in t): the window's motion is smooth
- * over a second, a pair's measurement, traded against a bg frame's neighbours, is not.
+ * The bg frame the pairs so far point to at fg frame f: the least-squares line through them, its
+ * slope drawn towards the nominal rate (bg fps / fg fps) as if two seconds of pairs had run at it.
+ * Pairs over a fraction of a second (the first few from the seed) pick their frames a frame or so
+ * apart where neighbouring bg frames look alike, and a free line through them can point anywhere:
+ * the map then runs away over a slow shot, frame by frame, each pick near the last bad guess.
  */
-export function smoothed<T extends Sample>(ps: T[], t: (p: T) => number, half: number): T[] {
+function timeAt(ps: Found[], f: number, nominal: number, fps: number): number {
+  const n = ps.length;
+  const mf = ps.reduce((a, p) => a + p.f, 0) / n;
+  const mj = ps.reduce((a, p) => a + p.j, 0) / n;
+  let sff = 0;
+  let sfj = 0;
+  for (const p of ps) {
+    sff += (p.f - mf) ** 2;
+    sfj += (p.f - mf) * (p.j - mj);
+  }
+  const prior = (n * (PRIOR_SECONDS * fps) ** 2) / 12;
+  return mj + ((sfj + prior * nominal) / (sff + prior)) * (f - mf);
+}
+
+/** Seconds of pairs at the nominal rate the time line starts from (timeAt). */
+const PRIOR_SECONDS = 2;
+
+/**
+ * The least-squares parabola through pairs' values v (over their fg frames) at fg frame f; the line
+ * where there are too few pairs for a parabola to be steadier than the noise (CURVE_MIN).
+ */
+function curveAt(ps: Found[], v: (p: Found) => number, f: number): number {
+  return polyAt(
+    ps.map((p) => p.f),
+    ps.map(v),
+    f,
+    ps.length < CURVE_MIN ? 1 : 2,
+  );
+}
+
+/**
+ * The least-squares polynomial of `degree` (1 or 2) through (t, v), at `at`; a lower degree where the
+ * points do not fix this one (all at one t, or two), the mean where they fix no line.
+ */
+export function polyAt(t: ArrayLike<number>, v: ArrayLike<number>, at: number, degree: 1 | 2): number {
+  const n = t.length;
+  let mt = 0;
+  for (let k = 0; k < n; k++) mt += t[k];
+  mt /= n;
+  // Normal equations over t - mt (well conditioned over a second of frames).
+  const d = degree + 1;
+  const m = new Float64Array(2 * d - 1);
+  const r = new Float64Array(d);
+  for (let k = 0; k < n; k++) {
+    const x = t[k] - mt;
+    let p = 1;
+    for (let e = 0; e < 2 * d - 1; e++, p *= x) {
+      m[e] += p;
+      if (e < d) r[e] += p * v[k];
+    }
+  }
+  const a = Array.from({ length: d }, (_, i) => [...Array.from({ length: d }, (_, j) => m[i + j]), r[i]]);
+  for (let c = 0; c < d; c++) {
+    const piv = a[c][c];
+    if (!(Math.abs(piv) > 1e-9 * Math.max(1, m[0] * m[2 * c]))) return degree === 2 ? polyAt(t, v, at, 1) : r[0] / Math.max(1, m[0]);
+    for (let k = c + 1; k < d; k++) {
+      const g = a[k][c] / piv;
+      for (let e = c; e <= d; e++) a[k][e] -= g * a[c][e];
+    }
+  }
+  const coef = new Float64Array(d);
+  for (let c = d - 1; c >= 0; c--) {
+    let sum = a[c][d];
+    for (let e = c + 1; e < d; e++) sum -= a[c][e] * coef[e];
+    coef[c] = sum / a[c][c];
+  }
+  let out = 0;
+  for (let c = d - 1; c >= 0; c--) out = out * (at - mt) + coef[c];
+  return out;
+}
+
+/** Pairs a parabola is fitted through at least (fewer: a line). */
+const CURVE_MIN = 5;
+
+/**
+ * Samples smoothed by a local parabola over `half` either side (in t): the window's motion is
+ * smooth over a second, a pair's measurement, traded against a bg frame's neighbours, is not. Not a
+ * local line: a window led by hand turns, and a line through a turn cuts its corner by pixels.
+ */
+export function smoothed<T extends Sample>(ps: T[], t: (p: T) => number, half: number, zoom?: Zoom): T[] {
+  const fitAt = (p: T, span: number, vs: ((q: T) => number)[]) => {
+    const near = ps.filter((q) => Math.abs(t(q) - t(p)) <= span);
+    if (near.length < 3) return vs.map((v) => v(p));
+    const ts = near.map(t);
+    // A parabola only with pairs on both sides: at an end it swings with the last pair's noise.
+    const sides = Math.min(ts.filter((u) => u < t(p)).length, ts.filter((u) => u > t(p)).length);
+    return vs.map((v) => polyAt(ts, near.map(v), t(p), near.length < CURVE_MIN || sides < 2 ? 1 : 2));
+  };
+  if (!zoom) {
+    return ps.map((p) => {
+      const [x, y, scale] = fitAt(p, half, [(q) => q.x, (q) => q.y, (q) => q.scale]);
+      return { ...p, x, y, scale };
+    });
+  }
+  // The window's centre over `half`, its scale over the longer zoom.half, the corner from both: a
+  // pair's scale and corner trade against each other about the centre (a window 0.5% too large
+  // and a pixel up fits about as well), the centre is what a pair pins down.
   return ps.map((p) => {
-    const near = ps.filter((q) => Math.abs(t(q) - t(p)) <= half);
-    if (near.length < 3) return p;
-    const fit = (v: (q: T) => number) => {
-      let st = 0;
-      let sv = 0;
-      for (const q of near) {
-        st += t(q);
-        sv += v(q);
-      }
-      const mt = st / near.length;
-      const mv = sv / near.length;
-      let stt = 0;
-      let stv = 0;
-      for (const q of near) {
-        stt += (t(q) - mt) ** 2;
-        stv += (t(q) - mt) * (v(q) - mv);
-      }
-      return stt > 0 ? mv + (stv / stt) * (t(p) - mt) : mv;
-    };
-    return { ...p, x: fit((q) => q.x), y: fit((q) => q.y), scale: fit((q) => q.scale) };
+    const [cx, cy] = fitAt(p, half, [(q) => q.x + (q.scale * zoom.w) / 2, (q) => q.y + (q.scale * zoom.h) / 2]);
+    const [scale] = fitAt(p, zoom.half, [(q) => q.scale]);
+    return { ...p, x: cx - (scale * zoom.w) / 2, y: cy - (scale * zoom.h) / 2, scale };
   });
+}
+
+/** How the scale is smoothed apart from the position (smoothed): over `half` and about the centre of a w×h window (fg px). */
+interface Zoom {
+  half: number;
+  w: number;
+  h: number;
 }
 
 /** bg frames searched either side of the one the last pairs predict. */
@@ -494,7 +790,8 @@ function trackOnMap(
       total += s.score;
       count++;
     }
-    runs.push(smoothed(out, (p) => p.f, fps / 4).map(({ f, x, y, scale }) => ({ f, x, y, scale })));
+    const zoom = { half: fps * ZOOM_SECONDS, w: w.content.width, h: w.content.height };
+    runs.push(smoothed(out, (p) => p.f, fps / 4, zoom).map(({ f, x, y, scale }) => ({ f, x, y, scale })));
   }
   return { runs, score: count ? total / count : 0 };
 }

@@ -49,8 +49,10 @@ export interface DeriveSpec {
    * fg second from `crop`'s (cut by ffmpeg, whole pixels); the truth's x, y are where it starts.
    * `{to}`: the crop moves (and resizes: a zoom) linearly from `crop` at fg's first frame to `to`
    * at its last, resampled to fg's size every frame; the truth then has each frame's placement.
+   * `{path}`: the window follows a path, as a camera operator following a subject does (speeding
+   * up, slowing down, turning back): see PanPath. Resampled per frame like `to`.
    */
-  pan?: { dx: number; dy: number } | { to: { x: number; y: number; width?: number; height?: number } };
+  pan?: { dx: number; dy: number } | { to: { x: number; y: number; width?: number; height?: number } } | PanPath;
   /**
    * Burnt-in graphics bg does not have: a running timecode box (bottom left, its digits change every
    * frame) and a station logo (top right), drawn into fg's picture.
@@ -61,6 +63,20 @@ export interface DeriveSpec {
   /** Carry bg's sound over, from `offset`, sped up by `speed` (not with `segments`). */
   audio?: boolean;
   crf?: number;
+}
+
+/**
+ * A window that follows a path: `[t, x, y, width?, height?]` points, t in fg seconds from fg's first
+ * frame (fg frame i at i / fps), x, y the window's corner in bg pixels, width and height its size
+ * (default: `crop`'s; `crop` gives nothing else here). Before the first point and after the last the
+ * window holds still. `ease` 'linear' (default): straight at constant speed between points;
+ * 'smooth': a cubic through the points (Catmull-Rom on their times, at rest at the first and last),
+ * so the window speeds up and slows down as a hand-operated re-frame does. Every frame's window must
+ * lie inside bg (a smooth path can overshoot its points).
+ */
+export interface PanPath {
+  path: [t: number, x: number, y: number, width?: number, height?: number][];
+  ease?: 'linear' | 'smooth';
 }
 
 export interface DeriveTruth {
@@ -97,10 +113,13 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
   if (n < 2) throw new VidkompyError('BAD_ARGS', `${bgFile}: too short for offset ${spec.offset ?? 0}s at speed ${speed}`);
   const bars = { top: 0, bottom: 0, left: 0, right: 0, ...spec.bars };
   const g = spec.grade;
-  const moving = spec.pan && 'to' in spec.pan ? windowAt(crop, spec.pan.to, n) : undefined;
-  const end = moving?.(n - 1);
-  if (end && (end.x < 0 || end.y < 0 || end.x + end.width > bg.width || end.y + end.height > bg.height || end.width < 1 || end.height < 1)) {
-    throw new VidkompyError('BAD_ARGS', `pan to ${JSON.stringify(end)} is outside ${bgFile} (${bg.width}x${bg.height})`);
+  const moving = !spec.pan || 'dx' in spec.pan ? undefined : 'to' in spec.pan ? windowAt(crop, spec.pan.to, n) : pathWindow(crop, spec.pan, fps);
+  // Every frame's window: a path can leave bg between its points.
+  for (let i = 0; moving && i < n; i++) {
+    const r = moving(i);
+    if (!(r.x >= 0 && r.y >= 0 && r.x + r.width <= bg.width && r.y + r.height <= bg.height && r.width >= 1 && r.height >= 1)) {
+      throw new VidkompyError('BAD_ARGS', `pan: fg frame ${i}'s window ${JSON.stringify(r)} is outside ${bgFile} (${bg.width}x${bg.height})`);
+    }
   }
   // A fixed crop is cut in the decoder, after the same conversion to RGB (so the pixels are those
   // the encoder would have cut, bit for bit): a 960x540 crop of a 1080p bg then pipes a quarter of
@@ -194,7 +213,6 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
     dropTemp(temp);
     throw e;
   }
-  const s = crop.width / size.width;
   const placements = moving
     ? map.map((_, i) => {
         const w = moving(i);
@@ -202,12 +220,11 @@ export async function derive(bgFile: string, out: string, spec: DeriveSpec, sign
         return { x: w.x - bars.left * k, y: w.y - bars.top * k, scale: k };
       })
     : undefined;
+  const s = crop.width / size.width;
   return {
     bgFrameForFg: map,
     bgTimeForFg: times,
-    x: crop.x - bars.left * s,
-    y: crop.y - bars.top * s,
-    scale: s,
+    ...(placements ? placements[0] : { x: crop.x - bars.left * s, y: crop.y - bars.top * s, scale: s }),
     fps,
     width: size.width + bars.left + bars.right,
     height: size.height + bars.top + bars.bottom,
@@ -222,6 +239,49 @@ function windowAt(from: Rect, to: { x: number; y: number; width?: number; height
     const t = n > 1 ? i / (n - 1) : 0;
     const lerp = (a: number, b: number) => a + (b - a) * t;
     return { x: lerp(from.x, end.x), y: lerp(from.y, end.y), width: lerp(from.width, end.width), height: lerp(from.height, end.height) };
+  };
+}
+
+/**
+ * The window of a `pan.path` at fg frame i (fg time i / fps): between the points around that time,
+ * straight or on a cubic (see PanPath), held before the first point and after the last.
+ */
+export function pathWindow(crop: Rect, pan: PanPath, fps: number): (i: number) => Rect {
+  const pts = pan.path;
+  if (!Array.isArray(pts) || !pts.length) throw new VidkompyError('BAD_ARGS', 'pan.path needs at least one [t, x, y, width?, height?] point');
+  const rows = pts.map((p, k) => {
+    const ok = Array.isArray(p) && p.length >= 3 && p.length <= 5 && p.every((v) => typeof v === 'number' && Number.isFinite(v));
+    if (!ok || (k > 0 && !(p[0] > pts[k - 1][0])) || !((p[3] ?? 1) > 0) || !((p[4] ?? 1) > 0)) {
+      throw new VidkompyError('BAD_ARGS', `pan.path[${k}] ${JSON.stringify(p)}: want [t, x, y, width?, height?], finite numbers, t rising, sizes positive`);
+    }
+    return { t: p[0], v: [p[1], p[2], p[3] ?? crop.width, p[4] ?? crop.height] };
+  });
+  const ease = pan.ease ?? 'linear';
+  if (ease !== 'linear' && ease !== 'smooth') throw new VidkompyError('BAD_ARGS', `pan.ease ${JSON.stringify(ease)}: want 'linear' or 'smooth'`);
+  // Velocity at each point (per second): the slope between its neighbours, zero at the ends.
+  const vel = rows.map((r, k) =>
+    k === 0 || k === rows.length - 1 ? [0, 0, 0, 0] : r.v.map((_, c) => (rows[k + 1].v[c] - rows[k - 1].v[c]) / (rows[k + 1].t - rows[k - 1].t)),
+  );
+  return (i) => {
+    const t = i / fps;
+    let k = 0;
+    while (k + 1 < rows.length && rows[k + 1].t <= t) k++;
+    const a = rows[k];
+    const b = rows[k + 1];
+    let v = a.v;
+    if (b && t > a.t) {
+      const h = b.t - a.t;
+      const u = (t - a.t) / h;
+      // Cubic Hermite between a and b: through both, with their velocities.
+      v =
+        ease === 'linear'
+          ? a.v.map((x, c) => x + (b.v[c] - x) * u)
+          : a.v.map((x, c) => {
+              const [h00, h10, h01, h11] = [2 * u ** 3 - 3 * u ** 2 + 1, u ** 3 - 2 * u ** 2 + u, -2 * u ** 3 + 3 * u ** 2, u ** 3 - u ** 2];
+              return h00 * x + h10 * h * vel[k][c] + h01 * b.v[c] + h11 * h * vel[k + 1][c];
+            });
+    }
+    return { x: v[0], y: v[1], width: v[2], height: v[3] };
   };
 }
 

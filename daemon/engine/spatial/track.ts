@@ -109,6 +109,11 @@ export interface SearchOptions {
   fixedScale?: number;
   /** The finest pyramid level searched (0: working size; 1: a quick look at half of it). */
   finest?: number;
+  /**
+   * The coarsest level searched (default: the top). Lower where the prediction is good to a pixel or
+   * two: at a quarter of working size a scale step is a few per cent and the climb may leave the basin.
+   */
+  coarsest?: number;
 }
 
 /** The best placement of fg's content near `p` (content corner, bg px) in one pair, with its NCC as `score`. */
@@ -117,7 +122,8 @@ export function searchNear(fr: TrackFrame, p: Sample, o: SearchOptions): Sample 
   let cur: { x: number; y: number; scale: number; v?: number } = { x: p.x, y: p.y, scale: o.fixedScale ?? p.scale };
   let best = -2;
   const finest = Math.min(levels - 1, o.finest ?? 0);
-  for (let l = levels - 1; l >= finest; l--) {
+  const coarse = Math.max(finest, Math.min(levels - 1, o.coarsest ?? levels - 1));
+  for (let l = coarse; l >= finest; l--) {
     const bg = fr.bg[l];
     const k = o.k / 2 ** l;
     const tw = Math.max(4, Math.round(o.cw * cur.scale * k));
@@ -125,9 +131,9 @@ export function searchNear(fr: TrackFrame, p: Sample, o: SearchOptions): Sample 
     const t = templateOf(fr.fg, tw, th, o.cw);
     // Steps of one level pixel; the coarsest level covers the radius, finer ones its neighbours.
     const step = 1 / k;
-    const reach = l === levels - 1 ? Math.max(1, Math.ceil(o.radius * k)) : 1;
+    const reach = l === coarse ? Math.max(1, Math.ceil(o.radius * k)) : 1;
     const sStep = o.fixedScale !== undefined ? 0 : Math.max(0.002, 1 / (o.cw * cur.scale * k));
-    const sReach = o.fixedScale !== undefined ? 0 : l === levels - 1 ? Math.max(1, Math.ceil(o.scaleRadius / sStep)) : 1;
+    const sReach = o.fixedScale !== undefined ? 0 : l === coarse ? Math.max(1, Math.ceil(o.scaleRadius / sStep)) : 1;
     const score = (x: number, y: number, s: number) => nccAt(bg, t, x, y, s, k);
     let top = { ...cur, v: -2 };
     for (let si = -sReach; si <= sReach; si++) {
