@@ -148,9 +148,9 @@ export async function trackPlacement(ctx: AlignContext, first: Matched, start: P
   // 7. The map made its line where it strays from it by a few frames only (straightened), and the
   // window tracked on that.
   const straight = straightened(matched, w.bg.n);
-  if (!sameMap(straight.tm.bgFrameForFg, matched.tm.bgFrameForFg)) {
+  if (!sameMap(straight.tm.bgFrameForFg, matched.tm.bgFrameForFg) || w.k < FINE_WORK) {
     matched = straight;
-    t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), (f) => placementAt(keys, f), start, fixedScale, fg.fps);
+    t = trackOnMap(w, matched.tm.bgFrameForFg, cuts(matched), (f) => placementAt(keys, f), start, fixedScale, fg.fps, true);
     keys = keyframesOf(t.runs, content.width, content.height, TRACK_TOLERANCE);
   }
   return { matched, keys, score: t.score, tolerance: TRACK_TOLERANCE };
@@ -320,6 +320,13 @@ function shiftAtWorkingSize(w: Work, m: Matched, keys: Keyframe[], fps: number, 
  * keyframes, changes over seconds, while a pair's scale is noisy by half a per cent.
  */
 const ZOOM_SECONDS = 1;
+/**
+ * Working pixels per bg pixel from which the scale is smoothed so in every round, not only the last
+ * (trackOnMap's `final`). Each round's window is the next one's prior: where a working pixel is
+ * several bg pixels (a long 1080p fg), a window held about its centre through rounds walked away
+ * with a moving subject (80-94 px on the bench pair with --placement tracked, against 6 px so).
+ */
+const FINE_WORK = 0.5;
 
 /** Rounds of the frame-accurate pass, each on the window tracked on the last one's map. */
 const NEAR_ROUNDS = 3;
@@ -740,6 +747,7 @@ function trackOnMap(
   start: Placement,
   fixedScale: number | undefined,
   fps: number,
+  final = false,
 ): { runs: Sample[][]; score: number } {
   const nF = Math.min(map.length, w.fg.n);
   const step = Math.max(1, Math.round(fps / SAMPLES_PER_SECOND));
@@ -790,7 +798,7 @@ function trackOnMap(
       total += s.score;
       count++;
     }
-    const zoom = { half: fps * ZOOM_SECONDS, w: w.content.width, h: w.content.height };
+    const zoom = final || w.k >= FINE_WORK ? { half: fps * ZOOM_SECONDS, w: w.content.width, h: w.content.height } : undefined;
     runs.push(smoothed(out, (p) => p.f, fps / 4, zoom).map(({ f, x, y, scale }) => ({ f, x, y, scale })));
   }
   return { runs, score: count ? total / count : 0 };
