@@ -165,9 +165,8 @@ export function judge(s: TrustSignals): Trust {
   const alike = (s.altFrom ?? []).filter((_, k) => s.altMargins![k] >= SAME_FIT * s.margin!);
   const places = moving && s.from !== undefined ? [s.from, ...alike].map((t) => round(t, 2)) : [];
   if (moving && temporal < 0.8) reasons.push(`another stretch of bg fits fg's frames ${ratio >= SAME_FIT ? 'about as well' : 'nearly as well'}`);
-  // Plausibility: a speed near the nominal one (±25% is what the temporal search itself assumes).
   const speed = s.speed ?? 1;
-  const plausible = speed < 1 ? clamp((speed - 0.6) / 0.2) : clamp((1.6 - speed) / 0.35);
+  const plausible = plausibleSpeed(speed);
   if (plausible < 1) reasons.push(`the fitted speed ${speed.toFixed(3)}× is implausible`);
   const pile = s.pile > 0.1;
   if (pile) reasons.push(`${Math.round(s.pile * 100)}% of fg's frames pile up on bg's first or last frame: bg looks shorter than fg`);
@@ -223,4 +222,12 @@ export function judge(s: TrustSignals): Trust {
     ...(problem ? { problem } : {}),
     ...(problem === 'ambiguous' ? { places: places.sort((a, b) => a - b) } : {}),
   };
+}
+
+/**
+ * How plausible a fitted speed (fg's rate against bg's nominal one) is, 0..1: 1 within ±25% (what
+ * the temporal search itself assumes), falling to 0 at 0.6× and 1.6×.
+ */
+export function plausibleSpeed(speed: number): number {
+  return speed < 1 ? clamp((speed - 0.6) / 0.2) : clamp((1.6 - speed) / 0.35);
 }

@@ -11,6 +11,8 @@ import { audioEnvelope, audioPrior, type AudioPrior } from './audio';
 import { alignEdit, type Cut } from './edit';
 import { alignFast } from './fast';
 import { alignTemporal, type TemporalOptions, type TemporalResult } from './solve';
+import { robustLine } from '../../core/line';
+import { plausibleSpeed } from '../trust';
 
 /**
  * The temporal step of one pass: both regions described (from the daemon's memory when it has
@@ -104,7 +106,7 @@ export async function solveDescribed(ctx: AlignContext, d: DescriptorSet, fgSeq:
   const opts = await temporalOptions(ctx, fgSeq, bgSeq);
   const engine = ctx.engine === 'fast' ? 'full' : ctx.engine;
   let tm: Matched['tm'] = engine === 'edit' ? alignEdit(d, { ...opts, engine }) : alignTemporal(d, { ...opts, engine });
-  if (engine === 'full') tm = withCuts(tm, alignEdit(d, opts));
+  if (engine === 'full') tm = withCuts(tm, alignEdit(d, opts), ctx.loc.bg.fps / ctx.loc.fg.fps);
   return tm;
 }
 
@@ -165,10 +167,14 @@ export async function audioSummary(audio: Promise<AudioPrior | undefined>): Prom
 /**
  * The default engine follows forward cuts: one smooth map smooths across a cut, off by many frames
  * around it. The edit engine's map (same descriptors, no decoding) replaces it when it found cuts
- * and explains fg's frames at least twice as well (mean 1 − similarity); without cuts both maps are
- * the same. The smooth map's top-level evidence stays for the trust figure.
+ * and explains fg's frames at least twice as well (mean 1 − similarity), by a clear margin or, in a
+ * near-static scene where every frame fits and no margin is clear, where the cuts explain a speed:
+ * the smooth map's one line runs at a speed nothing plausible runs at (it ramps across the cut,
+ * three bg frames a frame) and each of the edit's stretches runs at a plausible one. Without cuts
+ * both maps are the same. The smooth map's top-level evidence stays for the trust figure.
+ * `nominal`: bg frames per fg frame at fg's own speed.
  */
-function withCuts(smooth: TemporalResult, edit: TemporalResult & { cuts: Cut[] }): Matched['tm'] {
+function withCuts(smooth: TemporalResult, edit: TemporalResult & { cuts: Cut[] }, nominal: number): Matched['tm'] {
   if (!edit.cuts.length) return smooth;
   const misfit = (c: Float32Array) => {
     let s = 0;
@@ -177,5 +183,23 @@ function withCuts(smooth: TemporalResult, edit: TemporalResult & { cuts: Cut[] }
   };
   const a = misfit(smooth.confidence);
   const b = misfit(edit.confidence);
-  return b <= 0.5 * a && a - b >= 0.002 ? { ...edit, top: smooth.top } : smooth;
+  if (b > 0.5 * a) return smooth;
+  const explains = plausibleSpeed(smooth.slope / nominal) < 1 && stretchSpeeds(edit).every((v) => plausibleSpeed(v / nominal) === 1);
+  return a - b >= 0.002 || explains ? { ...edit, top: smooth.top } : smooth;
+}
+
+/** fg frames a stretch between cuts needs for its own speed to count. */
+const STRETCH_MIN = 10;
+
+/** The fitted speed (bg frames per fg frame) of each stretch of a map between its cuts, long enough to have one. */
+function stretchSpeeds(tm: TemporalResult & { cuts: Cut[] }): number[] {
+  const n = tm.bgFrameForFg.length;
+  const bounds = [0, ...tm.cuts.map((c) => c.fg).filter((f) => f > 0 && f < n), n];
+  const out: number[] = [];
+  for (let r = 0; r + 1 < bounds.length; r++) {
+    const [a, b] = [bounds[r], bounds[r + 1]];
+    if (b - a < STRETCH_MIN) continue;
+    out.push(robustLine(Int32Array.from({ length: b - a }, (_, i) => a + i), tm.bgFrameForFg.subarray(a, b)).slope);
+  }
+  return out;
 }
