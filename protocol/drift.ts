@@ -31,6 +31,14 @@ export function robustLine(xs: ArrayLike<number>, ys: ArrayLike<number>): { slop
   return line;
 }
 
+/**
+ * The fg frames that bound a map's stretches between cuts: 0, each cut inside the map (a cut is the
+ * fg frame that starts a new stretch) once and in order, and n. Stretch k is bounds[k]..bounds[k+1]-1.
+ */
+export function stretchBounds(n: number, cuts: readonly number[] = []): number[] {
+  return [0, ...[...new Set(cuts.filter((c) => Number.isInteger(c) && c > 0 && c < n))].sort((a, b) => a - b), n];
+}
+
 /** One stretch of the map between cuts: bg time ≈ slope · fg time + intercept for fg frames first..last. */
 export interface DriftSegment {
   first: number;
@@ -65,8 +73,7 @@ export function fitDrift(v: DriftInput): DriftSegment[] {
   const n = Math.min(v.fgTimes.length, v.bgTimeForFg.length);
   if (n === 0) return [];
   const quantum = v.bgFps > 0 ? 1 / v.bgFps : 0;
-  const starts = [...new Set((v.cuts ?? []).filter((c) => Number.isInteger(c) && c > 0 && c < n))].sort((a, b) => a - b);
-  const bounds = [0, ...starts, n];
+  const bounds = stretchBounds(n, v.cuts);
   const doubtful = new Uint8Array(n);
   for (const [a, b] of v.uncertain ?? []) for (let i = Math.max(0, a); i <= Math.min(n - 1, b); i++) doubtful[i] = 1;
 

@@ -11,7 +11,7 @@ import { coarseSearch, type Placement } from './spatial/search';
 import { cutGray, pyramid, searchNear, type Pyramid } from './spatial/track';
 import { solveDescribed, type Matched } from './temporal/match';
 import { subFrame } from './temporal/subframe';
-import { robustLine } from '../core/line';
+import { robustLine, stretchBounds, stretchLines } from '../core/line';
 
 /**
  * A moving placement, estimated jointly with the time map. The window is tracked on time-matched
@@ -169,19 +169,13 @@ const STRAIGHT = 4;
  */
 function straightened(m: Matched, nB: number): Matched {
   const map = m.tm.bgFrameForFg;
-  const n = map.length;
-  const bounds = [0, ...(m.tm.cuts ?? []).map((c) => c.fg).filter((c) => c > 0 && c < n), n];
   const out = new Int32Array(map);
-  for (let r = 0; r + 1 < bounds.length; r++) {
-    const [a, b] = [bounds[r], bounds[r + 1]];
-    if (b - a < 3) continue;
-    const xs = Int32Array.from({ length: b - a }, (_, i) => a + i);
-    const line = robustLine(xs, map.subarray(a, b));
-    const at = (i: number) => line.intercept + line.slope * i;
+  for (const { first, end, slope, intercept } of stretchLines(map, (m.tm.cuts ?? []).map((c) => c.fg), 3)) {
+    const at = (i: number) => intercept + slope * i;
     let far = 0;
-    for (let i = a; i < b; i++) far = Math.max(far, Math.abs(map[i] - at(i)));
+    for (let i = first; i < end; i++) far = Math.max(far, Math.abs(map[i] - at(i)));
     if (far > STRAIGHT) continue;
-    for (let i = a; i < b; i++) out[i] = Math.max(i > 0 ? out[i - 1] : 0, Math.min(nB - 1, Math.round(at(i))));
+    for (let i = first; i < end; i++) out[i] = Math.max(i > 0 ? out[i - 1] : 0, Math.min(nB - 1, Math.round(at(i))));
   }
   return { ...m, tm: { ...m.tm, bgFrameForFg: out } };
 }
@@ -751,7 +745,7 @@ function trackOnMap(
 ): { runs: Sample[][]; score: number } {
   const nF = Math.min(map.length, w.fg.n);
   const step = Math.max(1, Math.round(fps / SAMPLES_PER_SECOND));
-  const bounds = [0, ...cuts.filter((c) => c > 0 && c < nF), nF];
+  const bounds = stretchBounds(nF, cuts);
   const bgPyr = pyramids(w);
   const so = { k: w.k, cw: w.content.width, ch: w.content.height, fixedScale };
   const runs: Sample[][] = [];

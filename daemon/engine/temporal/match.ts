@@ -11,7 +11,7 @@ import { audioEnvelope, audioPrior, type AudioPrior } from './audio';
 import { alignEdit, type Cut } from './edit';
 import { alignFast } from './fast';
 import { alignTemporal, type TemporalOptions, type TemporalResult } from './solve';
-import { robustLine } from '../../core/line';
+import { stretchLines } from '../../core/line';
 import { plausibleSpeed } from '../trust';
 
 /**
@@ -184,22 +184,10 @@ function withCuts(smooth: TemporalResult, edit: TemporalResult & { cuts: Cut[] }
   const a = misfit(smooth.confidence);
   const b = misfit(edit.confidence);
   if (b > 0.5 * a) return smooth;
-  const explains = plausibleSpeed(smooth.slope / nominal) < 1 && stretchSpeeds(edit).every((v) => plausibleSpeed(v / nominal) === 1);
+  const stretches = stretchLines(edit.bgFrameForFg, edit.cuts.map((c) => c.fg), STRETCH_MIN);
+  const explains = plausibleSpeed(smooth.slope / nominal) < 1 && stretches.every((s) => plausibleSpeed(s.slope / nominal) === 1);
   return a - b >= 0.002 || explains ? { ...edit, top: smooth.top } : smooth;
 }
 
 /** fg frames a stretch between cuts needs for its own speed to count. */
 const STRETCH_MIN = 10;
-
-/** The fitted speed (bg frames per fg frame) of each stretch of a map between its cuts, long enough to have one. */
-function stretchSpeeds(tm: TemporalResult & { cuts: Cut[] }): number[] {
-  const n = tm.bgFrameForFg.length;
-  const bounds = [0, ...tm.cuts.map((c) => c.fg).filter((f) => f > 0 && f < n), n];
-  const out: number[] = [];
-  for (let r = 0; r + 1 < bounds.length; r++) {
-    const [a, b] = [bounds[r], bounds[r + 1]];
-    if (b - a < STRETCH_MIN) continue;
-    out.push(robustLine(Int32Array.from({ length: b - a }, (_, i) => a + i), tm.bgFrameForFg.subarray(a, b)).slope);
-  }
-  return out;
-}

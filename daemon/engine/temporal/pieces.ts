@@ -7,6 +7,8 @@
  * across the change, and the fitted speed is fg's rate outside such stretches (solve.ts).
  */
 
+import { stretchBounds } from '../../core/line';
+
 export interface RatePiece {
   /** Inclusive fg frame range. */
   first: number;
@@ -88,7 +90,7 @@ export function ratePieces(map: ArrayLike<number>, cuts: readonly number[] = [],
   const n = map.length;
   if (n === 0) return [];
   const m = moments(map);
-  const starts = [0, ...[...new Set(cuts)].filter((c) => c > 0 && c < n).sort((a, b) => a - b), n];
+  const starts = stretchBounds(n, cuts);
   const pieces: RatePiece[] = [];
   const w = Math.max(2, window);
   for (let s = 0; s + 1 < starts.length; s++) {
