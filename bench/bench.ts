@@ -21,6 +21,7 @@ import { tools } from '../daemon/media/tools';
 import { benchEmbed } from './embed';
 import { benchLong } from './long';
 import { benchLongVideo, LONG_DIR, LONG_MINUTES } from './longvideo';
+import { benchPairs, pairLines } from './pairs';
 import { benchQueue, queueLines } from './queue';
 import { benchResponsive } from './responsive';
 import { ffmpeg as run, timed as timedIn } from './timed';
@@ -90,7 +91,9 @@ const HELP = `npm run bench (node --import tsx bench/bench.ts): align and compos
 against ffmpeg's own decode and encode floors, with peak memory and a decode count per stage;
 then a re-alignment, daemon responsiveness, a 1-hour alignment, embeddings, the job queue (overhead,
 throughput on 1 and 2 workers, a split render's speed-up; needs redis-server) and the native kernels.
-Media are generated once in ${DIR}. VIDKOMPY_HWACCEL / VIDKOMPY_ENCODER choose the decoder and encoder.
+Then align on more kinds of pair (bench/pairs.ts: flat synthetic areas with an fps change, real footage
+from ../shared/media), each against its own decode floor and scored against its truth; alone:
+npm run bench -- --pairs. Media are generated once in ${DIR}. VIDKOMPY_HWACCEL / VIDKOMPY_ENCODER choose the decoder and encoder.
 
 npm run bench -- --long [--minutes 10,30,60] [--keep]: instead of all that, hour-long inputs on real
 decoding (bench/longvideo.ts): per length (default ${LONG_MINUTES.join(', ')} minutes) a generated 1080p30 bg and a
@@ -112,6 +115,10 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv.includes('--long')) return benchLongVideo(process.argv.slice(2));
+  if (process.argv.includes('--pairs')) {
+    console.log(pairLines(await benchPairs(DIR)).join('\n'));
+    return;
+  }
   const { bg, fg } = await media();
   const ff = [tools().ffmpeg, '-nostdin', '-v', 'error', '-y'];
   const step = (...args: string[]) => [process.execPath, '--import', 'tsx', path.join(__dirname, 'step.ts'), ...args];
@@ -183,6 +190,7 @@ async function main(): Promise<void> {
     `tracked placement (--placement tracked) on the same pair: ${f2(tracked.wall)} s wall, ${f2(tracked.cpu)} s CPU against fixed ${f2(ours.wall)} s, ${f2(ours.cpu)} s ` +
       `(${f2(tracked.cpu / ours.cpu)}× the CPU); ${at.spatial.track?.keys.length ?? 0} keyframes, farthest ${f2(drift)} px from the crop`,
   );
+  console.log(`\n${pairLines(await benchPairs(DIR)).join('\n')}`);
   console.log(decodesOf('align', alStats, bg, fg));
   console.log(decodesOf('compose', cStats, bg, fg));
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { contentRect } from '../daemon/engine/spatial/content';
 import { correlate, fft2, nextPow2 } from '../daemon/engine/spatial/fft';
-import { crop, ncc, resize, resizedTemplate, template, toGray, type Gray } from '../daemon/engine/image';
+import { crop, ncc, resize, resizedTemplate, resizeRegion, template, toGray, type Gray } from '../daemon/engine/image';
 import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
 import { alignTemporal, usualSlope } from '../daemon/engine/temporal/solve';
@@ -244,6 +244,25 @@ describe('FFT correlation and spatial search', () => {
       const full = template(resize(img, dw, dh), step);
       assert.deepEqual([fast.width, fast.height, fast.step, fast.norm], [full.width, full.height, full.step, full.norm], `${dw}x${dh} step ${step}`);
       assert.deepEqual(fast.data, full.data, `${dw}x${dh} step ${step}`);
+    }
+  });
+
+  it('a region resized in place is its crop resized, value for value (the seek check reduces every fetched frame so)', () => {
+    const img = texture(304, 176, 5);
+    const bytes = toGray(Uint8Array.from(img.data, (v) => Math.max(0, Math.min(255, Math.round(v)))), img.width, img.height);
+    for (const src of [img, bytes]) {
+      for (const [x, y, w, h, dw, dh] of [
+        [40, 16, 200, 120, 96, 54],
+        [0, 0, 304, 176, 96, 54],
+        [3, 5, 301, 171, 17, 9],
+        [10, 10, 160, 96, 80, 48],
+        [7, 2, 64, 40, 100, 70],
+      ]) {
+        const fast = resizeRegion(src, { x, y, width: w, height: h }, dw, dh);
+        const slow = resize(crop(src, x, y, w, h), dw, dh);
+        assert.deepEqual([fast.width, fast.height], [dw, dh]);
+        assert.deepEqual(Array.from(fast.data), Array.from(slow.data), `${w}x${h}+${x}+${y} to ${dw}x${dh}`);
+      }
     }
   });
 });

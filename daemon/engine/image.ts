@@ -2,6 +2,8 @@
  * Grey images as plain typed arrays, row-major. Pure functions: the hot paths of spatial search.
  * Decoded frames stay bytes (a 1080p frame is 2 MB, not 8 as floats); resampled ones are floats.
  */
+import type { Rect } from '../core/geometry';
+
 export type Pixels = Float32Array | Uint8Array;
 
 export interface Gray {
@@ -94,30 +96,40 @@ export function resize(img: Gray, dw: number, dh: number): Gray {
 
 /**
  * The general area-average resize to dw×dh, computed only at every `step`-th column of every
- * `step`-th row (all of them at step 1), row-major over those.
+ * `step`-th row (all of them at step 1), row-major over those; of the region `r` of img when given
+ * (the same as resizing its crop, without copying it).
  */
-function resizeKept(img: Gray, dw: number, dh: number, step: number): Float32Array {
-  const { width: sw, height: sh, data } = img;
+function resizeKept(img: Gray, dw: number, dh: number, step: number, r?: Rect): Float32Array {
+  const { width: stride, data } = img;
+  const sw = r ? r.width : img.width;
+  const sh = r ? r.height : img.height;
+  const x0 = r ? r.x : 0;
+  const y0 = r ? r.y : 0;
   const cx = coverage(sw, dw);
   const cy = coverage(sh, dh);
   const cols = Math.ceil(dw / step);
   const rows = Math.ceil(dh / step);
   const tx = cx.taps;
   const ty = cy.taps;
+  const wx = cx.weights;
   // The horizontal pass, only at the kept columns and only on the source rows the kept rows read.
   const tmp = new Float32Array(cols * sh);
   const need = new Uint8Array(sh);
   for (let r = 0; r < rows; r++) for (let k = 0; k < ty; k++) need[Math.min(cy.start[r * step] + k, sh - 1)] = 1;
   for (let y = 0; y < sh; y++) {
     if (!need[y]) continue;
-    const row = y * sw;
+    const row = (y0 + y) * stride + x0;
     for (let c = 0; c < cols; c++) {
       const x = c * step;
       const s0 = row + cx.start[x];
       const wo = x * tx;
       let acc = 0;
-      // Weights past the source edge are zero; clamp the index instead of branching per tap.
-      for (let k = 0; k < tx; k++) acc += cx.weights[wo + k] * data[Math.min(s0 + k, row + sw - 1)];
+      if (cx.start[x] + tx <= sw) {
+        for (let k = 0; k < tx; k++) acc += wx[wo + k] * data[s0 + k];
+      } else {
+        // Weights past the source edge are zero; clamp the index there rather than read past the row.
+        for (let k = 0; k < tx; k++) acc += wx[wo + k] * data[Math.min(s0 + k, row + sw - 1)];
+      }
       tmp[y * cols + c] = acc;
     }
   }
@@ -134,6 +146,13 @@ function resizeKept(img: Gray, dw: number, dh: number, step: number): Float32Arr
     }
   }
   return out;
+}
+
+/** `resize(crop(img, r…), dw, dh)` without the crop's copy (a 1280×720 region of a 1080p frame is most of it). */
+export function resizeRegion(img: Gray, r: Rect, dw: number, dh: number): Gray {
+  if (r.x === 0 && r.y === 0 && r.width === img.width && r.height === img.height) return resize(img, dw, dh);
+  if (r.width === dw && r.height === dh || byHalving(r.width, r.height, dw, dh)) return resize(crop(img, r.x, r.y, r.width, r.height), dw, dh);
+  return { data: resizeKept(img, dw, dh, 1, r), width: dw, height: dh };
 }
 
 /**

@@ -57,11 +57,31 @@ export async function framesAt(
   times: number[],
   opts: { signal?: AbortSignal; verify?: (time: number, frame: Uint8Array) => boolean; analysis?: boolean } = {},
 ): Promise<(Uint8Array | undefined)[]> {
-  const { signal, verify, analysis } = opts;
   if (!times.length) return [];
-  const tol = 0.4 / info.fps;
   const found = new Map<number, Uint8Array>();
   const want = [...new Set(times)].sort((a, b) => a - b);
+  // Times far apart are reached by seeks of their own: one read across them would decode all between.
+  let first = 0;
+  for (let k = 1; k <= want.length; k++) {
+    if (k < want.length && want[k] - want[k - 1] <= APART_SECONDS) continue;
+    await readNear(info, want.slice(first, k), found, opts);
+    first = k;
+  }
+  return times.map((t) => found.get(t));
+}
+
+/** Wanted times further apart than this are read by separate seeks (a keyframe interval is rarely longer). */
+const APART_SECONDS = 4;
+
+/** One stretch of wanted times (sorted): seek before them, further back while frames are missing, from the start at last. */
+async function readNear(
+  info: ProbeInfo,
+  want: number[],
+  found: Map<number, Uint8Array>,
+  opts: { signal?: AbortSignal; verify?: (time: number, frame: Uint8Array) => boolean; analysis?: boolean },
+): Promise<void> {
+  const { signal, verify, analysis } = opts;
+  const tol = 0.4 / info.fps;
   for (const back of [1, 6, Infinity]) {
     const missing = want.filter((t) => !found.has(t));
     if (!missing.length) break;
@@ -70,17 +90,40 @@ export async function framesAt(
     const offset = start > 0 ? Number(start.toFixed(6)) : 0;
     let t = NaN;
     const inputArgs = start > 0 ? ['-ss', start.toFixed(6)] : [];
-    for await (const f of readFrames({ file: info.file, pixFmt: 'gray', width: info.width, height: info.height, inputArgs, onTime: (v) => (t = v), signal, analysis, what: `reading frames near ${missing[0].toFixed(3)} s` })) {
+    // Only the wanted frames leave ffmpeg: the lead-in is decoded but never converted or piped (a
+    // full-size frame is megabytes, and the lead-in was most of a short read's cost).
+    const filter = onlyNear(missing, offset, tol, 1.5 / info.fps);
+    for await (const f of readFrames({ file: info.file, pixFmt: 'gray', width: info.width, height: info.height, inputArgs, filter, onTime: (v) => (t = v), signal, analysis, what: `reading frames near ${missing[0].toFixed(3)} s` })) {
       // Times after a seek count from the seek point.
       const at = t + offset;
       for (const w of missing) {
         if (Math.abs(w - at) <= tol && !found.has(w) && (start === 0 || !verify || verify(w, f))) found.set(w, f);
       }
-      if (at > last + tol) break;
+      // Nothing after the last wanted frame passes the filter: stop at it rather than wait for the end.
+      if (at >= last - tol) break;
     }
     if (start === 0) break;
   }
-  return times.map((t) => found.get(t));
+}
+
+/** Ranges past which the select expression is one range from the first wanted time to the last: an expression grows with them. */
+const MAX_RANGES = 16;
+
+/**
+ * A select filter passing the frames within `tol` of the wanted times (sorted, in seconds from the
+ * video's start; `offset`: where the decode starts, which the filter's times count from), runs of
+ * times closer than `gap` merged into one range.
+ */
+export function onlyNear(times: number[], offset: number, tol: number, gap: number): string {
+  const ranges: [number, number][] = [];
+  for (const t of times) {
+    const r = ranges[ranges.length - 1];
+    if (r && t - r[1] <= gap) r[1] = t;
+    else ranges.push([t, t]);
+  }
+  const f = (v: number) => Math.max(0, v - offset).toFixed(6);
+  if (ranges.length > MAX_RANGES) ranges.splice(0, ranges.length, [times[0], times[times.length - 1]]);
+  return `select=${ranges.map(([a, b]) => `between(t\\,${f(a - tol)}\\,${f(b + tol)})`).join('+')}`;
 }
 
 /** Like framesAt, but every frame must be there. */

@@ -8,7 +8,7 @@ import type { Preset } from '../../protocol/project';
 import { recordDecode } from './decodestats';
 import { chooseDecoder, chooseEncoder, type DecodeMethod, type EncodeMethod, type RunOutcome } from './hwaccel';
 import { REAPER_SOURCE } from './reaper';
-import { threadArgs, tools } from './tools';
+import { sharedThreadArgs, threadArgs, tools } from './tools';
 
 /**
  * The one place that spawns ffmpeg/ffprobe: argument arrays only (no shell), stderr turned into
@@ -275,6 +275,7 @@ export interface FrameStreamOptions {
   /**
    * Skip the H.264/HEVC deblocking filter (a quarter of the decode time). For analysis frames
    * scaled far down it changes nothing that matters; never for pictures that are shown or rendered.
+   * Analysis decodes also run on their share of the cores (sharedThreadArgs): align runs several at once.
    */
   analysis?: boolean;
   /**
@@ -381,13 +382,16 @@ async function* decodeOnce(o: FrameStreamOptions, method: DecodeMethod, skip: nu
   const size = frameBytes(o.pixFmt, o.width, o.height);
   const filters = [o.filter, o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
   const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.analysis ? ['-skip_loop_filter', 'all'] : []),
-    ...method.args, ...(o.inputArgs ?? []), ...threadArgs(),
+    ...method.args, ...(o.inputArgs ?? []), ...(o.analysis ? sharedThreadArgs() : threadArgs()),
     '-i', ffmpegPath(o.file), '-map', '0:v:0', '-an', '-sn', '-dn'];
   if (filters) args.push('-vf', filters);
   // Every decoded frame exactly once, in order: frame indices then mean the same in every pass.
   args.push(...(await passthroughArgs()));
   if (o.maxFrames !== undefined) args.push('-frames:v', String(o.maxFrames));
-  args.push('-f', 'rawvideo', '-pix_fmt', o.pixFmt, 'pipe:1');
+  // One thread for the rawvideo "encoder" (a copy): with frame threads it holds the last frames
+  // back until the input ends, so a read whose filter passes only a few frames would wait for the
+  // whole rest of the file to be decoded before its last frames arrive.
+  args.push('-threads', '1', '-f', 'rawvideo', '-pix_fmt', o.pixFmt, 'pipe:1');
   const bin = tools().ffmpeg;
   const child = spawnTool(bin, args);
   child.stdin.end();

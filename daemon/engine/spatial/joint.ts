@@ -3,7 +3,7 @@ import { requireFramesAt } from '../../media/decode';
 import type { ProbeInfo } from '../../media/probe';
 import type { AlignContext, Pass } from '../context';
 import { timeOf, type FeatureSeq } from '../descriptors/types';
-import { crop, ncc, resize, toGray } from '../image';
+import { ncc, resizeRegion, toGray } from '../image';
 import type { TemporalResult } from '../temporal/solve';
 import { contentOf, fixedScale } from './locate';
 import { refine, type Placement, type RefinePair } from './search';
@@ -22,7 +22,7 @@ function checker(seq: FeatureSeq, info: ProbeInfo, rect: Rect): (time: number, f
   return (time, frame) => {
     const i = index.get(time);
     if (i === undefined) return true;
-    const small = resize(crop(toGray(frame, info.width, info.height), rect.x, rect.y, rect.width, rect.height), seq.w, seq.h).data;
+    const small = resizeRegion(toGray(frame, info.width, info.height), rect, seq.w, seq.h).data;
     const own = ncc(small, feat(i));
     const next = Math.max(i > 0 ? ncc(small, feat(i - 1)) : -1, i + 1 < seq.n ? ncc(small, feat(i + 1)) : -1);
     return own >= 0.9 && own + 0.002 >= next;

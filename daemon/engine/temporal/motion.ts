@@ -17,12 +17,21 @@ const R = 4;
 /** Below this width or height there is no half size to search first. */
 const PYRAMID_MIN = 32;
 
-/** One grey frame as a view: data[at + y·w + x]. */
+/**
+ * One grey frame as a view: data[at + y·w + x]. Always floats, full size and half size alike: the
+ * search's inner loop then reads one array type (a loop that meets bytes and floats is several
+ * times slower) and the values are the same.
+ */
 interface View {
-  data: Uint8Array | Float32Array;
+  data: Float32Array;
   at: number;
   w: number;
   h: number;
+}
+
+/** A frame of a byte buffer as a float view of its own. */
+function floats(buf: Uint8Array, at: number, w: number, h: number): View {
+  return { data: Float32Array.from(buf.subarray(at, at + w * h)), at: 0, w, h };
 }
 
 /**
@@ -31,6 +40,8 @@ interface View {
  */
 function msd(a: View, b: View, dx: number, dy: number, off: number, mask?: Uint8Array, both = false): number {
   const { w, h } = a;
+  const ad = a.data;
+  const bd = b.data;
   let s = 0;
   let n = 0;
   const y0 = Math.max(0, -dy);
@@ -40,6 +51,14 @@ function msd(a: View, b: View, dx: number, dy: number, off: number, mask?: Uint8
   for (let y = y0; y < y1; y++) {
     const ra = a.at + y * w;
     const rb = b.at + (y + dy) * w + dx;
+    if (!mask) {
+      for (let x = x0; x < x1; x++) {
+        const d = ad[ra + x] - bd[rb + x] + off;
+        s += d * d;
+      }
+      n += x1 - x0;
+      continue;
+    }
     const rm = y * w;
     // fg's graphics are in both of its frames: left out where either frame's pixel is under them (a
     // static logo in b, moved by the shift onto a's picture, pulls fg's shift towards zero: a
@@ -47,10 +66,11 @@ function msd(a: View, b: View, dx: number, dy: number, off: number, mask?: Uint8
     // the mask only keeps the same part of the picture.
     const rmb = (y + dy) * w + dx;
     for (let x = x0; x < x1; x++) {
-      if (mask && (mask[rm + x] || (both && mask[rmb + x]))) continue;
-      const d = a.data[ra + x] - b.data[rb + x] + off;
-      s += d * d;
-      n++;
+      // 1 where the pixel counts: a product, not a branch, in the innermost loop.
+      const k = (1 - mask[rm + x]) * (both ? 1 - mask[rmb + x] : 1);
+      const d = ad[ra + x] - bd[rb + x] + off;
+      s += k * d * d;
+      n += k;
     }
   }
   return n >= 16 ? s / n : Infinity;
@@ -132,7 +152,8 @@ function vertex(cost: Float64Array, best: number, S: number): [number, number] {
 /**
  * Global shift of frame `b` against frame `a` (both w×h grey, at offsets ao, bo of their buffers):
  * the (dx, dy) that brings b's content onto a's, and whether it was found (not at the edge of the
- * range searched, and on a picture with enough texture for a shift to show).
+ * range searched, and on a picture with enough texture for a shift to show). `mask`: 1 where a
+ * pixel is left out, else 0.
  */
 export function frameShift(
   a: Uint8Array,
@@ -144,8 +165,8 @@ export function frameShift(
   mask?: Uint8Array,
   both = false,
 ): { dx: number; dy: number; ok: boolean } {
-  const va: View = { data: a, at: ao, w, h };
-  const vb: View = { data: b, at: bo, w, h };
+  const va = floats(a, ao, w, h);
+  const vb = floats(b, bo, w, h);
   const off = meanOf(vb, mask) - meanOf(va, mask);
   let cx = 0;
   let cy = 0;
@@ -230,8 +251,10 @@ export function motionCheck(
   const k = Math.max(2, Math.round(o.window));
   if (!fg.w || fg.w !== bg.w || fg.h !== bg.h || n <= k) return undefined;
   for (let i = 0; i < n; i++) if (map[i] < 0 || map[i] >= bg.n) return undefined;
-  const F = motionOf(fg, o.mask, true);
-  const B = motionOf(bg, o.mask);
+  // 0 or 1 exactly: the search weighs pixels by it.
+  const mask = o.mask && Uint8Array.from(o.mask, (v) => (v ? 1 : 0));
+  const F = motionOf(fg, mask, true);
+  const B = motionOf(bg, mask);
   const cuts = o.cuts ?? [];
   const err: number[] = [];
   const at: number[] = [];
