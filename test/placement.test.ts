@@ -4,7 +4,7 @@ import { align, refusal } from '../daemon/align';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { judge, type TrustSignals } from '../daemon/engine/trust';
 import { assertAccurate } from './support/accuracy';
-import { concatenated, derived, HAVE_SHARED, media, NO_SHARED, SAMPLE, shakyBg } from './support/media';
+import { concatenated, derived, flatSynthetic, HAVE_SHARED, media, NO_SHARED, SAMPLE, shakyBg } from './support/media';
 
 /**
  * Placement from evidence over time (daemon/engine/spatial/hypotheses.ts): pairs where the sampled
@@ -44,6 +44,12 @@ const cases: Case[] = [
     bg: async () => media('cockatoo.mp4'),
     spec: { crop: { x: 500, y: 300, width: 128, height: 72 }, size: { width: 1280, height: 720 }, offset: 2, frames: 100 },
     shared: true,
+  },
+  {
+    // Each refinement pair's own search said 32 px lower and fitted better there (align.ts).
+    name: 'flat synthetic 1080p (testsrc2 without noise), a 960×540 crop at 24 fps (was 32 px high, 2 frames early, trust 1)',
+    bg: () => flatSynthetic(1920, 1080, 40),
+    spec: { crop: { x: 480, y: 270, width: 960, height: 540 }, fps: 24, offset: 5, crf: 20 },
   },
   {
     name: 'sample: a 640×360 fg shown at 1/4',

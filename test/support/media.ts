@@ -94,6 +94,22 @@ export async function concatenated(files: string[], seconds: number, width: numb
 }
 
 /**
+ * ffmpeg's testsrc2 at `width`×`height`, 30 fps, `seconds` long, without noise: colour bars and a
+ * few moving parts over large flat areas (x264 veryfast crf 20, a keyframe every 2 s).
+ */
+export async function flatSynthetic(width: number, height: number, seconds: number): Promise<string> {
+  const out = path.join(CACHE, `testsrc2-${width}x${height}-${seconds}s.mp4`);
+  if (existsSync(out)) return out;
+  await fs.mkdir(CACHE, { recursive: true });
+  const temp = `${out}.partial-${process.pid}.mp4`;
+  const src = `testsrc2=s=${width}x${height}:r=30:d=${seconds}`;
+  const args = ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', src, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-g', '60'];
+  await runTool('ffmpeg', [...args, temp], { file: temp, what: 'generating testsrc2' });
+  await fs.rename(temp, out);
+  return out;
+}
+
+/**
  * `file` with the picture inside `r` frozen from `from` to `to` seconds (the frame at `from`),
  * while everything around it moves on: fg cropped to `r` is a stretch where fg's frames cannot be
  * told apart. The height is cut to even for x264.
