@@ -68,6 +68,12 @@ describe('motion between frames', () => {
     const o = { window: 8, second: 25 };
     const good = motionCheck(fg, bg, right, o)!;
     const bad = motionCheck(fg, bg, wrong, o)!;
+    // Steps are kept per sequence (a re-alignment reuses them): the same figures as fresh copies give,
+    // and a mask is kept apart from the steps measured without it.
+    const copy = (s: FeatureSeq): FeatureSeq => ({ ...s, data: Uint8Array.from(s.data) });
+    assert.deepEqual(motionCheck(fg, bg, wrong, o), motionCheck(copy(fg), copy(bg), wrong, o));
+    const mask = new Uint8Array(W * H).fill(1, 0, W * 10);
+    assert.deepEqual(motionCheck(fg, bg, right, { ...o, mask }), motionCheck(copy(fg), copy(bg), right, { ...o, mask }));
     assert.ok(good.coverage > 0.9, `coverage ${good.coverage}`);
     assert.ok(good.mean < 0.02, `right map disagrees by ${good.mean.toFixed(4)} px a frame`);
     assert.ok(Math.abs(good.fgMotion - 0.36) < 0.03, `fg moves ${good.fgMotion.toFixed(3)} px a frame`);

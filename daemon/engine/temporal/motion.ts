@@ -193,6 +193,30 @@ export function frameShift(
   return { dx: cx + bx + fx, dy: cy + by + fy, ok: true };
 }
 
+/** A video's measured steps: per frame j, the shift to frame j + 1 and whether it was found. */
+interface Steps {
+  dx: Float64Array;
+  dy: Float64Array;
+  /** 0: not measured yet, 1: measured, 2: no shift to be found. */
+  state: Uint8Array;
+}
+
+/**
+ * Steps measured so far, per analysis sequence and mask: a re-alignment of the same videos (another
+ * engine or window in the editor, on the daemon's cached frames) measures only the steps its new
+ * map reaches that the last one did not. The motion check was most of such a re-alignment's time.
+ */
+const measured = new WeakMap<FeatureSeq, Map<string, Steps>>();
+
+function stepsOf(seq: FeatureSeq, mask: Uint8Array | undefined, both: boolean): Steps {
+  let bySeq = measured.get(seq);
+  if (!bySeq) measured.set(seq, (bySeq = new Map()));
+  const key = `${both ? 1 : 0}:${mask ? Buffer.from(mask.buffer, mask.byteOffset, mask.byteLength).toString('base64') : ''}`;
+  let steps = bySeq.get(key);
+  if (!steps) bySeq.set(key, (steps = { dx: new Float64Array(seq.n), dy: new Float64Array(seq.n), state: new Uint8Array(seq.n) }));
+  return steps;
+}
+
 /**
  * A video's motion between consecutive frames, measured on demand (a long video is sampled in
  * windows, and only their steps are worth the search): the summed shift from frame a to frame b,
@@ -200,10 +224,7 @@ export function frameShift(
  */
 function motionOf(seq: FeatureSeq, mask?: Uint8Array, both = false): (a: number, b: number) => { x: number; y: number } | undefined {
   const dim = seq.w * seq.h;
-  const dx = new Float64Array(seq.n);
-  const dy = new Float64Array(seq.n);
-  // 0: not measured yet, 1: measured, 2: no shift to be found.
-  const state = new Uint8Array(seq.n);
+  const { dx, dy, state } = stepsOf(seq, mask, both);
   return (a, b) => {
     let x = 0;
     let y = 0;
