@@ -151,7 +151,7 @@ function resizeKept(img: Gray, dw: number, dh: number, step: number, r?: Rect): 
 /** `resize(crop(img, r…), dw, dh)` without the crop's copy (a 1280×720 region of a 1080p frame is most of it). */
 export function resizeRegion(img: Gray, r: Rect, dw: number, dh: number): Gray {
   if (r.x === 0 && r.y === 0 && r.width === img.width && r.height === img.height) return resize(img, dw, dh);
-  if (r.width === dw && r.height === dh || byHalving(r.width, r.height, dw, dh)) return resize(crop(img, r.x, r.y, r.width, r.height), dw, dh);
+  if ((r.width === dw && r.height === dh) || byHalving(r.width, r.height, dw, dh)) return resize(crop(img, r.x, r.y, r.width, r.height), dw, dh);
   return { data: resizeKept(img, dw, dh, 1, r), width: dw, height: dh };
 }
 
