@@ -24,7 +24,7 @@ import { benchLongVideo, LONG_DIR, LONG_MINUTES } from './longvideo';
 import { benchPairs, pairLines } from './pairs';
 import { benchQueue, queueLines } from './queue';
 import { benchResponsive } from './responsive';
-import { ffmpeg as run, timed as timedIn } from './timed';
+import { ffmpeg as run, floorCommand, stepCommand, timed as timedIn } from './timed';
 
 const DIR = path.join(os.tmpdir(), 'vidkompy-bench');
 const PRESET = 'veryfast';
@@ -121,12 +121,10 @@ async function main(): Promise<void> {
   }
   const { bg, fg } = await media();
   const ff = [tools().ffmpeg, '-nostdin', '-v', 'error', '-y'];
-  const step = (...args: string[]) => [process.execPath, '--import', 'tsx', path.join(__dirname, 'step.ts'), ...args];
   const alFile = path.join(DIR, 'alignment.json');
 
-  // Both decodes at once, as align runs them; paths travel as arguments, never inside the script.
-  const floorA = await timed(['bash', '-c', '"${@:3}" -i "$1" -f null - & "${@:3}" -i "$2" -f null - & wait', 'floor', bg, fg, ...ff]);
-  const ours = await timed(step('align', bg, fg, alFile));
+  const floorA = await timed(floorCommand(bg, fg));
+  const ours = await timed(stepCommand('align', bg, fg, alFile));
   const a = JSON.parse(await fs.readFile(alFile, 'utf8')) as Alignment;
   const alStats = JSON.parse(ours.stdout) as StepStats;
   const err = Math.max(Math.abs(a.spatial.x - CROP.x), Math.abs(a.spatial.y - CROP.y));
@@ -151,7 +149,7 @@ async function main(): Promise<void> {
     '-an',
     floorOut,
   ]);
-  const comp = await timed(step('compose', bg, fg, alFile, path.join(DIR, 'out.mp4'), PRESET, String(CRF)));
+  const comp = await timed(stepCommand('compose', bg, fg, alFile, path.join(DIR, 'out.mp4'), PRESET, String(CRF)));
   const cStats = JSON.parse(comp.stdout) as StepStats;
 
   type Timed = { wall: number; cpu: number };
@@ -183,7 +181,7 @@ async function main(): Promise<void> {
   // Moving placement's cost: the same pair with the window tracked (--placement tracked) against
   // the fixed placement's align above; a fixed crop must come out where it is, every keyframe.
   const trackedFile = path.join(DIR, 'alignment-tracked.json');
-  const tracked = await timed(step('align-tracked', bg, fg, trackedFile));
+  const tracked = await timed(stepCommand('align-tracked', bg, fg, trackedFile));
   const at = JSON.parse(await fs.readFile(trackedFile, 'utf8')) as Alignment;
   const drift = Math.max(...(at.spatial.track?.keys ?? []).map(([, x, y]) => Math.max(Math.abs(x - CROP.x), Math.abs(y - CROP.y))));
   console.log(
@@ -195,7 +193,7 @@ async function main(): Promise<void> {
   console.log(decodesOf('compose', cStats, bg, fg));
 
   const warmFile = path.join(DIR, 'realign.json');
-  const warmRun = await timed(step('realign', bg, fg, warmFile));
+  const warmRun = await timed(stepCommand('realign', bg, fg, warmFile));
   const warm = JSON.parse(await fs.readFile(warmFile, 'utf8')) as { seconds: number; hits: number; spatial: { x: number; y: number } };
   const again = (JSON.parse(warmRun.stdout) as StepStats).decodes.filter((d) => d.stage.startsWith('again'));
   console.log(

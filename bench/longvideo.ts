@@ -13,10 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { derive, type DeriveSpec, type DeriveTruth } from '../daemon/media/derive';
 import { decodeTable, type DecodeRecord } from '../daemon/media/decodestats';
-import { tools } from '../daemon/media/tools';
 import type { Alignment } from '../daemon/engine/result';
 import { score, type Score } from '../daemon/selftest/score';
-import { ffmpeg, timed, type Timed } from './timed';
+import { ffmpeg, floorCommand, stepCommand, timed, type Timed } from './timed';
 
 export const LONG_DIR = path.join(os.tmpdir(), 'vidkompy-bench-long');
 export const LONG_MINUTES = [10, 30, 60];
@@ -105,8 +104,6 @@ export interface LongRun {
   load: number;
 }
 
-const stepArgs = (...args: string[]) => [process.execPath, '--import', 'tsx', path.join(__dirname, 'step.ts'), ...args];
-
 /** One length: generate (or reuse), then floor, align and render, each timed on its own. */
 export async function longRun(minutes: number, o: { dir?: string; keep?: boolean } = {}): Promise<LongRun> {
   const dir = o.dir ?? LONG_DIR;
@@ -114,15 +111,13 @@ export async function longRun(minutes: number, o: { dir?: string; keep?: boolean
   const { bg, fg, truth } = pair;
   const out = path.join(dir, 'step.out');
   const load = os.loadavg()[0];
-  const ff = [tools().ffmpeg, '-nostdin', '-v', 'error', '-y'];
-  // Both decodes at once, as align runs them; paths travel as arguments, never inside the script.
-  const floor = await timed(['bash', '-c', '"${@:3}" -i "$1" -f null - & "${@:3}" -i "$2" -f null - & wait', 'floor', bg, fg, ...ff], out);
+  const floor = await timed(floorCommand(bg, fg), out);
   const alFile = path.join(dir, `alignment-${minutes}min.json`);
-  const al = await timed(stepArgs('align', bg, fg, alFile), out);
+  const al = await timed(stepCommand('align', bg, fg, alFile), out);
   const alStats = JSON.parse(al.stdout) as StepStats;
   const a = JSON.parse(await fs.readFile(alFile, 'utf8')) as Alignment;
   const rendered = path.join(dir, `render-${minutes}min.mp4`);
-  const rd = await timed(stepArgs('compose', bg, fg, alFile, rendered, RENDER.preset, String(RENDER.crf)), out);
+  const rd = await timed(stepCommand('compose', bg, fg, alFile, rendered, RENDER.preset, String(RENDER.crf)), out);
   const rdStats = JSON.parse(rd.stdout) as StepStats;
   await fs.rm(rendered, { force: true });
   if (!o.keep) for (const f of [bg, fg, `${fg}.truth.json`, alFile]) await fs.rm(f, { force: true });

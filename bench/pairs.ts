@@ -12,10 +12,9 @@ import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { derive, type DeriveSpec, type DeriveTruth } from '../daemon/media/derive';
-import { tools } from '../daemon/media/tools';
 import type { Alignment } from '../daemon/engine/result';
 import { score, type Score } from '../daemon/selftest/score';
-import { ffmpeg, timed } from './timed';
+import { ffmpeg, floorCommand, stepCommand, timed } from './timed';
 
 interface PairSpec {
   name: string;
@@ -77,7 +76,6 @@ async function pairFiles(p: PairSpec, dir: string): Promise<{ bg: string; fg: st
 /** Each pair's floor and align (each in a process of its own, timed alone), and its accuracy. */
 export async function benchPairs(dir: string): Promise<(PairRun | { name: string; skipped: string })[]> {
   const out: (PairRun | { name: string; skipped: string })[] = [];
-  const ff = [tools().ffmpeg, '-nostdin', '-v', 'error', '-y'];
   const stepOut = path.join(dir, 'step.out');
   for (const p of PAIRS) {
     const files = await pairFiles(p, dir);
@@ -86,9 +84,9 @@ export async function benchPairs(dir: string): Promise<(PairRun | { name: string
       continue;
     }
     const { bg, fg, truth } = files;
-    const floor = await timed(['bash', '-c', '"${@:3}" -i "$1" -f null - & "${@:3}" -i "$2" -f null - & wait', 'floor', bg, fg, ...ff], stepOut);
+    const floor = await timed(floorCommand(bg, fg), stepOut);
     const alFile = path.join(dir, `pair-${p.name}-alignment.json`);
-    const al = await timed([process.execPath, '--import', 'tsx', path.join(__dirname, 'step.ts'), 'align', bg, fg, alFile], stepOut);
+    const al = await timed(stepCommand('align', bg, fg, alFile), stepOut);
     const a = JSON.parse(await fs.readFile(alFile, 'utf8')) as Alignment;
     out.push({ name: p.name, what: p.what, floor, align: al, score: score(a, truth), timings: a.timings });
   }

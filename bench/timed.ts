@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { tools } from '../daemon/media/tools';
 
 /** Runs the bundled ffmpeg quietly; resolves with the wall seconds it took. */
@@ -53,4 +54,18 @@ export function timed(argv: string[], outFile: string): Promise<Timed> {
       });
     });
   });
+}
+
+/**
+ * The align floor as a command for `timed`: the bundled ffmpeg decoding bg and fg at once to null,
+ * as align decodes them; the paths travel as arguments, never inside the script.
+ */
+export function floorCommand(bg: string, fg: string): string[] {
+  const ff = [tools().ffmpeg, '-nostdin', '-v', 'error', '-y'];
+  return ['bash', '-c', '"${@:3}" -i "$1" -f null - & "${@:3}" -i "$2" -f null - & wait', 'floor', bg, fg, ...ff];
+}
+
+/** One measured step (bench/step.ts) in a process of its own, as a command for `timed`. */
+export function stepCommand(...args: string[]): string[] {
+  return [process.execPath, '--import', 'tsx', path.join(__dirname, 'step.ts'), ...args];
 }
