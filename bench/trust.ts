@@ -30,6 +30,11 @@ const CROP = { x: 90, y: 70, width: 480, height: 270 };
 const MOVING: [string, DeriveSpec][] = [
   ['pan-and-scan 30 px/s', { crop: { x: 40, y: 60, width: 400, height: 240 }, pan: { dx: 30, dy: 0 }, offset: 0.5, fps: 30 }],
   ['diagonal 9:16-like window', { crop: { x: 200, y: 40, width: 240, height: 320 }, pan: { dx: -15, dy: 5 }, offset: 0.5 }],
+  // Burnt-in graphics lower the fixed placement's fit below what `moving` asked of it (refused as weak before).
+  [
+    'zoom 1.0 → 0.7 with burnt-in timecode and logo',
+    { crop: { x: 60, y: 40, width: 400, height: 240 }, pan: { to: { x: 300, y: 130, width: 280, height: 168 } }, fps: 30, offset: 0.8, graphics: true },
+  ],
 ];
 const der = (bg: string, spec: DeriveSpec) => async () => ({ bg, fg: (await derived(bg, spec)).fg });
 

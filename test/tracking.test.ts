@@ -8,6 +8,7 @@ import type { DeriveSpec, DeriveTruth } from '../daemon/media/derive';
 import type { Alignment } from '../daemon/engine/result';
 import { placedAt } from '../daemon/engine/result';
 import { cornerDistance } from '../daemon/engine/spatial/moving';
+import { judge, type TrustSignals } from '../daemon/engine/trust';
 import { promises as fs } from 'node:fs';
 import { probe } from '../daemon/media/probe';
 import { cli } from './support/cli';
@@ -31,8 +32,11 @@ const cases: Case[] = [
     spec: { crop: { x: 40, y: 80, width: 400, height: 240 }, pan: { to: { x: 240, y: 80 } }, fps: 30, offset: 0.5 },
   },
   {
-    name: 'diagonal pan with a zoom 1.0 -> 0.7, 25 -> 30 fps, 0.8 s offset',
-    spec: { crop: { x: 60, y: 40, width: 400, height: 240 }, pan: { to: { x: 300, y: 130, width: 280, height: 168 } }, fps: 30, offset: 0.8 },
+    // Burnt-in graphics too (a running timecode box and a logo, fixed in fg's picture while the
+    // window zooms): they lowered the fixed placement's fit below what the moving detection asked
+    // of it, and the pair was refused as weak instead of tracked.
+    name: 'diagonal pan with a zoom 1.0 -> 0.7 and burnt-in timecode and logo, 25 -> 30 fps, 0.8 s offset',
+    spec: { crop: { x: 60, y: 40, width: 400, height: 240 }, pan: { to: { x: 300, y: 130, width: 280, height: 168 } }, fps: 30, offset: 0.8, graphics: true },
   },
   {
     // A phone re-frame: a 9:16 window led by hand after a subject, starting from rest, speeding up
@@ -125,6 +129,33 @@ describe('moving placement: tracked windows against ground truth', () => {
     aligned.set(c.name, al);
     return { fg, truth, al };
   };
+
+  it('a window whose fixed fit graphics lower is judged moving (and so tracked); pairs that fit nowhere are not', () => {
+    // The fixed placement's signals for the zoom with burnt-in graphics below, as measured.
+    const signals: TrustSignals = {
+      ncc: 0.8352,
+      placedWidth: 332,
+      speed: 0.0887,
+      pile: 0,
+      meanConfidence: 0.2465,
+      spread: 0.2182,
+      margin: 0.166,
+      from: 4.64,
+      altMargins: [],
+      altFrom: [],
+      prior: false,
+      bgFps: 25,
+      fgSeconds: 6.77,
+      bgSeconds: 7.6,
+      placementSpread: { px: 81.4, places: [{ x: 206, y: 52 }, { x: 203, y: 93 }, { x: 220, y: 100 }], fit: 0.905 },
+    };
+    assert.equal(judge(signals).problem, 'moving');
+    // The same spread where no pair fits its own place well either: nothing says fg is bg's at all.
+    assert.equal(judge({ ...signals, placementSpread: { ...signals.placementSpread!, fit: 0.7 } }).problem, 'weak');
+    // Alignment files written before `fit` existed are judged as they were.
+    const { fit: _, ...older } = signals.placementSpread!;
+    assert.equal(judge({ ...signals, placementSpread: older }).problem, 'weak');
+  });
 
   it('a fixed window is kept fixed: placement "fixed" refuses a pan as moving, naming --placement tracked', async () => {
     const { fg } = await derived(SAMPLE, cases[0].spec);

@@ -372,7 +372,7 @@ async function signalsOf(
   const signals = trustSignals({ ...loc, placement }, matched.tm, bg.fps / fg.fps, prior, bgF.n, (j) => timeOf(bgF, bg, j));
   if (spread) {
     const places = spread.places.map((p) => frameCorner(p, content)).map((p) => ({ x: round(p.x, 1), y: round(p.y, 1) }));
-    signals.placementSpread = { px: round(spread.spread, 1), places };
+    signals.placementSpread = { px: round(spread.spread, 1), places, fit: round(spread.fit, 4) };
   }
   return signals;
 }

@@ -55,9 +55,9 @@ export interface TrustSignals {
   /**
    * Time-matched pairs across fg, each placed on its own (spatial/moving.ts): the farthest one's
    * distance from the joint placement (bg px; 0 when every pair fits the joint one as well), and
-   * where each put fg's frame corner, in fg order.
+   * where each put fg's frame corner, in fg order; `fit`: the best NCC of a pair at its own place.
    */
-  placementSpread?: { px: number; places: { x: number; y: number }[] };
+  placementSpread?: { px: number; places: { x: number; y: number }[]; fit?: number };
   /**
    * The best other placement tried (spatial/hypotheses.ts: only when the first one left fg's frames
    * poorly explained), fg's frame corner in bg px, with its mean frame similarity over fg: against
@@ -173,8 +173,13 @@ export function judge(s: TrustSignals): Trust {
   // One placement for the whole video: a window that moves over bg is not that (a fixed crop is
   // found to a pixel or two on every pair; a pan puts the pairs tens of pixels apart).
   const ps = s.placementSpread;
-  // Only asked of a placement that fits where it is: pairs of an unrelated fg scatter anywhere.
-  const moves = !!ps && spatial >= 0.8 && ps.px > Math.max(MOVE_PX, MOVE_SHARE * s.placedWidth);
+  // Only asked where fg fits bg: pairs of an unrelated fg scatter anywhere. Fits at the joint
+  // placement, or a pair at its own place: where the window moves, the joint placement fits no
+  // frame well, and burnt-in graphics take a few hundredths more off (a zooming window with a
+  // timecode box and a logo: NCC 0.84 jointly, spatial 0.78, refused as 'weak' instead of tracked;
+  // its best pair fits its own place at 0.905).
+  const own = ps?.fit === undefined ? 0 : clamp((ps.fit - 0.6) / 0.3) * width;
+  const moves = !!ps && Math.max(spatial, own) >= 0.8 && ps.px > Math.max(MOVE_PX, MOVE_SHARE * s.placedWidth);
   if (moves) {
     const xs = ps.places.map((p) => Math.round(p.x));
     const ys = ps.places.map((p) => Math.round(p.y));

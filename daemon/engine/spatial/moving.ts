@@ -19,6 +19,13 @@ export interface PlacementSpread {
   /** How far the farthest pair's own place is from the joint one: largest corner distance, bg px. */
   spread: number;
   /**
+   * The best NCC of a pair at its own place: whether fg's frames fit bg anywhere. Where the window
+   * moves no fixed placement fits fg well, and the first map, made for one, pairs some frames
+   * wrongly in time too; but a pair it got right fits its own place well. An unrelated fg's fit
+   * nowhere.
+   */
+  fit: number;
+  /**
    * Where every pair's own search agreed, away from the joint placement and fitting each pair better
    * than it: another placement to try over time. On a picture of flat areas and a few moving parts
    * (testsrc2 without noise) a placement 32 px off, with a map 2 frames off, fits each pair almost
@@ -34,6 +41,7 @@ export function placementSpread(pairs: RefinePair[], picks: number[], joint: Pla
   const places: Placement[] = [];
   let spread = 0;
   let better = 0;
+  let fit = 0;
   for (let k = 0; k < pairs.length; k++) {
     const b = pairs[k].bg[picks[k]];
     const fg = pairs[k].fg;
@@ -48,6 +56,7 @@ export function placementSpread(pairs: RefinePair[], picks: number[], joint: Pla
     const own = refine([{ bg: [b], fg }], hit, { from: Math.min(1, 2 * c), scaleUncertainty: 0.1, fixedScale });
     const here = refine([{ bg: [b], fg }], joint, { from: 1, scaleUncertainty: 0, fixedScale: joint.scale });
     places.push(own);
+    fit = Math.max(fit, own.score);
     if (own.score > here.score) better++;
     if (own.score < here.score + BETTER) continue;
     spread = Math.max(spread, cornerDistance(own, joint, fg.width, fg.height));
@@ -61,7 +70,7 @@ export function placementSpread(pairs: RefinePair[], picks: number[], joint: Pla
     better === places.length &&
     places.every((p) => cornerDistance(p, best, w, h) <= SAME_PLACE) &&
     cornerDistance(best, joint, w, h) > SAME_PLACE;
-  return { places, spread, ...(agreed ? { elsewhere: best } : {}) };
+  return { places, spread, fit, ...(agreed ? { elsewhere: best } : {}) };
 }
 
 /** Largest distance between the corresponding corners of two placements of a w×h fg, bg px. */
