@@ -4,6 +4,7 @@ import { align, type AlignRequest } from '../daemon/align';
 import { baseline, correctDrift, evidenceFromSharpness } from '../daemon/engine/temporal/drift';
 import { ENGINES } from '../protocol/project';
 import { robustLine } from '../daemon/core/line';
+import { memoryCache } from '../daemon/core/lru';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { assertAccurate } from './support/accuracy';
 import { derived, SAMPLE } from './support/media';
@@ -176,9 +177,12 @@ describe('engine accuracy on ground truth', () => {
 
   it('--window widens the final band of every engine', async () => {
     const { fg } = await derived(SAMPLE, { crop: CROP, fps: 30, offset: 0.6, frames: 60 });
+    // As the editor re-aligns when a project's engine or window changes: the frames and the
+    // placement decoded and found once, each engine's map solved anew.
+    const cache = memoryCache();
     for (const engine of ENGINES) {
-      const narrow = await align(SAMPLE, fg, { engine });
-      const wide = await align(SAMPLE, fg, { engine, window: 40 });
+      const narrow = await align(SAMPLE, fg, { engine, cache });
+      const wide = await align(SAMPLE, fg, { engine, window: 40, cache });
       assert.ok((narrow.temporal.window ?? 0) < 40, `${engine}: default band ${narrow.temporal.window}`);
       assert.equal(wide.temporal.window, 40, `${engine} honours --window`);
       assert.deepEqual(wide.temporal.bgFrameForFg, narrow.temporal.bgFrameForFg, `${engine}: same map with a wider band`);

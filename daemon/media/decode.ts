@@ -82,19 +82,27 @@ async function readNear(
 ): Promise<void> {
   const { signal, verify, analysis } = opts;
   const tol = 0.4 / info.fps;
-  for (const back of [1, 6, Infinity]) {
+  // Checked reads first decode from the keyframe at or before the first wanted frame, the frames
+  // before the seek point passed on too (-noaccurate_seek): a lead of any length decodes a whole
+  // keyframe interval more where the wanted frame is a keyframe, and picked frames often are (the
+  // sharpest, they match best). A frame the check rejects (a stream whose keyframes are not clean
+  // starts) or a seek that lands late is read again from further back.
+  for (const back of verify ? [-tol / 2, 1, 6, Infinity] : [1, 6, Infinity]) {
     const missing = want.filter((t) => !found.has(t));
     if (!missing.length) break;
     const start = Math.max(0, missing[0] - back);
     const last = missing[missing.length - 1];
     const offset = start > 0 ? Number(start.toFixed(6)) : 0;
     let t = NaN;
-    const inputArgs = start > 0 ? ['-ss', start.toFixed(6)] : [];
+    const inputArgs = start > 0 ? [...(back < 0 ? ['-noaccurate_seek'] : []), '-ss', start.toFixed(6)] : [];
     // Only the wanted frames leave ffmpeg: the lead-in is decoded but never converted or piped (a
-    // full-size frame is megabytes, and the lead-in was most of a short read's cost).
-    const filter = onlyNear(missing, offset, tol, 1.5 / info.fps);
+    // full-size frame is megabytes, and the lead-in was most of a short read's cost). The read ends
+    // a frame after the last wanted one (trim's end stops the input; -t would count from the
+    // keyframe a loose seek lands on): stopping the pipe there instead leaves ffmpeg's decoder
+    // threads running ahead until the kill lands, a second of 1080p on a busy machine.
+    const filter = `trim=end=${(last + 1 / info.fps - offset).toFixed(6)},${onlyNear(missing, offset, tol, 1.5 / info.fps)}`;
     for await (const f of readFrames({ file: info.file, pixFmt: 'gray', width: info.width, height: info.height, inputArgs, filter, onTime: (v) => (t = v), signal, analysis, what: `reading frames near ${missing[0].toFixed(3)} s` })) {
-      // Times after a seek count from the seek point.
+      // Times after a seek count from the seek point (negative before it, where not dropped).
       const at = t + offset;
       for (const w of missing) {
         if (Math.abs(w - at) <= tol && !found.has(w) && (start === 0 || !verify || verify(w, f))) found.set(w, f);
@@ -111,7 +119,7 @@ const MAX_RANGES = 16;
 
 /**
  * A select filter passing the frames within `tol` of the wanted times (sorted, in seconds from the
- * video's start; `offset`: where the decode starts, which the filter's times count from), runs of
+ * video's start; `offset`: the seek point, which the filter's times count from), runs of
  * times closer than `gap` merged into one range.
  */
 export function onlyNear(times: number[], offset: number, tol: number, gap: number): string {
@@ -121,7 +129,7 @@ export function onlyNear(times: number[], offset: number, tol: number, gap: numb
     if (r && t - r[1] <= gap) r[1] = t;
     else ranges.push([t, t]);
   }
-  const f = (v: number) => Math.max(0, v - offset).toFixed(6);
+  const f = (v: number) => (v - offset).toFixed(6);
   if (ranges.length > MAX_RANGES) ranges.splice(0, ranges.length, [times[0], times[times.length - 1]]);
   return `select=${ranges.map(([a, b]) => `between(t\\,${f(a - tol)}\\,${f(b + tol)})`).join('+')}`;
 }
