@@ -134,6 +134,23 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
       // fg's frames decoded early count towards the first pass.
       if (++done % 16 === 0) o.onProgress?.('decode', Math.min(1, (done + (pass === 0 ? earlyDone : 0)) / total));
     };
+    // Another placement tried over the whole video (its regions decoded and mapped in time), noted
+    // with how well it explained fg; `adopt` makes it this pass's placement.
+    type Trial = { placement: Placement; r: ReturnType<typeof regions>; size: typeof size; m: Awaited<ReturnType<typeof firstMatch>>; support: number };
+    const trial = async (p: Placement): Promise<Trial> => {
+      const r = regions({ ...loc, placement: p });
+      const sz = analysisSize(r.fgRect, total);
+      const m = await firstMatch(ctx, r, sz, tick);
+      const t = { placement: p, r, size: sz, m, support: support(m.matched.tm.confidence) };
+      tried.push({ ...p, support: t.support });
+      return t;
+    };
+    const adopt = (t: Trial) => {
+      ({ bgRect, fgRect } = t.r);
+      size = t.size;
+      placement = t.placement;
+      ({ matched, foreign } = t.m);
+    };
     if (pass === 0) {
       // Whatever the early decode did not deliver to this match is stopped, and forgotten: another
       // placement tried below may ask for the region it was decoding, and must not get its abort.
@@ -156,17 +173,11 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
         for (const other of candidates()) {
           if (!poor()) break;
           if (tried.some((h) => !distinct(h, other, content))) continue;
-          const r = regions({ ...loc, placement: other });
-          const sz = analysisSize(r.fgRect, total);
-          const m = await firstMatch(ctx, r, sz, tick);
-          tried.push({ ...other, support: support(m.matched.tm.confidence) });
-          if (support(m.matched.tm.confidence) < support(matched.tm.confidence) + GAIN) continue;
-          const { tm: otm, fgF: ofg, bgF: obg } = m.matched;
+          const t = await trial(other);
+          if (t.support < support(matched.tm.confidence) + GAIN) continue;
+          const { tm: otm, fgF: ofg, bgF: obg } = t.m.matched;
           if ((await fitOnMatched(ctx, other, otm.bgFrameForFg, otm.confidence, { fg: ofg.seq, bg: obg.seq })).score < ALT_FIT) continue;
-          ({ bgRect, fgRect } = r);
-          size = sz;
-          placement = other;
-          ({ matched, foreign } = m);
+          adopt(t);
         }
         // A placement that leaves much of fg unexplained came from a chance match: search again on
         // the frames its own map paired, and keep whichever explains fg better over time.
@@ -174,18 +185,11 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
           const alt = await placementOnMatched(ctx, placement, matched.tm.bgFrameForFg, matched.tm.confidence, { fg: matched.fgF.seq, bg: matched.bgF.seq });
           // A place that does not fit the very pairs it was found on is no placement (a moving window's).
           if (!alt || alt.score < ALT_FIT || tried.some((h) => !distinct(h, alt, content))) break;
-          const r = regions({ ...loc, placement: alt });
-          const sz = analysisSize(r.fgRect, total);
-          const m = await firstMatch(ctx, r, sz, tick);
-          const now = support(matched.tm.confidence);
-          tried.push({ ...alt, support: support(m.matched.tm.confidence) });
+          const t = await trial(alt);
           // Clearly better, or no better at all: where no fixed placement explains fg (a moving
           // window) they all fit about as badly, and the first is as good as any.
-          if (support(m.matched.tm.confidence) < now + GAIN) break;
-          ({ bgRect, fgRect } = r);
-          size = sz;
-          placement = alt;
-          ({ matched, foreign } = m);
+          if (t.support < support(matched.tm.confidence) + GAIN) break;
+          adopt(t);
         }
         timings.hypotheses += performance.now() - th;
       }
@@ -213,16 +217,9 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
       // top the share unexplained is the measure: on a flat synthetic pair the right place left
       // 0.0001 of fg's frames unexplained, the wrong one 32 px off 0.0034).
       const th = performance.now();
-      const r = regions({ ...loc, placement: other });
-      const sz = analysisSize(r.fgRect, total);
-      const m = await firstMatch(ctx, r, sz, tick);
-      const now = support(m.matched.tm.confidence);
-      tried.push({ ...other, support: now });
-      if (1 - now <= (1 - support(tm.confidence)) / 2) {
-        ({ bgRect, fgRect } = r);
-        size = sz;
-        placement = other;
-        ({ matched, foreign } = m);
+      const t = await trial(other);
+      if (1 - t.support <= (1 - support(tm.confidence)) / 2) {
+        adopt(t);
         tm = matched.tm;
         const again = { bgRect, fgRect, fgF: matched.fgF, bgF: matched.bgF, foreign };
         j = await jointRefine(ctx, placement, again, tm, Math.max(tm.slope, bg.fps / fg.fps), 6);
@@ -246,15 +243,13 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
       // explains fg's frames worse.
       const th = performance.now();
       const unity = refine(j.pairs, { ...placement, scale: 1 }, { from: 1, scaleUncertainty: 0, fixedScale: 1, foreign });
-      const r = regions({ ...loc, placement: unity });
-      const m = await firstMatch(ctx, r, analysisSize(r.fgRect, total), tick);
+      const t = await trial(unity);
       timings.hypotheses += performance.now() - th;
-      tried.push({ ...unity, support: support(m.matched.tm.confidence) });
       // It must fit the refinement's pairs about as well too: where no fixed placement explains fg
       // (a moving window) every placement's frames match about as badly over time.
-      if (support(m.matched.tm.confidence) >= support(tm.confidence) - 0.001 && unity.score >= placement.score - 0.05) {
+      if (t.support >= support(tm.confidence) - 0.001 && unity.score >= placement.score - 0.05) {
         placement = { ...unity, x: Math.round(unity.x), y: Math.round(unity.y) };
-        matched = m.matched;
+        matched = t.m.matched;
       }
       break;
     }
