@@ -51,6 +51,21 @@ const cases: Case[] = [
       offset: 0.6,
     },
   },
+  {
+    // An edit of a pan-and-scan version: 1 s of bg cut out, and the window re-framed at the cut
+    // (it jumps 110 px right and 20 px up between two fg frames). The tracker loses the window
+    // there and finds it afresh over bg frames ahead; the map breaks at the cut.
+    name: 'pan-and-scan across a cut (1 s of bg cut out, the window jumping 110 px there), 25 -> 30 fps',
+    spec: {
+      crop: { x: 0, y: 0, width: 400, height: 240 },
+      segments: [
+        { start: 0.5, end: 3.5 },
+        { start: 4.5, end: 7.5 },
+      ],
+      pan: { path: [[0, 40, 80], [2.95, 140, 80], [3.0, 250, 60], [6.0, 200, 60]] },
+      fps: 30,
+    },
+  },
 ];
 
 /** Per fg frame: within one bg frame of the truth, and fg's corners within 2 px of where the truth puts them. */

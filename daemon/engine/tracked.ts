@@ -527,6 +527,10 @@ function trackJointly(
     out[seed] = best!;
   }
   const nominal = bgFps / fps;
+  // Cuts found on the way (lost pairs found afresh elsewhere), as boundaries: bd lies between
+  // samples bd - 1 and bd. Nothing on one side predicts the other.
+  const bounds: number[] = [];
+  const sameSide = (r: number, q: number) => !bounds.some((bd) => Math.min(r, q) < bd && bd <= Math.max(r, q));
   for (const dir of [1, -1]) {
     for (let q = seed + dir; q >= 0 && q < frames.length; q += dir) {
       const f = frames[q];
@@ -537,10 +541,10 @@ function trackJointly(
       // which the pick below would make up for with the wrong bg frame (in a panning shot a bg frame
       // a little earlier, cut a little to the side, looks much like fg).
       const recent: Found[] = [];
-      for (let r = q - dir; r >= 0 && r < frames.length && out[r] && Math.abs(out[r].f - f) <= fps; r -= dir) recent.push(out[r]);
+      for (let r = q - dir; r >= 0 && r < frames.length && out[r] && sameSide(r, q - dir) && Math.abs(out[r].f - f) <= fps; r -= dir) recent.push(out[r]);
       const curve = (v: (p: Found) => number) => curveAt(recent, v, f);
       const guess: Sample = recent.length >= 3 ? { f, x: curve((p) => p.x), y: curve((p) => p.y), scale: curve((p) => p.scale) } : { ...p1, f };
-      const seen = out.filter(Boolean);
+      const seen = out.filter((p, r) => p && sameSide(r, q - dir));
       const jGuess = timeAt(seen, f, nominal, fps);
       // A quick look at half size in each bg frame near the predicted one, then the best one fully.
       let pick = { j: clampJ(w, Math.round(jGuess)), score: -2, at: guess };
@@ -552,11 +556,56 @@ function trackJointly(
         const hit = searchNear({ bg: pyr(j), fg: fgAt(f) }, guess, quick);
         if (hit.score > pick.score) pick = { j, score: hit.score, at: hit };
       }
-      const hit = searchNear({ bg: pyr(pick.j), fg: fgAt(f) }, { ...pick.at, f }, { ...so, radius: 2, scaleRadius: SCALE_RADIUS });
-      out[q] = { ...hit, j: pick.j };
+      let hit: Found = { ...searchNear({ bg: pyr(pick.j), fg: fgAt(f) }, { ...pick.at, f }, { ...so, radius: 2, scaleRadius: SCALE_RADIUS }), j: pick.j };
+      if (hit.score < LOST) {
+        // Lost: a cut, after which bg runs on from elsewhere (forward in time: an edit) and the
+        // window may be anywhere. The window is found over the whole of bg frames ahead.
+        const again = reacquire(w, pyr, fgAt(f), f, p1.j, dir, start, fixedScale, Math.round(CUT_REACH_SECONDS * bgFps), so);
+        if (again && again.score > Math.max(hit.score + LOST_GAIN, LOST)) {
+          hit = again;
+          bounds.push(dir > 0 ? q : q + 1);
+        }
+      }
+      out[q] = hit;
     }
   }
   return out;
+}
+
+/** How far past a lost pair (bg seconds) a cut's other side is looked for. */
+const CUT_REACH_SECONDS = 8;
+/** How much better a pair found afresh must fit than the lost one. */
+const LOST_GAIN = 0.2;
+
+/** A lost pair found afresh: fg frame f over the whole of each bg frame from `j` on in `dir`, every other one, the best one refined. */
+function reacquire(
+  w: Work,
+  pyr: (j: number) => Pyramid,
+  fg: Gray,
+  f: number,
+  j0: number,
+  dir: number,
+  start: Placement,
+  fixedScale: number | undefined,
+  reach: number,
+  so: { k: number; cw: number; ch: number; fixedScale?: number },
+): Found | undefined {
+  let best: Found | undefined;
+  for (let d = 1; d <= reach; d += 2) {
+    const j = j0 + d * dir;
+    if (j < 0 || j >= w.bg.n) break;
+    const hit = searchNear({ bg: pyr(j), fg }, whole(w, j, f, start, fixedScale), { ...so, radius: RADIUS, scaleRadius: 0.1, finest: 1 });
+    if (!best || hit.score > best.score) best = { ...hit, j };
+  }
+  if (!best) return undefined;
+  // At full working size, the best and its neighbours (the quick look's scores are at half size).
+  let top: Found | undefined;
+  for (let d = -1; d <= 1; d++) {
+    const j = clampJ(w, best.j + d);
+    const hit = searchNear({ bg: pyr(j), fg }, best, { ...so, radius: RADIUS / 2, scaleRadius: SCALE_RADIUS });
+    if (!top || hit.score > top.score) top = { ...hit, j };
+  }
+  return top;
 }
 
 /** Seed candidates: one per stretch of fg. */
