@@ -4,10 +4,14 @@ import { score, type Score, type Truth } from '../../daemon/selftest/score';
 
 export { score, type Score, type Truth };
 
-/** The issue's bar: spatial error ≤ 1 px, ≥ 95% of fg frames within 1 bg frame of the truth. */
+/**
+ * The issue's bar: spatial error ≤ 1 px, ≥ 95% of fg frames within 1 bg frame of the truth; and a
+ * fixed crop reported as fixed (no false tracking: the moving check stays quiet).
+ */
 export function assertAccurate(name: string, al: Alignment, truth: Truth): Score {
   const s = score(al, truth);
   const msg = `${name}: ${JSON.stringify(s)} spatial=${JSON.stringify(al.spatial)} truth=${JSON.stringify({ x: truth.x, y: truth.y, scale: truth.scale })}`;
+  assert.equal(al.spatial.placement, undefined, `a fixed placement, not tracked: ${msg}`);
   assert.ok(Math.abs(s.dx) <= 1 && Math.abs(s.dy) <= 1, `position off by more than 1 px: ${msg}`);
   // fg shown enlarged (scale > 1): one of its pixels covers `scale` bg pixels, and its size is
   // known to a pixel of its own.
