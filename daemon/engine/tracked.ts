@@ -577,7 +577,7 @@ const CUT_REACH_SECONDS = 8;
 /** How much better a pair found afresh must fit than the lost one. */
 const LOST_GAIN = 0.2;
 
-/** A lost pair found afresh: fg frame f over the whole of each bg frame from `j` on in `dir`, every other one, the best one refined. */
+/** A lost pair found afresh: fg frame f over the whole of each bg frame past `j0` in `dir`, every other one, the best one refined. */
 function reacquire(
   w: Work,
   pyr: (j: number) => Pyramid,
