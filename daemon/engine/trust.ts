@@ -154,7 +154,8 @@ export function judge(s: TrustSignals): Trust {
   // Space: a right placement correlates at 0.95 and more on time-matched frames; below 0.6 nothing
   // is there. A placement under ~100 bg pixels wide correlates with almost any texture.
   const width = clamp((s.placedWidth - 48) / 64);
-  const spatial = s.ncc === null ? 1 : clamp((s.ncc - 0.6) / 0.3) * width;
+  const fits = (ncc: number) => clamp((ncc - 0.6) / 0.3) * width;
+  const spatial = s.ncc === null ? 1 : fits(s.ncc);
   if (s.ncc !== null && spatial < 0.8) reasons.push(`fg's picture matches bg only loosely (NCC ${s.ncc.toFixed(2)}, ${Math.round(s.placedWidth)} bg pixels wide)`);
   // Time: the best path's margin over the bg frames it did not take, against the best path elsewhere.
   let temporal = 1;
@@ -178,7 +179,7 @@ export function judge(s: TrustSignals): Trust {
   // frame well, and burnt-in graphics take a few hundredths more off (a zooming window with a
   // timecode box and a logo: NCC 0.84 jointly, spatial 0.78, refused as 'weak' instead of tracked;
   // its best pair fits its own place at 0.905).
-  const own = ps?.fit === undefined ? 0 : clamp((ps.fit - 0.6) / 0.3) * width;
+  const own = ps?.fit === undefined ? 0 : fits(ps.fit);
   const moves = !!ps && Math.max(spatial, own) >= 0.8 && ps.px > Math.max(MOVE_PX, MOVE_SHARE * s.placedWidth);
   if (moves) {
     const xs = ps.places.map((p) => Math.round(p.x));
