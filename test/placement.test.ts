@@ -4,7 +4,7 @@ import { align, refusal } from '../daemon/align';
 import type { DeriveSpec } from '../daemon/media/derive';
 import { judge, type TrustSignals } from '../daemon/engine/trust';
 import { assertAccurate } from './support/accuracy';
-import { concatenated, derived, flatSynthetic, HAVE_SHARED, media, NO_SHARED, SAMPLE, shakyBg } from './support/media';
+import { concatenated, derived, excerpt, flatSynthetic, HAVE_SHARED, media, NO_SHARED, SAMPLE, shakyBg } from './support/media';
 
 /**
  * Placement from evidence over time (daemon/engine/spatial/hypotheses.ts): pairs where the sampled
@@ -50,6 +50,15 @@ const cases: Case[] = [
     name: 'flat synthetic 1080p (testsrc2 without noise), a 960×540 crop at 24 fps (was 32 px high, 2 frames early, trust 1)',
     bg: () => flatSynthetic(1920, 1080, 40),
     spec: { crop: { x: 480, y: 270, width: 960, height: 540 }, fps: 24, offset: 5, crf: 20 },
+  },
+  {
+    // selftest's offset pair from balle-jbart.mp4: a still shot where only an arm moves, slowly.
+    // The sample pair placed fg 3, 6 px off at a moment 0.8 s away, the map then wandered up to
+    // 26 frames off and the refinement, held near it, confirmed the place (align.ts: ASTRAY).
+    name: 'near-static still shot, a slow arm the only motion, fg from 40% of bg (was 3, 6 px off, 23% within one, refused as motion)',
+    bg: () => excerpt(media('balle-jbart.mp4'), 8, 640),
+    spec: { crop: { x: 32, y: 205, width: 320, height: 256 }, offset: 3.2, frames: 109 },
+    shared: true,
   },
   {
     name: 'sample: a 640×360 fg shown at 1/4',

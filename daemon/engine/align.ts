@@ -10,7 +10,7 @@ import { hashKind } from './descriptors/hash';
 import { pixelsKind } from './descriptors/pixels';
 import { timeOf, type Described, type DescriptorKind } from './descriptors/types';
 import { summary, type Alignment } from './result';
-import { judge, trustSignals } from './trust';
+import { judge, spreadMoves, trustSignals } from './trust';
 import { jointRefine } from './spatial/joint';
 import { fixedScale, locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
 import { cornerDistance, placementSpread, type PlacementSpread } from './spatial/moving';
@@ -210,9 +210,27 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
     // Whether one placement explains fg at all: asked once, on the first pass's spread-out pairs.
     if (pass === 0) spread = placementSpread(j.pairs, j.picks, j.placement, fixedScale(o));
     timings.refine += performance.now() - t;
-    const other = pass === 0 && !verified ? spread?.elsewhere : undefined;
+    let other = pass === 0 && !verified ? spread?.elsewhere : undefined;
+    const still = !spread || !spreadMoves(spread.spread, content.width * j.placement.scale);
+    if (pass === 0 && !verified && !other && still && j.placement.score < placement.score - ASTRAY) {
+      // The map's pairs fit the placement found on a sample pair far worse than that pair did: the
+      // map is off at the picks by more than the refinement reaches. Where fg's own picture barely
+      // changes (a still shot with one slow subject), a placement a few pixels off pairs each fg
+      // frame with a moment where the subject sits where the offset puts it, the map wanders
+      // seconds off, and the refinement, held near that map, can only confirm it. Searched again
+      // with time free over a couple of seconds around each pick: the right place and moment fit
+      // each pair almost exactly (balle's offset case: 0.997, against 0.94 near the map). Without
+      // the graphics mask: one found on that map marks the subject, the very pixels that disagree.
+      // Not where the pairs' own places spread as a moving window's do: no fixed place fits those.
+      const th = performance.now();
+      const reach = Math.min(WIDE_MAX, Math.round(WIDE_SECONDS * fg.fps));
+      const wide = await jointRefine(ctx, placement, { ...passed, foreign: undefined }, tm, Math.max(tm.slope, bg.fps / fg.fps), reach);
+      if (wide.placement.score >= placement.score - 0.01) other = wide.placement;
+      timings.hypotheses += performance.now() - th;
+    }
     if (other && !tried.some((h) => !distinct(h, other, content))) {
-      // Every pair's own search put fg elsewhere, and fits better there: that place is tried over
+      // Every pair's own search put fg elsewhere, and fits better there (or the wide search found
+      // another place and moment for the pairs): that place is tried over
       // the whole video and kept where it leaves at most half as much of fg unexplained (near the
       // top the share unexplained is the measure: on a flat synthetic pair the right place left
       // 0.0001 of fg's frames unexplained, the wrong one 32 px off 0.0034).
@@ -402,6 +420,11 @@ async function firstMatch(
   };
 }
 
+/** Refined NCC by which the map's pairs may fit worse than the sample pair before time is searched wide. */
+const ASTRAY = 0.02;
+/** The wide search's reach either side of each pick: seconds of fg, and fg frames at most. */
+const WIDE_SECONDS = 2;
+const WIDE_MAX = 60;
 /** Mean frame similarity by which another placement must explain fg better to replace the first. */
 const GAIN = 0.02;
 /** NCC on its own time-matched pairs below which a placement found there is not tried (right ones: 0.92 and more). */

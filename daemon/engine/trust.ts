@@ -129,6 +129,11 @@ const STATIC_SPREAD = 0.02;
 /** A pair placed this far from the joint placement (bg px, or this share of fg's placed width, whichever is more) moves. */
 const MOVE_PX = 4;
 const MOVE_SHARE = 0.02;
+
+/** Whether the pairs' own places spread (`px`, placementSpread's) as a window moving over bg does. */
+export function spreadMoves(px: number, placedWidth: number): boolean {
+  return px > Math.max(MOVE_PX, MOVE_SHARE * placedWidth);
+}
 /** An alternative place whose margin is this close to the best one's fits about as well. */
 const SAME_FIT = 0.8;
 /**
@@ -180,7 +185,7 @@ export function judge(s: TrustSignals): Trust {
   // timecode box and a logo: NCC 0.84 jointly, spatial 0.78, refused as 'weak' instead of tracked;
   // its best pair fits its own place at 0.905).
   const own = ps?.fit === undefined ? 0 : fits(ps.fit);
-  const moves = !!ps && Math.max(spatial, own) >= 0.8 && ps.px > Math.max(MOVE_PX, MOVE_SHARE * s.placedWidth);
+  const moves = !!ps && Math.max(spatial, own) >= 0.8 && spreadMoves(ps.px, s.placedWidth);
   if (moves) {
     const xs = ps.places.map((p) => Math.round(p.x));
     const ys = ps.places.map((p) => Math.round(p.y));

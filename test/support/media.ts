@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { derive, type DeriveSpec, type DeriveTruth } from '../../daemon/media/derive';
 import { runTool } from '../../daemon/media/ffmpeg';
+import { probe } from '../../daemon/media/probe';
+import { excerptArgs, excerptPlan } from '../../daemon/selftest/cases';
 
 /** Where the shared real footage lives; tests that need it skip with this message when it is absent. */
 export const SHARED_MEDIA = path.resolve(__dirname, '..', '..', '..', 'shared', 'media');
@@ -131,5 +133,16 @@ export async function frozenRegion(file: string, r: { x: number; y: number; widt
     await fs.rm(still, { force: true });
     await fs.rm(temp, { force: true });
   }
+  return out;
+}
+
+/** `seconds` of `file` from its middle, its longer side `size` pixels: the excerpt `selftest` makes. */
+export async function excerpt(file: string, seconds: number, size: number): Promise<string> {
+  const out = path.join(CACHE, `excerpt-${key({ file, seconds, size })}.mp4`);
+  if (existsSync(out)) return out;
+  await fs.mkdir(CACHE, { recursive: true });
+  const temp = `${out}.partial-${process.pid}.mp4`;
+  await runTool('ffmpeg', excerptArgs(file, excerptPlan(await probe(file), { seconds, size }), temp), { file: temp, what: 'cutting an excerpt' });
+  await fs.rename(temp, out);
   return out;
 }
