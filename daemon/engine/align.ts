@@ -2,6 +2,7 @@ import { isPinAnchor, isTimeAnchor, type Engine } from '../../protocol/project';
 import { VidkompyError } from '../core/errors';
 import { frameCorner } from '../core/geometry';
 import { fileIdentity } from '../core/identity';
+import { memoryCache } from '../core/lru';
 import { round } from '../core/numbers';
 import { probe, type ProbeInfo } from '../media/probe';
 import type { AlignContext, AlignOptions, Located } from './context';
@@ -41,6 +42,10 @@ export function descriptorOf(engine: Engine, o: Pick<AlignOptions, 'descriptor'>
 
 /** Aligns fg to bg in space and time. `located`: a spatial step already done with the same options. */
 export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}, located?: Located): Promise<Alignment> {
+  // Without the daemon's cache, one of this alignment's own: another placement tried over the whole
+  // video describes the same fg region again otherwise (the flat bench pair: 2 s of CPU). Small, so
+  // a long input's descriptions are not held past their pass: its memory stays flat.
+  if (!o.cache) o = { ...o, cache: memoryCache(OWN_CACHE_BYTES) };
   // Placement pins (anchors with x, y) only count where no spatial override fixes the placement.
   if (!o.anchors?.some(isPinAnchor) || o.x !== undefined || o.y !== undefined) return alignPinned(bgFile, fgFile, o, located, { pins: [], move: false });
   const fg = await probe(fgFile, o.signal);
@@ -73,6 +78,9 @@ export async function align(bgFile: string, fgFile: string, o: AlignOptions = {}
   const unity = await pinned(1);
   return unity.temporal.meanConfidence >= al.temporal.meanConfidence - UNITY_SLACK ? unity : al;
 }
+
+/** The budget of an alignment's own cache: a few minutes of fg's analysis frames. */
+const OWN_CACHE_BYTES = 48 << 20;
 
 /** Mean frame similarity an unscaled pinned crop may lose to the found scale and still be kept (crops are common, 1% resizes rare). */
 const UNITY_SLACK = 0.001;
