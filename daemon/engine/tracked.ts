@@ -364,6 +364,8 @@ async function nearMap(w: Work, m: Matched, keys: Keyframe[], ctx: AlignContext)
   };
   for (let i = 0; i < nF; i++) {
     const f = unit(fgSeq.data, i * dim);
+    let fSum = 0;
+    for (let q = 0; q < dim; q++) fSum += f[q];
     const p = placementAt(keys, i);
     for (let d = -NEAR; d <= NEAR; d++) {
       const j = m.tm.bgFrameForFg[i] + d;
@@ -372,10 +374,18 @@ async function nearMap(w: Work, m: Matched, keys: Keyframe[], ctx: AlignContext)
       const g = frameOf(w.bg, j);
       const { k } = w;
       cutGray(g, p.x * k, p.y * k, w.content.width * p.scale * k, w.content.height * p.scale * k, aw, ah, cut);
-      const b = unit(cut, 0);
-      let dot = 0;
-      for (let q = 0; q < dim; q++) dot += f[q] * b[q];
-      sim[i * width + d + NEAR] = dot;
+      // NCC in one pass over the cut: f is zero-mean and unit, so only the cut's mean and norm are needed.
+      let sb = 0;
+      let sbb = 0;
+      let fb = 0;
+      for (let q = 0; q < dim; q++) {
+        const b = cut[q];
+        sb += b;
+        sbb += b * b;
+        fb += f[q] * b;
+      }
+      const vb = sbb - (sb * sb) / dim;
+      sim[i * width + d + NEAR] = vb > 0 ? (fb - (sb / dim) * fSum) / Math.sqrt(vb) : 0;
     }
   }
   // Least-cost monotonic path through the band (offsets from the map, which is itself monotonic).

@@ -21,20 +21,6 @@ export function pyramid(img: Gray, levels = 3): Pyramid {
   return out;
 }
 
-/** Bilinear sample of img at (x, y) in pixel-index coordinates, clamped to the edge. */
-function sample(d: Gray['data'], w: number, h: number, x: number, y: number): number {
-  const fx = x < 0 ? 0 : x > w - 1 ? w - 1 : x;
-  const fy = y < 0 ? 0 : y > h - 1 ? h - 1 : y;
-  const x0 = fx >= w - 1 ? w - 2 : Math.floor(fx);
-  const y0 = fy >= h - 1 ? h - 2 : Math.floor(fy);
-  const ax = fx - x0;
-  const ay = fy - y0;
-  const p = y0 * w + x0;
-  const t = d[p] + (d[p + 1] - d[p]) * ax;
-  const b = d[p + w] + (d[p + w + 1] - d[p + w]) * ax;
-  return t + (b - t) * ay;
-}
-
 /** A zero-mean template of fg at one level, with what maps it back to fg's content pixels. */
 interface Tpl {
   data: Float32Array;
@@ -61,32 +47,65 @@ function templateOf(fg: Gray, w: number, h: number, cw: number): Tpl {
 
 /**
  * NCC of the template placed with its content corner at (x, y) bg pixels and scale s, over a bg
- * level that has k level pixels per bg pixel. Pixels that fall off bg count against it.
+ * level that has k level pixels per bg pixel. Pixels that fall off bg count against it. The hot loop
+ * of tracking: each column lands at the same bg x on every row, so its bilinear taps are found once.
  */
 function nccAt(bg: Gray, t: Tpl, x: number, y: number, s: number, k: number): number {
   const { data: d, width: w, height: h } = bg;
+  const n = t.w * t.h;
+  const du = t.step * s * k;
+  const x0s = columnTaps(t.w);
+  const axs = columnWeights(t.w);
+  let offCols = 0;
+  let bx = (x + 0.5 * t.step * s) * k - 0.5;
+  for (let u = 0; u < t.w; u++, bx += du) {
+    if (bx < -0.5 || bx > w - 0.5) offCols++;
+    const fx = bx < 0 ? 0 : bx > w - 1 ? w - 1 : bx;
+    const x0 = fx >= w - 1 ? w - 2 : Math.floor(fx);
+    x0s[u] = x0;
+    axs[u] = fx - x0;
+  }
   let sb = 0;
   let sbb = 0;
   let stb = 0;
   let off = 0;
-  const n = t.w * t.h;
-  const du = t.step * s * k;
+  const td = t.data;
   for (let v = 0; v < t.h; v++) {
     const by = (y + (v + 0.5) * t.step * s) * k - 0.5;
-    if (by < -0.5 || by > h - 0.5) off += t.w;
-    let bx = (x + 0.5 * t.step * s) * k - 0.5;
+    off += offCols + (by < -0.5 || by > h - 0.5 ? t.w : 0);
+    const fy = by < 0 ? 0 : by > h - 1 ? h - 1 : by;
+    const y0 = fy >= h - 1 ? h - 2 : Math.floor(fy);
+    const ay = fy - y0;
+    const r0 = y0 * w;
+    const r1 = r0 + w;
     const row = v * t.w;
-    for (let u = 0; u < t.w; u++, bx += du) {
-      if (bx < -0.5 || bx > w - 0.5) off++;
-      const b = sample(d, w, h, bx, by);
+    for (let u = 0; u < t.w; u++) {
+      const p = r0 + x0s[u];
+      const q = r1 + x0s[u];
+      const ax = axs[u];
+      const top = d[p] + (d[p + 1] - d[p]) * ax;
+      const bot = d[q] + (d[q + 1] - d[q]) * ax;
+      const b = top + (bot - top) * ay;
       sb += b;
       sbb += b * b;
-      stb += t.data[row + u] * b;
+      stb += td[row + u] * b;
     }
   }
   const vb = sbb - (sb * sb) / n;
   if (vb <= 1e-6 || t.norm <= 1e-6) return 0;
   return (stb / (t.norm * Math.sqrt(vb))) * (1 - off / n);
+}
+
+// Scratch for nccAt's column taps, grown as needed: it runs millions of times while tracking.
+let tapX = new Int32Array(256);
+let tapW = new Float64Array(256);
+function columnTaps(n: number): Int32Array {
+  if (tapX.length < n) tapX = new Int32Array(2 * n);
+  return tapX;
+}
+function columnWeights(n: number): Float64Array {
+  if (tapW.length < n) tapW = new Float64Array(2 * n);
+  return tapW;
 }
 
 export interface TrackFrame {
@@ -206,12 +225,43 @@ export function cutGray(img: Gray, x: number, y: number, width: number, height: 
   const tx = Math.max(1, Math.min(4, Math.ceil(sx)));
   const ty = Math.max(1, Math.min(4, Math.ceil(sy)));
   const { data, width: iw, height: ih } = img;
+  // Every row takes its taps at the same columns: their indices and weights once.
+  const n = w * tx;
+  const x0s = columnTaps(n);
+  const axs = columnWeights(n);
+  for (let u = 0; u < w; u++) {
+    for (let a = 0; a < tx; a++) {
+      const xx = x + (u + (a + 0.5) / tx) * sx - 0.5;
+      const fx = xx < 0 ? 0 : xx > iw - 1 ? iw - 1 : xx;
+      const x0 = fx >= iw - 1 ? iw - 2 : Math.floor(fx);
+      x0s[u * tx + a] = x0;
+      axs[u * tx + a] = fx - x0;
+    }
+  }
+  const rows = new Int32Array(ty);
+  const ays = new Float64Array(ty);
   for (let v = 0; v < h; v++) {
+    for (let b = 0; b < ty; b++) {
+      const yy = y + (v + (b + 0.5) / ty) * sy - 0.5;
+      const fy = yy < 0 ? 0 : yy > ih - 1 ? ih - 1 : yy;
+      const y0 = fy >= ih - 1 ? ih - 2 : Math.floor(fy);
+      rows[b] = y0 * iw;
+      ays[b] = fy - y0;
+    }
     for (let u = 0; u < w; u++) {
       let sum = 0;
       for (let b = 0; b < ty; b++) {
-        const yy = y + (v + (b + 0.5) / ty) * sy - 0.5;
-        for (let a = 0; a < tx; a++) sum += sample(data, iw, ih, x + (u + (a + 0.5) / tx) * sx - 0.5, yy);
+        const ay = ays[b];
+        const r0 = rows[b];
+        for (let a = 0; a < tx; a++) {
+          const c = u * tx + a;
+          const p = r0 + x0s[c];
+          const q = p + iw;
+          const ax = axs[c];
+          const top = data[p] + (data[p + 1] - data[p]) * ax;
+          const bot = data[q] + (data[q + 1] - data[q]) * ax;
+          sum += top + (bot - top) * ay;
+        }
       }
       out[at + v * w + u] = Math.round(sum / (tx * ty));
     }
