@@ -131,17 +131,20 @@ describe('motion in the trust figure', () => {
   });
 
   it(
-    'a near-static shot where the map trades place for time is refused, not accepted (balle, 200×150 crop)',
+    'a near-static shot where place trades for time is aligned right, and its map moves with fg (balle, 200×150 crop)',
     { skip: HAVE_SHARED ? false : NO_SHARED },
     async () => {
       const { fg, truth } = await derived(media('balle-jbart.mp4'), { crop: { x: 200, y: 200, width: 200, height: 150 }, offset: 3, frames: 100 });
-      const al = await align(media('balle-jbart.mp4'), fg, { force: true });
+      const al = await align(media('balle-jbart.mp4'), fg);
       const s = score(al, truth);
-      // The map is wrong (it was accepted at trust 0.86 before): refusing it is the right answer.
-      assert.ok(s.within1 < 0.9, JSON.stringify(s));
-      assert.equal(al.trust?.verdict, 'unsure', JSON.stringify(al.trust?.reasons));
-      assert.equal(al.trust?.problem, 'motion', JSON.stringify(al.trust?.reasons));
-      await assert.rejects(align(media('balle-jbart.mp4'), fg), /not sure of this alignment.*moves differently/);
+      // Placed 3, 4 px off with 26% within one frame, it was accepted at trust 0.86, then refused
+      // here for its motion (0.41 px a frame apart); the wide joint search (align.ts) now places it.
+      assert.equal(s.dx, 0, JSON.stringify(s));
+      assert.equal(s.dy, 0, JSON.stringify(s));
+      assert.ok(s.within1 >= 0.98, JSON.stringify(s));
+      const m = al.trust?.signals?.motion;
+      assert.ok(m && m.mean < 0.03, JSON.stringify(m));
+      assert.equal(al.trust?.verdict, 'sure', JSON.stringify(al.trust?.reasons));
     },
   );
 });

@@ -30,6 +30,11 @@ function worded(problem: string, fix: Fix | undefined, front: FrontEnd, file?: s
   return said ? `${problem}; ${said}` : problem;
 }
 
+/** A path with no file behind it, worded once for every front end. */
+export function fileNotFound(file: string): VidkompyError {
+  return new VidkompyError('ENOENT', `${file}: file not found; check the path`, file);
+}
+
 export function cancelled(): VidkompyError {
   return new VidkompyError('CANCELLED', 'cancelled');
 }

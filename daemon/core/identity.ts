@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic';
+import { fileNotFound } from './errors';
 import { note } from './notes';
 
 /**
@@ -23,7 +24,10 @@ export async function statKey(file: string): Promise<StatKey | undefined> {
 
 /** A file's identity as a string, for cache keys; throws when the file cannot be stat'ed. */
 export async function fileIdentity(file: string): Promise<string> {
-  const st = await fs.stat(file);
+  // A missing input is the user's to fix, worded as probe words it (an alignment asks this first).
+  const st = await fs.stat(file).catch(() => {
+    throw fileNotFound(file);
+  });
   return `${path.resolve(file)}:${st.size}:${st.mtimeMs}`;
 }
 

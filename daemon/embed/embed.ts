@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { note } from '../core/notes';
-import { VidkompyError, throwIfAborted } from '../core/errors';
+import { fileNotFound, VidkompyError, throwIfAborted } from '../core/errors';
 import { type Descriptors, type DescriptorSet } from '../engine/descriptors/types';
 import type { Rect } from '../core/geometry';
 import { readFrames } from '../media/ffmpeg';
@@ -62,7 +62,7 @@ export async function embedVideo(file: string, region: Rect, model: ModelSpec, o
   throwIfAborted(opts.signal);
   checkRegion(file, region);
   checkSpec(model);
-  if (!existsSync(file)) throw new VidkompyError('ENOENT', `${file}: file not found; check the path`, file);
+  if (!existsSync(file)) throw fileNotFound(file);
   if (!existsSync(model.path)) throw new VidkompyError('ENOENT', `${model.path}: model file not found; check the model path`, model.path);
   const seconds = () => (performance.now() - t0) / 1000;
   const cacheDir = opts.cacheDir === false ? null : (opts.cacheDir ?? defaultCacheDir());

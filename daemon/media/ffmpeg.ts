@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'n
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { liveTemps, watchTemps } from '../core/atomic';
-import { cancelled, VidkompyError } from '../core/errors';
+import { cancelled, fileNotFound, VidkompyError } from '../core/errors';
 import { note } from '../core/notes';
 import type { Preset } from '../../protocol/project';
 import { recordDecode } from './decodestats';
@@ -98,7 +98,7 @@ export function explainFailure(file: string, stderr: string, what: string): Vidk
     .filter((l) => l && !/^(Input|Output|Stream mapping|Press|\s*Duration|\s*Metadata)/.test(l));
   const s = stderr;
   if (/No such file or directory/.test(s)) {
-    return new VidkompyError('ENOENT', `${file}: file not found; check the path`, file);
+    return fileNotFound(file);
   }
   if (/Permission denied/.test(s)) {
     return new VidkompyError('UNWRITABLE', `${file}: permission denied; check the file's permissions`, file);

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { VidkompyError } from '../core/errors';
+import { fileNotFound, VidkompyError } from '../core/errors';
 import { ffmpegPath, runTool } from './ffmpeg';
 
 /** What the engine needs to know about a video (or a still image, which is a 1-frame video). */
@@ -79,7 +79,7 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
   try {
     st = await fs.stat(file);
   } catch {
-    throw new VidkompyError('ENOENT', `${file}: file not found; check the path`, file);
+    throw fileNotFound(file);
   }
   if (!st.isFile()) throw new VidkompyError('NOT_VIDEO', `${file}: not a file; give the path of a video`, file);
   if (st.size === 0) throw new VidkompyError('NOT_VIDEO', `${file}: the file is empty; re-export the video`, file);

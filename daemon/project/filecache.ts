@@ -1,5 +1,5 @@
 import { fileHash, memoByFile, statKey } from '../core/identity';
-import { VidkompyError } from '../core/errors';
+import { fileNotFound, VidkompyError } from '../core/errors';
 import { probe } from '../media/probe';
 
 /** A video's probe and content hash, remembered by file identity (see core/identity.ts). */
@@ -40,7 +40,7 @@ export function setHashCacheDirectory(dir: string | undefined): void {
 /** SHA-256 of the whole file (streamed; remembered by path, size and mtime, on disk too when set). */
 export async function cachedHash(file: string): Promise<FileHash> {
   const k = await statKey(file);
-  if (!k) throw new VidkompyError('ENOENT', `${file}: file not found; check the path`, file);
+  if (!k) throw fileNotFound(file);
   try {
     return { sha256: await fileHash(k.file, hashCacheDir), size: k.size };
   } catch (e) {
