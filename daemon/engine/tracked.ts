@@ -499,6 +499,9 @@ function trackJointly(
   const pyr = pyramids(w);
   const so = { k: w.k, cw: w.content.width, ch: w.content.height, fixedScale };
   const fgAt = (f: number) => frameOf(w.fg, f);
+  // A quick look (half working size) for fg frame f over the whole of bg frame j: the seed's and a lost pair's search.
+  const lookWhole = (j: number, f: number) =>
+    searchNear({ bg: pyr(j), fg: fgAt(f) }, whole(w, j, f, start, fixedScale), { ...so, radius: RADIUS, scaleRadius: 0.1, finest: 1 });
   // The seed: where time is surest. The first map was made for a fixed placement and may be a
   // second off anywhere, and its confidence is highest where bg's frames look alike (a slow shot),
   // where time is least sure. So a few candidates (the best-matched sample of each stretch of fg)
@@ -513,8 +516,7 @@ function trackJointly(
     const f = frames[q];
     const scores: { j: number; score: number }[] = [];
     for (let j = clampJ(w, map[f] - reach); j <= clampJ(w, map[f] + reach); j += 2) {
-      const hit = searchNear({ bg: pyr(j), fg: fgAt(f) }, whole(w, j, f, start, fixedScale), { ...so, radius: RADIUS, scaleRadius: 0.1, finest: 1 });
-      scores.push({ j, score: hit.score });
+      scores.push({ j, score: lookWhole(j, f).score });
     }
     const top = scores.reduce((a, b) => (b.score > a.score ? b : a));
     const away = Math.max(-1, ...scores.filter((c) => Math.abs(c.j - top.j) > SEED_PEAK).map((c) => c.score));
@@ -570,7 +572,8 @@ function trackJointly(
       if (hit.score < LOST) {
         // Lost: a cut, after which bg runs on from elsewhere (forward in time: an edit) and the
         // window may be anywhere. The window is found over the whole of bg frames ahead.
-        const again = reacquire(w, pyr, fgAt(f), f, p1.j, dir, start, fixedScale, Math.round(CUT_REACH_SECONDS * bgFps), so);
+        const near = (j: number, at: Sample) => searchNear({ bg: pyr(j), fg: fgAt(f) }, at, { ...so, radius: RADIUS / 2, scaleRadius: SCALE_RADIUS });
+        const again = reacquire(w, (j) => lookWhole(j, f), near, p1.j, dir, Math.round(CUT_REACH_SECONDS * bgFps));
         if (again && again.score > Math.max(hit.score + LOST_GAIN, LOST)) {
           hit = again;
           bounds.push(dir > 0 ? q : q + 1);
@@ -587,32 +590,31 @@ const CUT_REACH_SECONDS = 8;
 /** How much better a pair found afresh must fit than the lost one. */
 const LOST_GAIN = 0.2;
 
-/** A lost pair found afresh: fg frame f over the whole of each bg frame past `j0` in `dir`, every other one, the best one refined. */
+/**
+ * A lost pair found afresh: the lost fg frame looked for over the whole of each bg frame past `j0`
+ * in `dir`, every other one (`look`), the best one and its neighbours then searched near it at full
+ * working size (`near`: the quick look's scores are at half size).
+ */
 function reacquire(
   w: Work,
-  pyr: (j: number) => Pyramid,
-  fg: Gray,
-  f: number,
+  look: (j: number) => Sample & { score: number },
+  near: (j: number, at: Sample) => Sample & { score: number },
   j0: number,
   dir: number,
-  start: Placement,
-  fixedScale: number | undefined,
   reach: number,
-  so: { k: number; cw: number; ch: number; fixedScale?: number },
 ): Found | undefined {
   let best: Found | undefined;
   for (let d = 1; d <= reach; d += 2) {
     const j = j0 + d * dir;
     if (j < 0 || j >= w.bg.n) break;
-    const hit = searchNear({ bg: pyr(j), fg }, whole(w, j, f, start, fixedScale), { ...so, radius: RADIUS, scaleRadius: 0.1, finest: 1 });
+    const hit = look(j);
     if (!best || hit.score > best.score) best = { ...hit, j };
   }
   if (!best) return undefined;
-  // At full working size, the best and its neighbours (the quick look's scores are at half size).
   let top: Found | undefined;
   for (let d = -1; d <= 1; d++) {
     const j = clampJ(w, best.j + d);
-    const hit = searchNear({ bg: pyr(j), fg }, best, { ...so, radius: RADIUS / 2, scaleRadius: SCALE_RADIUS });
+    const hit = near(j, best);
     if (!top || hit.score > top.score) top = { ...hit, j };
   }
   return top;
