@@ -181,6 +181,15 @@ function cases(): Case[] {
     const tpl = Float32Array.from({ length: 320 * 180 }, () => r() - 0.5);
     out.push({ kernel: 'nccGrid', size: '320×180 template (step 4) in 1920×1080, 5×5 positions', repeat: { native: 20, ts: 3 }, run: (k) => k.nccGrid(img, 1920, 1080, tpl, 320, 180, 4, 50, 398, 198, 5, 5) });
   }
+  {
+    // The motion check's inner loop: two 96×54 analysis frames, shifts within ±4 (half size first in the engine).
+    const r = rng(11);
+    const a = Float32Array.from({ length: 96 * 54 }, () => r() * 255);
+    const b = Float32Array.from({ length: 96 * 54 }, () => r() * 255);
+    const mask = Uint8Array.from({ length: 96 * 54 }, () => (r() < 0.1 ? 1 : 0));
+    out.push({ kernel: 'shiftCosts', size: '96×54, ±4 (81 shifts)', repeat: { native: 400, ts: 100 }, run: (k) => k.shiftCosts(a, b, 96, 54, 0, 0, 4, 1.5) });
+    out.push({ kernel: 'shiftCosts masked', size: '96×54, ±4, mask on both', repeat: { native: 400, ts: 100 }, run: (k) => k.shiftCosts(a, b, 96, 54, 0, 0, 4, 1.5, mask, true) });
+  }
   return out;
 }
 

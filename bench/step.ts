@@ -1,6 +1,6 @@
 /**
  * One measured step of the bench, in its own process so its CPU time (with ffmpeg children) and
- * peak memory are its own: `node --import tsx bench/step.ts align|align-tracked|realign|compose BG FG OUT.json [RENDER.mp4]`.
+ * peak memory are its own: `node dist/bench-step.js align|align-tracked|realign|compose BG FG OUT.json [RENDER.mp4]`.
  * Writes the alignment (align), a warm re-alignment's figures (realign), or reads the alignment
  * (compose); prints {seconds, peakMiB, maxRssMiB, decodes} as JSON, decodes being every ffmpeg decode the step
  * ran (daemon/media/decodestats.ts), labelled with the stage the progress callback last named.
@@ -15,8 +15,10 @@ import { countDecodes, decodeStats, setDecodeStage } from '../daemon/media/decod
 
 async function main(): Promise<void> {
   const [step, bg, fg, json, out, preset, crf] = process.argv.slice(2);
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  // Sampled every 100 ms (each sample costs a read of /proc: every 20 ms it was 0.2 s of an align's CPU);
+  // the kernel's high-water mark below catches what falls between.
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
   const t = performance.now();
   countDecodes(true);
   const onProgress = (stage: string) => setDecodeStage(stage);
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
     await compose(al, { output: out, preset: preset as Preset, crf: Number(crf), audio: 'none' });
   }
   clearInterval(timer);
-  const peakMiB = Math.max(peak, process.memoryUsage().rss) / 2 ** 20;
+  const peakMiB = Math.max(peak, process.memoryUsage.rss()) / 2 ** 20;
   // The kernel's high-water mark (KiB) catches a peak between two samples.
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
   process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB, maxRssMiB, decodes: decodeStats() }) + '\n');

@@ -3,7 +3,7 @@
  * its wall and CPU time. Shared by the 60 s bench (bench.ts) and the long one (longvideo.ts).
  */
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { tools } from '../daemon/media/tools';
 
@@ -65,7 +65,13 @@ export function floorCommand(bg: string, fg: string): string[] {
   return ['bash', '-c', '"${@:3}" -i "$1" -f null - & "${@:3}" -i "$2" -f null - & wait', 'floor', bg, fg, ...ff];
 }
 
-/** One measured step (bench/step.ts) in a process of its own, as a command for `timed`. */
+/**
+ * One measured step (bench/step.ts) in a process of its own, as a command for `timed`: its bundle
+ * (dist/bench-step.js, built by `npm run bench` with the CLI), so the figures are the shipped
+ * code's, without tsx transpiling every module on load (about a CPU second an align).
+ */
 export function stepCommand(...args: string[]): string[] {
-  return [process.execPath, '--import', 'tsx', path.join(__dirname, 'step.ts'), ...args];
+  const bundle = path.join(__dirname, '..', 'dist', 'bench-step.js');
+  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run the bench with \`npm run bench\` (it builds it)`);
+  return [process.execPath, bundle, ...args];
 }

@@ -9,6 +9,8 @@ const entries = [
   // The daemon's job worker thread (daemon/server/jobRunner.ts), loaded from beside dist/daemon.js.
   { in: 'daemon/server/jobWorker.ts', out: 'dist/jobWorker.js' },
   { in: 'extension/main.ts', out: 'dist/extension.js' },
+  // The bench's measured step (bench/step.ts), bundled like the CLI so it times what users run, not tsx's transpiling.
+  { in: 'bench/step.ts', out: 'dist/bench-step.js' },
   { in: 'webview/src/main.ts', out: 'dist/webview/main.js', platform: 'browser', format: 'iife', target: 'es2022' },
 ];
 

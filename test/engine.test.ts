@@ -7,6 +7,7 @@ import { correlate, fft2, nextPow2 } from '../daemon/engine/spatial/fft';
 import { crop, ncc, resize, resizedTemplate, resizeRegion, template, toGray, type Gray } from '../daemon/engine/image';
 import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
+import { pickPairs, seekCost } from '../daemon/engine/spatial/joint';
 import { alignTemporal, usualSlope } from '../daemon/engine/temporal/solve';
 import { steadyPacing } from '../daemon/engine/temporal/steady';
 import { ratePieces, usualRate } from '../daemon/engine/temporal/pieces';
@@ -147,6 +148,28 @@ describe('content rect (letterbox detection)', () => {
 });
 
 describe('FFT correlation and spatial search', () => {
+  it('picks the refinement\'s frames where a seek decodes least, among the nearly most confident', () => {
+    const conf = Float32Array.from({ length: 30 }, (_, i) => (i === 4 || i === 14 || i === 24 ? 0.999 : 0.99));
+    conf[7] = 0.9985;
+    conf[20] = 0.9; // cheap to read, but matched poorly: never picked
+    // Keyframes every 10 frames of a 10 fps bg: frame i's read decodes (i mod 10) frames first.
+    const bg = { width: 100, height: 100, fps: 10 };
+    const loc = { bg, fg: { ...bg, fps: 5 }, keys: { bg: [0, 1, 2] } } as unknown as Parameters<typeof seekCost>[0];
+    const cost = seekCost(loc, (i) => i / 10, () => 0)!;
+    assert.ok(Math.abs(cost(13) - 0.3 * 100 * 100 * 10) < 1e-6);
+    assert.deepEqual(pickPairs(conf, 3), [4, 14, 24]);
+    // Frame 7 is within the slack of 4 and decodes 7 frames to 4's 4: 4 stays; in the others
+    // every frame but 20 is 0.009 below the best, outside the slack.
+    assert.deepEqual(pickPairs(conf, 3, cost), [4, 14, 24]);
+    conf[10] = 0.9988;
+    conf[1] = 0.9987;
+    assert.deepEqual(pickPairs(conf, 3, cost), [1, 10, 24]);
+    // Unknown keyframes: no preference.
+    assert.equal(seekCost({ ...loc, keys: {} }, (i) => i, () => 0), undefined);
+    // Before the first known keyframe the read decodes from the start.
+    assert.ok(Math.abs(seekCost({ ...loc, keys: { bg: [1.5] } }, (i) => i / 10, () => 0)!(12) - 1.2 * 100 * 100 * 10) < 1e-6);
+  });
+
   it('matches brute-force correlation, for a packed pair of images', () => {
     const a = texture(37, 23, 1);
     const b = texture(37, 23, 2);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { addonCandidates, kernelsBackend, nativeUnavailableReason, type Kernels } from '../daemon/native/kernels';
+import { addonCandidates, kernelsBackend, NATIVE_ABI_VERSION, nativeUnavailableReason, type Kernels } from '../daemon/native/kernels';
 import * as ref from '../daemon/native/reference';
 import { rng } from './support/rng';
 
@@ -210,8 +210,8 @@ function diagonalBand(rows: number, cols: number, radius: number): ref.Band {
 
 describe('native kernels: differential against the TypeScript twins', () => {
   differential('the addon is this build (ABI version, exports)', (n) => {
-    assert.equal(n.abiVersion, 2);
-    for (const k of ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const) assert.equal(typeof n[k], 'function', k);
+    assert.equal(n.abiVersion, NATIVE_ABI_VERSION);
+    for (const k of ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts'] as const) assert.equal(typeof n[k], 'function', k);
     assert.ok(n.threads >= 1);
     assert.equal(kernelsBackend(), 'native', `kernels.ts fell back: ${nativeUnavailableReason()}`);
   });
@@ -487,11 +487,77 @@ describe('native kernels: differential against the TypeScript twins', () => {
     sameError((k) => k.nccGrid(img, W, H, tpl, 201, 120, 2, 50, 0, 0, 1, 1), n, RangeError, 'template shorter than cols × rows');
     sameError((k) => k.nccGrid(Uint8Array.from(img) as unknown as Float32Array, W, H, tpl, 200, 120, 2, 50, 0, 0, 1, 1), n, TypeError, 'byte image');
   });
+  differential('shiftCosts: random frames, lane tails, shifts past the overlap, masks on one or both frames', (n) => {
+    const r = rng(12);
+    for (const [W, H] of [
+      [5, 4],
+      [17, 9],
+      [96, 54],
+      [48, 27],
+    ]) {
+      const a = Float32Array.from({ length: W * H }, () => Math.round(r() * 255));
+      const b = Float32Array.from({ length: W * H }, () => Math.round(r() * 255) + r());
+      const mask = Uint8Array.from({ length: W * H }, () => (r() < 0.2 ? 1 : 0));
+      for (const [cx, cy, rad] of [
+        [0, 0, 0],
+        [0, 0, 4],
+        [3, -2, 2],
+        [-W + 2, 0, 3],
+        [W + 5, H + 5, 1],
+      ])
+        for (const m of [undefined, mask])
+          for (const both of [false, true]) {
+            const off = r() * 10 - 5;
+            assert.deepEqual(
+              n.shiftCosts(a, b, W, H, cx, cy, rad, off, m, both),
+              ref.shiftCosts(a, b, W, H, cx, cy, rad, off, m, both),
+              `${W}x${H} around ${cx},${cy} ±${rad}${m ? ' masked' : ''}${both ? ' both' : ''}`,
+            );
+          }
+    }
+    const a = new Float32Array(12);
+    sameError((k) => k.shiftCosts(a, a, 4, 4, 0, 0, 1, 0), n, RangeError, 'frame shorter than width × height');
+    sameError((k) => k.shiftCosts(a, a, 4, 3, 0.5, 0, 1, 0), n, RangeError, 'fractional centre');
+    sameError((k) => k.shiftCosts(a, a, 4, 3, 0, 0, 1, 0, new Uint8Array(3)), n, RangeError, 'short mask');
+    sameError((k) => k.shiftCosts(Uint8Array.from(a) as unknown as Float32Array, a, 4, 3, 0, 0, 1, 0), n, TypeError, 'byte frame');
+  });
 });
 
 // =============================================================================================
 
 describe('TypeScript twins: hand-computed values', () => {
+  test('shiftCosts: the mean squared difference at each shift, as the motion check first summed it', () => {
+    // The motion check's cost before it became a kernel: one running sum, pixel by pixel.
+    const msd = (a: Float32Array, b: Float32Array, w: number, h: number, dx: number, dy: number, off: number, mask?: Uint8Array, both = false) => {
+      let s = 0;
+      let n = 0;
+      for (let y = Math.max(0, -dy); y < Math.min(h, h - dy); y++)
+        for (let x = Math.max(0, -dx); x < Math.min(w, w - dx); x++) {
+          const k = mask ? (1 - mask[y * w + x]) * (both ? 1 - mask[(y + dy) * w + x + dx] : 1) : 1;
+          const d = a[y * w + x] - b[(y + dy) * w + x + dx] + off;
+          s += k * d * d;
+          n += k;
+        }
+      return n >= 16 ? s / n : Infinity;
+    };
+    const r = rng(13);
+    const [w, h] = [23, 13];
+    const a = Float32Array.from({ length: w * h }, () => r() * 255);
+    // b is a moved by (2, -1) plus a little noise: the cost is least there.
+    const b = Float32Array.from({ length: w * h }, (_, i) => a[Math.min(w * h - 1, Math.max(0, i - 2 + w))] + r());
+    const mask = Uint8Array.from({ length: w * h }, () => (r() < 0.3 ? 1 : 0));
+    for (const m of [undefined, mask])
+      for (const both of [false, true]) {
+        const got = ref.shiftCosts(a, b, w, h, 1, -1, 3, 0.5, m, both);
+        for (let q = 0; q < 49; q++) {
+          const want = msd(a, b, w, h, 1 + (q % 7) - 3, -1 + Math.floor(q / 7) - 3, 0.5, m, both);
+          assert.ok(want === Infinity ? got[q] === Infinity : Math.abs(got[q] - want) <= 1e-9 * want, `shift ${q}: ${got[q]} vs ${want}`);
+        }
+      }
+    // Fewer than 16 pixels in common: no cost.
+    assert.equal(ref.shiftCosts(a, b, w, h, 22, 0, 0, 0)[0], Infinity);
+  });
+
   test('batchDot: full and banded', () => {
     const a = Float32Array.of(1, 0, /**/ 0, 1);
     const b = Float32Array.of(1, 0, /**/ 0.6, 0.8, /**/ 0, -1);

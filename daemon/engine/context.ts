@@ -69,6 +69,12 @@ export interface Located {
   method: SpatialMethod;
   /** Coarse search size as a fraction of bg's. */
   c: number;
+  /**
+   * Keyframes' times (seconds, ascending) of each video whose spatial samples were keyframes (some
+   * of them where keyframes are closer than the samples): where a seek starts decoding, so frames
+   * read by seeking are chosen just after one (spatial/joint.ts).
+   */
+  keys?: { bg?: number[]; fg?: number[] };
   /** Other basins of the coarse search, unrefined (spatial/search.ts CoarseHit.others). */
   others?: Placement[];
   /**

@@ -10,6 +10,12 @@ export interface Sampled {
   times: number[];
   width: number;
   height: number;
+  /**
+   * The samples were taken with `-skip_frame nokey`, so they are keyframes: a seek to one decodes
+   * from there. (A decoder that ignores skip_frame passes every frame: the choices made on this are
+   * then only less cheap, never wrong.)
+   */
+  keyframes: boolean;
 }
 
 /**
@@ -40,8 +46,8 @@ export async function sampleFrames(
   let got = { frames: [] as Uint8Array[], times: [] as number[] };
   if (info.frameCount > 600) got = await collect(['-skip_frame', 'nokey'], step);
   // Keyframes can be 10 s apart (x264's default): too sparse to meet fg's content, then decode all.
-  if (got.frames.length < Math.min(count / 2, Math.max(3, info.frameCount / 2))) got = await collect([], step);
-  return { ...got, width, height };
+  if (got.frames.length < Math.min(count / 2, Math.max(3, info.frameCount / 2))) return { ...(await collect([], step)), width, height, keyframes: false };
+  return { ...got, width, height, keyframes: true };
 }
 
 /**

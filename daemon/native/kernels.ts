@@ -21,12 +21,13 @@ export interface Kernels {
   dtwBand: typeof ref.dtwBand;
   savitzkyGolay: typeof ref.savitzkyGolay;
   nccGrid: typeof ref.nccGrid;
+  shiftCosts: typeof ref.shiftCosts;
 }
 
-export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid'] as const;
+export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts'] as const;
 
 /** Must equal abiVersion in src/addon.cc: a build from older sources is refused, not trusted. */
-export const NATIVE_ABI_VERSION = 2;
+export const NATIVE_ABI_VERSION = 3;
 
 const ADDON_FILE = path.join('build', 'Release', 'vidkompy_kernels.node');
 
@@ -128,3 +129,4 @@ export const bandedPath: Kernels['bandedPath'] = pick('bandedPath');
 export const dtwBand: Kernels['dtwBand'] = pick('dtwBand');
 export const savitzkyGolay: Kernels['savitzkyGolay'] = pick('savitzkyGolay');
 export const nccGrid: Kernels['nccGrid'] = pick('nccGrid');
+export const shiftCosts: Kernels['shiftCosts'] = pick('shiftCosts');

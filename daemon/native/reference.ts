@@ -78,6 +78,122 @@ function intArg(v: unknown, fn: string, name: string, min = 0): number {
   return x;
 }
 
+// ---------------------------------------------------------------------------------------------
+// shiftCosts
+
+/**
+ * Mean squared difference of b moved by (dx, dy) against a (both width × height, row-major), `off`
+ * added to each difference, over the pixels both cover and the mask keeps, for every shift of the
+ * (2·radius + 1)² square centred on (cx, cy), row-major from (cx − radius, cy − radius); Infinity
+ * where fewer than 16 pixels count. `mask` (1: left out) applies at a's pixel, and with `both` at
+ * b's too. Each row's pixels go to lanes x mod 8 from the row's first, the rest to the tail; combine()
+ * joins them after the last row.
+ */
+export function shiftCosts(
+  a: Float32Array,
+  b: Float32Array,
+  width: number,
+  height: number,
+  cx: number,
+  cy: number,
+  radius: number,
+  off: number,
+  mask?: Uint8Array | null,
+  both = false,
+): Float64Array {
+  const fn = 'shiftCosts';
+  typedArg(a, Float32Array, fn, 'a');
+  typedArg(b, Float32Array, fn, 'b');
+  const w = intArg(width, fn, 'width', 1);
+  const h = intArg(height, fn, 'height', 1);
+  needLength(fn, 'a', a.length, w * h, 'width × height');
+  needLength(fn, 'b', b.length, w * h, 'width × height');
+  numberArg(cx, fn, 'cx');
+  numberArg(cy, fn, 'cy');
+  if (!Number.isInteger(cx) || !Number.isInteger(cy) || Math.abs(cx) > 1e9 || Math.abs(cy) > 1e9) throw new RangeError(`${fn}: cx and cy must be integers`);
+  intArg(radius, fn, 'radius');
+  if (radius > 1000) throw new RangeError(`${fn}: radius must be at most 1000`);
+  numberArg(off, fn, 'off');
+  const m = mask ?? undefined;
+  if (m) {
+    typedArg(m, Uint8Array, fn, 'mask');
+    needLength(fn, 'mask', m.length, w * h, 'width × height');
+  }
+  const S = 2 * radius + 1;
+  const out = new Float64Array(S * S);
+  const lanes = new Float64Array(8);
+  for (let q = 0; q < S * S; q++) {
+    lanes.fill(0);
+    const dx = cx + (q % S) - radius;
+    const dy = cy + Math.floor(q / S) - radius;
+    const y0 = Math.max(0, -dy);
+    const y1 = Math.min(h, h - dy);
+    const x0 = Math.max(0, -dx);
+    const len = Math.min(w, w - dx) - x0;
+    const end = len > 0 ? len - (len % 8) : 0;
+    let l0 = 0,
+      l1 = 0,
+      l2 = 0,
+      l3 = 0,
+      l4 = 0,
+      l5 = 0,
+      l6 = 0,
+      l7 = 0,
+      t = 0,
+      n = 0;
+    for (let y = y0; y < y1 && len > 0; y++) {
+      const ra = y * w + x0;
+      const rb = (y + dy) * w + dx + x0;
+      if (!m) {
+        // Eight independent sums: one running sum would wait on each add.
+        for (let k = 0; k < end; k += 8) {
+          const p = ra + k,
+            r = rb + k;
+          const d0 = a[p] - b[r] + off,
+            d1 = a[p + 1] - b[r + 1] + off,
+            d2 = a[p + 2] - b[r + 2] + off,
+            d3 = a[p + 3] - b[r + 3] + off;
+          const d4 = a[p + 4] - b[r + 4] + off,
+            d5 = a[p + 5] - b[r + 5] + off,
+            d6 = a[p + 6] - b[r + 6] + off,
+            d7 = a[p + 7] - b[r + 7] + off;
+          l0 += d0 * d0;
+          l1 += d1 * d1;
+          l2 += d2 * d2;
+          l3 += d3 * d3;
+          l4 += d4 * d4;
+          l5 += d5 * d5;
+          l6 += d6 * d6;
+          l7 += d7 * d7;
+        }
+        for (let k = end; k < len; k++) {
+          const d = a[ra + k] - b[rb + k] + off;
+          t += d * d;
+        }
+        n += len;
+        continue;
+      }
+      for (let k = 0; k < end; k += 8)
+        for (let j = 0; j < 8; j++) {
+          const keep = (1 - m[ra + k + j]) * (both ? 1 - m[rb + k + j] : 1);
+          const d = a[ra + k + j] - b[rb + k + j] + off;
+          lanes[j] += keep * d * d;
+          n += keep;
+        }
+      for (let k = end; k < len; k++) {
+        const keep = (1 - m[ra + k]) * (both ? 1 - m[rb + k] : 1);
+        const d = a[ra + k] - b[rb + k] + off;
+        t += keep * d * d;
+        n += keep;
+      }
+    }
+    // The masked rows summed into `lanes`, the others into l0..l7: one of them is all zeros.
+    if (m) [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+    out[q] = n >= 16 ? combine(l0, l1, l2, l3, l4, l5, l6, l7, t) / n : Infinity;
+  }
+  return out;
+}
+
 function typedArg<T>(v: unknown, ctor: { new (n: number): T; name: string }, fn: string, name: string): T {
   if (!(v instanceof ctor)) throw new TypeError(`${fn}: ${name} must be a ${ctor.name} (got ${describe(v)})`);
   return v;

@@ -1,7 +1,7 @@
 import type { Rect } from '../../core/geometry';
 import { requireFramesAt } from '../../media/decode';
 import type { ProbeInfo } from '../../media/probe';
-import type { AlignContext, Pass } from '../context';
+import type { AlignContext, Located, Pass } from '../context';
 import { timeOf, type FeatureSeq } from '../descriptors/types';
 import { ncc, resizeRegion, toGray } from '../image';
 import type { TemporalResult } from '../temporal/solve';
@@ -50,7 +50,7 @@ export async function jointRefine(
   const bgF = pass.bgF.seq;
   const map = tm.bgFrameForFg;
   const D = Math.max(reach, Math.ceil(reach * rate));
-  const picks = pickPairs(tm.confidence, 3);
+  const picks = pickPairs(tm.confidence, 3, seekCost(ctx.loc, (i) => timeOf(bgF, bg, Math.max(0, map[i] - D)), (i) => timeOf(fgF, fg, i)));
   const bgOk = checker(bgF, bg, pass.bgRect);
   const fgOk = checker(fgF, fg, pass.fgRect);
   // All picks' frames at once: the seeks overlap.
@@ -75,8 +75,15 @@ export async function jointRefine(
   return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]), pairs, picks: refined.picks };
 }
 
-/** The most confident frame in each of `k` equal stretches of fg: spread out, and well matched. */
-export function pickPairs(conf: Float32Array, k: number): number[] {
+/** Confidence a pick may give up to be read more cheaply: well inside the spread between frames that match and frames that do not. */
+const PICK_SLACK = 0.005;
+
+/**
+ * The most confident frame in each of `k` equal stretches of fg: spread out, and well matched. With
+ * `cost` (what reading a pick's frames by seeking decodes before them: seekCost), the cheapest of
+ * those within PICK_SLACK of the most confident.
+ */
+export function pickPairs(conf: Float32Array, k: number, cost?: (i: number) => number): number[] {
   const out: number[] = [];
   const n = conf.length;
   for (let s = 0; s < Math.min(k, n); s++) {
@@ -84,7 +91,43 @@ export function pickPairs(conf: Float32Array, k: number): number[] {
     const b = Math.max(a + 1, Math.floor(((s + 1) * n) / k));
     let best = a;
     for (let i = a; i < b; i++) if (conf[i] > conf[best]) best = i;
+    if (cost) {
+      let cheap = best;
+      let least = cost(best);
+      for (let i = a; i < b; i++) {
+        if (conf[i] < conf[best] - PICK_SLACK) continue;
+        const c = cost(i);
+        if (c < least) [cheap, least] = [i, c];
+      }
+      best = cheap;
+    }
     out.push(best);
   }
   return out;
+}
+
+/**
+ * What reading pick i's frames by seeking decodes before them, in pixels: from the last keyframe
+ * at or before bg's first frame (`bgTime(i)`) and fg's (`fgTime(i)`), where that video's keyframes
+ * are known (undefined: no preference).
+ */
+export function seekCost(loc: Pick<Located, 'bg' | 'fg' | 'keys'>, bgTime: (i: number) => number, fgTime: (i: number) => number): ((i: number) => number) | undefined {
+  const { bg, fg, keys } = loc;
+  if (!keys?.bg?.length && !keys?.fg?.length) return undefined;
+  const rate = (v: ProbeInfo) => v.width * v.height * v.fps;
+  return (i) => lead(keys.bg, bgTime(i)) * rate(bg) + lead(keys.fg, fgTime(i)) * rate(fg);
+}
+
+/** Seconds from the last of `keys` (ascending) at or before t; 0 where they are unknown. */
+function lead(keys: number[] | undefined, t: number): number {
+  if (!keys?.length) return 0;
+  if (keys[0] > t) return t;
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (keys[mid] <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return t - keys[lo];
 }

@@ -62,7 +62,8 @@ export async function locate(
   if (placement.score < MIN_SPATIAL_SCORE) throw notFound(fg, bg, content, placement);
   o.onProgress?.('spatial', 1);
   const consensus = () => consensusSearch(bgS.frames, sw, sh, cc, fgSamples, { fixedScale: fixedScale(o) });
-  return { bg, fg, content, placement, method: 'auto', c: cc, ...(hit.others ? { others: hit.others } : {}), consensus };
+  const keys = { ...(bgS.keyframes ? { bg: bgS.times } : {}), ...(fgS.keyframes ? { fg: fgS.times } : {}) };
+  return { bg, fg, content, placement, method: 'auto', c: cc, keys, ...(hit.others ? { others: hit.others } : {}), consensus };
 }
 
 /**
@@ -75,7 +76,9 @@ async function refineAtSample(bg: ProbeInfo, bgS: Sampled, hit: CoarseHit, fgSam
   const t = bgS.times[hit.bgSample];
   const sw = bgS.width;
   const sh = bgS.height;
-  const near = [-2, -1, 0, 1, 2].map((k) => t + k / bg.fps).filter((v) => v >= 0);
+  // A keyframe sample's neighbours are read after it only: one before it would decode the whole
+  // keyframe interval before (a second or two of full-size frames, ten with x264's default).
+  const near = (bgS.keyframes ? [0, 1, 2, 3, 4] : [-2, -1, 0, 1, 2]).map((k) => t + k / bg.fps).filter((v) => v >= 0 && !(v >= bg.duration && bg.duration > 0));
   const coarse = bgS.frames[hit.bgSample];
   const frames = await framesAt(bg, near, {
     signal: o.signal,

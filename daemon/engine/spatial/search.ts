@@ -337,7 +337,7 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
       let g = bgAt.get(key);
       if (!g) {
         const r = resize(pairs[k].bg[c], bw, bh);
-        bgAt.set(key, (g = { ...r, data: r.data instanceof Float32Array ? r.data : Float32Array.from(r.data) }));
+        bgAt.set(key, (g = { ...r, data: r.data instanceof Float32Array ? r.data : new Float32Array(r.data) }));
       }
       return g;
     };

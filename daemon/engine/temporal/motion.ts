@@ -1,3 +1,4 @@
+import { shiftCosts } from '../../native/kernels';
 import type { FeatureSeq } from '../descriptors/types';
 
 /**
@@ -17,63 +18,16 @@ const R = 4;
 /** Below this width or height there is no half size to search first. */
 const PYRAMID_MIN = 32;
 
-/**
- * One grey frame as a view: data[at + y·w + x]. Always floats, full size and half size alike: the
- * search's inner loop then reads one array type (a loop that meets bytes and floats is several
- * times slower) and the values are the same.
- */
+/** One grey frame, data[y·w + x], as floats at full size and half size alike (the kernel reads floats). */
 interface View {
   data: Float32Array;
-  at: number;
   w: number;
   h: number;
 }
 
 /** A frame of a byte buffer as a float view of its own. */
 function floats(buf: Uint8Array, at: number, w: number, h: number): View {
-  return { data: Float32Array.from(buf.subarray(at, at + w * h)), at: 0, w, h };
-}
-
-/**
- * Mean squared difference of b moved by (dx, dy) against a, over the pixels both cover and the mask
- * keeps (in a, or with `both` in a and b), each frame's mean removed (a graded or flickering picture moves as much as a steady one).
- */
-function msd(a: View, b: View, dx: number, dy: number, off: number, mask?: Uint8Array, both = false): number {
-  const { w, h } = a;
-  const ad = a.data;
-  const bd = b.data;
-  let s = 0;
-  let n = 0;
-  const y0 = Math.max(0, -dy);
-  const y1 = Math.min(h, h - dy);
-  const x0 = Math.max(0, -dx);
-  const x1 = Math.min(w, w - dx);
-  for (let y = y0; y < y1; y++) {
-    const ra = a.at + y * w;
-    const rb = b.at + (y + dy) * w + dx;
-    if (!mask) {
-      for (let x = x0; x < x1; x++) {
-        const d = ad[ra + x] - bd[rb + x] + off;
-        s += d * d;
-      }
-      n += x1 - x0;
-      continue;
-    }
-    const rm = y * w;
-    // fg's graphics are in both of its frames: left out where either frame's pixel is under them (a
-    // static logo in b, moved by the shift onto a's picture, pulls fg's shift towards zero: a
-    // right map with a burnt-in overlay read 0.43 px a frame apart). bg has none to move: there
-    // the mask only keeps the same part of the picture.
-    const rmb = (y + dy) * w + dx;
-    for (let x = x0; x < x1; x++) {
-      // 1 where the pixel counts: a product, not a branch, in the innermost loop.
-      const k = (1 - mask[rm + x]) * (both ? 1 - mask[rmb + x] : 1);
-      const d = ad[ra + x] - bd[rb + x] + off;
-      s += k * d * d;
-      n += k;
-    }
-  }
-  return n >= 16 ? s / n : Infinity;
+  return { data: new Float32Array(buf.subarray(at, at + w * h)), w, h };
 }
 
 function meanOf(v: View, mask?: Uint8Array): number {
@@ -81,7 +35,7 @@ function meanOf(v: View, mask?: Uint8Array): number {
   let n = 0;
   for (let i = 0; i < v.w * v.h; i++) {
     if (mask && mask[i]) continue;
-    s += v.data[v.at + i];
+    s += v.data[i];
     n++;
   }
   return n ? s / n : 0;
@@ -95,7 +49,7 @@ function half(v: View, mask?: Uint8Array): { view: View; mask?: Uint8Array } {
   const m = mask ? new Uint8Array(w * h) : undefined;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const i = v.at + 2 * y * v.w + 2 * x;
+      const i = 2 * y * v.w + 2 * x;
       out[y * w + x] = (v.data[i] + v.data[i + 1] + v.data[i + v.w] + v.data[i + v.w + 1]) / 4;
       if (m && mask) {
         const j = 2 * y * v.w + 2 * x;
@@ -103,21 +57,23 @@ function half(v: View, mask?: Uint8Array): { view: View; mask?: Uint8Array } {
       }
     }
   }
-  return { view: { data: out, at: 0, w, h }, mask: m };
+  return { view: { data: out, w, h }, mask: m };
 }
 
-/** The lowest of the costs of shifts (cx + dx, cy + dy), |dx|, |dy| ≤ r: its place and the whole grid. */
+/**
+ * The lowest of the costs of shifts (cx + dx, cy + dy), |dx|, |dy| ≤ r: its place and the whole grid.
+ * A cost is the mean squared difference of b moved by the shift against a, over the pixels both cover
+ * and the mask keeps (in a, or with `both` in a and b), each frame's mean removed by `off` (a graded
+ * or flickering picture moves as much as a steady one). fg's graphics are in both of its frames:
+ * left out where either frame's pixel is under them (a static logo in b, moved by the shift onto a's
+ * picture, pulls fg's shift towards zero: a right map with a burnt-in overlay read 0.43 px a frame
+ * apart). bg has none to move: there the mask only keeps the same part of the picture.
+ */
 function search(a: View, b: View, cx: number, cy: number, r: number, off: number, mask?: Uint8Array, both = false) {
   const S = 2 * r + 1;
-  const cost = new Float64Array(S * S);
+  const cost = shiftCosts(a.data, b.data, a.w, a.h, cx, cy, r, off, mask, both);
   let best = 0;
-  for (let dy = -r; dy <= r; dy++) {
-    for (let dx = -r; dx <= r; dx++) {
-      const c = (dy + r) * S + dx + r;
-      cost[c] = msd(a, b, cx + dx, cy + dy, off, mask, both);
-      if (cost[c] < cost[best]) best = c;
-    }
-  }
+  for (let c = 1; c < cost.length; c++) if (cost[c] < cost[best]) best = c;
   return { cost, best, bx: (best % S) - r, by: Math.floor(best / S) - r, S };
 }
 

@@ -12,5 +12,6 @@ Napi::Value BandedPath(const Napi::CallbackInfo& info);
 Napi::Value DtwBand(const Napi::CallbackInfo& info);
 Napi::Value SavitzkyGolay(const Napi::CallbackInfo& info);
 Napi::Value NccGrid(const Napi::CallbackInfo& info);
+Napi::Value ShiftCosts(const Napi::CallbackInfo& info);
 
 }  // namespace vk
