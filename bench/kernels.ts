@@ -190,6 +190,16 @@ function cases(): Case[] {
     out.push({ kernel: 'shiftCosts', size: '96×54, ±4 (81 shifts)', repeat: { native: 400, ts: 100 }, run: (k) => k.shiftCosts(a, b, 96, 54, 0, 0, 4, 1.5) });
     out.push({ kernel: 'shiftCosts masked', size: '96×54, ±4, mask on both', repeat: { native: 400, ts: 100 }, run: (k) => k.shiftCosts(a, b, 96, 54, 0, 0, 4, 1.5, mask, true) });
   }
+  {
+    // Tracking's inner loop: a 160×90 template over a 320×180 working frame, a 3×3×3 grid of placements.
+    const r = rng(12);
+    const img = Uint8Array.from({ length: 320 * 180 }, () => Math.floor(r() * 256));
+    const tpl = Float32Array.from({ length: 160 * 90 }, () => r() - 0.5);
+    const xs = Float64Array.from({ length: 27 }, (_, i) => 80 + (i % 3));
+    const ys = Float64Array.from({ length: 27 }, (_, i) => 45 + (Math.floor(i / 3) % 3));
+    const ss = Float64Array.from({ length: 27 }, (_, i) => 1 + 0.01 * (Math.floor(i / 9) - 1));
+    out.push({ kernel: 'nccWarp', size: '160×90 template, 320×180 frame, 27 placements', repeat: { native: 100, ts: 20 }, run: (k) => k.nccWarp(img, 320, 180, tpl, 160, 90, 50, 1, 1, xs, ys, ss) });
+  }
   return out;
 }
 

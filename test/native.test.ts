@@ -211,7 +211,7 @@ function diagonalBand(rows: number, cols: number, radius: number): ref.Band {
 describe('native kernels: differential against the TypeScript twins', () => {
   differential('the addon is this build (ABI version, exports)', (n) => {
     assert.equal(n.abiVersion, NATIVE_ABI_VERSION);
-    for (const k of ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts'] as const) assert.equal(typeof n[k], 'function', k);
+    for (const k of ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp'] as const) assert.equal(typeof n[k], 'function', k);
     assert.ok(n.threads >= 1);
     assert.equal(kernelsBackend(), 'native', `kernels.ts fell back: ${nativeUnavailableReason()}`);
   });
@@ -520,6 +520,46 @@ describe('native kernels: differential against the TypeScript twins', () => {
     sameError((k) => k.shiftCosts(a, a, 4, 3, 0.5, 0, 1, 0), n, RangeError, 'fractional centre');
     sameError((k) => k.shiftCosts(a, a, 4, 3, 0, 0, 1, 0, new Uint8Array(3)), n, RangeError, 'short mask');
     sameError((k) => k.shiftCosts(Uint8Array.from(a) as unknown as Float32Array, a, 4, 3, 0, 0, 1, 0), n, TypeError, 'byte frame');
+  });
+  differential('nccWarp: byte and float images, scales, placements half off the image, many placements per call', (n) => {
+    const r = rng(14);
+    for (const [W, H] of [
+      [2, 2],
+      [37, 23],
+      [160, 90],
+    ]) {
+      const bytes = Uint8Array.from({ length: W * H }, () => Math.floor(r() * 256));
+      const floats = Float32Array.from(bytes, (v) => v + r());
+      for (const [tw, th, step] of [
+        [1, 1, 1],
+        [9, 5, 1],
+        [17, 11, 2.5],
+      ]) {
+        const tpl = Float32Array.from({ length: tw * th }, () => r() * 2 - 1);
+        const norm = Math.sqrt(tpl.reduce((a, v) => a + v * v, 0));
+        const m = 40;
+        const xs = Float64Array.from({ length: m }, () => r() * W * 1.4 - 0.2 * W);
+        const ys = Float64Array.from({ length: m }, () => r() * H * 1.4 - 0.2 * H);
+        const ss = Float64Array.from({ length: m }, () => 0.3 + r() * 2);
+        for (const img of [bytes, floats])
+          for (const k of [1, 0.5, 1.7])
+            assert.deepEqual(
+              n.nccWarp(img, W, H, tpl, tw, th, norm, step, k, xs, ys, ss),
+              ref.nccWarp(img, W, H, tpl, tw, th, norm, step, k, xs, ys, ss),
+              `${W}x${H} ${img.constructor.name}, template ${tw}x${th} step ${step}, k ${k}`,
+            );
+        const first3 = (k: Kernels) => k.nccWarp(bytes, W, H, tpl, tw, th, norm, step, 1, xs, ys, ss, 3);
+        assert.deepEqual(first3(n), first3(ref));
+      }
+    }
+    const img = new Uint8Array(12);
+    const one = Float64Array.of(0);
+    const tpl = Float32Array.of(1);
+    sameError((k) => k.nccWarp(img, 1, 12, tpl, 1, 1, 1, 1, 1, one, one, one), n, RangeError, 'an image 1 pixel wide');
+    sameError((k) => k.nccWarp(img, 4, 4, tpl, 1, 1, 1, 1, 1, one, one, one), n, RangeError, 'image shorter than width × height');
+    sameError((k) => k.nccWarp(img, 4, 3, tpl, 1, 1, 1, 1, 1, one, one, one, 2), n, RangeError, 'count past the placements');
+    sameError((k) => k.nccWarp(img, 4, 3, tpl, 1, 1, 1, 1, 1, Float64Array.of(NaN), one, one), n, RangeError, 'a NaN placement');
+    sameError((k) => k.nccWarp(new Int16Array(12) as unknown as Uint8Array, 4, 3, tpl, 1, 1, 1, 1, 1, one, one, one), n, TypeError, 'a 16-bit image');
   });
 });
 

@@ -22,12 +22,13 @@ export interface Kernels {
   savitzkyGolay: typeof ref.savitzkyGolay;
   nccGrid: typeof ref.nccGrid;
   shiftCosts: typeof ref.shiftCosts;
+  nccWarp: typeof ref.nccWarp;
 }
 
-export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts'] as const;
+export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp'] as const;
 
 /** Must equal abiVersion in src/addon.cc: a build from older sources is refused, not trusted. */
-export const NATIVE_ABI_VERSION = 3;
+export const NATIVE_ABI_VERSION = 4;
 
 const ADDON_FILE = path.join('build', 'Release', 'vidkompy_kernels.node');
 
@@ -130,3 +131,4 @@ export const dtwBand: Kernels['dtwBand'] = pick('dtwBand');
 export const savitzkyGolay: Kernels['savitzkyGolay'] = pick('savitzkyGolay');
 export const nccGrid: Kernels['nccGrid'] = pick('nccGrid');
 export const shiftCosts: Kernels['shiftCosts'] = pick('shiftCosts');
+export const nccWarp: Kernels['nccWarp'] = pick('nccWarp');

@@ -194,6 +194,101 @@ export function shiftCosts(
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// nccWarp
+
+/**
+ * NCC of a zero-mean template (tw × th, its norm given) laid with its corner at (xs[i], ys[i]) and
+ * scale ss[i] over an image sampled bilinearly where each template pixel's centre lands: template
+ * pixel (u, v) covers `step` content pixels, and the image has k pixels per placement unit. Pixels
+ * that fall off the image count against the score (× the share on it). One score per placement, the
+ * first `count` (all of xs by default); sums in pixel order.
+ */
+export function nccWarp(
+  img: Uint8Array | Float32Array,
+  width: number,
+  height: number,
+  tpl: Float32Array,
+  tw: number,
+  th: number,
+  norm: number,
+  step: number,
+  k: number,
+  xs: Float64Array,
+  ys: Float64Array,
+  ss: Float64Array,
+  count?: number,
+): Float64Array {
+  const fn = 'nccWarp';
+  if (!(img instanceof Uint8Array) && !(img instanceof Float32Array)) throw new TypeError(`${fn}: img must be a Uint8Array or a Float32Array (got ${describe(img)})`);
+  const w = intArg(width, fn, 'width', 2);
+  const h = intArg(height, fn, 'height', 2);
+  needLength(fn, 'img', img.length, w * h, 'width × height');
+  typedArg(tpl, Float32Array, fn, 'tpl');
+  intArg(tw, fn, 'tw', 1);
+  intArg(th, fn, 'th', 1);
+  needLength(fn, 'tpl', tpl.length, tw * th, 'tw × th');
+  numberArg(norm, fn, 'norm');
+  numberArg(step, fn, 'step');
+  numberArg(k, fn, 'k');
+  typedArg(xs, Float64Array, fn, 'xs');
+  typedArg(ys, Float64Array, fn, 'ys');
+  typedArg(ss, Float64Array, fn, 'ss');
+  const m = count === undefined ? xs.length : intArg(count, fn, 'count');
+  needLength(fn, 'xs', xs.length, m, 'count');
+  needLength(fn, 'ys', ys.length, m, 'count');
+  needLength(fn, 'ss', ss.length, m, 'count');
+  for (let i = 0; i < m; i++) if (!Number.isFinite(xs[i]) || !Number.isFinite(ys[i]) || !Number.isFinite(ss[i])) throw new RangeError(`${fn}: placements must be finite`);
+  const out = new Float64Array(m);
+  const x0s = new Int32Array(tw);
+  const axs = new Float64Array(tw);
+  const n = tw * th;
+  for (let i = 0; i < m; i++) {
+    const x = xs[i];
+    const y = ys[i];
+    const s = ss[i];
+    const du = step * s * k;
+    let offCols = 0;
+    let bx = (x + 0.5 * step * s) * k - 0.5;
+    // Each column lands at the same image x on every row: its taps are found once.
+    for (let u = 0; u < tw; u++, bx += du) {
+      if (bx < -0.5 || bx > w - 0.5) offCols++;
+      const fx = bx < 0 ? 0 : bx > w - 1 ? w - 1 : bx;
+      const x0 = fx >= w - 1 ? w - 2 : Math.floor(fx);
+      x0s[u] = x0;
+      axs[u] = fx - x0;
+    }
+    let sb = 0;
+    let sbb = 0;
+    let stb = 0;
+    let off = 0;
+    for (let v = 0; v < th; v++) {
+      const by = (y + (v + 0.5) * step * s) * k - 0.5;
+      off += offCols + (by < -0.5 || by > h - 0.5 ? tw : 0);
+      const fy = by < 0 ? 0 : by > h - 1 ? h - 1 : by;
+      const y0 = fy >= h - 1 ? h - 2 : Math.floor(fy);
+      const ay = fy - y0;
+      const r0 = y0 * w;
+      const r1 = r0 + w;
+      const row = v * tw;
+      for (let u = 0; u < tw; u++) {
+        const p = r0 + x0s[u];
+        const q = r1 + x0s[u];
+        const ax = axs[u];
+        const top = img[p] + (img[p + 1] - img[p]) * ax;
+        const bot = img[q] + (img[q + 1] - img[q]) * ax;
+        const b = top + (bot - top) * ay;
+        sb += b;
+        sbb += b * b;
+        stb += tpl[row + u] * b;
+      }
+    }
+    const vb = sbb - (sb * sb) / n;
+    out[i] = vb <= 1e-6 || norm <= 1e-6 ? 0 : (stb / (norm * Math.sqrt(vb))) * (1 - off / n);
+  }
+  return out;
+}
+
 function typedArg<T>(v: unknown, ctor: { new (n: number): T; name: string }, fn: string, name: string): T {
   if (!(v instanceof ctor)) throw new TypeError(`${fn}: ${name} must be a ${ctor.name} (got ${describe(v)})`);
   return v;

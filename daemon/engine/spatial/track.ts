@@ -1,3 +1,4 @@
+import { nccWarp } from '../../native/kernels';
 import { resize, type Gray } from '../image';
 import type { Sample } from './keyframes';
 
@@ -45,58 +46,7 @@ function templateOf(fg: Gray, w: number, h: number, cw: number): Tpl {
   return { data, w, h, norm: Math.sqrt(n2), step: cw / w };
 }
 
-/**
- * NCC of the template placed with its content corner at (x, y) bg pixels and scale s, over a bg
- * level that has k level pixels per bg pixel. Pixels that fall off bg count against it. The hot loop
- * of tracking: each column lands at the same bg x on every row, so its bilinear taps are found once.
- */
-function nccAt(bg: Gray, t: Tpl, x: number, y: number, s: number, k: number): number {
-  const { data: d, width: w, height: h } = bg;
-  const n = t.w * t.h;
-  const du = t.step * s * k;
-  const x0s = columnTaps(t.w);
-  const axs = columnWeights(t.w);
-  let offCols = 0;
-  let bx = (x + 0.5 * t.step * s) * k - 0.5;
-  for (let u = 0; u < t.w; u++, bx += du) {
-    if (bx < -0.5 || bx > w - 0.5) offCols++;
-    const fx = bx < 0 ? 0 : bx > w - 1 ? w - 1 : bx;
-    const x0 = fx >= w - 1 ? w - 2 : Math.floor(fx);
-    x0s[u] = x0;
-    axs[u] = fx - x0;
-  }
-  let sb = 0;
-  let sbb = 0;
-  let stb = 0;
-  let off = 0;
-  const td = t.data;
-  for (let v = 0; v < t.h; v++) {
-    const by = (y + (v + 0.5) * t.step * s) * k - 0.5;
-    off += offCols + (by < -0.5 || by > h - 0.5 ? t.w : 0);
-    const fy = by < 0 ? 0 : by > h - 1 ? h - 1 : by;
-    const y0 = fy >= h - 1 ? h - 2 : Math.floor(fy);
-    const ay = fy - y0;
-    const r0 = y0 * w;
-    const r1 = r0 + w;
-    const row = v * t.w;
-    for (let u = 0; u < t.w; u++) {
-      const p = r0 + x0s[u];
-      const q = r1 + x0s[u];
-      const ax = axs[u];
-      const top = d[p] + (d[p + 1] - d[p]) * ax;
-      const bot = d[q] + (d[q + 1] - d[q]) * ax;
-      const b = top + (bot - top) * ay;
-      sb += b;
-      sbb += b * b;
-      stb += td[row + u] * b;
-    }
-  }
-  const vb = sbb - (sb * sb) / n;
-  if (vb <= 1e-6 || t.norm <= 1e-6) return 0;
-  return (stb / (t.norm * Math.sqrt(vb))) * (1 - off / n);
-}
-
-// Scratch for nccAt's column taps, grown as needed: it runs millions of times while tracking.
+// Scratch for cutGray's column taps, grown as needed: it runs for every frame while tracking.
 let tapX = new Int32Array(256);
 let tapW = new Float64Array(256);
 function columnTaps(n: number): Int32Array {
@@ -153,19 +103,35 @@ export function searchNear(fr: TrackFrame, p: Sample, o: SearchOptions): Sample 
     const reach = l === coarse ? Math.max(1, Math.ceil(o.radius * k)) : 1;
     const sStep = o.fixedScale !== undefined ? 0 : Math.max(0.002, 1 / (o.cw * cur.scale * k));
     const sReach = o.fixedScale !== undefined ? 0 : l === coarse ? Math.max(1, Math.ceil(o.scaleRadius / sStep)) : 1;
-    const score = (x: number, y: number, s: number) => nccAt(bg, t, x, y, s, k);
-    let top = { ...cur, v: -2 };
-    for (let si = -sReach; si <= sReach; si++) {
+    // NCC of the template with its content corner at (x, y) bg pixels and scale s, bg sampled where
+    // each template pixel lands (native/kernels nccWarp: the hot loop of tracking); pixels that fall
+    // off bg count against it. Many placements per call where they do not depend on each other.
+    const scores = (xs: Float64Array, ys: Float64Array, ss: Float64Array, count: number): Float64Array =>
+      bg.width < 2 || bg.height < 2
+        ? new Float64Array(count).fill(-1)
+        : nccWarp(bg.data, bg.width, bg.height, t.data, t.w, t.h, t.norm, t.step, k, xs, ys, ss, count);
+    const score = (x: number, y: number, s: number) => {
+      oneX[0] = x;
+      oneY[0] = y;
+      oneS[0] = s;
+      return scores(oneX, oneY, oneS, 1)[0];
+    };
+    const side = 2 * reach + 1;
+    const count = (2 * sReach + 1) * side * side;
+    const [xs, ys, ss] = [new Float64Array(count), new Float64Array(count), new Float64Array(count)];
+    for (let i = 0, si = -sReach; si <= sReach; si++) {
       const s = cur.scale * (1 + si * sStep);
       for (let dy = -reach; dy <= reach; dy++) {
-        for (let dx = -reach; dx <= reach; dx++) {
-          const x = cur.x + dx * step;
-          const y = cur.y + dy * step;
-          const v = score(x, y, s);
-          if (v > top.v) top = { x, y, scale: s, v };
+        for (let dx = -reach; dx <= reach; dx++, i++) {
+          xs[i] = cur.x + dx * step;
+          ys[i] = cur.y + dy * step;
+          ss[i] = s;
         }
       }
     }
+    const grid = scores(xs, ys, ss, count);
+    let top = { ...cur, v: -2 };
+    for (let i = 0; i < count; i++) if (grid[i] > top.v) top = { x: xs[i], y: ys[i], scale: ss[i], v: grid[i] };
     // Climb at this level until the best is the middle of its neighbourhood (a few steps at most).
     // At the finest level the neighbours along each axis only: the coarser ones found the basin.
     const around = l === 0 ? AXES : NEIGHBOURS;
@@ -201,6 +167,9 @@ export function searchNear(fr: TrackFrame, p: Sample, o: SearchOptions): Sample 
   }
   return { f: p.f, x: cur.x, y: cur.y, scale: cur.scale, score: best };
 }
+
+// One placement's x, y and scale, for the single scores of the climb.
+const [oneX, oneY, oneS] = [new Float64Array(1), new Float64Array(1), new Float64Array(1)];
 
 const AXES: [number, number, number][] = [
   [1, 0, 0],

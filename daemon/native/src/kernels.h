@@ -13,5 +13,6 @@ Napi::Value DtwBand(const Napi::CallbackInfo& info);
 Napi::Value SavitzkyGolay(const Napi::CallbackInfo& info);
 Napi::Value NccGrid(const Napi::CallbackInfo& info);
 Napi::Value ShiftCosts(const Napi::CallbackInfo& info);
+Napi::Value NccWarp(const Napi::CallbackInfo& info);
 
 }  // namespace vk
