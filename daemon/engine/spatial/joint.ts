@@ -1,4 +1,5 @@
 import type { Rect } from '../../core/geometry';
+import { lastAtMost } from '../../core/sorted';
 import { requireFramesAt } from '../../media/decode';
 import type { ProbeInfo } from '../../media/probe';
 import type { AlignContext, Located, Pass } from '../context';
@@ -121,13 +122,5 @@ export function seekCost(loc: Pick<Located, 'bg' | 'fg' | 'keys'>, bgTime: (i: n
 /** Seconds from the last of `keys` (ascending) at or before t; 0 where they are unknown. */
 function lead(keys: number[] | undefined, t: number): number {
   if (!keys?.length) return 0;
-  if (keys[0] > t) return t;
-  let lo = 0;
-  let hi = keys.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (keys[mid] <= t) lo = mid;
-    else hi = mid - 1;
-  }
-  return t - keys[lo];
+  return keys[0] > t ? t : t - keys[lastAtMost(keys, t)];
 }

@@ -1,6 +1,7 @@
 import { bandedPath, batchDot } from '../../native/kernels';
 import type { Descriptors } from '../descriptors/types';
 import { robustLine } from '../../core/line';
+import { lastAtMost } from '../../core/sorted';
 import { ratePieces } from './pieces';
 import { FLAT } from './steady';
 
@@ -233,14 +234,8 @@ export function interpolate(level: Level): (i: number) => number {
   const { rows, path } = level;
   if (rows.length < 2) return () => path[0];
   return (i) => {
-    // Binary search for the segment [rows[r], rows[r + 1]] that holds i.
-    let a = 0;
-    let b = rows.length - 2;
-    while (a < b) {
-      const m = (a + b + 1) >> 1;
-      if (rows[m] <= i) a = m;
-      else b = m - 1;
-    }
+    // The segment [rows[a], rows[a + 1]] that holds i.
+    const a = lastAtMost(rows, i, rows.length - 2);
     const t = (i - rows[a]) / Math.max(1, rows[a + 1] - rows[a]);
     return path[a] + t * (path[a + 1] - path[a]);
   };
