@@ -200,6 +200,25 @@ function cases(): Case[] {
     const ss = Float64Array.from({ length: 27 }, (_, i) => 1 + 0.01 * (Math.floor(i / 9) - 1));
     out.push({ kernel: 'nccWarp', size: '160×90 template, 320×180 frame, 27 placements', repeat: { native: 100, ts: 20 }, run: (k) => k.nccWarp(img, 320, 180, tpl, 160, 90, 50, 1, 1, xs, ys, ss) });
   }
+  {
+    // The spatial refinement's resizes: a 1080p frame to 1024×576 (the box filter as engine/image.ts builds it).
+    const r = rng(13);
+    const img = Uint8Array.from({ length: 1920 * 1080 }, () => Math.floor(r() * 256));
+    const box = (src: number, dst: number) => {
+      const scale = src / dst;
+      const taps = Math.ceil(scale) + 1;
+      const start = Int32Array.from({ length: dst }, (_, d) => Math.min(src - 1, Math.floor(d * scale)));
+      const weights = new Float32Array(dst * taps).fill(1 / taps);
+      return { start, weights, taps };
+    };
+    const [cx, cy] = [box(1920, 1024), box(1080, 576)];
+    out.push({
+      kernel: 'resizeArea',
+      size: '1920×1080 bytes to 1024×576',
+      repeat: { native: 20, ts: 5 },
+      run: (k) => k.resizeArea(img, 1920, 1080, 0, 0, 1920, 1080, cx.start, cx.weights, cx.taps, cy.start, cy.weights, cy.taps, 1024, 576, 1),
+    });
+  }
   return out;
 }
 

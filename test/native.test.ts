@@ -211,7 +211,7 @@ function diagonalBand(rows: number, cols: number, radius: number): ref.Band {
 describe('native kernels: differential against the TypeScript twins', () => {
   differential('the addon is this build (ABI version, exports)', (n) => {
     assert.equal(n.abiVersion, NATIVE_ABI_VERSION);
-    for (const k of ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp'] as const) assert.equal(typeof n[k], 'function', k);
+    for (const k of ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp', 'resizeArea'] as const) assert.equal(typeof n[k], 'function', k);
     assert.ok(n.threads >= 1);
     assert.equal(kernelsBackend(), 'native', `kernels.ts fell back: ${nativeUnavailableReason()}`);
   });
@@ -485,7 +485,12 @@ describe('native kernels: differential against the TypeScript twins', () => {
     sameError((k) => k.nccGrid(img, W, H, tpl, 200, 120, 2, 50, 0, 122, 1, 1), n, RangeError, 'past the height');
     sameError((k) => k.nccGrid(img, W, H + 1, tpl, 200, 120, 2, 50, 0, 0, 1, 1), n, RangeError, 'image shorter than width × height');
     sameError((k) => k.nccGrid(img, W, H, tpl, 201, 120, 2, 50, 0, 0, 1, 1), n, RangeError, 'template shorter than cols × rows');
-    sameError((k) => k.nccGrid(Uint8Array.from(img) as unknown as Float32Array, W, H, tpl, 200, 120, 2, 50, 0, 0, 1, 1), n, TypeError, 'byte image');
+    sameError((k) => k.nccGrid(Float64Array.from(img) as unknown as Float32Array, W, H, tpl, 200, 120, 2, 50, 0, 0, 1, 1), n, TypeError, 'a Float64Array image');
+    // Bytes as decoded are read as they are, to the same bits as their float copy.
+    const bytes = Uint8Array.from(img, (v) => Math.floor(v));
+    const widened = Float32Array.from(bytes);
+    assert.deepEqual(n.nccGrid(bytes, W, H, tpl, 200, 120, 2, 50, 100, 80, 9, 9), ref.nccGrid(widened, W, H, tpl, 200, 120, 2, 50, 100, 80, 9, 9));
+    assert.deepEqual(ref.nccGrid(bytes, W, H, tpl, 17, 11, 3, 5, 3, 4, 5, 6), n.nccGrid(widened, W, H, tpl, 17, 11, 3, 5, 3, 4, 5, 6));
   });
   differential('shiftCosts: random frames, lane tails, shifts past the overlap, masks on one or both frames', (n) => {
     const r = rng(12);
@@ -560,6 +565,54 @@ describe('native kernels: differential against the TypeScript twins', () => {
     sameError((k) => k.nccWarp(img, 4, 3, tpl, 1, 1, 1, 1, 1, one, one, one, 2), n, RangeError, 'count past the placements');
     sameError((k) => k.nccWarp(img, 4, 3, tpl, 1, 1, 1, 1, 1, Float64Array.of(NaN), one, one), n, RangeError, 'a NaN placement');
     sameError((k) => k.nccWarp(new Int16Array(12) as unknown as Uint8Array, 4, 3, tpl, 1, 1, 1, 1, 1, one, one, one), n, TypeError, 'a 16-bit image');
+  });
+  differential('resizeArea: byte and float images, regions, down- and upscales, kept subsets, edges', (n) => {
+    const r = rng(15);
+    // The box filter as engine/image.ts builds it: per destination pixel its first source pixel and tap weights.
+    const cover = (src: number, dst: number) => {
+      const scale = src / dst;
+      const taps = scale < 1 ? 2 : Math.ceil(scale) + 1;
+      const start = new Int32Array(dst);
+      const weights = new Float32Array(dst * taps);
+      for (let d = 0; d < dst; d++) {
+        const a = scale < 1 ? Math.max(0, Math.min(src - 1, (d + 0.5) * scale - 0.5)) : d * scale;
+        const b = scale < 1 ? a + 1 : (d + 1) * scale;
+        start[d] = Math.min(src - 1, Math.floor(a));
+        for (let k = 0; k < taps && start[d] + k < src; k++) {
+          weights[d * taps + k] = Math.max(0, Math.min(b, start[d] + k + 1) - Math.max(a, start[d] + k)) / scale;
+        }
+      }
+      return { start, weights, taps };
+    };
+    const [W, H] = [123, 71];
+    const bytes = Uint8Array.from({ length: W * H }, () => Math.floor(r() * 256));
+    const floats = Float32Array.from(bytes, (v) => v + r());
+    for (const [x0, y0, sw, sh] of [
+      [0, 0, W, H],
+      [7, 3, 100, 60],
+      [W - 9, H - 5, 9, 5],
+    ])
+      for (const [dw, dh] of [
+        [sw, sh],
+        [Math.max(1, Math.round(sw / 3)), Math.max(1, Math.round(sh / 3))],
+        [Math.round(sw * 0.37) || 1, Math.round(sh * 0.71) || 1],
+        [sw * 2 + 1, sh + 3],
+        [1, 1],
+      ])
+        for (const step of [1, 2, 5]) {
+          const cx = cover(sw, dw);
+          const cy = cover(sh, dh);
+          for (const img of [bytes, floats]) {
+            const run = (k: Kernels) => k.resizeArea(img, W, H, x0, y0, sw, sh, cx.start, cx.weights, cx.taps, cy.start, cy.weights, cy.taps, dw, dh, step);
+            assert.deepEqual(run(n), run(ref), `${img.constructor.name} ${sw}x${sh} at ${x0},${y0} to ${dw}x${dh}, step ${step}`);
+          }
+        }
+    const c = cover(4, 2);
+    const img = new Uint8Array(12);
+    sameError((k) => k.resizeArea(img, 4, 3, 1, 0, 4, 3, c.start, c.weights, c.taps, c.start, c.weights, c.taps, 2, 2, 1), n, RangeError, 'a region past the image');
+    sameError((k) => k.resizeArea(img, 4, 3, 0, 0, 4, 3, c.start, c.weights, c.taps, c.start, c.weights, c.taps, 3, 2, 1), n, RangeError, 'startX shorter than dw');
+    sameError((k) => k.resizeArea(img, 4, 3, 0, 0, 4, 3, Int32Array.of(0, 4), c.weights, c.taps, c.start, c.weights, c.taps, 2, 2, 1), n, RangeError, 'startX outside the region');
+    sameError((k) => k.resizeArea(new Float64Array(12) as unknown as Float32Array, 4, 3, 0, 0, 4, 3, c.start, c.weights, c.taps, c.start, c.weights, c.taps, 2, 2, 1), n, TypeError, 'a Float64Array image');
   });
 });
 

@@ -23,12 +23,13 @@ export interface Kernels {
   nccGrid: typeof ref.nccGrid;
   shiftCosts: typeof ref.shiftCosts;
   nccWarp: typeof ref.nccWarp;
+  resizeArea: typeof ref.resizeArea;
 }
 
-export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp'] as const;
+export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp', 'resizeArea'] as const;
 
 /** Must equal abiVersion in src/addon.cc: a build from older sources is refused, not trusted. */
-export const NATIVE_ABI_VERSION = 4;
+export const NATIVE_ABI_VERSION = 5;
 
 const ADDON_FILE = path.join('build', 'Release', 'vidkompy_kernels.node');
 
@@ -132,3 +133,4 @@ export const savitzkyGolay: Kernels['savitzkyGolay'] = pick('savitzkyGolay');
 export const nccGrid: Kernels['nccGrid'] = pick('nccGrid');
 export const shiftCosts: Kernels['shiftCosts'] = pick('shiftCosts');
 export const nccWarp: Kernels['nccWarp'] = pick('nccWarp');
+export const resizeArea: Kernels['resizeArea'] = pick('resizeArea');

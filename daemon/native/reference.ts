@@ -289,6 +289,98 @@ export function nccWarp(
   return out;
 }
 
+// ---------------------------------------------------------------------------------------------
+// resizeArea
+
+/**
+ * Area-average resize of the sw × sh region at (x0, y0) of an image (width × height, row-major) to
+ * dw × dh, computed only at every step-th column of every step-th row (row-major over those). The
+ * box filter comes from the caller: per destination column, the first source column it covers
+ * (startX, within the region) and the weights of tx consecutive columns (weightsX, dw × tx); the
+ * same for rows. A horizontal pass (double sums stored as float) on the rows needed, then a
+ * vertical one.
+ */
+export function resizeArea(
+  img: Uint8Array | Float32Array,
+  width: number,
+  height: number,
+  x0: number,
+  y0: number,
+  sw: number,
+  sh: number,
+  startX: Int32Array,
+  weightsX: Float32Array,
+  tx: number,
+  startY: Int32Array,
+  weightsY: Float32Array,
+  ty: number,
+  dw: number,
+  dh: number,
+  step: number,
+): Float32Array {
+  const fn = 'resizeArea';
+  if (!(img instanceof Uint8Array) && !(img instanceof Float32Array)) throw new TypeError(`${fn}: img must be a Uint8Array or a Float32Array (got ${describe(img)})`);
+  const stride = intArg(width, fn, 'width', 1);
+  intArg(height, fn, 'height', 1);
+  needLength(fn, 'img', img.length, stride * height, 'width × height');
+  intArg(x0, fn, 'x0');
+  intArg(y0, fn, 'y0');
+  intArg(sw, fn, 'sw', 1);
+  intArg(sh, fn, 'sh', 1);
+  if (x0 + sw > stride || y0 + sh > height) throw new RangeError(`${fn}: the region reaches past the image`);
+  typedArg(startX, Int32Array, fn, 'startX');
+  typedArg(weightsX, Float32Array, fn, 'weightsX');
+  intArg(tx, fn, 'tx', 1);
+  typedArg(startY, Int32Array, fn, 'startY');
+  typedArg(weightsY, Float32Array, fn, 'weightsY');
+  intArg(ty, fn, 'ty', 1);
+  intArg(dw, fn, 'dw', 1);
+  intArg(dh, fn, 'dh', 1);
+  intArg(step, fn, 'step', 1);
+  needLength(fn, 'startX', startX.length, dw, 'dw');
+  needLength(fn, 'weightsX', weightsX.length, dw * tx, 'dw × tx');
+  needLength(fn, 'startY', startY.length, dh, 'dh');
+  needLength(fn, 'weightsY', weightsY.length, dh * ty, 'dh × ty');
+  for (let i = 0; i < dw; i++) if (startX[i] < 0 || startX[i] >= sw) throw new RangeError(`${fn}: startX must lie inside the region`);
+  for (let i = 0; i < dh; i++) if (startY[i] < 0 || startY[i] >= sh) throw new RangeError(`${fn}: startY must lie inside the region`);
+  const cols = Math.ceil(dw / step);
+  const rows = Math.ceil(dh / step);
+  // The horizontal pass, only at the kept columns and only on the source rows the kept rows read.
+  const tmp = new Float32Array(cols * sh);
+  const need = new Uint8Array(sh);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < ty; k++) need[Math.min(startY[r * step] + k, sh - 1)] = 1;
+  for (let y = 0; y < sh; y++) {
+    if (!need[y]) continue;
+    const row = (y0 + y) * stride + x0;
+    for (let c = 0; c < cols; c++) {
+      const x = c * step;
+      const s0 = row + startX[x];
+      const wo = x * tx;
+      let acc = 0;
+      if (startX[x] + tx <= sw) {
+        for (let k = 0; k < tx; k++) acc += weightsX[wo + k] * img[s0 + k];
+      } else {
+        // Weights past the source edge are zero; clamp the index there rather than read past the row.
+        for (let k = 0; k < tx; k++) acc += weightsX[wo + k] * img[Math.min(s0 + k, row + sw - 1)];
+      }
+      tmp[y * cols + c] = acc;
+    }
+  }
+  const out = new Float32Array(cols * rows);
+  for (let r = 0; r < rows; r++) {
+    const y = r * step;
+    const s0 = startY[y];
+    const o = r * cols;
+    for (let k = 0; k < ty; k++) {
+      const w = weightsY[y * ty + k];
+      if (w === 0) continue;
+      const t = Math.min(s0 + k, sh - 1) * cols;
+      for (let c = 0; c < cols; c++) out[o + c] += w * tmp[t + c];
+    }
+  }
+  return out;
+}
+
 function typedArg<T>(v: unknown, ctor: { new (n: number): T; name: string }, fn: string, name: string): T {
   if (!(v instanceof ctor)) throw new TypeError(`${fn}: ${name} must be a ${ctor.name} (got ${describe(v)})`);
   return v;
@@ -746,7 +838,7 @@ export function savitzkyGolay(y: Float64Array, window: number, order: number): F
  * columns k + j (k a multiple of 8), the rest go to the tail; combine() joins them after the last row.
  */
 export function nccGrid(
-  img: Float32Array,
+  img: Float32Array | Uint8Array,
   width: number,
   height: number,
   tpl: Float32Array,
@@ -760,7 +852,7 @@ export function nccGrid(
   ny: number,
 ): Float64Array {
   const fn = 'nccGrid';
-  typedArg(img, Float32Array, fn, 'img');
+  if (!(img instanceof Float32Array) && !(img instanceof Uint8Array)) throw new TypeError(`${fn}: img must be a Float32Array or a Uint8Array (got ${describe(img)})`);
   intArg(width, fn, 'width', 1);
   intArg(height, fn, 'height', 1);
   needLength(fn, 'img', img.length, width * height, 'width × height');

@@ -324,21 +324,19 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
   let extra = 0;
   let active = pairs.map((p) => p.bg.map((_, c) => c));
   let picks = pairs.map(() => 0);
-  const bgAt = new Map<string, Gray & { data: Float32Array }>();
+  const bgAt = new Map<string, Gray>();
   // The same template sizes come back at full size across iterations: resize each once.
   const templates = new Map<string, Template>();
   for (let li = 0; li < levels.length; li++) {
     const f = levels[li];
     const bw = Math.max(1, Math.round(bgW * f));
     const bh = Math.max(1, Math.round(bgH * f));
-    // The kernel reads float pixels: a full-size level's bytes are widened once per frame.
-    const bgOf = (k: number, c: number): Gray & { data: Float32Array } => {
+    // The kernel reads a full-size level's bytes as they are (a float copy of each 1080p frame cost
+    // more than the search on it).
+    const bgOf = (k: number, c: number): Gray => {
       const key = `${f}:${k}:${c}`;
       let g = bgAt.get(key);
-      if (!g) {
-        const r = resize(pairs[k].bg[c], bw, bh);
-        bgAt.set(key, (g = { ...r, data: r.data instanceof Float32Array ? r.data : new Float32Array(r.data) }));
-      }
+      if (!g) bgAt.set(key, (g = resize(pairs[k].bg[c], bw, bh)));
       return g;
     };
     // One template pixel is the finest scale step that means anything at this level.

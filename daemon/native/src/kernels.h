@@ -14,5 +14,6 @@ Napi::Value SavitzkyGolay(const Napi::CallbackInfo& info);
 Napi::Value NccGrid(const Napi::CallbackInfo& info);
 Napi::Value ShiftCosts(const Napi::CallbackInfo& info);
 Napi::Value NccWarp(const Napi::CallbackInfo& info);
+Napi::Value ResizeArea(const Napi::CallbackInfo& info);
 
 }  // namespace vk

@@ -9,32 +9,10 @@
 
 namespace vk {
 
-Napi::Value NccGrid(const Napi::CallbackInfo& info) {
-  static const char* fn = "nccGrid";
-  Napi::Env env = info.Env();
-  const auto img = typedArg<float>(info[0], fn, "img");
-  const int64_t W = intArg(info[1], fn, "width", 1);
-  const int64_t H = intArg(info[2], fn, "height", 1);
-  needLength(env, fn, "img", img.length, uint64_t(W) * uint64_t(H), "width × height");
-  const auto tpl = typedArg<float>(info[3], fn, "tpl");
-  const int64_t cols = intArg(info[4], fn, "cols", 1);
-  const int64_t rows = intArg(info[5], fn, "rows", 1);
-  needLength(env, fn, "tpl", tpl.length, uint64_t(cols) * uint64_t(rows), "cols × rows");
-  const int64_t step = intArg(info[6], fn, "step", 1);
-  const double norm = numberArg(info[7], fn, "norm");
-  const int64_t x0 = intArg(info[8], fn, "x0");
-  const int64_t y0 = intArg(info[9], fn, "y0");
-  const int64_t nx = intArg(info[10], fn, "nx");
-  const int64_t ny = intArg(info[11], fn, "ny");
-  if (nx > 0 && ny > 0) {
-    if (x0 + nx - 1 + (cols - 1) * step >= W) rangeError(env, std::string(fn) + ": the template at x0 + nx - 1 reaches past the image's width");
-    if (y0 + ny - 1 + (rows - 1) * step >= H) rangeError(env, std::string(fn) + ": the template at y0 + ny - 1 reaches past the image's height");
-  }
-  const size_t count = size_t(nx) * size_t(ny);
-  auto out = Napi::Float64Array::New(env, count);
-  double* o = out.Data();
-  const float* im = img.data;
-  const float* t = tpl.data;
+namespace {
+
+template <typename T>
+void nccGridOf(const T* im, int64_t W, const float* t, int64_t cols, int64_t rows, int64_t step, double norm, int64_t x0, int64_t y0, int64_t nx, size_t count, double* o) {
   const double n = double(cols) * double(rows);
   const int64_t end = cols - cols % kLanes;
   parallelFor(count, double(count) * double(n), 2e5, [&](size_t b, size_t e) {
@@ -43,7 +21,7 @@ Napi::Value NccGrid(const Napi::CallbackInfo& info) {
       double a[kLanes] = {0}, s[kLanes] = {0}, s2[kLanes] = {0};
       double at = 0, st = 0, s2t = 0;
       for (int64_t r = 0; r < rows; r++) {
-        const float* row = im + (py + r * step) * W + px;
+        const T* row = im + (py + r * step) * W + px;
         const float* tr = t + r * cols;
         for (int64_t k = 0; k < end; k += kLanes)
           for (int j = 0; j < kLanes; j++) {
@@ -64,6 +42,39 @@ Napi::Value NccGrid(const Napi::CallbackInfo& info) {
       o[q] = varI <= 1e-6 || norm <= 1e-6 ? 0 : sxy / (norm * std::sqrt(varI));
     }
   });
+}
+
+}  // namespace
+
+Napi::Value NccGrid(const Napi::CallbackInfo& info) {
+  static const char* fn = "nccGrid";
+  Napi::Env env = info.Env();
+  // Frames as decoded (bytes) or resized (floats): read as they are, not widened to a copy first.
+  const bool bytes = isTypedArrayOf(info[0], napi_uint8_array);
+  if (!bytes && !isTypedArrayOf(info[0], napi_float32_array))
+    typeError(env, std::string(fn) + ": img must be a Float32Array or a Uint8Array (got " + describe(info[0]) + ")");
+  const size_t imgLength = info[0].As<Napi::TypedArray>().ElementLength();
+  const int64_t W = intArg(info[1], fn, "width", 1);
+  const int64_t H = intArg(info[2], fn, "height", 1);
+  needLength(env, fn, "img", imgLength, uint64_t(W) * uint64_t(H), "width × height");
+  const auto tpl = typedArg<float>(info[3], fn, "tpl");
+  const int64_t cols = intArg(info[4], fn, "cols", 1);
+  const int64_t rows = intArg(info[5], fn, "rows", 1);
+  needLength(env, fn, "tpl", tpl.length, uint64_t(cols) * uint64_t(rows), "cols × rows");
+  const int64_t step = intArg(info[6], fn, "step", 1);
+  const double norm = numberArg(info[7], fn, "norm");
+  const int64_t x0 = intArg(info[8], fn, "x0");
+  const int64_t y0 = intArg(info[9], fn, "y0");
+  const int64_t nx = intArg(info[10], fn, "nx");
+  const int64_t ny = intArg(info[11], fn, "ny");
+  if (nx > 0 && ny > 0) {
+    if (x0 + nx - 1 + (cols - 1) * step >= W) rangeError(env, std::string(fn) + ": the template at x0 + nx - 1 reaches past the image's width");
+    if (y0 + ny - 1 + (rows - 1) * step >= H) rangeError(env, std::string(fn) + ": the template at y0 + ny - 1 reaches past the image's height");
+  }
+  const size_t count = size_t(nx) * size_t(ny);
+  auto out = Napi::Float64Array::New(env, count);
+  if (bytes) nccGridOf(info[0].As<Napi::Uint8Array>().Data(), W, tpl.data, cols, rows, step, norm, x0, y0, nx, count, out.Data());
+  else nccGridOf(info[0].As<Napi::Float32Array>().Data(), W, tpl.data, cols, rows, step, norm, x0, y0, nx, count, out.Data());
   return out;
 }
 
