@@ -220,7 +220,7 @@ export function nccWarp(
   count?: number,
 ): Float64Array {
   const fn = 'nccWarp';
-  if (!(img instanceof Uint8Array) && !(img instanceof Float32Array)) throw new TypeError(`${fn}: img must be a Uint8Array or a Float32Array (got ${describe(img)})`);
+  pixelsArg(img, fn, 'img');
   const w = intArg(width, fn, 'width', 2);
   const h = intArg(height, fn, 'height', 2);
   needLength(fn, 'img', img.length, w * h, 'width × height');
@@ -319,7 +319,7 @@ export function resizeArea(
   step: number,
 ): Float32Array {
   const fn = 'resizeArea';
-  if (!(img instanceof Uint8Array) && !(img instanceof Float32Array)) throw new TypeError(`${fn}: img must be a Uint8Array or a Float32Array (got ${describe(img)})`);
+  pixelsArg(img, fn, 'img');
   const stride = intArg(width, fn, 'width', 1);
   intArg(height, fn, 'height', 1);
   needLength(fn, 'img', img.length, stride * height, 'width × height');
@@ -379,6 +379,11 @@ export function resizeArea(
     }
   }
   return out;
+}
+
+/** Grey pixels as decoded (bytes) or resized (floats): the kernels read either as it is. */
+function pixelsArg(v: unknown, fn: string, name: string): void {
+  if (!(v instanceof Uint8Array) && !(v instanceof Float32Array)) throw new TypeError(`${fn}: ${name} must be a Uint8Array or a Float32Array (got ${describe(v)})`);
 }
 
 function typedArg<T>(v: unknown, ctor: { new (n: number): T; name: string }, fn: string, name: string): T {
@@ -852,7 +857,7 @@ export function nccGrid(
   ny: number,
 ): Float64Array {
   const fn = 'nccGrid';
-  if (!(img instanceof Float32Array) && !(img instanceof Uint8Array)) throw new TypeError(`${fn}: img must be a Float32Array or a Uint8Array (got ${describe(img)})`);
+  pixelsArg(img, fn, 'img');
   intArg(width, fn, 'width', 1);
   intArg(height, fn, 'height', 1);
   needLength(fn, 'img', img.length, width * height, 'width × height');

@@ -96,6 +96,32 @@ View<T> typedArg(const Napi::Value& v, const char* fn, const char* name) {
   return {a.Data(), a.ElementLength()};
 }
 
+// An image of grey pixels as decoded (bytes) or resized (floats): kernels read either as it is,
+// rather than have the caller widen a full-size frame to a float copy first.
+struct PixelsArg {
+  const uint8_t* bytes;
+  const float* floats;
+  size_t length;
+  // Calls f with the typed pointer: one instantiation of the kernel per pixel type.
+  template <typename F>
+  void visit(F&& f) const {
+    if (bytes) f(bytes);
+    else f(floats);
+  }
+};
+
+inline PixelsArg pixelsArg(const Napi::Value& v, const char* fn, const char* name) {
+  if (isTypedArrayOf(v, napi_uint8_array)) {
+    auto a = v.As<Napi::Uint8Array>();
+    return {a.Data(), nullptr, a.ElementLength()};
+  }
+  if (isTypedArrayOf(v, napi_float32_array)) {
+    auto a = v.As<Napi::Float32Array>();
+    return {nullptr, a.Data(), a.ElementLength()};
+  }
+  typeError(v.Env(), std::string(fn) + ": " + name + " must be a Uint8Array or a Float32Array (got " + describe(v) + ")");
+}
+
 inline double numberArg(const Napi::Value& v, const char* fn, const char* name) {
   if (!v.IsNumber()) typeError(v.Env(), std::string(fn) + ": " + name + " must be a number (got " + describe(v) + ")");
   double x = v.As<Napi::Number>().DoubleValue();

@@ -49,14 +49,10 @@ void nccGridOf(const T* im, int64_t W, const float* t, int64_t cols, int64_t row
 Napi::Value NccGrid(const Napi::CallbackInfo& info) {
   static const char* fn = "nccGrid";
   Napi::Env env = info.Env();
-  // Frames as decoded (bytes) or resized (floats): read as they are, not widened to a copy first.
-  const bool bytes = isTypedArrayOf(info[0], napi_uint8_array);
-  if (!bytes && !isTypedArrayOf(info[0], napi_float32_array))
-    typeError(env, std::string(fn) + ": img must be a Float32Array or a Uint8Array (got " + describe(info[0]) + ")");
-  const size_t imgLength = info[0].As<Napi::TypedArray>().ElementLength();
+  const PixelsArg img = pixelsArg(info[0], fn, "img");
   const int64_t W = intArg(info[1], fn, "width", 1);
   const int64_t H = intArg(info[2], fn, "height", 1);
-  needLength(env, fn, "img", imgLength, uint64_t(W) * uint64_t(H), "width × height");
+  needLength(env, fn, "img", img.length, uint64_t(W) * uint64_t(H), "width × height");
   const auto tpl = typedArg<float>(info[3], fn, "tpl");
   const int64_t cols = intArg(info[4], fn, "cols", 1);
   const int64_t rows = intArg(info[5], fn, "rows", 1);
@@ -73,8 +69,7 @@ Napi::Value NccGrid(const Napi::CallbackInfo& info) {
   }
   const size_t count = size_t(nx) * size_t(ny);
   auto out = Napi::Float64Array::New(env, count);
-  if (bytes) nccGridOf(info[0].As<Napi::Uint8Array>().Data(), W, tpl.data, cols, rows, step, norm, x0, y0, nx, count, out.Data());
-  else nccGridOf(info[0].As<Napi::Float32Array>().Data(), W, tpl.data, cols, rows, step, norm, x0, y0, nx, count, out.Data());
+  img.visit([&](const auto* im) { nccGridOf(im, W, tpl.data, cols, rows, step, norm, x0, y0, nx, count, out.Data()); });
   return out;
 }
 

@@ -60,14 +60,11 @@ void resizeArea(const T* data, const Area& a, float* out) {
 Napi::Value ResizeArea(const Napi::CallbackInfo& info) {
   static const char* fn = "resizeArea";
   Napi::Env env = info.Env();
-  const bool bytes = isTypedArrayOf(info[0], napi_uint8_array);
-  if (!bytes && !isTypedArrayOf(info[0], napi_float32_array))
-    typeError(env, std::string(fn) + ": img must be a Uint8Array or a Float32Array (got " + describe(info[0]) + ")");
-  const size_t imgLength = info[0].As<Napi::TypedArray>().ElementLength();
+  const PixelsArg img = pixelsArg(info[0], fn, "img");
   Area a{};
   a.stride = intArg(info[1], fn, "width", 1);
   const int64_t height = intArg(info[2], fn, "height", 1);
-  needLength(env, fn, "img", imgLength, uint64_t(a.stride) * uint64_t(height), "width × height");
+  needLength(env, fn, "img", img.length, uint64_t(a.stride) * uint64_t(height), "width × height");
   a.x0 = intArg(info[3], fn, "x0");
   a.y0 = intArg(info[4], fn, "y0");
   a.sw = intArg(info[5], fn, "sw", 1);
@@ -99,8 +96,7 @@ Napi::Value ResizeArea(const Napi::CallbackInfo& info) {
   auto out = Napi::Float32Array::New(env, size_t(a.cols * a.rows));
   float* o = out.Data();
   for (int64_t i = 0; i < a.cols * a.rows; i++) o[i] = 0;
-  if (bytes) resizeArea(info[0].As<Napi::Uint8Array>().Data(), a, o);
-  else resizeArea(info[0].As<Napi::Float32Array>().Data(), a, o);
+  img.visit([&](const auto* d) { resizeArea(d, a, o); });
   return out;
 }
 

@@ -73,14 +73,11 @@ void run(const T* d, const Warp& c, const double* xs, const double* ys, const do
 Napi::Value NccWarp(const Napi::CallbackInfo& info) {
   static const char* fn = "nccWarp";
   Napi::Env env = info.Env();
-  const bool bytes = isTypedArrayOf(info[0], napi_uint8_array);
-  if (!bytes && !isTypedArrayOf(info[0], napi_float32_array))
-    typeError(env, std::string(fn) + ": img must be a Uint8Array or a Float32Array (got " + describe(info[0]) + ")");
-  const size_t imgLength = info[0].As<Napi::TypedArray>().ElementLength();
+  const PixelsArg img = pixelsArg(info[0], fn, "img");
   Warp c{};
   c.w = intArg(info[1], fn, "width", 2);
   c.h = intArg(info[2], fn, "height", 2);
-  needLength(env, fn, "img", imgLength, uint64_t(c.w) * uint64_t(c.h), "width × height");
+  needLength(env, fn, "img", img.length, uint64_t(c.w) * uint64_t(c.h), "width × height");
   const auto tpl = typedArg<float>(info[3], fn, "tpl");
   c.tw = intArg(info[4], fn, "tw", 1);
   c.th = intArg(info[5], fn, "th", 1);
@@ -99,8 +96,7 @@ Napi::Value NccWarp(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < count; i++)
     if (!std::isfinite(xs.data[i]) || !std::isfinite(ys.data[i]) || !std::isfinite(ss.data[i])) rangeError(env, std::string(fn) + ": placements must be finite");
   auto out = Napi::Float64Array::New(env, count);
-  if (bytes) run(info[0].As<Napi::Uint8Array>().Data(), c, xs.data, ys.data, ss.data, count, out.Data());
-  else run(info[0].As<Napi::Float32Array>().Data(), c, xs.data, ys.data, ss.data, count, out.Data());
+  img.visit([&](const auto* d) { run(d, c, xs.data, ys.data, ss.data, count, out.Data()); });
   return out;
 }
 
