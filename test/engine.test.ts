@@ -15,6 +15,7 @@ import { subFrame, timeAt } from '../daemon/engine/temporal/subframe';
 import { frameMap } from '../daemon/media/derive';
 import { uncertainSpans } from '../daemon/engine/temporal/uncertain';
 import { foreignPixels } from '../daemon/engine/descriptors/foreign';
+import { pixelDescriptors } from '../daemon/engine/descriptors/pixels';
 import { robustLine } from '../daemon/core/line';
 import { explainFailure, passthroughArgs, readFrames, runTool, showinfoTime } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';
@@ -328,6 +329,37 @@ describe('temporal building blocks', () => {
         }),
       /anchors out of order/,
     );
+  });
+
+  it('small analysis frames (long videos) share their vectors with the coarse level, and are mapped the same', () => {
+    // A random walk of frames, fg every bg frame from 40 on: at 24×14 the coarse grid would be the
+    // fine one, so one set of vectors serves both (an hour-long pair's copy was 260 MB); at 96×54
+    // the coarse level is a block average of far fewer cells.
+    const r = rng(11);
+    const seqOf = (w: number, h: number, n: number, from: (i: number, p: number) => number) => {
+      const data = new Uint8Array(n * w * h);
+      for (let i = 0; i < n; i++) for (let p = 0; p < w * h; p++) data[i * w * h + p] = from(i, p);
+      return { data, n, w, h, times: new Float64Array(0) };
+    };
+    for (const [w, h] of [
+      [24, 14],
+      [96, 54],
+    ]) {
+      const walk = new Float32Array(w * h).map(() => 128);
+      const bg = seqOf(w, h, 300, () => 0);
+      for (let i = 0; i < 300; i++)
+        for (let p = 0; p < w * h; p++) bg.data[i * w * h + p] = walk[p] = Math.min(255, Math.max(0, walk[p] + (r() - 0.5) * 40));
+      const fg = seqOf(w, h, 200, (i, p) => Math.min(255, bg.data[(i + 40) * w * h + p] * 0.9 + 12));
+      const d = pixelDescriptors(fg, bg, 'full');
+      if (w === 24) {
+        assert.equal(d.coarseFg.v, d.fg.v, 'the same vectors, not a copy');
+        assert.equal(d.coarseBg.v, d.bg.v);
+      } else {
+        assert.ok(d.coarseFg.dim < d.fg.dim / 16 && d.coarseFg.v !== d.fg.v, `coarse ${d.coarseFg.dim} of ${d.fg.dim}`);
+      }
+      const map = alignTemporal(d, { engine: 'full', fgFps: 25, bgFps: 25 });
+      assert.deepEqual(Array.from(map.bgFrameForFg), Array.from({ length: 200 }, (_, i) => i + 40), `${w}×${h}`);
+    }
   });
 
   it('a robust line ignores outliers', () => {

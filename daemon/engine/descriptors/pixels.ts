@@ -10,8 +10,10 @@ export function pixelDescriptors(fg: FeatureSeq, bg: FeatureSeq, engine: Engine,
   for (const m of mask) on += m;
   const f = normalise(fg, mask);
   const b = normalise(bg, mask);
-  const cf = coarseVectors(fg, mask);
-  const cb = coarseVectors(bg, mask);
+  // Small analysis frames (long videos) have no coarser grid: the same vectors serve, not a copy
+  // of them (at 24×14 a copy was 260 MB of an hour-long pair's 765).
+  const cf = coarseVectors(fg, mask) ?? f;
+  const cb = coarseVectors(bg, mask) ?? b;
   return {
     fg: { n: fg.n, dim: f.dim, v: f.v },
     bg: { n: bg.n, dim: b.dim, v: b.v },
@@ -72,9 +74,13 @@ export function normalise(seq: FeatureSeq, mask: Uint8Array): { v: Float32Array;
   return { v, dim };
 }
 
-/** Block-average the grid down to at most ~`cells` cells (masked pixels only), then normalise. */
-function coarseVectors(seq: FeatureSeq, mask: Uint8Array, cells = 160): { v: Float32Array; dim: number } {
+/**
+ * Block-average the grid down to at most ~`cells` cells (masked pixels only), then normalise;
+ * undefined where the blocks would be single pixels (the coarse vectors would be normalise's own).
+ */
+function coarseVectors(seq: FeatureSeq, mask: Uint8Array, cells = 160): { v: Float32Array; dim: number } | undefined {
   const k = Math.max(1, Math.round(Math.sqrt((seq.w * seq.h) / cells)));
+  if (k === 1) return undefined;
   const cw = Math.ceil(seq.w / k);
   const ch = Math.ceil(seq.h / k);
   const cellOf = new Int32Array(seq.w * seq.h);

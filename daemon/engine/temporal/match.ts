@@ -72,7 +72,8 @@ export async function matchInTime(
   } else {
     const fk = describedKey(ctx, ids.fg, fg, rects.fgRect, size);
     const bk = describedKey(ctx, ids.bg, bg, rects.bgRect, size);
-    const setBytes = (d: DescriptorSet) => 4 * (d.fg.v.length + d.bg.v.length + d.coarseFg.v.length + d.coarseBg.v.length);
+    // Coarse vectors may be the fine ones themselves (descriptors/pixels.ts): counted once.
+    const setBytes = (d: DescriptorSet) => 4 * [...new Set([d.fg.v, d.bg.v, d.coarseFg.v, d.coarseBg.v])].reduce((sum, v) => sum + v.length, 0);
     const key = fk && bk ? `desc:${fk}|${bk}|${engine === 'mask'}|${foreign ? maskKey(foreign) : ''}` : undefined;
     const d = await cachedIn(o.cache, key, setBytes, async () => kind.pair(fgF, bgF, engine, foreign));
     tm = await solveDescribed(ctx, d, fgF.seq, bgF.seq);
