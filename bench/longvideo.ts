@@ -86,6 +86,8 @@ interface StepStats {
   seconds: number;
   peakMiB: number;
   maxRssMiB: number;
+  /** Peak RSS by the stage the progress callback last named. */
+  stageMiB: Record<string, number>;
   decodes: DecodeRecord[];
 }
 
@@ -96,7 +98,7 @@ export interface LongRun {
   genBg: number;
   genFg: number;
   floor: Omit<Timed, 'stdout'>;
-  align: Omit<Timed, 'stdout'> & { peakMiB: number };
+  align: Omit<Timed, 'stdout'> & { peakMiB: number; stageMiB: Record<string, number> };
   render: Omit<Timed, 'stdout'> & { peakMiB: number };
   timings: Record<string, number>;
   score: Score;
@@ -130,7 +132,7 @@ export async function longRun(minutes: number, o: { dir?: string; keep?: boolean
     genFg: pair.genFg,
     floor: { wall: floor.wall, cpu: floor.cpu },
     // The sampled and the kernel's peak agree within a sample's worth; the kernel's misses nothing.
-    align: { wall: al.wall, cpu: al.cpu, peakMiB: Math.max(alStats.peakMiB, alStats.maxRssMiB) },
+    align: { wall: al.wall, cpu: al.cpu, peakMiB: Math.max(alStats.peakMiB, alStats.maxRssMiB), stageMiB: alStats.stageMiB },
     render: { wall: rd.wall, cpu: rd.cpu, peakMiB: Math.max(rdStats.peakMiB, rdStats.maxRssMiB) },
     timings: a.timings,
     score: score(a, truth),
@@ -179,6 +181,9 @@ export function longLines(runs: LongRun[]): string[] {
       `  accuracy: ${(s.within1 * 100).toFixed(2)}% of fg frames within one bg frame, max error ${s.maxErr} frames, placement off by ${s.dx}, ${s.dy} px (size ${f2(s.dSize)} px)` +
         (s.timeMeanMs === undefined ? '' : `, time error mean ${f1(s.timeMeanMs)} ms, max ${f1(s.timeMaxMs ?? 0)} ms`),
       `  align stages (s): ${t}`,
+      `  align peak RSS by stage (MiB): ${Object.entries(r.align.stageMiB)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
       `  align decodes:\n${r.alignDecodes.replace(/^/gm, '    ')}`,
     );
   }

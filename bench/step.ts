@@ -2,8 +2,9 @@
  * One measured step of the bench, in its own process so its CPU time (with ffmpeg children) and
  * peak memory are its own: `node dist/bench-step.js align|align-tracked|realign|compose BG FG OUT.json [RENDER.mp4]`.
  * Writes the alignment (align), a warm re-alignment's figures (realign), or reads the alignment
- * (compose); prints {seconds, peakMiB, maxRssMiB, decodes} as JSON, decodes being every ffmpeg decode the step
- * ran (daemon/media/decodestats.ts), labelled with the stage the progress callback last named.
+ * (compose); prints {seconds, peakMiB, maxRssMiB, stageMiB, decodes} as JSON, decodes being every ffmpeg decode the step
+ * ran (daemon/media/decodestats.ts), labelled with the stage the progress callback last named, and
+ * stageMiB each such stage's peak RSS.
  */
 import { promises as fs } from 'node:fs';
 import { align } from '../daemon/engine/align';
@@ -18,10 +19,25 @@ async function main(): Promise<void> {
   // Sampled every 100 ms (each sample costs a read of /proc: every 20 ms it was 0.2 s of an align's CPU);
   // the kernel's high-water mark below catches what falls between.
   let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+  // Each stage's own peak too (the stage the progress callback last named): where memory grows
+  // with the input's length shows there (the long bench prints it).
+  let stage = 'start';
+  const stageMiB: Record<string, number> = {};
+  const sample = () => {
+    const rss = process.memoryUsage.rss();
+    peak = Math.max(peak, rss);
+    stageMiB[stage] = Math.max(stageMiB[stage] ?? 0, Math.round(rss / 2 ** 20));
+  };
+  const timer = setInterval(sample, 100);
   const t = performance.now();
   countDecodes(true);
-  const onProgress = (stage: string) => setDecodeStage(stage);
+  const onProgress = (s: string) => {
+    if (s !== stage) {
+      sample();
+      stage = s;
+    }
+    setDecodeStage(s);
+  };
   if (step === 'align' || step === 'align-tracked') {
     // align-tracked: the window tracked over fg (--placement tracked) whatever the evidence says.
     await fs.writeFile(json, JSON.stringify(await align(bg, fg, { onProgress, ...(step === 'align-tracked' ? { placement: 'tracked' as const } : {}) })));
@@ -36,14 +52,15 @@ async function main(): Promise<void> {
     await fs.writeFile(json, JSON.stringify({ seconds, hits: cache.stats.hits, spatial: again.spatial, engine: again.temporal.engine }));
   } else {
     const al = JSON.parse(await fs.readFile(json, 'utf8')) as Alignment;
-    setDecodeStage('render');
+    onProgress('render');
     await compose(al, { output: out, preset: preset as Preset, crf: Number(crf), audio: 'none' });
   }
   clearInterval(timer);
+  sample();
   const peakMiB = Math.max(peak, process.memoryUsage.rss()) / 2 ** 20;
   // The kernel's high-water mark (KiB) catches a peak between two samples.
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB, maxRssMiB, decodes: decodeStats() }) + '\n');
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, peakMiB, maxRssMiB, stageMiB, decodes: decodeStats() }) + '\n');
 }
 
 main().catch((e) => {
