@@ -4,8 +4,9 @@ import type { Rect } from '../../core/geometry';
 
 /**
  * Analysis size for a region: long side ≤ `maxSide`, and all pixels of both videos within a budget
- * (each pixel costs a byte here and four more as a float descriptor: 64 Mi pixels ≈ 320 MB), so
- * memory stays bounded however long the videos are — longer videos are compared at lower resolution.
+ * (each pixel costs a byte here, four more as a float descriptor and at most one more in the coarse
+ * level: 64 Mi pixels ≈ 320–400 MB), so memory stays bounded however long the videos are — longer
+ * videos are compared at lower resolution.
  */
 export function analysisSize(region: Rect, totalFrames: number, maxSide = 96, budgetPixels = 64 << 20): { w: number; h: number } {
   let side = maxSide;
