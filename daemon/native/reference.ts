@@ -220,10 +220,7 @@ export function nccWarp(
   count?: number,
 ): Float64Array {
   const fn = 'nccWarp';
-  pixelsArg(img, fn, 'img');
-  const w = intArg(width, fn, 'width', 2);
-  const h = intArg(height, fn, 'height', 2);
-  needLength(fn, 'img', img.length, w * h, 'width × height');
+  const { w, h } = imageArg(img, width, height, fn, 2);
   typedArg(tpl, Float32Array, fn, 'tpl');
   intArg(tw, fn, 'tw', 1);
   intArg(th, fn, 'th', 1);
@@ -319,10 +316,7 @@ export function resizeArea(
   step: number,
 ): Float32Array {
   const fn = 'resizeArea';
-  pixelsArg(img, fn, 'img');
-  const stride = intArg(width, fn, 'width', 1);
-  intArg(height, fn, 'height', 1);
-  needLength(fn, 'img', img.length, stride * height, 'width × height');
+  const stride = imageArg(img, width, height, fn, 1).w;
   intArg(x0, fn, 'x0');
   intArg(y0, fn, 'y0');
   intArg(sw, fn, 'sw', 1);
@@ -384,6 +378,15 @@ export function resizeArea(
 /** Grey pixels as decoded (bytes) or resized (floats): the kernels read either as it is. */
 function pixelsArg(v: unknown, fn: string, name: string): void {
   if (!(v instanceof Uint8Array) && !(v instanceof Float32Array)) throw new TypeError(`${fn}: ${name} must be a Uint8Array or a Float32Array (got ${describe(v)})`);
+}
+
+/** An image as every image kernel takes it: pixels (bytes or floats) at least width × height long, each side at least minSide. */
+function imageArg(img: unknown, width: number, height: number, fn: string, minSide: number): { w: number; h: number } {
+  pixelsArg(img, fn, 'img');
+  const w = intArg(width, fn, 'width', minSide);
+  const h = intArg(height, fn, 'height', minSide);
+  needLength(fn, 'img', (img as Uint8Array | Float32Array).length, w * h, 'width × height');
+  return { w, h };
 }
 
 function typedArg<T>(v: unknown, ctor: { new (n: number): T; name: string }, fn: string, name: string): T {
@@ -857,10 +860,7 @@ export function nccGrid(
   ny: number,
 ): Float64Array {
   const fn = 'nccGrid';
-  pixelsArg(img, fn, 'img');
-  intArg(width, fn, 'width', 1);
-  intArg(height, fn, 'height', 1);
-  needLength(fn, 'img', img.length, width * height, 'width × height');
+  imageArg(img, width, height, fn, 1);
   typedArg(tpl, Float32Array, fn, 'tpl');
   intArg(cols, fn, 'cols', 1);
   intArg(rows, fn, 'rows', 1);

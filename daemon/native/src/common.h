@@ -144,6 +144,21 @@ inline void needLength(Napi::Env env, const char* fn, const char* name, size_t h
                         std::to_string(need));
 }
 
+// An image argument as every image kernel takes it: pixels (bytes or floats), then its width and
+// height (each at least minSide), at info[0..2], the pixels at least width × height long.
+struct ImageArg {
+  PixelsArg pixels;
+  int64_t width;
+  int64_t height;
+};
+
+inline ImageArg imageArg(const Napi::CallbackInfo& info, const char* fn, int64_t minSide) {
+  // A braced list is evaluated left to right: the checks fail in argument order.
+  ImageArg a{pixelsArg(info[0], fn, "img"), intArg(info[1], fn, "width", minSide), intArg(info[2], fn, "height", minSide)};
+  needLength(info.Env(), fn, "img", a.pixels.length, uint64_t(a.width) * uint64_t(a.height), "width × height");
+  return a;
+}
+
 inline unsigned popcount64(uint64_t x) {
 #if defined(_MSC_VER)
   return unsigned(__popcnt64(x));

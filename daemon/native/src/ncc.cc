@@ -49,10 +49,9 @@ void nccGridOf(const T* im, int64_t W, const float* t, int64_t cols, int64_t row
 Napi::Value NccGrid(const Napi::CallbackInfo& info) {
   static const char* fn = "nccGrid";
   Napi::Env env = info.Env();
-  const PixelsArg img = pixelsArg(info[0], fn, "img");
-  const int64_t W = intArg(info[1], fn, "width", 1);
-  const int64_t H = intArg(info[2], fn, "height", 1);
-  needLength(env, fn, "img", img.length, uint64_t(W) * uint64_t(H), "width × height");
+  const ImageArg img = imageArg(info, fn, 1);
+  const int64_t W = img.width;
+  const int64_t H = img.height;
   const auto tpl = typedArg<float>(info[3], fn, "tpl");
   const int64_t cols = intArg(info[4], fn, "cols", 1);
   const int64_t rows = intArg(info[5], fn, "rows", 1);
@@ -69,7 +68,7 @@ Napi::Value NccGrid(const Napi::CallbackInfo& info) {
   }
   const size_t count = size_t(nx) * size_t(ny);
   auto out = Napi::Float64Array::New(env, count);
-  img.visit([&](const auto* im) { nccGridOf(im, W, tpl.data, cols, rows, step, norm, x0, y0, nx, count, out.Data()); });
+  img.pixels.visit([&](const auto* im) { nccGridOf(im, W, tpl.data, cols, rows, step, norm, x0, y0, nx, count, out.Data()); });
   return out;
 }
 

@@ -60,11 +60,10 @@ void resizeArea(const T* data, const Area& a, float* out) {
 Napi::Value ResizeArea(const Napi::CallbackInfo& info) {
   static const char* fn = "resizeArea";
   Napi::Env env = info.Env();
-  const PixelsArg img = pixelsArg(info[0], fn, "img");
+  const ImageArg img = imageArg(info, fn, 1);
   Area a{};
-  a.stride = intArg(info[1], fn, "width", 1);
-  const int64_t height = intArg(info[2], fn, "height", 1);
-  needLength(env, fn, "img", img.length, uint64_t(a.stride) * uint64_t(height), "width × height");
+  a.stride = img.width;
+  const int64_t height = img.height;
   a.x0 = intArg(info[3], fn, "x0");
   a.y0 = intArg(info[4], fn, "y0");
   a.sw = intArg(info[5], fn, "sw", 1);
@@ -96,7 +95,7 @@ Napi::Value ResizeArea(const Napi::CallbackInfo& info) {
   auto out = Napi::Float32Array::New(env, size_t(a.cols * a.rows));
   float* o = out.Data();
   for (int64_t i = 0; i < a.cols * a.rows; i++) o[i] = 0;
-  img.visit([&](const auto* d) { resizeArea(d, a, o); });
+  img.pixels.visit([&](const auto* d) { resizeArea(d, a, o); });
   return out;
 }
 

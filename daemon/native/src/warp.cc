@@ -73,11 +73,10 @@ void run(const T* d, const Warp& c, const double* xs, const double* ys, const do
 Napi::Value NccWarp(const Napi::CallbackInfo& info) {
   static const char* fn = "nccWarp";
   Napi::Env env = info.Env();
-  const PixelsArg img = pixelsArg(info[0], fn, "img");
+  const ImageArg img = imageArg(info, fn, 2);
   Warp c{};
-  c.w = intArg(info[1], fn, "width", 2);
-  c.h = intArg(info[2], fn, "height", 2);
-  needLength(env, fn, "img", img.length, uint64_t(c.w) * uint64_t(c.h), "width × height");
+  c.w = img.width;
+  c.h = img.height;
   const auto tpl = typedArg<float>(info[3], fn, "tpl");
   c.tw = intArg(info[4], fn, "tw", 1);
   c.th = intArg(info[5], fn, "th", 1);
@@ -96,7 +95,7 @@ Napi::Value NccWarp(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < count; i++)
     if (!std::isfinite(xs.data[i]) || !std::isfinite(ys.data[i]) || !std::isfinite(ss.data[i])) rangeError(env, std::string(fn) + ": placements must be finite");
   auto out = Napi::Float64Array::New(env, count);
-  img.visit([&](const auto* d) { run(d, c, xs.data, ys.data, ss.data, count, out.Data()); });
+  img.pixels.visit([&](const auto* d) { run(d, c, xs.data, ys.data, ss.data, count, out.Data()); });
   return out;
 }
 
