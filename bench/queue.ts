@@ -9,7 +9,7 @@
  * steadier than wall time on a shared machine. Started by bench.ts; alone:
  *   node --import tsx bench/queue.ts   (needs redis-server and the built CLI: node scripts/build.mjs)
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { derive } from '../daemon/media/derive';
 import { ffmpegPath, runTool } from '../daemon/media/ffmpeg';
 import { BIN } from '../test/support/cli';
 import { startRedis, whenLine, collect, type RedisServer } from '../test/support/queue';
+import { spawnStoppable, stopOnSignal } from './timed';
 
 const DIR = path.join(os.tmpdir(), 'vidkompy-bench', 'queue');
 const JOBS = 4;
@@ -77,9 +78,9 @@ interface Timed {
  * to the command (a worker then finishes and exits), and bash waits for it before it counts.
  */
 const TIMED = '"$@" & c=$!; echo "pid $c" >&2; trap \'kill -TERM $c 2>/dev/null\' TERM; wait $c; s=$?; if kill -0 $c 2>/dev/null; then wait $c; s=$?; fi; times >&2; exit $s';
-function timed(argv: string[], onStart?: (child: ReturnType<typeof spawn>) => void): { child: ReturnType<typeof spawn>; done: Promise<Timed> } {
+function timed(argv: string[], onStart?: (child: ChildProcess) => void): { child: ChildProcess; done: Promise<Timed> } {
   const t = performance.now();
-  const child = collect(spawn('bash', ['-c', TIMED, 'bash', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = collect(spawnStoppable('bash', ['-c', TIMED, 'bash', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }));
   onStart?.(child);
   let out = '';
   let err = '';
@@ -134,12 +135,18 @@ async function direct(root: string): Promise<Timed> {
  */
 async function onQueue(redis: RedisServer, root: string, workers: number, chunkSeconds: number): Promise<Queued> {
   const ws = Array.from({ length: workers }, () => timed(node('worker', '--queue', redis.url, '--threads', '1')));
-  await Promise.all(ws.map((w) => whenLine(w.child, /waiting for jobs/, 30_000)));
-  const pids = [...(await Promise.all(ws.map(pidOf))), redis.proc.pid!];
-  const before = await Promise.all(pids.map(ownCpu));
-  const batch = await timed(node('batch', root, '--queue', redis.url, '--chunk-seconds', String(chunkSeconds), '--json')).done;
-  const spent = (await Promise.all(pids.map(ownCpu))).reduce((a, c, i) => a + c - before[i], 0);
-  for (const w of ws) w.child.kill('SIGTERM');
+  let batch: Timed;
+  let spent: number;
+  try {
+    await Promise.all(ws.map((w) => whenLine(w.child, /waiting for jobs/, 30_000)));
+    const pids = [...(await Promise.all(ws.map(pidOf))), redis.proc.pid!];
+    const before = await Promise.all(pids.map(ownCpu));
+    batch = await timed(node('batch', root, '--queue', redis.url, '--chunk-seconds', String(chunkSeconds), '--json')).done;
+    spent = (await Promise.all(pids.map(ownCpu))).reduce((a, c, i) => a + c - before[i], 0);
+  } finally {
+    // A failed batch too: its workers would otherwise wait for jobs for ever.
+    for (const w of ws) w.child.kill('SIGTERM');
+  }
   const done = await Promise.all(ws.map((w) => w.done));
   const s = JSON.parse(batch.out) as { jobs: number; done: number; results: { chunks?: number }[] };
   if (s.done !== s.jobs) throw new Error(`the queue batch failed: ${batch.out}`);
@@ -178,6 +185,7 @@ export async function benchQueue(): Promise<QueueBench | string> {
   const bg = await syntheticBg(30);
   const fgs = await Promise.all(Array.from({ length: JOBS }, (_, k) => fgOf(bg, k, 20)));
   const redis = await startRedis();
+  stopOnSignal(redis.proc);
   try {
     // Interleaved, the best of ROUNDS of each: the neighbours' load moves in between.
     const loads: number[] = [];

@@ -2,18 +2,57 @@
  * How the bench runs and times its commands: ffmpeg with an argument array, and any command with
  * its wall and CPU time. Shared by the 60 s bench (bench.ts) and the long one (longvideo.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { tools } from '../daemon/media/tools';
+
+/** What the bench has running: an interrupted bench stops it all (stopOnSignal). */
+const running = new Set<ChildProcess>();
+
+/**
+ * Spawns a command the bench waits on as the leader of a process group of its own, so that an
+ * interrupted bench stops all it started (a step's ffmpeg, a queue worker's job processes), not
+ * only the shell that times it: killing that shell alone left workers and redis-server running.
+ */
+export function spawnStoppable(cmd: string, args: string[], opts: SpawnOptions): ChildProcess {
+  return stopOnSignal(spawn(cmd, args, { ...opts, detached: true }));
+}
+
+/** Stops `child` (and its process group, where it leads one) when the bench is interrupted. */
+export function stopOnSignal<C extends ChildProcess>(child: C): C {
+  if (!running.size) installStop();
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+let installed = false;
+function installStop(): void {
+  if (installed) return;
+  installed = true;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const c of running) {
+        try {
+          process.kill(-c.pid!, 'SIGTERM');
+        } catch {
+          c.kill('SIGTERM');
+        }
+      }
+      process.exit(128 + os.constants.signals[sig]);
+    });
+  }
+}
 
 /** Runs the bundled ffmpeg quietly; resolves with the wall seconds it took. */
 export function ffmpeg(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(tools().ffmpeg, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawnStoppable(tools().ffmpeg, ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (c) => (err += c));
+    child.stderr!.on('data', (c) => (err += c));
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve((performance.now() - t) / 1000) : reject(new Error(`ffmpeg ${args.join(' ')}: ${err}`))));
   });
@@ -34,12 +73,12 @@ export interface Timed {
 export function timed(argv: string[], outFile: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn('bash', ['-c', '"$@" > "$VK_OUT"; s=$?; times >&2; exit $s', 'bash', ...argv], {
+    const child = spawnStoppable('bash', ['-c', '"$@" > "$VK_OUT"; s=$?; times >&2; exit $s', 'bash', ...argv], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, VK_OUT: outFile },
     });
     let err = '';
-    child.stderr.on('data', (c) => (err += c));
+    child.stderr!.on('data', (c) => (err += c));
     child.on('error', reject);
     child.on('close', async (code) => {
       if (code !== 0) return reject(new Error(`${argv.join(' ')}: ${err}`));
