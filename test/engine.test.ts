@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { contentRect } from '../daemon/engine/spatial/content';
 import { correlate, fft2, nextPow2 } from '../daemon/engine/spatial/fft';
-import { crop, ncc, resize, resizedTemplate, resizeRegion, template, toGray, type Gray } from '../daemon/engine/image';
+import { crop, ncc, resize, resizedTemplate, resizeRegion, resizeWindow, template, toGray, type Gray } from '../daemon/engine/image';
 import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
 import { pickPairs, seekCost } from '../daemon/engine/spatial/joint';
@@ -286,6 +286,25 @@ describe('FFT correlation and spatial search', () => {
         const slow = resize(crop(src, x, y, w, h), dw, dh);
         assert.deepEqual([fast.width, fast.height], [dw, dh]);
         assert.deepEqual(Array.from(fast.data), Array.from(slow.data), `${w}x${h}+${x}+${y} to ${dw}x${dh}`);
+      }
+    }
+  });
+
+  it('a window of a resize is that part of the whole resize, value for value (the refinement resizes only what it searches)', () => {
+    const img = texture(320, 176, 9);
+    const bytes = toGray(Uint8Array.from(img.data, (v) => Math.max(0, Math.min(255, Math.round(v)))), img.width, img.height);
+    for (const src of [img, bytes]) {
+      // Halving once and twice, the general box filter (down, odd sizes, up) and no resize at all;
+      // windows inside, at the corners and the whole picture.
+      for (const [dw, dh] of [[160, 88], [80, 44], [171, 94], [97, 53], [400, 220], [320, 176]]) {
+        const whole = resize(src, dw, dh);
+        for (const [x, y, w, h] of [[10, 7, 40, 30], [0, 0, 23, 11], [dw - 19, dh - 13, 19, 13], [0, 0, dw, dh], [dw - 1, 0, 1, dh]]) {
+          const win = resizeWindow(src, dw, dh, { x, y, width: w, height: h });
+          // No resize: the image itself, read at the window's own corner.
+          const got = dw === src.width ? crop(win.g, x - win.x, y - win.y, w, h) : win.g;
+          if (dw !== src.width) assert.deepEqual([win.x, win.y, got.width, got.height], [x, y, w, h]);
+          assert.deepEqual(Array.from(got.data), Array.from(crop(whole, x, y, w, h).data), `${w}x${h}+${x}+${y} of ${dw}x${dh}`);
+        }
       }
     }
   });

@@ -22,7 +22,7 @@ export function crop(img: Gray, x: number, y: number, w: number, h: number): Gra
   const data = img.data instanceof Uint8Array ? new Uint8Array(w * h) : new Float32Array(w * h);
   for (let r = 0; r < h; r++) {
     const from = (y + r) * img.width + x;
-    for (let c = 0; c < w; c++) data[r * w + c] = img.data[from + c];
+    data.set(img.data.subarray(from, from + w), r * w);
   }
   return { data, width: w, height: h };
 }
@@ -93,6 +93,32 @@ export function resize(img: Gray, dw: number, dh: number): Gray {
     return g;
   }
   return { data: resizeKept(img, dw, dh, 1), width: dw, height: dh };
+}
+
+/**
+ * The window `w` (destination pixels) of `resize(img, dw, dh)`, bit for bit, computing only what
+ * lies in it; with the window's corner in the resized image. A search around a placement reads the
+ * template's area and a few pixels more: resizing whole 1080p frames for it was most of the
+ * refinement's own work. Where no resize is needed, the image itself (corner 0, 0: no copy).
+ */
+export function resizeWindow(img: Gray, dw: number, dh: number, w: Rect): { g: Gray; x: number; y: number } {
+  const { width: sw, height: sh } = img;
+  if (dw === sw && dh === sh) return { g: img, x: 0, y: 0 };
+  if (byHalving(sw, sh, dw, dh)) {
+    // Each halving averages aligned 2×2 blocks: the window's source, cut at a multiple of the
+    // factor, halves to exactly the window.
+    const k = sw / dw;
+    let g = crop(img, w.x * k, w.y * k, w.width * k, w.height * k);
+    while (g.width > w.width) g = half(g);
+    return { g, x: w.x, y: w.y };
+  }
+  // The box weights of the window's own columns and rows: the kernel then reads only the rows they cover.
+  const cx = coverage(sw, dw);
+  const cy = coverage(sh, dh);
+  const [sx, wx] = [cx.start.subarray(w.x, w.x + w.width), cx.weights.subarray(w.x * cx.taps, (w.x + w.width) * cx.taps)];
+  const [sy, wy] = [cy.start.subarray(w.y, w.y + w.height), cy.weights.subarray(w.y * cy.taps, (w.y + w.height) * cy.taps)];
+  const data = resizeArea(img.data, sw, sh, 0, 0, sw, sh, sx, wx, cx.taps, sy, wy, cy.taps, w.width, w.height, 1);
+  return { g: { data, width: w.width, height: w.height }, x: w.x, y: w.y };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { correlate, fft2, nextPow2, type Spectrum } from './fft';
 import { nccGrid } from '../../native/kernels';
-import { integral, resize, resizedTemplate, template, toGray, windowSums, withoutPixels, type Gray, type Template } from '../image';
+import { integral, resize, resizeWindow, resizedTemplate, template, toGray, windowSums, withoutPixels, type Gray, type Template } from '../image';
 import { foreignAt, type ForeignMask } from '../descriptors/foreign';
 
 /**
@@ -324,27 +324,36 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
   let extra = 0;
   let active = pairs.map((p) => p.bg.map((_, c) => c));
   let picks = pairs.map(() => 0);
-  const bgAt = new Map<string, Gray>();
+  const bgAt = new Map<string, ReturnType<typeof resizeWindow>>();
   // The same template sizes come back at full size across iterations: resize each once.
   const templates = new Map<string, Template>();
   for (let li = 0; li < levels.length; li++) {
     const f = levels[li];
     const bw = Math.max(1, Math.round(bgW * f));
     const bh = Math.max(1, Math.round(bgH * f));
-    // The kernel reads a full-size level's bytes as they are (a float copy of each 1080p frame cost
-    // more than the search on it).
-    const bgOf = (k: number, c: number): Gray => {
-      const key = `${f}:${k}:${c}`;
-      let g = bgAt.get(key);
-      if (!g) bgAt.set(key, (g = resize(pairs[k].bg[c], bw, bh)));
-      return g;
-    };
     // One template pixel is the finest scale step that means anything at this level.
     const delta = 1 / Math.max(1, fw * scale * f);
     const step = u > 0 ? Math.max(delta, u / (opts.scaleSteps ?? 4)) : 1;
     const candidates: number[] = [];
     if (u > 0) for (let k = -Math.round(u / step); k <= Math.round(u / step); k++) candidates.push(scale * Math.exp(k * step));
     else candidates.push(scale);
+    // The part of the level any candidate's square of positions reads (the placement stays put
+    // within a level): only that is resized, each frame once per level.
+    const cx = Math.round(x * f);
+    const cy = Math.round(y * f);
+    const widest = Math.min(bw, Math.max(...candidates.map((s) => Math.round(fw * s * f))));
+    const tallest = Math.min(bh, Math.max(...candidates.map((s) => Math.round(fh * s * f))));
+    const wx = Math.max(0, cx - radius);
+    const wy = Math.max(0, cy - radius);
+    const win = { x: wx, y: wy, width: Math.max(1, Math.min(bw, cx + radius + widest) - wx), height: Math.max(1, Math.min(bh, cy + radius + tallest) - wy) };
+    // The kernel reads a full-size level's bytes as they are (a float copy of each 1080p frame cost
+    // more than the search on it).
+    const bgOf = (k: number, c: number) => {
+      const key = `${f}:${k}:${c}:${win.x}:${win.y}:${win.width}:${win.height}`;
+      let g = bgAt.get(key);
+      if (!g) bgAt.set(key, (g = resizeWindow(pairs[k].bg[c], bw, bh, win)));
+      return g;
+    };
     let best: Refined | undefined;
     const seen = new Set<number>();
     const chosen = new Array<number>(pairs.length);
@@ -363,8 +372,6 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
         }
         return t;
       });
-      const cx = Math.round(x * f);
-      const cy = Math.round(y * f);
       const xa = Math.max(0, cx - radius);
       const ya = Math.max(0, cy - radius);
       const nx = Math.min(bw - tw, cx + radius) - xa + 1;
@@ -376,8 +383,9 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
         const arg = new Int32Array(nx * ny);
         const t = tpls[k];
         for (const c of active[k]) {
-          const g = bgOf(k, c);
-          const v = nccGrid(g.data, g.width, g.height, t.data, Math.ceil(t.width / t.step), Math.ceil(t.height / t.step), t.step, t.norm, xa, ya, nx, ny);
+          const { g, x: gx, y: gy } = bgOf(k, c);
+          const [cols, rows] = [Math.ceil(t.width / t.step), Math.ceil(t.height / t.step)];
+          const v = nccGrid(g.data, g.width, g.height, t.data, cols, rows, t.step, t.norm, xa - gx, ya - gy, nx, ny);
           for (let q = 0; q < v.length; q++) {
             if (v[q] > top[q]) {
               top[q] = v[q];
