@@ -34,10 +34,7 @@ export interface CodeServerInstall {
 export async function installCodeServer(dir = CODE_SERVER_DIR): Promise<CodeServerInstall> {
   const out: Buffer[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
-    // Under the lock .ci/run's early install holds (`<dir>.lock`): this waits for it, then finds it done.
-    const flock = ['/usr/bin/flock', '/bin/flock'].find((f) => existsSync(f));
-    const argv = ['bash', INSTALL_SCRIPT, dir];
-    const p = flock ? spawn(flock, [`${dir}.lock`, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('bash', [INSTALL_SCRIPT, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout.on('data', (b: Buffer) => out.push(b));
     p.stderr.on('data', (b: Buffer) => out.push(b));
     p.on('error', reject);
