@@ -372,8 +372,8 @@ export function refine(pairs: RefinePair[], start: Placement, opts: RefineOption
         }
         return t;
       });
-      const xa = Math.max(0, cx - radius);
-      const ya = Math.max(0, cy - radius);
+      // The square of positions starts at the window's corner.
+      const [xa, ya] = [wx, wy];
       const nx = Math.min(bw - tw, cx + radius) - xa + 1;
       const ny = Math.min(bh - th, cy + radius) - ya + 1;
       if (nx <= 0 || ny <= 0) continue;
