@@ -22,13 +22,14 @@ export function spawnStoppable(cmd: string, args: string[], opts: SpawnOptions):
 
 /** Stops `child` (and its process group, where it leads one) when the bench is interrupted. */
 export function stopOnSignal<C extends ChildProcess>(child: C): C {
-  if (!running.size) installStop();
+  installStop();
   running.add(child);
   child.once('exit', () => running.delete(child));
   return child;
 }
 
 let installed = false;
+/** The signal handlers, once. */
 function installStop(): void {
   if (installed) return;
   installed = true;
