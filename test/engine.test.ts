@@ -7,7 +7,9 @@ import { correlate, fft2, nextPow2 } from '../daemon/engine/spatial/fft';
 import { crop, ncc, resize, resizedTemplate, resizeRegion, resizeWindow, template, toGray, type Gray } from '../daemon/engine/image';
 import { layoutJson, readAlignment } from '../daemon/store';
 import { coarseSearch, refine } from '../daemon/engine/spatial/search';
-import { pickPairs, seekCost } from '../daemon/engine/spatial/joint';
+import { jointRefine, pickPairs, seekCost } from '../daemon/engine/spatial/joint';
+import type { AlignContext } from '../daemon/engine/context';
+import { countDecodes, decodeStats } from '../daemon/media/decodestats';
 import { alignTemporal, usualSlope } from '../daemon/engine/temporal/solve';
 import { steadyPacing } from '../daemon/engine/temporal/steady';
 import { ratePieces, usualRate } from '../daemon/engine/temporal/pieces';
@@ -15,11 +17,11 @@ import { subFrame, timeAt } from '../daemon/engine/temporal/subframe';
 import { frameMap } from '../daemon/media/derive';
 import { uncertainSpans } from '../daemon/engine/temporal/uncertain';
 import { foreignPixels } from '../daemon/engine/descriptors/foreign';
-import { pixelDescriptors } from '../daemon/engine/descriptors/pixels';
+import { pixelDescriptors, pixelsKind } from '../daemon/engine/descriptors/pixels';
 import { robustLine } from '../daemon/core/line';
 import { explainFailure, passthroughArgs, readFrames, runTool, showinfoTime } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';
-import { HAVE_SHARED, media, NO_SHARED, SAMPLE, tempDir } from './support/media';
+import { derived, HAVE_SHARED, media, NO_SHARED, SAMPLE, tempDir } from './support/media';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -169,6 +171,42 @@ describe('FFT correlation and spatial search', () => {
     assert.equal(seekCost({ ...loc, keys: {} }, (i) => i, () => 0), undefined);
     // Before the first known keyframe the read decodes from the start.
     assert.ok(Math.abs(seekCost({ ...loc, keys: { bg: [1.5] } }, (i) => i / 10, () => 0)!(12) - 1.2 * 100 * 100 * 10) < 1e-6);
+  });
+
+  it('a second joint refinement reads no frame the first read, and places fg the same', async () => {
+    const { fg: fgFile, truth } = await derived(SAMPLE, { crop: { x: 120, y: 70, width: 400, height: 240 }, fps: 30, offset: 0.8, frames: 120 });
+    const [bg, fg] = await Promise.all([probe(SAMPLE), probe(fgFile)]);
+    const content = { x: 0, y: 0, width: fg.width, height: fg.height };
+    const start = { x: truth.x + 2, y: truth.y - 1, scale: 1, score: 0.9 };
+    const loc = { bg, fg, content, placement: start, method: 'auto' as const, c: 1 };
+    // No analysis frames (w = 0): the frames' times are the only check, as for the hash kind.
+    const seq = (n: number) => ({ seq: { data: new Uint8Array(0), n, w: 0, h: 0, times: new Float64Array(0) } });
+    const pass = { bgRect: { x: 0, y: 0, width: bg.width, height: bg.height }, fgRect: content, fgF: seq(fg.frameCount), bgF: seq(bg.frameCount) };
+    const tm = { bgFrameForFg: Int32Array.from(truth.bgFrameForFg), confidence: new Float32Array(truth.bgFrameForFg.length).fill(0.99) };
+    const ctx = (seen?: Map<string, Uint8Array>) => ({ loc, engine: 'full', kind: pixelsKind, o: {}, ids: { bg: SAMPLE, fg: fgFile }, audio: Promise.resolve(undefined), early: new Map(), seen }) as unknown as AlignContext;
+    const reads = async (run: () => Promise<unknown>) => {
+      countDecodes(true);
+      try {
+        await run();
+        return decodeStats().length;
+      } finally {
+        countDecodes(false);
+      }
+    };
+    const seen = new Map<string, Uint8Array>();
+    const shared = ctx(seen);
+    let first: Awaited<ReturnType<typeof jointRefine>> | undefined;
+    let again: typeof first;
+    // Three picks, bg and fg each (MPEG-PS: a seek that lands late is read again from further back).
+    assert.ok((await reads(async () => (first = await jointRefine(shared, start, pass, tm, 1, 3)))) >= 6);
+    assert.ok(seen.size >= 3 * 7 + 3, 'the refinement\'s frames are kept for the next');
+    assert.equal(await reads(async () => (again = await jointRefine(shared, start, pass, tm, 1, 2))), 0, 'a narrower refinement on the same picks decodes nothing');
+    // Without the kept frames the same refinement reads them all again and finds the same placement.
+    let fresh: typeof first;
+    assert.ok((await reads(async () => (fresh = await jointRefine(ctx(), start, pass, tm, 1, 2)))) >= 6);
+    assert.deepEqual(again!.placement, fresh!.placement);
+    assert.deepEqual(again!.picks, fresh!.picks);
+    assert.ok(Math.abs(first!.placement.x - truth.x) <= 0.5 && Math.abs(first!.placement.y - truth.y) <= 0.5, JSON.stringify(first!.placement));
   });
 
   it('matches brute-force correlation, for a packed pair of images', () => {

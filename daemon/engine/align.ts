@@ -128,7 +128,7 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
   let matched: Matched;
   const audio = audioPriorOf(loc, engine, o, ids);
   audio.catch(() => undefined);
-  const ctx: AlignContext = { loc, engine, kind, o, ids, audio, early };
+  const ctx: AlignContext = { loc, engine, kind, o, ids, audio, early, seen: new Map() };
   let foreign: ForeignMask | undefined;
   let spread: PlacementSpread | undefined;
   // Placements tried on pass 0 and how well each explained fg over time (spatial/hypotheses.ts).

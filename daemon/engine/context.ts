@@ -95,6 +95,11 @@ export interface AlignContext {
   audio: Promise<AudioPrior | undefined>;
   /** Descriptions started before the placement was known, by cache key (see align.ts). */
   early: Map<string, Promise<Described>>;
+  /**
+   * The full-size frames the latest joint refinement read, by video and time (spatial/joint.ts):
+   * the next one, on a placement tried over time or a later pass, often asks for the same.
+   */
+  seen?: Map<string, Uint8Array>;
 }
 
 /** The regions one analysis pass compares, and what it found in them. */

@@ -54,6 +54,7 @@ export async function jointRefine(
   const picks = pickPairs(tm.confidence, 3, seekCost(ctx.loc, (i) => timeOf(bgF, bg, Math.max(0, map[i] - D)), (i) => timeOf(fgF, fg, i)));
   const bgOk = checker(bgF, bg, pass.bgRect);
   const fgOk = checker(fgF, fg, pass.fgRect);
+  const read = remembered(ctx.seen);
   // All picks' frames at once: the seeks overlap.
   const shots = await Promise.all(
     picks.map(async (i) => {
@@ -62,18 +63,52 @@ export async function jointRefine(
       const bgTimes = Array.from({ length: last - first + 1 }, (_, k) => timeOf(bgF, bg, first + k));
       const [bgFrames, [fgFrame]] = await Promise.all([
         // Both sides decoded alike (without deblocking, like the analysis frames they are checked against).
-        requireFramesAt(bg, bgTimes, { signal: o.signal, verify: bgOk, analysis: true }),
-        requireFramesAt(fg, [timeOf(fgF, fg, i)], { signal: o.signal, verify: fgOk, analysis: true }),
+        read(bg, bgTimes, { signal: o.signal, verify: bgOk, analysis: true }),
+        read(fg, [timeOf(fgF, fg, i)], { signal: o.signal, verify: fgOk, analysis: true }),
       ]);
       const pair: RefinePair = { bg: bgFrames.map((f) => toGray(f, bg.width, bg.height)), fg: contentOf(toGray(fgFrame, fg.width, fg.height), content) };
       return { pair, centre: map[i] - first };
     }),
   );
+  read.keep();
   const pairs = shots.map((s) => s.pair);
   const centres = shots.map((s) => s.centre);
   // The first pass starts from a placement found on one roughly-timed pair: allow more scale error.
   const refined = refine(pairs, placement, { from: 0.5, scaleUncertainty: reach > 2 ? 0.03 : 0.01, fixedScale: fixedScale(o), foreign: pass.foreign });
   return { placement: refined, shifts: refined.picks.map((c, k) => c - centres[k]), pairs, picks: refined.picks };
+}
+
+/** Most bytes of full-size frames kept for the next refinement: a wide search's hundreds of frames are not kept. */
+const SEEN_BYTES = 256 << 20;
+
+/**
+ * requireFramesAt, answered from the frames the previous refinement read (`seen`) where it can: the
+ * same moment decodes to the same frame, and one already checked needs no second check. A second
+ * refinement on another placement or a later pass usually reads the same stretches of bg (picks
+ * start at keyframes): on the flat bench pair three seeks of 17 full-size frames each. `keep()`
+ * then makes this refinement's frames the ones remembered, if they fit SEEN_BYTES.
+ */
+function remembered(seen: Map<string, Uint8Array> | undefined) {
+  const now = new Map<string, Uint8Array>();
+  const key = (v: ProbeInfo, t: number) => `${v.file}\0${t}`;
+  const read = async (v: ProbeInfo, times: number[], opts: Parameters<typeof requireFramesAt>[2]): Promise<Uint8Array[]> => {
+    const missing = times.filter((t) => !seen?.has(key(v, t)));
+    const got = missing.length ? await requireFramesAt(v, missing, opts) : [];
+    missing.forEach((t, k) => now.set(key(v, t), got[k]));
+    return times.map((t) => {
+      const f = now.get(key(v, t)) ?? seen!.get(key(v, t))!;
+      now.set(key(v, t), f);
+      return f;
+    });
+  };
+  const keep = () => {
+    if (!seen) return;
+    seen.clear();
+    let bytes = 0;
+    for (const f of now.values()) bytes += f.byteLength;
+    if (bytes <= SEEN_BYTES) for (const [k, f] of now) seen.set(k, f);
+  };
+  return Object.assign(read, { keep });
 }
 
 /** Confidence a pick may give up to be read more cheaply: well inside the spread between frames that match and frames that do not. */
