@@ -219,6 +219,26 @@ function cases(): Case[] {
       run: (k) => k.resizeArea(img, 1920, 1080, 0, 0, 1920, 1080, cx.start, cx.weights, cx.taps, cy.start, cy.weights, cy.taps, 1024, 576, 1),
     });
   }
+  {
+    // The coarse spatial search's correlation of a template with a packed pair of bg samples: 128×128 spectra, 72 rows kept.
+    const r = rng(14);
+    const [a, b, c, d] = [0, 1, 2, 3].map(() => Float64Array.from({ length: 128 * 128 }, () => r() - 0.5));
+    const cos = Float64Array.from({ length: 64 }, (_, i) => Math.cos((2 * Math.PI * i) / 128));
+    const sin = Float64Array.from({ length: 64 }, (_, i) => Math.sin((2 * Math.PI * i) / 128));
+    out.push({
+      kernel: 'fft2d',
+      size: '128×128 correlation (spectrumCorrelate, inverse fft2d of 72 rows)',
+      repeat: { native: 200, ts: 50 },
+      run: (k) => {
+        const s = k.spectrumCorrelate(a, b, c, d);
+        k.fft2d(s.re, s.im, 128, 128, 72, true, cos, sin, cos, sin);
+        const both = new Float64Array(2 * s.re.length);
+        both.set(s.re);
+        both.set(s.im, s.re.length);
+        return both;
+      },
+    });
+  }
   return out;
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { addonCandidates, kernelsBackend, NATIVE_ABI_VERSION, nativeUnavailableReason, type Kernels } from '../daemon/native/kernels';
+import { addonCandidates, KERNEL_NAMES, kernelsBackend, NATIVE_ABI_VERSION, nativeUnavailableReason, type Kernels } from '../daemon/native/kernels';
 import * as ref from '../daemon/native/reference';
 import { rng } from './support/rng';
 
@@ -211,7 +211,7 @@ function diagonalBand(rows: number, cols: number, radius: number): ref.Band {
 describe('native kernels: differential against the TypeScript twins', () => {
   differential('the addon is this build (ABI version, exports)', (n) => {
     assert.equal(n.abiVersion, NATIVE_ABI_VERSION);
-    for (const k of ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp', 'resizeArea'] as const) assert.equal(typeof n[k], 'function', k);
+    for (const k of KERNEL_NAMES) assert.equal(typeof n[k], 'function', k);
     assert.ok(n.threads >= 1);
     assert.equal(kernelsBackend(), 'native', `kernels.ts fell back: ${nativeUnavailableReason()}`);
   });
@@ -613,6 +613,44 @@ describe('native kernels: differential against the TypeScript twins', () => {
     sameError((k) => k.resizeArea(img, 4, 3, 0, 0, 4, 3, c.start, c.weights, c.taps, c.start, c.weights, c.taps, 3, 2, 1), n, RangeError, 'startX shorter than dw');
     sameError((k) => k.resizeArea(img, 4, 3, 0, 0, 4, 3, Int32Array.of(0, 4), c.weights, c.taps, c.start, c.weights, c.taps, 2, 2, 1), n, RangeError, 'startX outside the region');
     sameError((k) => k.resizeArea(new Float64Array(12) as unknown as Float32Array, 4, 3, 0, 0, 4, 3, c.start, c.weights, c.taps, c.start, c.weights, c.taps, 2, 2, 1), n, TypeError, 'a Float64Array image');
+  });
+  differential('fft2d and spectrumCorrelate: forward and inverse, all or some rows, square and not, the same bits', (n) => {
+    const r = rng(16);
+    const twiddles = (len: number) => {
+      const cos = Float64Array.from({ length: len >> 1 }, (_, i) => Math.cos((2 * Math.PI * i) / len));
+      const sin = Float64Array.from({ length: len >> 1 }, (_, i) => Math.sin((2 * Math.PI * i) / len));
+      return { cos, sin };
+    };
+    for (const [w, h] of [
+      [1, 1],
+      [2, 8],
+      [16, 16],
+      [128, 64],
+    ])
+      for (const count of [h, Math.max(1, h >> 1), 0])
+        for (const inverse of [false, true]) {
+          const re = Float64Array.from({ length: w * h }, () => r() * 255);
+          const im = Float64Array.from({ length: w * h }, () => (r() < 0.5 ? 0 : r() * 255));
+          const [tw, th] = [twiddles(w), twiddles(h)];
+          const run = (k: Kernels) => {
+            const [a, b] = [re.slice(), im.slice()];
+            k.fft2d(a, b, w, h, count, inverse, tw.cos, tw.sin, th.cos, th.sin);
+            return [a, b];
+          };
+          const got = run(n);
+          assert.deepEqual(got, run(ref), `${w}x${h}, ${count} rows, ${inverse ? 'inverse' : 'forward'}`);
+          if (count === h && !inverse && w * h > 1) assert.notDeepEqual(got[0], re, 'the transform is done in place');
+        }
+    const a = Float64Array.from({ length: 64 }, () => r() - 0.5);
+    const b = Float64Array.from({ length: 64 }, () => r() - 0.5);
+    assert.deepEqual(n.spectrumCorrelate(a, b, b, a), ref.spectrumCorrelate(a, b, b, a));
+    const t = twiddles(8);
+    sameError((k) => k.fft2d(new Float64Array(24), new Float64Array(24), 8, 3, 3, false, t.cos, t.sin, t.cos, t.sin), n, RangeError, 'a height not a power of two');
+    sameError((k) => k.fft2d(new Float64Array(64), new Float64Array(64), 8, 8, 9, false, t.cos, t.sin, t.cos, t.sin), n, RangeError, 'more rows than the height');
+    sameError((k) => k.fft2d(new Float64Array(32), new Float64Array(64), 8, 8, 8, false, t.cos, t.sin, t.cos, t.sin), n, RangeError, 're shorter than w × h');
+    sameError((k) => k.fft2d(new Float64Array(64), new Float64Array(64), 8, 8, 8, false, t.cos.subarray(1), t.sin, t.cos, t.sin), n, RangeError, 'too few twiddles');
+    sameError((k) => k.fft2d(new Float32Array(64) as unknown as Float64Array, new Float64Array(64), 8, 8, 8, false, t.cos, t.sin, t.cos, t.sin), n, TypeError, 'a Float32Array');
+    sameError((k) => k.spectrumCorrelate(a, b, a.subarray(1), b), n, RangeError, 'spectra of different lengths');
   });
 });
 

@@ -24,12 +24,14 @@ export interface Kernels {
   shiftCosts: typeof ref.shiftCosts;
   nccWarp: typeof ref.nccWarp;
   resizeArea: typeof ref.resizeArea;
+  fft2d: typeof ref.fft2d;
+  spectrumCorrelate: typeof ref.spectrumCorrelate;
 }
 
-export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp', 'resizeArea'] as const;
+export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp', 'resizeArea', 'fft2d', 'spectrumCorrelate'] as const;
 
 /** Must equal abiVersion in src/addon.cc: a build from older sources is refused, not trusted. */
-export const NATIVE_ABI_VERSION = 5;
+export const NATIVE_ABI_VERSION = 6;
 
 const ADDON_FILE = path.join('build', 'Release', 'vidkompy_kernels.node');
 
@@ -134,3 +136,5 @@ export const nccGrid: Kernels['nccGrid'] = pick('nccGrid');
 export const shiftCosts: Kernels['shiftCosts'] = pick('shiftCosts');
 export const nccWarp: Kernels['nccWarp'] = pick('nccWarp');
 export const resizeArea: Kernels['resizeArea'] = pick('resizeArea');
+export const fft2d: Kernels['fft2d'] = pick('fft2d');
+export const spectrumCorrelate: Kernels['spectrumCorrelate'] = pick('spectrumCorrelate');

@@ -917,3 +917,148 @@ export function nccGrid(
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------
+// fft2d, spectrumCorrelate
+
+/** Bit reversals per transform length (integers: the same on both backends). */
+const reversals = new Map<number, Uint32Array>();
+
+function reversal(n: number): Uint32Array {
+  let rev = reversals.get(n);
+  if (rev) return rev;
+  rev = new Uint32Array(n);
+  const bits = Math.log2(n);
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
+    rev[i] = r;
+  }
+  reversals.set(n, rev);
+  return rev;
+}
+
+/** In-place radix-2 FFT of the n values at re[off + i·stride], im[…] (cos/sin: the twiddles of length n). */
+function fft1(re: Float64Array, im: Float64Array, off: number, stride: number, n: number, cos: Float64Array, sin: Float64Array, inverse: boolean): void {
+  if (n <= 1) return;
+  const rev = reversal(n);
+  for (let i = 0; i < n; i++) {
+    const j = rev[i];
+    if (j > i) {
+      const a = off + i * stride;
+      const b = off + j * stride;
+      let t = re[a];
+      re[a] = re[b];
+      re[b] = t;
+      t = im[a];
+      im[a] = im[b];
+      im[b] = t;
+    }
+  }
+  const sgn = inverse ? 1 : -1;
+  for (let size = 2; size <= n; size <<= 1) {
+    const half = size >> 1;
+    const step = n / size;
+    for (let start = 0; start < n; start += size) {
+      for (let k = 0; k < half; k++) {
+        const wr = cos[k * step];
+        const wi = sgn * sin[k * step];
+        const a = off + (start + k) * stride;
+        const b = a + half * stride;
+        const xr = re[b] * wr - im[b] * wi;
+        const xi = re[b] * wi + im[b] * wr;
+        re[b] = re[a] - xr;
+        im[b] = im[a] - xi;
+        re[a] += xr;
+        im[a] += xi;
+      }
+    }
+  }
+}
+
+function powerOfTwo(v: number, fn: string, name: string): void {
+  if ((v & (v - 1)) !== 0) throw new RangeError(`${fn}: ${name} must be a power of two (got ${v})`);
+}
+
+/**
+ * In place, the 2-D radix-2 FFT of w × h complex values (re, im row-major; w, h powers of two) as
+ * engine/spatial/fft.ts uses it. Forward: the first `count` rows, then every column (rows past
+ * `count` are zero and stay so). Inverse (unscaled): every column, then the first `count` rows (the
+ * others are not wanted). The twiddles come from the caller, cos and sin of 2πi/n for i < n/2 at
+ * each length, so both backends multiply by the same bits.
+ */
+export function fft2d(
+  re: Float64Array,
+  im: Float64Array,
+  w: number,
+  h: number,
+  count: number,
+  inverse: boolean,
+  cosW: Float64Array,
+  sinW: Float64Array,
+  cosH: Float64Array,
+  sinH: Float64Array,
+): void {
+  const fn = 'fft2d';
+  typedArg(re, Float64Array, fn, 're');
+  typedArg(im, Float64Array, fn, 'im');
+  intArg(w, fn, 'w', 1);
+  intArg(h, fn, 'h', 1);
+  powerOfTwo(w, fn, 'w');
+  powerOfTwo(h, fn, 'h');
+  intArg(count, fn, 'count');
+  if (count > h) throw new RangeError(`${fn}: count must be at most h (${h})`);
+  for (const [name, a, n] of [
+    ['cosW', cosW, w],
+    ['sinW', sinW, w],
+    ['cosH', cosH, h],
+    ['sinH', sinH, h],
+  ] as const) {
+    typedArg(a, Float64Array, fn, name);
+    needLength(fn, name, a.length, n >> 1, 'half the length');
+  }
+  needLength(fn, 're', re.length, w * h, 'w × h');
+  needLength(fn, 'im', im.length, w * h, 'w × h');
+  const rows = () => {
+    for (let y = 0; y < count; y++) fft1(re, im, y * w, 1, w, cosW, sinW, inverse);
+  };
+  // Columns are transformed on a contiguous copy (in place, every butterfly touches another cache line).
+  const colRe = new Float64Array(h);
+  const colIm = new Float64Array(h);
+  const columns = () => {
+    for (let x = 0; x < w; x++) {
+      for (let y = 0; y < h; y++) {
+        colRe[y] = re[y * w + x];
+        colIm[y] = im[y * w + x];
+      }
+      fft1(colRe, colIm, 0, 1, h, cosH, sinH, inverse);
+      for (let y = 0; y < h; y++) {
+        re[y * w + x] = colRe[y];
+        im[y * w + x] = colIm[y];
+      }
+    }
+  };
+  if (!inverse) rows();
+  columns();
+  if (inverse) rows();
+}
+
+/** The spectrum of a cross-correlation, I · conj(T) / n (n: the values in each), ready for the inverse fft2d. */
+export function spectrumCorrelate(iRe: Float64Array, iIm: Float64Array, tRe: Float64Array, tIm: Float64Array): { re: Float64Array; im: Float64Array } {
+  const fn = 'spectrumCorrelate';
+  typedArg(iRe, Float64Array, fn, 'iRe');
+  typedArg(iIm, Float64Array, fn, 'iIm');
+  typedArg(tRe, Float64Array, fn, 'tRe');
+  typedArg(tIm, Float64Array, fn, 'tIm');
+  const n = iRe.length;
+  needLength(fn, 'iIm', iIm.length, n, 'iRe');
+  needLength(fn, 'tRe', tRe.length, n, 'iRe');
+  needLength(fn, 'tIm', tIm.length, n, 'iRe');
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    re[i] = (iRe[i] * tRe[i] + iIm[i] * tIm[i]) / n;
+    im[i] = (iIm[i] * tRe[i] - iRe[i] * tIm[i]) / n;
+  }
+  return { re, im };
+}

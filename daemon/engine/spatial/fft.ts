@@ -1,4 +1,5 @@
-/** Radix-2 complex FFT over separate real/imaginary arrays, and 2-D correlation built on it. */
+/** 2-D FFTs of images and the correlation built on them; the transforms run in native/kernels (fft2d). */
+import { fft2d, spectrumCorrelate } from '../../native/kernels';
 
 export function nextPow2(n: number): number {
   let p = 1;
@@ -6,8 +7,9 @@ export function nextPow2(n: number): number {
   return p;
 }
 
-const twiddles = new Map<number, { cos: Float64Array; sin: Float64Array; rev: Uint32Array }>();
+const twiddles = new Map<number, { cos: Float64Array; sin: Float64Array }>();
 
+/** cos and sin of 2πi/n for i < n/2, computed here once per length: both kernel backends take these bits. */
 function plan(n: number) {
   let p = twiddles.get(n);
   if (p) return p;
@@ -17,53 +19,16 @@ function plan(n: number) {
     cos[i] = Math.cos((2 * Math.PI * i) / n);
     sin[i] = Math.sin((2 * Math.PI * i) / n);
   }
-  const rev = new Uint32Array(n);
-  const bits = Math.log2(n);
-  for (let i = 0; i < n; i++) {
-    let r = 0;
-    for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
-    rev[i] = r;
-  }
-  p = { cos, sin, rev };
+  p = { cos, sin };
   twiddles.set(n, p);
   return p;
 }
 
-/** In-place FFT of length n starting at `off` with stride `stride`, on scratch copies. */
-export function fft1(re: Float64Array, im: Float64Array, inverse: boolean): void {
-  const n = re.length;
-  if (n <= 1) return;
-  const { cos, sin, rev } = plan(n);
-  for (let i = 0; i < n; i++) {
-    const j = rev[i];
-    if (j > i) {
-      let t = re[i];
-      re[i] = re[j];
-      re[j] = t;
-      t = im[i];
-      im[i] = im[j];
-      im[j] = t;
-    }
-  }
-  const sgn = inverse ? 1 : -1;
-  for (let size = 2; size <= n; size <<= 1) {
-    const half = size >> 1;
-    const step = n / size;
-    for (let start = 0; start < n; start += size) {
-      for (let k = 0; k < half; k++) {
-        const wr = cos[k * step];
-        const wi = sgn * sin[k * step];
-        const a = start + k;
-        const b = a + half;
-        const xr = re[b] * wr - im[b] * wi;
-        const xi = re[b] * wi + im[b] * wr;
-        re[b] = re[a] - xr;
-        im[b] = im[a] - xi;
-        re[a] += xr;
-        im[a] += xi;
-      }
-    }
-  }
+/** The 2-D transform (native/kernels fft2d) on w × h values: forward over the first `count` rows, inverse keeping those. */
+function transform(re: Float64Array, im: Float64Array, w: number, h: number, count: number, inverse: boolean): void {
+  const pw = plan(w);
+  const ph = plan(h);
+  fft2d(re, im, w, h, count, inverse, pw.cos, pw.sin, ph.cos, ph.sin);
 }
 
 export interface Spectrum {
@@ -88,37 +53,8 @@ export function fft2(data: ArrayLike<number>, width: number, height: number, w: 
     }
   }
   // Rows past `height` are zero and stay zero: only the first `height` rows need transforming.
-  rows(re, im, w, height, false);
-  columns(re, im, w, h, false);
+  transform(re, im, w, h, height, false);
   return { re, im, w, h };
-}
-
-function rows(re: Float64Array, im: Float64Array, w: number, count: number, inverse: boolean): void {
-  const rr = new Float64Array(w);
-  const ri = new Float64Array(w);
-  for (let y = 0; y < count; y++) {
-    rr.set(re.subarray(y * w, y * w + w));
-    ri.set(im.subarray(y * w, y * w + w));
-    fft1(rr, ri, inverse);
-    re.set(rr, y * w);
-    im.set(ri, y * w);
-  }
-}
-
-function columns(re: Float64Array, im: Float64Array, w: number, h: number, inverse: boolean): void {
-  const cr = new Float64Array(h);
-  const ci = new Float64Array(h);
-  for (let x = 0; x < w; x++) {
-    for (let y = 0; y < h; y++) {
-      cr[y] = re[y * w + x];
-      ci[y] = im[y * w + x];
-    }
-    fft1(cr, ci, inverse);
-    for (let y = 0; y < h; y++) {
-      re[y * w + x] = cr[y];
-      im[y * w + x] = ci[y];
-    }
-  }
 }
 
 /**
@@ -128,15 +64,8 @@ function columns(re: Float64Array, im: Float64Array, w: number, h: number, inver
  */
 export function correlate(img: Spectrum, tpl: Spectrum, validRows = img.h): { re: Float64Array; im: Float64Array } {
   const { w, h } = img;
-  const re = new Float64Array(w * h);
-  const im = new Float64Array(w * h);
-  const n = w * h;
-  for (let i = 0; i < n; i++) {
-    // I · conj(T), scaled for the inverse transform
-    re[i] = (img.re[i] * tpl.re[i] + img.im[i] * tpl.im[i]) / n;
-    im[i] = (img.im[i] * tpl.re[i] - img.re[i] * tpl.im[i]) / n;
-  }
-  columns(re, im, w, h, true);
-  rows(re, im, w, Math.min(h, validRows), true);
+  // I · conj(T), scaled for the inverse transform.
+  const { re, im } = spectrumCorrelate(img.re, img.im, tpl.re, tpl.im);
+  transform(re, im, w, h, Math.min(h, validRows), true);
   return { re, im };
 }

@@ -15,5 +15,7 @@ Napi::Value NccGrid(const Napi::CallbackInfo& info);
 Napi::Value ShiftCosts(const Napi::CallbackInfo& info);
 Napi::Value NccWarp(const Napi::CallbackInfo& info);
 Napi::Value ResizeArea(const Napi::CallbackInfo& info);
+Napi::Value Fft2d(const Napi::CallbackInfo& info);
+Napi::Value SpectrumCorrelate(const Napi::CallbackInfo& info);
 
 }  // namespace vk
