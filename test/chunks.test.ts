@@ -9,7 +9,10 @@ import { ffmpegPath, readAudio, readFrames, runTool } from '../daemon/media/ffmp
 import { probe, writtenByVidkompy } from '../daemon/media/probe';
 import { readFramesFrom, seekPoint } from '../daemon/media/seek';
 import { BIN, runBin, type CliResult } from './support/cli';
-import { CACHE, derived, SAMPLE, tempDir } from './support/media';
+import { CACHE, derived, HAVE_SHARED, media, SAMPLE, tempDir } from './support/media';
+import { extractFeatures } from '../daemon/engine/descriptors/frames';
+import type { FeatureSeq } from '../daemon/engine/descriptors/types';
+import { countDecodes, decodeStats } from '../daemon/media/decodestats';
 import { collect, exited, printedBy, startRedis, whenFiles, whenLine, type RedisServer } from './support/queue';
 
 /**
@@ -188,6 +191,34 @@ describe('reading from a frame on', () => {
           assert.equal(k, Math.min(from + 20, all.length));
         }
       }
+    }
+  });
+
+  it('an analysis decode split in two side by side is the whole decode, frames and times; short videos stay whole', async () => {
+    const files = [await syntheticBg(), ...(HAVE_SHARED ? [media('vtest.avi')] : [])];
+    const decodes = async (run: () => Promise<FeatureSeq>) => {
+      countDecodes(true);
+      try {
+        const seq = await run();
+        return { seq, decodes: decodeStats().filter((d) => d.purpose === 'decoding for alignment').map((d) => d.frames) };
+      } finally {
+        countDecodes(false);
+      }
+    };
+    for (const file of [...files, SAMPLE]) {
+      const info = await probe(file);
+      const region = { x: 10, y: 8, width: 300, height: 220 };
+      const whole = await decodes(() => extractFeatures(file, region, 48, 36, info.frameCount));
+      const split = await decodes(() => extractFeatures(file, region, 48, 36, info.frameCount, undefined, undefined, Promise.resolve()));
+      const name = path.basename(file);
+      assert.equal(whole.decodes.length, 1, name);
+      // cityCC0.mpg is 7.6 s: too short to be worth a second decoder.
+      assert.equal(split.decodes.length, file === SAMPLE ? 1 : 2, `${name}: ${JSON.stringify(split.decodes)}`);
+      assert.equal(split.decodes.reduce((a, b) => a + b, 0), whole.seq.n, `${name}: each frame decoded for the caller once`);
+      assert.equal(split.seq.n, whole.seq.n, name);
+      assert.ok(whole.seq.n > 0 && whole.seq.times.length === whole.seq.n, name);
+      assert.deepEqual(split.seq.times, whole.seq.times, `${name}: the same times`);
+      assert.ok(Buffer.from(split.seq.data).equals(Buffer.from(whole.seq.data)), `${name}: the same pixels`);
     }
   });
 

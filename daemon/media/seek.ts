@@ -13,9 +13,15 @@ import { ffmpegPath, readFrames, runTool, type FrameStreamOptions } from './ffmp
  */
 
 /** Decoding starts this long before the wanted frame, so a stream whose keyframe is not a clean start settles first. */
-const LEAD_SECONDS = 1;
+export const LEAD_SECONDS = 1;
 
-const timesCache = new Map<string, Promise<Float64Array | undefined>>();
+/** A video's packets: every frame's time, sorted, and the keyframes' (seconds from the video's start). */
+interface Scan {
+  times: Float64Array;
+  keys: Float64Array;
+}
+
+const scanCache = new Map<string, Promise<Scan | undefined>>();
 const CACHE_FILES = 8;
 
 /**
@@ -24,35 +30,45 @@ const CACHE_FILES = 8;
  * undefined when a packet has no time. Kept per file version for the life of the process.
  */
 export async function frameTimes(file: string, signal?: AbortSignal): Promise<Float64Array | undefined> {
+  return (await scanOf(file, signal))?.times;
+}
+
+/** The keyframes' times, sorted, from the same scan of the packets as frameTimes. */
+export async function keyframeTimes(file: string, signal?: AbortSignal): Promise<Float64Array | undefined> {
+  return (await scanOf(file, signal))?.keys;
+}
+
+async function scanOf(file: string, signal?: AbortSignal): Promise<Scan | undefined> {
   const st = await fs.stat(file);
   const key = `${file}\0${st.size}\0${st.mtimeMs}`;
-  let p = timesCache.get(key);
+  let p = scanCache.get(key);
   if (!p) {
-    p = scanTimes(file, signal);
-    timesCache.set(key, p);
-    p.catch(() => timesCache.delete(key));
-    if (timesCache.size > CACHE_FILES) timesCache.delete(timesCache.keys().next().value!);
+    p = scanPackets(file, signal);
+    scanCache.set(key, p);
+    p.catch(() => scanCache.delete(key));
+    if (scanCache.size > CACHE_FILES) scanCache.delete(scanCache.keys().next().value!);
   }
   return p;
 }
 
-async function scanTimes(file: string, signal?: AbortSignal): Promise<Float64Array | undefined> {
-  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time:format=start_time', '-of', 'csv', ffmpegPath(file)];
+async function scanPackets(file: string, signal?: AbortSignal): Promise<Scan | undefined> {
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags:format=start_time', '-of', 'csv', ffmpegPath(file)];
   const { stdout } = await runTool('ffprobe', args, { file, what: 'reading frame times', signal });
   const times: number[] = [];
+  const keys: number[] = [];
   let start = 0;
   for (const line of stdout.toString('utf8').split('\n')) {
-    const [section, value] = line.trim().split(',');
+    const [section, value, flags] = line.trim().split(',');
     if (section === 'packet') {
       const t = Number(value);
       if (!Number.isFinite(t)) return undefined; // "N/A": frames cannot be told apart by time
       times.push(t);
+      if (flags?.startsWith('K')) keys.push(t);
     } else if (section === 'format') {
       start = Number(value) || 0;
     }
   }
-  const sorted = Float64Array.from(times, (t) => t - start).sort();
-  return sorted;
+  return { times: Float64Array.from(times, (t) => t - start).sort(), keys: Float64Array.from(keys, (t) => t - start).sort() };
 }
 
 /** Where to seek for frame `from`: the -ss point, and the time frame `from` must come at. */
@@ -85,6 +101,12 @@ export interface RangeReadOptions extends FrameStreamOptions {
    * the preview's choice, where a jump must be quick and the frames' times are still checked.
    */
   leadSeconds?: number;
+  /**
+   * The frames' times to `onTime` as a full decode reports them (a seek's otherwise start at the
+   * seek point and are not passed on): the stream's own clock is kept (-copyts -start_at_zero), so a
+   * part of a decode split in two is that stretch of the full decode, times included.
+   */
+  fullTimes?: boolean;
 }
 
 /**
@@ -93,7 +115,7 @@ export interface RangeReadOptions extends FrameStreamOptions {
  * the frames before `from` inside ffmpeg (they never cross the pipe).
  */
 export async function* readFramesFrom(o: RangeReadOptions): AsyncGenerator<Buffer> {
-  const { from, total, fps, leadSeconds, ...stream } = o;
+  const { from, total, fps, leadSeconds, fullTimes, ...stream } = o;
   if (from <= 0) {
     yield* readFrames(stream);
     return;
@@ -105,13 +127,14 @@ export async function* readFramesFrom(o: RangeReadOptions): AsyncGenerator<Buffe
     let t = NaN;
     let first: number | undefined;
     // Frames before the wanted one are dropped by time in the filter graph, ahead of any scaling;
-    // times there count from the seek point.
-    const gate = `select=gte(t\\,${(at.time - at.seek - tol).toFixed(6)})`;
+    // times there count from the seek point, unless the stream's clock is kept.
+    const base = fullTimes ? 0 : at.seek;
+    const gate = `select=gte(t\\,${(at.time - base - tol).toFixed(6)})`;
     const frames = readFrames({
       ...stream,
-      inputArgs: [...(stream.inputArgs ?? []), '-ss', at.seek.toFixed(6), '-noaccurate_seek'],
+      inputArgs: [...(stream.inputArgs ?? []), '-ss', at.seek.toFixed(6), '-noaccurate_seek', ...(fullTimes ? ['-copyts', '-start_at_zero'] : [])],
       filter: chain(gate),
-      onTime: (v) => (t = v + at.seek),
+      onTime: (v) => (t = v + base),
       what: stream.what ?? `reading from frame ${from}`,
     });
     for await (const f of frames) {
@@ -119,6 +142,7 @@ export async function* readFramesFrom(o: RangeReadOptions): AsyncGenerator<Buffe
         first = t;
         if (!(Math.abs(t - at.time) <= tol)) break;
       }
+      if (fullTimes) stream.onTime?.(t);
       yield f;
     }
     if (first !== undefined && Math.abs(first - at.time) <= tol) return;

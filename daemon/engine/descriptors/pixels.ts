@@ -115,8 +115,8 @@ export const pixelsKind: DescriptorKind = {
   // one other placement was tried); wrong basins found by the sampled search: 0.56–0.93.
   supported: 0.97,
   key: ({ region, size }) => `px:${JSON.stringify(region)}:${size.w}x${size.h}`,
-  async describe({ video, region, size, onFrame, signal }): Promise<Described> {
-    return { seq: await extractFeatures(video.file, region, size.w, size.h, video.frameCount, onFrame, signal) };
+  async describe({ video, region, size, onFrame, signal, split }): Promise<Described> {
+    return { seq: await extractFeatures(video.file, region, size.w, size.h, video.frameCount, onFrame, signal, split) };
   },
   pair: (fg, bg, engine, foreign) => pixelDescriptors(fg.seq, bg.seq, engine, foreign),
   bytes: (d) => d.seq.data.length + d.seq.times.length * 8,

@@ -59,6 +59,11 @@ export interface DescribeRequest {
   /** Called once per decoded frame. */
   onFrame: () => void;
   signal?: AbortSignal;
+  /**
+   * Settles when nothing else decodes beside this (fg's region is done; bg's goes on): the kind may
+   * then hand the rest of the video to a second decoder, the frames and times a full decode's.
+   */
+  split?: Promise<unknown>;
 }
 
 export interface DescriptorKind<D extends Described = Described> {

@@ -52,12 +52,15 @@ export async function matchInTime(
     });
   }
   const t0 = performance.now();
-  const describe = (video: ProbeInfo, id: string, region: Rect) => {
+  const describe = (video: ProbeInfo, id: string, region: Rect, split?: Promise<unknown>) => {
     const key = describedKey(ctx, id, video, region, size);
     const early = key === undefined ? undefined : ctx.early.get(key);
-    return cachedIn(o.cache, key, kind.bytes, () => early ?? kind.describe({ video, region, size, onFrame, signal: o.signal }));
+    return cachedIn(o.cache, key, kind.bytes, () => early ?? kind.describe({ video, region, size, onFrame, signal: o.signal, split }));
   };
-  const [fgF, bgF] = await Promise.all([describe(fg, ids.fg, rects.fgRect), describe(bg, ids.bg, rects.bgRect)]);
+  // fg's region is usually decoded first (early, or kept from before): once it is, bg's decode
+  // (the longer) may hand its rest to a second decoder, the core fg's had is free.
+  const fgP = describe(fg, ids.fg, rects.fgRect);
+  const [fgF, bgF] = await Promise.all([fgP, describe(bg, ids.bg, rects.bgRect, fgP)]);
   for (const [d, info] of [
     [fgF, fg],
     [bgF, bg],
