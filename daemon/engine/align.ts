@@ -283,6 +283,9 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
     if (pass >= 2 || settled) break;
   }
 
+  // The refinements are over: their full-size frames need not outlive them.
+  ctx.seen?.clear();
+
   // The moving detection fired (the fixed alignment would be refused as 'moving'), or the user
   // asked: the window is tracked over fg, jointly with the time map (tracked.ts).
   const mode = o.placement ?? 'auto';
