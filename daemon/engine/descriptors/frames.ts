@@ -69,8 +69,8 @@ export async function extractFeatures(
   const head = store(0, (onTime) => readFrames({ ...stream, onTime, signal: both })).finally(() => (headDone = true));
   // The rest, from a second decoder, once `split` says the cores have room for it.
   const tail = (async () => {
-    if (!split || !plan) return 0;
-    await split.catch(() => undefined);
+    if (!plan) return 0;
+    await split?.catch(() => undefined);
     const p = await plan;
     if (!p || headDone || both.aborted) return 0;
     const from = cutAfter(p, n);
@@ -90,8 +90,8 @@ export async function extractFeatures(
   // whole decode, and the second's, if any, lie past its end.
   const count = cut === Infinity || a < cut ? a : cut + b;
   if (cut !== Infinity && a < cut) note(`${file}: decoding ended after ${a} frames, before frame ${cut} where a second decoder took over; its frames are left out`);
-  const seqTimes = times.slice(0, count);
-  return { data: data.subarray(0, count * dim), n: count, w, h, times: seqTimes.length === count ? Float64Array.from(seqTimes) : new Float64Array(0) };
+  // Every frame below `count` has its time (NaN where ffmpeg gave none), whichever decoder stored it.
+  return { data: data.subarray(0, count * dim), n: count, w, h, times: Float64Array.from(times.slice(0, count)) };
 }
 
 /**
