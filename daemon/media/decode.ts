@@ -66,13 +66,19 @@ export async function framesAt(
   if (!times.length) return [];
   const found = new Map<number, Uint8Array>();
   const want = [...new Set(times)].sort((a, b) => a - b);
-  // Times far apart are reached by seeks of their own: one read across them would decode all between.
+  // Times far apart are reached by seeks of their own, all at once: one read across them would
+  // decode all between.
+  const stretches: number[][] = [];
   let first = 0;
   for (let k = 1; k <= want.length; k++) {
     if (k < want.length && want[k] - want[k - 1] <= APART_SECONDS) continue;
-    await readNear(info, want.slice(first, k), found, opts);
+    stretches.push(want.slice(first, k));
     first = k;
   }
+  // Settled, every one: none is left running once this returns.
+  const done = await Promise.allSettled(stretches.map((s) => readNear(info, s, found, opts)));
+  const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  if (failed) throw failed.reason;
   return times.map((t) => found.get(t));
 }
 

@@ -55,21 +55,24 @@ export async function jointRefine(
   const bgOk = checker(bgF, bg, pass.bgRect);
   const fgOk = checker(fgF, fg, pass.fgRect);
   const read = remembered(ctx.seen);
-  // All picks' frames at once: the seeks overlap.
-  const shots = await Promise.all(
-    picks.map(async (i) => {
-      const first = Math.max(0, map[i] - D);
-      const last = Math.min(bgF.n - 1, map[i] + D);
-      const bgTimes = Array.from({ length: last - first + 1 }, (_, k) => timeOf(bgF, bg, first + k));
-      const [bgFrames, [fgFrame]] = await Promise.all([
-        // Both sides decoded alike (without deblocking, like the analysis frames they are checked against).
-        read(bg, bgTimes, { signal: o.signal, verify: bgOk, analysis: true }),
-        read(fg, [timeOf(fgF, fg, i)], { signal: o.signal, verify: fgOk, analysis: true }),
-      ]);
-      const pair: RefinePair = { bg: bgFrames.map((f) => toGray(f, bg.width, bg.height)), fg: contentOf(toGray(fgFrame, fg.width, fg.height), content) };
-      return { pair, centre: map[i] - first };
-    }),
-  );
+  // All picks' frames in one request per video: picks a few seconds apart (a short clip's) are read
+  // by one decoder instead of one each, far-apart ones still by seeks of their own, all at once.
+  const spans = picks.map((i) => {
+    const first = Math.max(0, map[i] - D);
+    const last = Math.min(bgF.n - 1, map[i] + D);
+    return { first, times: Array.from({ length: last - first + 1 }, (_, k) => timeOf(bgF, bg, first + k)) };
+  });
+  const [bgAll, fgAll] = await Promise.all([
+    // Both sides decoded alike (without deblocking, like the analysis frames they are checked against).
+    read(bg, spans.flatMap((s) => s.times), { signal: o.signal, verify: bgOk, analysis: true }),
+    read(fg, picks.map((i) => timeOf(fgF, fg, i)), { signal: o.signal, verify: fgOk, analysis: true }),
+  ]);
+  let at = 0;
+  const shots = spans.map((s, k) => {
+    const bgFrames = bgAll.slice(at, (at += s.times.length));
+    const pair: RefinePair = { bg: bgFrames.map((f) => toGray(f, bg.width, bg.height)), fg: contentOf(toGray(fgAll[k], fg.width, fg.height), content) };
+    return { pair, centre: map[picks[k]] - s.first };
+  });
   read.keep();
   const pairs = shots.map((s) => s.pair);
   const centres = shots.map((s) => s.centre);
