@@ -443,35 +443,46 @@ describe('native kernels: differential against the TypeScript twins', () => {
 
   differential('nccGrid: random images and templates, strides, lane tails, grids up to the edges, threaded grids', (n) => {
     const r = rng(11);
-    for (const [W, H] of [
-      [40, 30],
-      [301, 177],
-    ]) {
-      const img = Float32Array.from({ length: W * H }, () => r() * 255);
-      for (const [cols, rows, step] of [
-        [1, 1, 1],
-        [7, 5, 1],
-        [8, 8, 2],
-        [9, 4, 3],
-        [17, 11, 2],
-        [33, 20, 1],
+    // Images whose sums are exact in any order (bytes, averages of 2x2 blocks) take the native
+    // kernel's lattice sums; the others, and one with a single inexact value among exact ones, the lanes.
+    const kinds: [string, (len: number) => Float32Array | Uint8Array][] = [
+      ['floats', (len) => Float32Array.from({ length: len }, () => r() * 255)],
+      ['bytes', (len) => Uint8Array.from({ length: len }, () => Math.floor(r() * 256))],
+      ['quarters', (len) => Float32Array.from({ length: len }, () => Math.floor(r() * 1021) / 4)],
+      ['quarters and one third', (len) => Float32Array.from({ length: len }, (_, i) => (i === (len >> 1) + 3 ? 1 / 3 : Math.floor(r() * 1021) / 4))],
+    ];
+    for (const [kind, image] of kinds) {
+      for (const [W, H] of [
+        [40, 30],
+        [301, 177],
       ]) {
-        const tpl = Float32Array.from({ length: cols * rows }, () => r() * 2 - 1);
-        const norm = Math.sqrt(tpl.reduce((a, v) => a + v * v, 0));
-        const xMax = W - 1 - (cols - 1) * step;
-        const yMax = H - 1 - (rows - 1) * step;
-        if (xMax < 0 || yMax < 0) continue;
-        for (const [x0, y0, nx, ny] of [
-          [0, 0, 1, 1],
-          [xMax, yMax, 1, 1],
-          [Math.max(0, xMax - 6), Math.max(0, yMax - 4), Math.min(7, xMax + 1), Math.min(5, yMax + 1)],
-          [0, 0, 0, 3],
+        const img = image(W * H);
+        for (const [cols, rows, step] of [
+          [1, 1, 1],
+          [7, 5, 1],
+          [8, 8, 2],
+          [9, 4, 3],
+          [17, 11, 2],
+          [33, 20, 1],
+          [40, 30, 2],
         ]) {
-          assert.deepEqual(
-            n.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny),
-            ref.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny),
-            `${W}x${H}, ${cols}x${rows} step ${step} at ${x0},${y0} ${nx}x${ny}`,
-          );
+          const tpl = Float32Array.from({ length: cols * rows }, () => r() * 2 - 1);
+          const norm = Math.sqrt(tpl.reduce((a, v) => a + v * v, 0));
+          const xMax = W - 1 - (cols - 1) * step;
+          const yMax = H - 1 - (rows - 1) * step;
+          if (xMax < 0 || yMax < 0) continue;
+          for (const [x0, y0, nx, ny] of [
+            [0, 0, 1, 1],
+            [xMax, yMax, 1, 1],
+            [Math.max(0, xMax - 6), Math.max(0, yMax - 4), Math.min(7, xMax + 1), Math.min(5, yMax + 1)],
+            [0, 0, 0, 3],
+          ]) {
+            assert.deepEqual(
+              n.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny),
+              ref.nccGrid(img, W, H, tpl, cols, rows, step, norm, x0, y0, nx, ny),
+              `${kind} ${W}x${H}, ${cols}x${rows} step ${step} at ${x0},${y0} ${nx}x${ny}`,
+            );
+          }
         }
       }
     }
@@ -491,6 +502,14 @@ describe('native kernels: differential against the TypeScript twins', () => {
     const widened = Float32Array.from(bytes);
     assert.deepEqual(n.nccGrid(bytes, W, H, tpl, 200, 120, 2, 50, 100, 80, 9, 9), ref.nccGrid(widened, W, H, tpl, 200, 120, 2, 50, 100, 80, 9, 9));
     assert.deepEqual(ref.nccGrid(bytes, W, H, tpl, 17, 11, 3, 5, 3, 4, 5, 6), n.nccGrid(widened, W, H, tpl, 17, 11, 3, 5, 3, 4, 5, 6));
+    // Threaded, on each kind of image, at steps 1 and 2 (lattice sums) and 4 (lanes: 16 lattices cost more than they save).
+    for (const [kind, image] of kinds) {
+      const im = image(W * H);
+      for (const step of [1, 2, 4]) {
+        const [cols, rows] = step === 1 ? [150, 90] : [200 / (step / 2), 120 / (step / 2)];
+        assert.deepEqual(n.nccGrid(im, W, H, tpl, cols, rows, step, 50, 40, 30, 7, 7), ref.nccGrid(im, W, H, tpl, cols, rows, step, 50, 40, 30, 7, 7), `${kind}, step ${step}`);
+      }
+    }
   });
   differential('shiftCosts: random frames, lane tails, shifts past the overlap, masks on one or both frames', (n) => {
     const r = rng(12);
