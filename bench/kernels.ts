@@ -180,6 +180,13 @@ function cases(): Case[] {
     const img = Float32Array.from({ length: 1920 * 1080 }, () => r() * 255);
     const tpl = Float32Array.from({ length: 320 * 180 }, () => r() - 0.5);
     out.push({ kernel: 'nccGrid', size: '320×180 template (step 4) in 1920×1080, 5×5 positions', repeat: { native: 20, ts: 3 }, run: (k) => k.nccGrid(img, 1920, 1080, tpl, 320, 180, 4, 50, 398, 198, 5, 5) });
+    // A full-size level as decoded (bytes) and a halved one (quarter values): their sums under the
+    // template are exact, and the native kernel takes them from lattice prefix sums.
+    const bytes = Uint8Array.from(img, (v) => Math.floor(v));
+    const halved = Float32Array.from({ length: 960 * 540 }, () => Math.floor(r() * 1021) / 4);
+    const t240 = tpl.subarray(0, 240 * 240);
+    out.push({ kernel: 'nccGrid bytes', size: '240×240 template (step 1) in 1920×1080 bytes, 7×7 positions', repeat: { native: 20, ts: 3 }, run: (k) => k.nccGrid(bytes, 1920, 1080, t240, 240, 240, 1, 50, 398, 198, 7, 7) });
+    out.push({ kernel: 'nccGrid halved', size: '240×240 template (step 1) in a 960×540 halved level, 7×7 positions', repeat: { native: 20, ts: 3 }, run: (k) => k.nccGrid(halved, 960, 540, t240, 240, 240, 1, 50, 300, 198, 7, 7) });
   }
   {
     // The motion check's inner loop: two 96×54 analysis frames, shifts within ±4 (half size first in the engine).
