@@ -8,6 +8,7 @@ import { chunkFile, planChunks, sweepChunks } from '../daemon/engine';
 import { ffmpegPath, readAudio, readFrames, runTool } from '../daemon/media/ffmpeg';
 import { probe, writtenByVidkompy } from '../daemon/media/probe';
 import { readFramesFrom, seekPoint } from '../daemon/media/seek';
+import { framesAt } from '../daemon/media/decode';
 import { BIN, runBin, type CliResult } from './support/cli';
 import { CACHE, derived, HAVE_SHARED, media, SAMPLE, tempDir } from './support/media';
 import { extractFeatures } from '../daemon/engine/descriptors/frames';
@@ -192,6 +193,36 @@ describe('reading from a frame on', () => {
         }
       }
     }
+  });
+
+  it('frames at given times: far-apart stretches read by seeks a few at a time, near ones by one decoder, the sequential decode\'s frames in the order asked', async () => {
+    const file = await syntheticBg();
+    const info = await probe(file);
+    // Six stretches more than 4 s apart (twice the readers at once), one of them three frames long,
+    // asked out of order and with a repeat.
+    const at = (i: number) => i / FPS;
+    const wanted = [875, 25, 175, 176, 177, 350, 525, 700, 25].map(at);
+    const byTime = new Map<number, Buffer>();
+    let t = NaN;
+    for await (const f of readFrames({ file, pixFmt: 'gray', width: W, height: H, onTime: (v) => (t = v) })) {
+      if (wanted.some((w) => Math.abs(w - t) < 0.2 / FPS)) byTime.set(wanted.find((w) => Math.abs(w - t) < 0.2 / FPS)!, Buffer.from(f));
+    }
+    countDecodes(true);
+    let got: (Uint8Array | undefined)[];
+    let reads: ReturnType<typeof decodeStats>;
+    try {
+      got = await framesAt(info, wanted);
+      reads = decodeStats().filter((d) => d.file === file);
+    } finally {
+      countDecodes(false);
+    }
+    wanted.forEach((w, k) => assert.ok(got[k] && Buffer.from(got[k]!).equals(byTime.get(w)!), `the frame at ${w.toFixed(2)} s`));
+    assert.equal(reads.length, 6, `one read per stretch: ${JSON.stringify(reads.map((d) => d.purpose))}`);
+    assert.equal(reads.reduce((n, d) => n + d.frames, 0), 8, 'only the wanted frames leave ffmpeg');
+    // A cancelled request fails as cancelled, and starts no further read.
+    const stop = new AbortController();
+    stop.abort();
+    await assert.rejects(framesAt(info, wanted, { signal: stop.signal }), /cancel/i);
   });
 
   it('an analysis decode split in two side by side is the whole decode, frames and times; short videos stay whole', async () => {

@@ -66,7 +66,7 @@ export async function framesAt(
   if (!times.length) return [];
   const found = new Map<number, Uint8Array>();
   const want = [...new Set(times)].sort((a, b) => a - b);
-  // Times far apart are reached by seeks of their own, all at once: one read across them would
+  // Times far apart are reached by seeks of their own, a few at once: one read across them would
   // decode all between.
   const stretches: number[][] = [];
   let first = 0;
@@ -75,12 +75,23 @@ export async function framesAt(
     stretches.push(want.slice(first, k));
     first = k;
   }
-  // Settled, every one: none is left running once this returns.
-  const done = await Promise.allSettled(stretches.map((s) => readNear(info, s, found, opts)));
-  const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
-  if (failed) throw failed.reason;
+  // After a failure no new read starts, and every running one is waited for: none is left running
+  // once this returns.
+  let next = 0;
+  let failure: { reason: unknown } | undefined;
+  const reader = async () => {
+    while (!failure && next < stretches.length) {
+      const s = stretches[next++];
+      await readNear(info, s, found, opts).catch((reason: unknown) => (failure ??= { reason }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_AT_ONCE, stretches.length) }, reader));
+  if (failure) throw failure.reason;
   return times.map((t) => found.get(t));
 }
+
+/** Seeks run at once by one framesAt: a refinement's three picks together, not a dozen decoders on two cores. */
+const READS_AT_ONCE = 3;
 
 /** Wanted times further apart than this are read by separate seeks (a keyframe interval is rarely longer). */
 const APART_SECONDS = 4;

@@ -357,6 +357,8 @@ export function decodeFallbacks(): ReadonlyMap<string, string> {
  * the frames agree), and that file stays on the CPU from then on.
  */
 export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer> {
+  // An abort listener added now would never fire, and a read stopped early never looks again.
+  if (o.signal?.aborted) throw cancelled();
   const hw = o.maxFrames === undefined && !cpuOnly.has(o.file) ? await decodeMethod() : CPU_DECODE;
   let yielded = 0;
   if (hw.args.length) {
