@@ -83,7 +83,7 @@ void nccGridOf(const T* im, int64_t W, const float* t, int64_t cols, int64_t row
   // the cost for bytes and a third for floats.
   if (count == 0) return;
   std::vector<double> ls(count), ls2(count);
-  const bool exact = n < kExactMax && latticeSums(im, W, cols, rows, step, x0, y0, nx, int64_t(count) / nx, ls.data(), ls2.data());
+  const bool exact = latticeSums(im, W, cols, rows, step, x0, y0, nx, int64_t(count) / nx, ls.data(), ls2.data());
   parallelFor(count, double(count) * double(n), 2e5, [&](size_t b, size_t e) {
     for (size_t q = b; q < e; q++) {
       const int64_t px = x0 + int64_t(q) % nx, py = y0 + int64_t(q) / nx;
