@@ -645,8 +645,11 @@ describe('native kernels: differential against the TypeScript twins', () => {
       [2, 8],
       [16, 16],
       [128, 64],
+      [8, 2],
+      [32, 1],
     ])
-      for (const count of [h, Math.max(1, h >> 1), 0])
+      // Counts in whole batches of four transforms, with some left over, and alone.
+      for (const count of new Set([h, Math.max(1, h >> 1), h - 1, 0]))
         for (const inverse of [false, true]) {
           const re = Float64Array.from({ length: w * h }, () => r() * 255);
           const im = Float64Array.from({ length: w * h }, () => (r() < 0.5 ? 0 : r() * 255));
@@ -662,14 +665,26 @@ describe('native kernels: differential against the TypeScript twins', () => {
         }
     const a = Float64Array.from({ length: 64 }, () => r() - 0.5);
     const b = Float64Array.from({ length: 64 }, () => r() - 0.5);
-    assert.deepEqual(n.spectrumCorrelate(a, b, b, a), ref.spectrumCorrelate(a, b, b, a));
+    const spectrum = (k: Kernels, into?: 'inputs') => {
+      const [i1, i2] = [a.slice(), b.slice()];
+      const out = into ? [i1, i2] : [new Float64Array(64), new Float64Array(64)];
+      k.spectrumCorrelate(i1, i2, b, a, out[0], out[1]);
+      return out;
+    };
+    const s = spectrum(n);
+    assert.deepEqual(s, spectrum(ref));
+    assert.ok(s[0].some((v) => v !== 0) && s[1].some((v) => v !== 0), 'written into the outputs');
+    // Written over its own inputs (the outputs may be them): the same values.
+    assert.deepEqual(spectrum(n, 'inputs'), s);
+    assert.deepEqual(spectrum(ref, 'inputs'), s);
     const t = twiddles(8);
     sameError((k) => k.fft2d(new Float64Array(24), new Float64Array(24), 8, 3, 3, false, t.cos, t.sin, t.cos, t.sin), n, RangeError, 'a height not a power of two');
     sameError((k) => k.fft2d(new Float64Array(64), new Float64Array(64), 8, 8, 9, false, t.cos, t.sin, t.cos, t.sin), n, RangeError, 'more rows than the height');
     sameError((k) => k.fft2d(new Float64Array(32), new Float64Array(64), 8, 8, 8, false, t.cos, t.sin, t.cos, t.sin), n, RangeError, 're shorter than w × h');
     sameError((k) => k.fft2d(new Float64Array(64), new Float64Array(64), 8, 8, 8, false, t.cos.subarray(1), t.sin, t.cos, t.sin), n, RangeError, 'too few twiddles');
     sameError((k) => k.fft2d(new Float32Array(64) as unknown as Float64Array, new Float64Array(64), 8, 8, 8, false, t.cos, t.sin, t.cos, t.sin), n, TypeError, 'a Float32Array');
-    sameError((k) => k.spectrumCorrelate(a, b, a.subarray(1), b), n, RangeError, 'spectra of different lengths');
+    sameError((k) => k.spectrumCorrelate(a, b, a.subarray(1), b, a.slice(), b.slice()), n, RangeError, 'spectra of different lengths');
+    sameError((k) => k.spectrumCorrelate(a, b, b, a, new Float64Array(63), b.slice()), n, RangeError, 'an output shorter than the spectra');
   });
 });
 

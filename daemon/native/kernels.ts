@@ -31,7 +31,7 @@ export interface Kernels {
 export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp', 'resizeArea', 'fft2d', 'spectrumCorrelate'] as const;
 
 /** Must equal abiVersion in src/addon.cc: a build from older sources is refused, not trusted. */
-export const NATIVE_ABI_VERSION = 6;
+export const NATIVE_ABI_VERSION = 7;
 
 const ADDON_FILE = path.join('build', 'Release', 'vidkompy_kernels.node');
 

@@ -1043,22 +1043,29 @@ export function fft2d(
   if (inverse) rows();
 }
 
-/** The spectrum of a cross-correlation, I · conj(T) / n (n: the values in each), ready for the inverse fft2d. */
-export function spectrumCorrelate(iRe: Float64Array, iIm: Float64Array, tRe: Float64Array, tIm: Float64Array): { re: Float64Array; im: Float64Array } {
+/**
+ * The spectrum of a cross-correlation, I · conj(T) / n (n: the values in each), ready for the
+ * inverse fft2d, written into outRe/outIm (which may be the inputs): the coarse search reuses one
+ * pair for its hundreds of correlations, where a fresh pair each was most of its page faults.
+ */
+export function spectrumCorrelate(iRe: Float64Array, iIm: Float64Array, tRe: Float64Array, tIm: Float64Array, outRe: Float64Array, outIm: Float64Array): void {
   const fn = 'spectrumCorrelate';
   typedArg(iRe, Float64Array, fn, 'iRe');
   typedArg(iIm, Float64Array, fn, 'iIm');
   typedArg(tRe, Float64Array, fn, 'tRe');
   typedArg(tIm, Float64Array, fn, 'tIm');
+  typedArg(outRe, Float64Array, fn, 'outRe');
+  typedArg(outIm, Float64Array, fn, 'outIm');
   const n = iRe.length;
   needLength(fn, 'iIm', iIm.length, n, 'iRe');
   needLength(fn, 'tRe', tRe.length, n, 'iRe');
   needLength(fn, 'tIm', tIm.length, n, 'iRe');
-  const re = new Float64Array(n);
-  const im = new Float64Array(n);
+  needLength(fn, 'outRe', outRe.length, n, 'iRe');
+  needLength(fn, 'outIm', outIm.length, n, 'iRe');
   for (let i = 0; i < n; i++) {
-    re[i] = (iRe[i] * tRe[i] + iIm[i] * tIm[i]) / n;
-    im[i] = (iIm[i] * tRe[i] - iRe[i] * tIm[i]) / n;
+    const re = (iRe[i] * tRe[i] + iIm[i] * tIm[i]) / n;
+    const im = (iIm[i] * tRe[i] - iRe[i] * tIm[i]) / n;
+    outRe[i] = re;
+    outIm[i] = im;
   }
-  return { re, im };
 }

@@ -42,10 +42,11 @@ export interface Spectrum {
  * 2-D FFT of one real image, or of two packed as real and imaginary parts (`data2`), zero-padded
  * from width × height to w × h (powers of two). Packing halves the transforms: a real template's
  * spectrum is Hermitian, so correlating the packed pair gives both correlations, one per part.
+ * `into`: a spectrum of the same size to reuse (its values are replaced), for one used at a time.
  */
-export function fft2(data: ArrayLike<number>, width: number, height: number, w: number, h: number, data2?: ArrayLike<number>): Spectrum {
-  const re = new Float64Array(w * h);
-  const im = new Float64Array(w * h);
+export function fft2(data: ArrayLike<number>, width: number, height: number, w: number, h: number, data2?: ArrayLike<number>, into?: Spectrum): Spectrum {
+  const re = into ? into.re.fill(0) : new Float64Array(w * h);
+  const im = into ? into.im.fill(0) : new Float64Array(w * h);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       re[y * w + x] = data[y * width + x];
@@ -57,15 +58,23 @@ export function fft2(data: ArrayLike<number>, width: number, height: number, w: 
   return { re, im, w, h };
 }
 
+/** A w × h spectrum's worth of zeros: scratch for fft2 and correlate to reuse. */
+export function spectrumOf(w: number, h: number): Spectrum {
+  return { re: new Float64Array(w * h), im: new Float64Array(w * h), w, h };
+}
+
 /**
  * Cross-correlation c(u, v) = Σ t(x, y) · i(x + u, y + v) for offsets v < `validRows` (rows beyond
  * are not computed), from the image's and the template's spectra padded to the same size. For a
  * packed image pair the real part holds the first image's correlation and the imaginary the second's.
+ * `into`: where to write it (overwritten by the next call that reuses it); a fresh pair otherwise.
+ * The coarse search makes hundreds of these: fresh ones were most of its page faults and zeroing.
  */
-export function correlate(img: Spectrum, tpl: Spectrum, validRows = img.h): { re: Float64Array; im: Float64Array } {
+export function correlate(img: Spectrum, tpl: Spectrum, validRows = img.h, into?: Spectrum): { re: Float64Array; im: Float64Array } {
   const { w, h } = img;
+  const { re, im } = into ?? spectrumOf(w, h);
   // I · conj(T), scaled for the inverse transform.
-  const { re, im } = spectrumCorrelate(img.re, img.im, tpl.re, tpl.im);
+  spectrumCorrelate(img.re, img.im, tpl.re, tpl.im, re, im);
   transform(re, im, w, h, Math.min(h, validRows), true);
   return { re, im };
 }

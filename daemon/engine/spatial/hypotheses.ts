@@ -2,7 +2,7 @@ import { requireFramesAt } from '../../media/decode';
 import type { AlignContext } from '../context';
 import { timeOf, type FeatureSeq } from '../descriptors/types';
 import { integral, resize, template, toGray, type Gray } from '../image';
-import { correlate, fft2, nextPow2 } from './fft';
+import { correlate, fft2, nextPow2, spectrumOf } from './fft';
 import { pickPairs } from './joint';
 import { contentOf, fixedScale } from './locate';
 import { maxNcc, refine, scaleGrid, type Placement } from './search';
@@ -155,6 +155,8 @@ export function pairedCoarse(bg: Gray[][], fg: Gray[], c: number, around: number
   const near = grid.reduce((b, v, i) => (Math.abs(Math.log(v / around)) < Math.abs(Math.log(grid[b] / around)) ? i : b), 0);
   const scales = grid.filter((_, i) => fixed !== undefined || (i - near) % SCALE_STRIDE === 0);
   let best: Placement | undefined;
+  const tSpec = spectrumOf(W, H);
+  const cSpec = spectrumOf(W, H);
   for (const s of scales) {
     const tw = Math.max(1, Math.round(fg[0].width * s * c));
     const th = Math.max(1, Math.round(fg[0].height * s * c));
@@ -168,10 +170,10 @@ export function pairedCoarse(bg: Gray[][], fg: Gray[], c: number, around: number
       const t = template(resize(fg[k], tw, th));
       if (t.norm < 1e-3) continue;
       used++;
-      const ts = fft2(t.data, tw, th, W, H);
+      const ts = fft2(t.data, tw, th, W, H, undefined, tSpec);
       top.fill(-1);
       for (let p = 0; p < specs[k].length; p++) {
-        const corr = correlate(specs[k][p], ts, ny);
+        const corr = correlate(specs[k][p], ts, ny, cSpec);
         for (const [m, part] of [
           [2 * p, corr.re],
           [2 * p + 1, corr.im],

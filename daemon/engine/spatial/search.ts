@@ -1,4 +1,4 @@
-import { correlate, fft2, nextPow2, type Spectrum } from './fft';
+import { correlate, fft2, nextPow2, spectrumOf, type Spectrum } from './fft';
 import { nccGrid } from '../../native/kernels';
 import { integral, resize, resizeWindow, resizedTemplate, template, toGray, windowSums, withoutPixels, type Gray, type Template } from '../image';
 import { foreignAt, type ForeignMask } from '../descriptors/foreign';
@@ -82,6 +82,9 @@ export function coarseSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: numbe
   if (!scales.length) return undefined;
   const { W, H, bgImgs, bgSpec, bgInt } = transformed(bg, bgSmallW, bgSmallH);
   const mid = Math.floor(fg.length / 2);
+  // One template spectrum and one correlation at a time: reused throughout.
+  const tSpec = spectrumOf(W, H);
+  const cSpec = spectrumOf(W, H);
 
   const evalScale = (s: number, fgIdx: number[]): CoarseHit | undefined => {
     const tw = Math.max(1, Math.round(fw * s * c));
@@ -91,9 +94,9 @@ export function coarseSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: numbe
     for (const fi of fgIdx) {
       const t = template(resize(fg[fi], tw, th));
       if (t.norm < 1e-3) continue;
-      const ts = fft2(t.data, tw, th, W, H);
+      const ts = fft2(t.data, tw, th, W, H, undefined, tSpec);
       for (let k = 0; k < bgSpec.length; k++) {
-        const corr = correlate(bgSpec[k], ts, bgSmallH - th + 1);
+        const corr = correlate(bgSpec[k], ts, bgSmallH - th + 1, cSpec);
         for (const [bi, part] of [
           [2 * k, corr.re],
           [2 * k + 1, corr.im],
@@ -144,6 +147,8 @@ export function consensusSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: nu
   const fh = fg[0].height;
   const { W, H, bgImgs, bgSpec, bgInt } = transformed(bg, bgSmallW, bgSmallH);
   const hits: Placement[] = [];
+  const tSpec = spectrumOf(W, H);
+  const cSpec = spectrumOf(W, H);
   for (const s of scaleGrid(fw, fh, c, bgSmallW, bgSmallH, opts.fixedScale, opts.maxScale)) {
     const tw = Math.max(1, Math.round(fw * s * c));
     const th = Math.max(1, Math.round(fh * s * c));
@@ -158,9 +163,9 @@ export function consensusSearch(bg: Uint8Array[], bgSmallW: number, bgSmallH: nu
       if (t.norm < 1e-3) continue;
       used++;
       best.fill(-1);
-      const ts = fft2(t.data, tw, th, W, H);
+      const ts = fft2(t.data, tw, th, W, H, undefined, tSpec);
       for (let k = 0; k < bgSpec.length; k++) {
-        const corr = correlate(bgSpec[k], ts, ny);
+        const corr = correlate(bgSpec[k], ts, ny, cSpec);
         maxNcc(corr.re, W, bgInt[2 * k], t, nx, ny, best);
         if (2 * k + 1 < bgImgs.length) maxNcc(corr.im, W, bgInt[2 * k + 1], t, nx, ny, best);
       }

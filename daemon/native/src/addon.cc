@@ -59,7 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("simdLevel", Napi::Function::New<Guard<SimdLevel>>(env, "simdLevel"));
   exports.Set("setSimdLevel", Napi::Function::New<Guard<SetSimdLevel>>(env, "setSimdLevel"));
   // Bumped whenever a kernel's contract changes, so kernels.ts can refuse a stale build.
-  exports.Set("abiVersion", Napi::Number::New(env, 6));
+  exports.Set("abiVersion", Napi::Number::New(env, 7));
   exports.Set("threads", Napi::Number::New(env, vk::hardwareThreads()));
   return exports;
 }
