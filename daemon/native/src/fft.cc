@@ -177,8 +177,29 @@ Napi::Value Fft2d(const Napi::CallbackInfo& info) {
   needLength(env, fn, "im", im.length, uint64_t(w) * uint64_t(h), "w × h");
   const auto revW = reversal(w);
   const auto revH = reversal(h);
+  // Rows: turned into the columns of a copy (transposed), transformed as lanes, and turned back;
+  // the copy is kept per thread (the coarse search makes hundreds of these a search).
+  thread_local std::vector<double> tRe, tIm;
   auto rows = [&] {
-    for (int64_t y = 0; y < count; y++) fft1(re.data, im.data, y * w, 1, w, cosW.data, sinW.data, revW.data(), inverse);
+    if (count < 4) {
+      for (int64_t y = 0; y < count; y++) fft1(re.data, im.data, y * w, 1, w, cosW.data, sinW.data, revW.data(), inverse);
+      return;
+    }
+    if (tRe.size() < size_t(w * count)) {
+      tRe.resize(size_t(w * count));
+      tIm.resize(size_t(w * count));
+    }
+    for (int64_t y = 0; y < count; y++)
+      for (int64_t x = 0; x < w; x++) {
+        tRe[size_t(x * count + y)] = re.data[y * w + x];
+        tIm[size_t(x * count + y)] = im.data[y * w + x];
+      }
+    fftLanes(tRe.data(), tIm.data(), w, count, count, cosW.data, sinW.data, revW.data(), inverse);
+    for (int64_t y = 0; y < count; y++)
+      for (int64_t x = 0; x < w; x++) {
+        re.data[y * w + x] = tRe[size_t(x * count + y)];
+        im.data[y * w + x] = tIm[size_t(x * count + y)];
+      }
   };
   auto columns = [&] { fftLanes(re.data, im.data, h, w, w, cosH.data, sinH.data, revH.data(), inverse); };
   if (!inverse) rows();
