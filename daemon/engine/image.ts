@@ -242,15 +242,6 @@ export function integral(img: Gray): Integral {
   return { s, s2, w };
 }
 
-export function windowSums(ii: Integral, x: number, y: number, tw: number, th: number): [number, number] {
-  const { s, s2, w } = ii;
-  const a = y * w + x;
-  const b = y * w + x + tw;
-  const c = (y + th) * w + x;
-  const d = (y + th) * w + x + tw;
-  return [s[d] - s[b] - s[c] + s[a], s2[d] - s2[b] - s2[c] + s2[a]];
-}
-
 /** Zero-mean normalised cross-correlation of two equally long arrays; 0 where either is flat. */
 export function ncc(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = a.length;

@@ -1,6 +1,6 @@
 import { correlate, fft2, nextPow2, spectrumOf, type Spectrum } from './fft';
 import { nccGrid } from '../../native/kernels';
-import { integral, resize, resizeWindow, resizedTemplate, template, toGray, windowSums, withoutPixels, type Gray, type Template } from '../image';
+import { integral, resize, resizeWindow, resizedTemplate, template, toGray, withoutPixels, type Gray, type Template } from '../image';
 import { foreignAt, type ForeignMask } from '../descriptors/foreign';
 
 /**
@@ -206,9 +206,16 @@ function transformed(bg: Uint8Array[], w: number, h: number): Transformed {
 /** Per position, the larger of `best` and the template's NCC over one image (from its correlation surface, stride w). */
 export function maxNcc(corr: Float64Array, w: number, ii: ReturnType<typeof integral>, t: Template, nx: number, ny: number, best: Float64Array): void {
   const n = t.width * t.height;
+  // The window's sums from the integral images, inline (as in bestNcc).
+  const { s: S, s2: S2, w: iw1 } = ii;
   for (let y = 0; y < ny; y++) {
+    const r0 = y * iw1;
+    const r1 = (y + t.height) * iw1;
     for (let x = 0; x < nx; x++) {
-      const [s, s2] = windowSums(ii, x, y, t.width, t.height);
+      const a = r0 + x;
+      const c = r1 + x;
+      const s = S[c + t.width] - S[a + t.width] - S[c] + S[a];
+      const s2 = S2[c + t.width] - S2[a + t.width] - S2[c] + S2[a];
       const v = s2 - (s * s) / n;
       if (v <= 1e-6) continue;
       const score = corr[y * w + x] / (t.norm * Math.sqrt(v));
@@ -239,17 +246,31 @@ function bestNcc(
   const tw = t.width;
   const th = t.height;
   const n = tw * th;
-  let best: { x: number; y: number; score: number } | undefined;
+  // The window's sums from the integral images, inline: a pair returned per position of every
+  // correlation surface of the coarse search was a third of this loop's time.
+  const { s: S, s2: S2, w: iw1 } = ii;
+  let bx = -1;
+  let by = -1;
+  let bs = -Infinity;
   for (let y = 0; y + th <= ih; y++) {
+    const r0 = y * iw1;
+    const r1 = (y + th) * iw1;
     for (let x = 0; x + tw <= iw; x++) {
-      const [s, s2] = windowSums(ii, x, y, tw, th);
+      const a = r0 + x;
+      const c = r1 + x;
+      const s = S[c + tw] - S[a + tw] - S[c] + S[a];
+      const s2 = S2[c + tw] - S2[a + tw] - S2[c] + S2[a];
       const v = s2 - (s * s) / n;
       if (v <= 1e-6) continue;
       const score = corr[y * w + x] / (t.norm * Math.sqrt(v));
-      if (!best || score > best.score) best = { x, y, score };
+      if (bx < 0 || score > bs) {
+        bx = x;
+        by = y;
+        bs = score;
+      }
     }
   }
-  return best;
+  return bx < 0 ? undefined : { x: bx, y: by, score: bs };
 }
 
 export interface RefinePair {
