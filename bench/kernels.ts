@@ -208,6 +208,21 @@ function cases(): Case[] {
     out.push({ kernel: 'nccWarp', size: '160×90 template, 320×180 frame, 27 placements', repeat: { native: 100, ts: 20 }, run: (k) => k.nccWarp(img, 320, 180, tpl, 160, 90, 50, 1, 1, xs, ys, ss) });
   }
   {
+    // Tracking's cut of each frame it compares: a moving window of a 640×360 working frame at 96×54.
+    const r = rng(15);
+    const img = Uint8Array.from({ length: 640 * 360 }, () => Math.floor(r() * 256));
+    const cut = new Uint8Array(96 * 54);
+    out.push({
+      kernel: 'cutGray',
+      size: '400×225 window of a 640×360 frame cut at 96×54 (4×4 taps)',
+      repeat: { native: 400, ts: 100 },
+      run: (k) => {
+        k.cutGray(img, 640, 360, 100.5, 60.25, 400, 225, 96, 54, cut, 0);
+        return cut.slice();
+      },
+    });
+  }
+  {
     // The spatial refinement's resizes: a 1080p frame to 1024×576 (the box filter as engine/image.ts builds it).
     const r = rng(13);
     const img = Uint8Array.from({ length: 1920 * 1080 }, () => Math.floor(r() * 256));

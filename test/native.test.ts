@@ -585,6 +585,47 @@ describe('native kernels: differential against the TypeScript twins', () => {
     sameError((k) => k.nccWarp(img, 4, 3, tpl, 1, 1, 1, 1, 1, Float64Array.of(NaN), one, one), n, RangeError, 'a NaN placement');
     sameError((k) => k.nccWarp(new Int16Array(12) as unknown as Uint8Array, 4, 3, tpl, 1, 1, 1, 1, 1, one, one, one), n, TypeError, 'a 16-bit image');
   });
+  differential('cutGray: byte and float images, shrunk and enlarged windows, windows past every edge, offsets into out', (n) => {
+    const r = rng(21);
+    const [W, H] = [97, 61];
+    const bytes = Uint8Array.from({ length: W * H }, () => Math.floor(r() * 256));
+    // Floats with fractions, and a few outside 0..255: stored as a Uint8Array store wraps them.
+    const floats = Float32Array.from(bytes, (v, i) => (i % 97 === 5 ? v * 3 - 200 : v + r()));
+    const cases: [number, number, number, number, number, number][] = [
+      [0, 0, W, H, 24, 16], // whole image, shrunk ~4x
+      [10.3, 7.7, 40.5, 22.25, 20, 11], // a window inside, ~2x
+      [-15.5, -9, 60, 40, 30, 20], // past the top-left edge
+      [W - 20, H - 10, 50, 30, 17, 9], // past the bottom-right edge
+      [3.25, 4.5, 12, 8, 36, 24], // enlarged: one tap
+      [0, 0, W, H, 5, 3], // shrunk past 4x: taps capped at 4
+      [20, 10, 0.5, -3, 4, 4], // degenerate sizes still cut something
+    ];
+    for (const img of [bytes, floats])
+      for (const [x, y, cw, ch, w, h] of cases) {
+        const at = 3;
+        const run = (k: Kernels) => {
+          const out = new Uint8Array(at + w * h + 2).fill(7);
+          k.cutGray(img, W, H, x, y, cw, ch, w, h, out, at);
+          return out;
+        };
+        const got = run(n);
+        assert.deepEqual(got, run(ref), `${img.constructor.name} ${[x, y, cw, ch, w, h]}`);
+        assert.deepEqual([got[0], got[1], got[2], got[at + w * h], got[at + w * h + 1]], [7, 7, 7, 7, 7], 'only out[at, at + w × h) is written');
+      }
+    // A whole large frame: rows split across threads, the same bytes.
+    const big = Uint8Array.from({ length: 1280 * 720 }, () => Math.floor(r() * 256));
+    const whole = (k: Kernels) => {
+      const out = new Uint8Array(640 * 360);
+      k.cutGray(big, 1280, 720, 0, 0, 1280, 720, 640, 360, out, 0);
+      return out;
+    };
+    assert.deepEqual(whole(n), whole(ref));
+    const out = new Uint8Array(16);
+    sameError((k) => k.cutGray(new Uint8Array(8), 1, 8, 0, 0, 1, 8, 2, 2, out, 0), n, RangeError, 'an image one pixel wide');
+    sameError((k) => k.cutGray(bytes, W, H, 0, 0, 10, 10, 4, 4, out, 1), n, RangeError, 'out too short for at + w × h');
+    sameError((k) => k.cutGray(bytes, W, H, NaN, 0, 10, 10, 2, 2, out, 0), n, RangeError, 'a corner not finite');
+    sameError((k) => k.cutGray(bytes, W, H, 0, 0, 10, 10, 2, 2, new Float32Array(16) as unknown as Uint8Array, 0), n, TypeError, 'out not bytes');
+  });
   differential('resizeArea: byte and float images, regions, down- and upscales, kept subsets, edges', (n) => {
     const r = rng(15);
     // The box filter as engine/image.ts builds it: per destination pixel its first source pixel and tap weights.

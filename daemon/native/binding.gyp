@@ -6,7 +6,7 @@
   'targets': [
     {
       'target_name': 'vidkompy_kernels',
-      'sources': ['src/addon.cc', 'src/distances.cc', 'src/isa_baseline.cc', 'src/isa_avx2.cc', 'src/paths.cc', 'src/pool.cc', 'src/smooth.cc', 'src/ncc.cc', 'src/shift.cc', 'src/warp.cc', 'src/resize.cc', 'src/fft.cc'],
+      'sources': ['src/addon.cc', 'src/distances.cc', 'src/isa_baseline.cc', 'src/isa_avx2.cc', 'src/paths.cc', 'src/pool.cc', 'src/smooth.cc', 'src/ncc.cc', 'src/shift.cc', 'src/warp.cc', 'src/resize.cc', 'src/fft.cc', 'src/cut.cc'],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")"],
       'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS'],
       'cflags!': ['-fno-exceptions'],

@@ -26,12 +26,13 @@ export interface Kernels {
   resizeArea: typeof ref.resizeArea;
   fft2d: typeof ref.fft2d;
   spectrumCorrelate: typeof ref.spectrumCorrelate;
+  cutGray: typeof ref.cutGray;
 }
 
-export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp', 'resizeArea', 'fft2d', 'spectrumCorrelate'] as const;
+export const KERNEL_NAMES = ['batchDot', 'hamming64', 'bandedPath', 'dtwBand', 'savitzkyGolay', 'nccGrid', 'shiftCosts', 'nccWarp', 'resizeArea', 'fft2d', 'spectrumCorrelate', 'cutGray'] as const;
 
 /** Must equal abiVersion in src/addon.cc: a build from older sources is refused, not trusted. */
-export const NATIVE_ABI_VERSION = 7;
+export const NATIVE_ABI_VERSION = 8;
 
 const ADDON_FILE = path.join('build', 'Release', 'vidkompy_kernels.node');
 
@@ -138,3 +139,4 @@ export const nccWarp: Kernels['nccWarp'] = pick('nccWarp');
 export const resizeArea: Kernels['resizeArea'] = pick('resizeArea');
 export const fft2d: Kernels['fft2d'] = pick('fft2d');
 export const spectrumCorrelate: Kernels['spectrumCorrelate'] = pick('spectrumCorrelate');
+export const cutGray: Kernels['cutGray'] = pick('cutGray');

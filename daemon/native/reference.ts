@@ -287,6 +287,87 @@ export function nccWarp(
 }
 
 // ---------------------------------------------------------------------------------------------
+// cutGray
+
+/**
+ * A window of an image (width × height, at least 2 × 2) cut out at w × h into `out` from `at`:
+ * the window's corner (x, y) and size (cw × ch) in image pixels, any real values; each output pixel
+ * the mean of tx × ty bilinear taps (up to 4 × 4, by how much the window shrinks) over the area it
+ * stands for, taps clamped to the image, rounded as Math.round and stored as a byte (a value past
+ * 0..255 wraps, as a Uint8Array store does). Tracking's cut of every analysis frame.
+ */
+export function cutGray(
+  img: Uint8Array | Float32Array,
+  width: number,
+  height: number,
+  x: number,
+  y: number,
+  cw: number,
+  ch: number,
+  w: number,
+  h: number,
+  out: Uint8Array,
+  at: number,
+): void {
+  const fn = 'cutGray';
+  const { w: iw, h: ih } = imageArg(img, width, height, fn, 2);
+  numberArg(x, fn, 'x');
+  numberArg(y, fn, 'y');
+  numberArg(cw, fn, 'cw');
+  numberArg(ch, fn, 'ch');
+  intArg(w, fn, 'w', 1);
+  intArg(h, fn, 'h', 1);
+  typedArg(out, Uint8Array, fn, 'out');
+  intArg(at, fn, 'at');
+  needLength(fn, 'out', out.length, at + w * h, 'at + w × h');
+  const data = img;
+  const sx = cw / w;
+  const sy = ch / h;
+  const tx = Math.max(1, Math.min(4, Math.ceil(sx)));
+  const ty = Math.max(1, Math.min(4, Math.ceil(sy)));
+  // Every row takes its taps at the same columns: their indices and weights once.
+  const x0s = new Int32Array(w * tx);
+  const axs = new Float64Array(w * tx);
+  for (let u = 0; u < w; u++) {
+    for (let a = 0; a < tx; a++) {
+      const xx = x + (u + (a + 0.5) / tx) * sx - 0.5;
+      const fx = xx < 0 ? 0 : xx > iw - 1 ? iw - 1 : xx;
+      const x0 = fx >= iw - 1 ? iw - 2 : Math.floor(fx);
+      x0s[u * tx + a] = x0;
+      axs[u * tx + a] = fx - x0;
+    }
+  }
+  const rows = new Int32Array(ty);
+  const ays = new Float64Array(ty);
+  for (let v = 0; v < h; v++) {
+    for (let b = 0; b < ty; b++) {
+      const yy = y + (v + (b + 0.5) / ty) * sy - 0.5;
+      const fy = yy < 0 ? 0 : yy > ih - 1 ? ih - 1 : yy;
+      const y0 = fy >= ih - 1 ? ih - 2 : Math.floor(fy);
+      rows[b] = y0 * iw;
+      ays[b] = fy - y0;
+    }
+    for (let u = 0; u < w; u++) {
+      let sum = 0;
+      for (let b = 0; b < ty; b++) {
+        const ay = ays[b];
+        const r0 = rows[b];
+        for (let a = 0; a < tx; a++) {
+          const c = u * tx + a;
+          const p = r0 + x0s[c];
+          const q = p + iw;
+          const ax = axs[c];
+          const top = data[p] + (data[p + 1] - data[p]) * ax;
+          const bot = data[q] + (data[q + 1] - data[q]) * ax;
+          sum += top + (bot - top) * ay;
+        }
+      }
+      out[at + v * w + u] = Math.round(sum / (tx * ty));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // resizeArea
 
 /**

@@ -1,4 +1,4 @@
-import { nccWarp } from '../../native/kernels';
+import { cutGray as cutGrayKernel, nccWarp } from '../../native/kernels';
 import { resize, type Gray } from '../image';
 import type { Sample } from './keyframes';
 
@@ -44,18 +44,6 @@ function templateOf(fg: Gray, w: number, h: number, cw: number): Tpl {
     n2 += data[p] * data[p];
   }
   return { data, w, h, norm: Math.sqrt(n2), step: cw / w };
-}
-
-// Scratch for cutGray's column taps, grown as needed: it runs for every frame while tracking.
-let tapX = new Int32Array(256);
-let tapW = new Float64Array(256);
-function columnTaps(n: number): Int32Array {
-  if (tapX.length < n) tapX = new Int32Array(2 * n);
-  return tapX;
-}
-function columnWeights(n: number): Float64Array {
-  if (tapW.length < n) tapW = new Float64Array(2 * n);
-  return tapW;
 }
 
 export interface TrackFrame {
@@ -189,50 +177,6 @@ for (let ds = -1; ds <= 1; ds++) for (let dy = -1; dy <= 1; dy++) for (let dx = 
  * so the two are filtered alike.
  */
 export function cutGray(img: Gray, x: number, y: number, width: number, height: number, w: number, h: number, out: Uint8Array, at = 0): void {
-  const sx = width / w;
-  const sy = height / h;
-  const tx = Math.max(1, Math.min(4, Math.ceil(sx)));
-  const ty = Math.max(1, Math.min(4, Math.ceil(sy)));
-  const { data, width: iw, height: ih } = img;
-  // Every row takes its taps at the same columns: their indices and weights once.
-  const n = w * tx;
-  const x0s = columnTaps(n);
-  const axs = columnWeights(n);
-  for (let u = 0; u < w; u++) {
-    for (let a = 0; a < tx; a++) {
-      const xx = x + (u + (a + 0.5) / tx) * sx - 0.5;
-      const fx = xx < 0 ? 0 : xx > iw - 1 ? iw - 1 : xx;
-      const x0 = fx >= iw - 1 ? iw - 2 : Math.floor(fx);
-      x0s[u * tx + a] = x0;
-      axs[u * tx + a] = fx - x0;
-    }
-  }
-  const rows = new Int32Array(ty);
-  const ays = new Float64Array(ty);
-  for (let v = 0; v < h; v++) {
-    for (let b = 0; b < ty; b++) {
-      const yy = y + (v + (b + 0.5) / ty) * sy - 0.5;
-      const fy = yy < 0 ? 0 : yy > ih - 1 ? ih - 1 : yy;
-      const y0 = fy >= ih - 1 ? ih - 2 : Math.floor(fy);
-      rows[b] = y0 * iw;
-      ays[b] = fy - y0;
-    }
-    for (let u = 0; u < w; u++) {
-      let sum = 0;
-      for (let b = 0; b < ty; b++) {
-        const ay = ays[b];
-        const r0 = rows[b];
-        for (let a = 0; a < tx; a++) {
-          const c = u * tx + a;
-          const p = r0 + x0s[c];
-          const q = p + iw;
-          const ax = axs[c];
-          const top = data[p] + (data[p + 1] - data[p]) * ax;
-          const bot = data[q] + (data[q + 1] - data[q]) * ax;
-          sum += top + (bot - top) * ay;
-        }
-      }
-      out[at + v * w + u] = Math.round(sum / (tx * ty));
-    }
-  }
+  // native/kernels cutGray: the taps' loop, once per frame compared while tracking.
+  cutGrayKernel(img.data, img.width, img.height, x, y, width, height, w, h, out, at);
 }

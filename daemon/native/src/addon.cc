@@ -56,10 +56,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("resizeArea", Napi::Function::New<Guard<vk::ResizeArea>>(env, "resizeArea"));
   exports.Set("fft2d", Napi::Function::New<Guard<vk::Fft2d>>(env, "fft2d"));
   exports.Set("spectrumCorrelate", Napi::Function::New<Guard<vk::SpectrumCorrelate>>(env, "spectrumCorrelate"));
+  exports.Set("cutGray", Napi::Function::New<Guard<vk::CutGray>>(env, "cutGray"));
   exports.Set("simdLevel", Napi::Function::New<Guard<SimdLevel>>(env, "simdLevel"));
   exports.Set("setSimdLevel", Napi::Function::New<Guard<SetSimdLevel>>(env, "setSimdLevel"));
   // Bumped whenever a kernel's contract changes, so kernels.ts can refuse a stale build.
-  exports.Set("abiVersion", Napi::Number::New(env, 7));
+  exports.Set("abiVersion", Napi::Number::New(env, 8));
   exports.Set("threads", Napi::Number::New(env, vk::hardwareThreads()));
   return exports;
 }

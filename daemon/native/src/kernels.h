@@ -17,5 +17,6 @@ Napi::Value NccWarp(const Napi::CallbackInfo& info);
 Napi::Value ResizeArea(const Napi::CallbackInfo& info);
 Napi::Value Fft2d(const Napi::CallbackInfo& info);
 Napi::Value SpectrumCorrelate(const Napi::CallbackInfo& info);
+Napi::Value CutGray(const Napi::CallbackInfo& info);
 
 }  // namespace vk
