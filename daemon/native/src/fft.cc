@@ -28,38 +28,6 @@ std::vector<uint32_t> reversal(int64_t n) {
   return rev;
 }
 
-// The n values at re[off + i·stride]; cos/sin hold n/2 twiddles.
-void fft1(double* re, double* im, int64_t off, int64_t stride, int64_t n, const double* cs, const double* sn, const uint32_t* rev, bool inverse) {
-  if (n <= 1) return;
-  for (int64_t i = 0; i < n; i++) {
-    const int64_t j = rev[i];
-    if (j > i) {
-      const int64_t a = off + i * stride, b = off + j * stride;
-      std::swap(re[a], re[b]);
-      std::swap(im[a], im[b]);
-    }
-  }
-  const double sgn = inverse ? 1 : -1;
-  for (int64_t size = 2; size <= n; size <<= 1) {
-    const int64_t half = size >> 1;
-    const int64_t step = n / size;
-    for (int64_t start = 0; start < n; start += size) {
-      for (int64_t k = 0; k < half; k++) {
-        const double wr = cs[k * step];
-        const double wi = sgn * sn[k * step];
-        const int64_t a = off + (start + k) * stride;
-        const int64_t b = a + half * stride;
-        const double xr = re[b] * wr - im[b] * wi;
-        const double xi = re[b] * wi + im[b] * wr;
-        re[b] = re[a] - xr;
-        im[b] = im[a] - xi;
-        re[a] += xr;
-        im[a] += xi;
-      }
-    }
-  }
-}
-
 // Vectors of doubles through GCC's and clang's vector extension: V2 is one SSE register (the
 // baseline build), V4 one AVX2 register (compiled only into the AVX2 variant). Loads and stores
 // through memcpy, which makes them unaligned (a typedef's alignment is not kept on vector types).
@@ -85,10 +53,10 @@ VK_INLINE void storeU(double* p, V v) {
 }
 
 // `lanes` transforms of n values side by side, value i of transform l at re[i * stride + l]: the
-// columns of a row-major image, transformed in place a whole row at a time. Each lane gets fft1's
-// butterflies in fft1's order with element-wise IEEE operations (no contraction), so each returns
-// fft1's bits, and the lanes run in vector registers (one column at a time, through a copy, was
-// a fifth of a small align's own time).
+// columns of a row-major image, transformed in place a whole row at a time. Each lane gets the
+// twin's butterflies in the twin's order (reference.ts fft1) with element-wise IEEE operations (no
+// contraction), so each returns its bits, and the lanes run in vector registers (one column at a
+// time, through a copy, was a fifth of a small align's own time). A single row is one lane.
 template <typename V>
 VK_INLINE void fftLanesOf(double* re, double* im, int64_t n, int64_t lanes, int64_t stride, const double* cs, const double* sn, const uint32_t* rev, bool inverse) {
   constexpr int64_t per = int64_t(sizeof(V) / sizeof(double));
@@ -182,7 +150,8 @@ Napi::Value Fft2d(const Napi::CallbackInfo& info) {
   thread_local std::vector<double> tRe, tIm;
   auto rows = [&] {
     if (count < 4) {
-      for (int64_t y = 0; y < count; y++) fft1(re.data, im.data, y * w, 1, w, cosW.data, sinW.data, revW.data(), inverse);
+      // A row or two (the audio's one long row): in place, one lane each.
+      for (int64_t y = 0; y < count; y++) fftLanes(re.data + y * w, im.data + y * w, w, 1, 1, cosW.data, sinW.data, revW.data(), inverse);
       return;
     }
     if (tRe.size() < size_t(w * count)) {
