@@ -2,6 +2,7 @@
 // same butterflies in the same order as the twin in reference.ts, on the caller's twiddles, so both
 // backends return the same bits.
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,13 +44,13 @@ typedef double V4;
 template <typename V>
 VK_INLINE V loadU(const double* p) {
   V v;
-  __builtin_memcpy(&v, p, sizeof(V));
+  std::memcpy(&v, p, sizeof(V));
   return v;
 }
 
 template <typename V>
 VK_INLINE void storeU(double* p, V v) {
-  __builtin_memcpy(p, &v, sizeof(V));
+  std::memcpy(p, &v, sizeof(V));
 }
 
 // `lanes` transforms of n values side by side, value i of transform l at re[i * stride + l]: the
