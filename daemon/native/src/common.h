@@ -159,6 +159,16 @@ inline ImageArg imageArg(const Napi::CallbackInfo& info, const char* fn, int64_t
   return a;
 }
 
+// Where a bilinear sample at position p (pixel centres at whole numbers) reads along a row or column
+// of `size` pixels (at least 2), p clamped to them: the first of its two pixels, returned, and the
+// second's weight in `frac`. Tracking's warped NCC and its frame cut sample alike.
+inline int64_t bilinearTap(double p, int64_t size, double& frac) {
+  const double f = p < 0 ? 0 : p > double(size - 1) ? double(size - 1) : p;
+  const int64_t i0 = f >= double(size - 1) ? size - 2 : int64_t(std::floor(f));
+  frac = f - double(i0);
+  return i0;
+}
+
 inline unsigned popcount64(uint64_t x) {
 #if defined(_MSC_VER)
   return unsigned(__popcnt64(x));

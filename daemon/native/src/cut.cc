@@ -45,10 +45,7 @@ void cutRows(const T* data, const Cut& c, int64_t v0, int64_t v1) {
   for (int64_t v = v0; v < v1; v++) {
     for (int64_t b = 0; b < c.ty; b++) {
       const double yy = c.y + (double(v) + (double(b) + 0.5) / double(c.ty)) * c.sy - 0.5;
-      const double fy = yy < 0 ? 0 : yy > double(c.ih - 1) ? double(c.ih - 1) : yy;
-      const int64_t y0 = fy >= double(c.ih - 1) ? c.ih - 2 : int64_t(std::floor(fy));
-      rows[b] = y0 * c.iw;
-      ays[b] = fy - double(y0);
+      rows[b] = bilinearTap(yy, c.ih, ays[b]) * c.iw;
     }
     for (int64_t u = 0; u < c.w; u++) {
       double sum = 0;
@@ -99,10 +96,7 @@ Napi::Value CutGray(const Napi::CallbackInfo& info) {
   for (int64_t u = 0; u < c.w; u++) {
     for (int64_t a = 0; a < c.tx; a++) {
       const double xx = c.x + (double(u) + (double(a) + 0.5) / double(c.tx)) * c.sx - 0.5;
-      const double fx = xx < 0 ? 0 : xx > double(c.iw - 1) ? double(c.iw - 1) : xx;
-      const int64_t x0 = fx >= double(c.iw - 1) ? c.iw - 2 : int64_t(std::floor(fx));
-      x0s[size_t(u * c.tx + a)] = x0;
-      axs[size_t(u * c.tx + a)] = fx - double(x0);
+      x0s[size_t(u * c.tx + a)] = bilinearTap(xx, c.iw, axs[size_t(u * c.tx + a)]);
     }
   }
   c.x0s = x0s.data();

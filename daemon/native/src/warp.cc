@@ -28,19 +28,15 @@ double nccAt(const T* d, const Warp& c, double x, double y, double s, int64_t* x
   double bx = (x + 0.5 * c.step * s) * c.k - 0.5;
   for (int64_t u = 0; u < tw; u++, bx += du) {
     if (bx < -0.5 || bx > double(w) - 0.5) offCols++;
-    const double fx = bx < 0 ? 0 : bx > double(w - 1) ? double(w - 1) : bx;
-    const int64_t x0 = fx >= double(w - 1) ? w - 2 : int64_t(std::floor(fx));
-    x0s[u] = x0;
-    axs[u] = fx - double(x0);
+    x0s[u] = bilinearTap(bx, w, axs[u]);
   }
   double sb = 0, sbb = 0, stb = 0;
   int64_t off = 0;
   for (int64_t v = 0; v < th; v++) {
     const double by = (y + (double(v) + 0.5) * c.step * s) * c.k - 0.5;
     off += offCols + (by < -0.5 || by > double(h) - 0.5 ? tw : 0);
-    const double fy = by < 0 ? 0 : by > double(h - 1) ? double(h - 1) : by;
-    const int64_t y0 = fy >= double(h - 1) ? h - 2 : int64_t(std::floor(fy));
-    const double ay = fy - double(y0);
+    double ay;
+    const int64_t y0 = bilinearTap(by, h, ay);
     const T* r0 = d + y0 * w;
     const T* r1 = r0 + w;
     const float* row = c.tpl + v * tw;
