@@ -30,11 +30,17 @@ export interface CodeServerInstall {
   node: string;
 }
 
-/** Runs the install script (a no-op when already installed); a readable error when it fails. */
+/**
+ * Runs the install script (a no-op when already installed); a readable error when it fails. Under
+ * the lock beside `dir` where flock(1) exists: .ci/run starts the same install early, under the
+ * same lock, and this waits for it instead of installing into the same folder at once.
+ */
 export async function installCodeServer(dir = CODE_SERVER_DIR): Promise<CodeServerInstall> {
   const out: Buffer[] = [];
+  const flock = ['/usr/bin/flock', '/bin/flock'].find((f) => existsSync(f));
+  const [cmd, ...args] = [...(flock ? [flock, `${dir}.lock`] : []), 'bash', INSTALL_SCRIPT, dir];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const p = spawn('bash', [INSTALL_SCRIPT, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout.on('data', (b: Buffer) => out.push(b));
     p.stderr.on('data', (b: Buffer) => out.push(b));
     p.on('error', reject);
