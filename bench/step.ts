@@ -30,32 +30,37 @@ async function main(): Promise<void> {
   };
   const timer = setInterval(sample, 100);
   const t = performance.now();
-  countDecodes(true);
-  const onProgress = (s: string) => {
-    if (s !== stage) {
-      sample();
-      stage = s;
+  // The interval is cleared however the step ends: left running, it would keep this process, and
+  // the bench waiting on it, alive after a failure.
+  try {
+    countDecodes(true);
+    const onProgress = (s: string) => {
+      if (s !== stage) {
+        sample();
+        stage = s;
+      }
+      setDecodeStage(s);
+    };
+    if (step === 'align' || step === 'align-tracked') {
+      // align-tracked: the window tracked over fg (--placement tracked) whatever the evidence says.
+      await fs.writeFile(json, JSON.stringify(await align(bg, fg, { onProgress, ...(step === 'align-tracked' ? { placement: 'tracked' as const } : {}) })));
+    } else if (step === 'realign') {
+      // As the daemon does while a project is edited: the first align fills the cache, the second
+      // (another engine and window) is what the user waits for.
+      const cache = memoryCache();
+      await align(bg, fg, { cache, onProgress: (stage) => setDecodeStage(`first ${stage}`) });
+      const t1 = performance.now();
+      const again = await align(bg, fg, { cache, engine: 'precise', window: 12, onProgress: (stage) => setDecodeStage(`again ${stage}`) });
+      const seconds = (performance.now() - t1) / 1000;
+      await fs.writeFile(json, JSON.stringify({ seconds, hits: cache.stats.hits, spatial: again.spatial, engine: again.temporal.engine }));
+    } else {
+      const al = JSON.parse(await fs.readFile(json, 'utf8')) as Alignment;
+      onProgress('render');
+      await compose(al, { output: out, preset: preset as Preset, crf: Number(crf), audio: 'none' });
     }
-    setDecodeStage(s);
-  };
-  if (step === 'align' || step === 'align-tracked') {
-    // align-tracked: the window tracked over fg (--placement tracked) whatever the evidence says.
-    await fs.writeFile(json, JSON.stringify(await align(bg, fg, { onProgress, ...(step === 'align-tracked' ? { placement: 'tracked' as const } : {}) })));
-  } else if (step === 'realign') {
-    // As the daemon does while a project is edited: the first align fills the cache, the second
-    // (another engine and window) is what the user waits for.
-    const cache = memoryCache();
-    await align(bg, fg, { cache, onProgress: (stage) => setDecodeStage(`first ${stage}`) });
-    const t1 = performance.now();
-    const again = await align(bg, fg, { cache, engine: 'precise', window: 12, onProgress: (stage) => setDecodeStage(`again ${stage}`) });
-    const seconds = (performance.now() - t1) / 1000;
-    await fs.writeFile(json, JSON.stringify({ seconds, hits: cache.stats.hits, spatial: again.spatial, engine: again.temporal.engine }));
-  } else {
-    const al = JSON.parse(await fs.readFile(json, 'utf8')) as Alignment;
-    onProgress('render');
-    await compose(al, { output: out, preset: preset as Preset, crf: Number(crf), audio: 'none' });
+  } finally {
+    clearInterval(timer);
   }
-  clearInterval(timer);
   sample();
   const peakMiB = Math.max(peak, process.memoryUsage.rss()) / 2 ** 20;
   // The kernel's high-water mark (KiB) catches a peak between two samples.
