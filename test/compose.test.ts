@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { align } from '../daemon/engine/align';
 import { compose, featherRamps, geometry, pasteYuv420 } from '../daemon/engine/render/compose';
 import type { Alignment } from '../daemon/engine/result';
-import { readFrames } from '../daemon/media/ffmpeg';
+import { readFrames, runTool } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';
 import { tempDir } from './support/media';
 import { synthPair, type SynthBg, type SynthFg } from './support/synth';
@@ -151,6 +151,47 @@ describe('compose', () => {
     const info = await probe(r.output);
     assert.ok(info.audio);
     assert.ok(Math.abs(info.duration - 1.5) < 0.1, `duration follows fg: ${info.duration}`);
+  });
+
+  it('keeps a variable-rate fg frame for frame at its own times, with its own sound', async () => {
+    // Three of every ten frames dropped, the others kept at their times (and the sound as it was):
+    // fg's rate varies between 30 and 7.5 fps, as a phone's or a screen recording's does.
+    const { bg, fg: even, truth } = await synthPair(BG, { ...CROP, audio: true });
+    const dir = await tempDir('compose-vfr');
+    const fg = path.join(dir, 'vfr.mp4');
+    const drop = 'select=not(between(mod(n\\,10)\\,3\\,5))';
+    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', even, '-vf', drop, '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', '-c:a', 'copy', fg], { file: fg, what: 'dropping frames' });
+    const kept = truth.bgFrameForFg.map((_, k) => k).filter((k) => k % 10 < 3 || k % 10 > 5);
+    const fgInfo = await probe(fg);
+    assert.ok(fgInfo.vfr, 'the test fg has a variable rate');
+    assert.equal(fgInfo.frameCount, kept.length);
+    const al = await align(bg, fg);
+    const out = path.join(dir, 'out.mp4');
+    const r = await compose(al, { output: out, crf: 12, preset: 'veryfast' });
+    assert.equal(r.frames, kept.length);
+    assert.equal(r.audio, 'fg');
+    const times = async (file: string) => {
+      const { stdout } = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file], { file, what: 'listing frame times' });
+      return stdout.toString().split('\n').filter(Boolean).map((l) => Number(l.replace(',', '')));
+    };
+    const [outT, fgT] = await Promise.all([times(out), times(fg)]);
+    assert.equal(outT.length, kept.length, 'every fg frame, none repeated');
+    const off = outT.map((t, i) => Math.abs(t - fgT[i]));
+    assert.ok(Math.max(...off) < 0.001, `each frame at fg's own time (largest difference ${Math.max(...off).toFixed(4)} s)`);
+    // The frame after a gap shows what fg shows there, over the bg frame of that moment.
+    const outF = await frames(out, 320, 180);
+    const fgF = await frames(fg, fgInfo.width, fgInfo.height);
+    const bgF = await frames(bg, 320, 180);
+    for (const i of [3, 10, kept.length - 1]) {
+      const under = mad(outF[i], 320, CROP.x, CROP.y, fgF[i], fgInfo.width, 0, 0, CROP.width, CROP.height);
+      assert.ok(under < 2.5, `frame ${i}: pixels under fg match fg (MAD ${under.toFixed(2)})`);
+      const j = truth.bgFrameForFg[kept[i]];
+      const around = mad(outF[i], 320, 0, 0, bgF[j], 320, 0, 0, 320, CROP.y - 2);
+      assert.ok(around < 2.5, `frame ${i}: pixels around fg match bg frame ${j} (MAD ${around.toFixed(2)})`);
+    }
+    const info = await probe(out);
+    assert.ok(info.audio, 'fg audio muxed');
+    assert.ok(Math.abs(info.duration - fgInfo.duration) < 0.1, `duration follows fg: ${info.duration} vs ${fgInfo.duration}`);
   });
 
   it('refuses an unwritable output before aligning and leaves no partial file', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { encodeMethod, ffmpegPath, openEncoder } from '../../media/ffmpeg';
 import { readFramesFrom } from '../../media/seek';
 import { encoderArgs, type EncodeMethod } from '../../media/hwaccel';
+import { mkvFrameHead, mkvHead } from '../../media/mkv';
 import { note } from '../../core/notes';
 import { OUTPUT_TAG, writtenByVidkompy } from '../../media/probe';
 import { threadArgs } from '../../media/tools';
@@ -351,19 +352,28 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
         ? `pad=${g.width}:${g.height}:0:0`
         : undefined;
     const ramps = o.smooth ? featherRamps(g, o.margin ?? 8) : undefined;
+    // A variable-rate fg keeps each frame's own time: the canvas goes to the encoder in Matroska
+    // with a time per frame (media/mkv.ts) instead of raw frames at one rate. Not for a chunk,
+    // which the join numbers by frames.
+    const timed = al.fg.vfr && !chunk;
+    const length = timed && al.fg.duration > 0 ? al.fg.duration : nF / al.fg.fps;
     const args = [
-      '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${g.width}x${g.height}`, '-framerate', al.fg.fpsRational, '-i', 'pipe:0',
+      ...(timed ? ['-f', 'matroska'] : ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${g.width}x${g.height}`, '-framerate', al.fg.fpsRational]),
+      '-i', 'pipe:0',
       ...audio.args,
       '-map', '0:v:0',
       ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
       ...enc.args,
       // A chunk is a piece of a stream: its length is its frames, and the join writes the container's tag and index.
-      ...(chunk ? [] : ['-t', (nF / al.fg.fps).toFixed(6), '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`]),
+      ...(chunk ? [] : ['-t', length.toFixed(6), '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`]),
+      // Every frame at its time: no frame repeated or dropped to fit a constant rate.
+      ...(timed ? ['-fps_mode', 'passthrough'] : []),
       ...threadArgs(),
       ...(chunk ? [] : ['-movflags', '+faststart']),
       '-f', out.format, ffmpegPath(out.temp),
     ];
     encoder = openEncoder(args, out.final, o.signal);
+    if (timed) await encoder.write(mkvHead(g.width, g.height));
     // A chunk reads both inputs from the frames it needs on (readFramesFrom seeks where it can); a
     // whole render reads them from the start.
     const bgStart = chunk ? map[from] : 0;
@@ -371,8 +381,14 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
     let bgIndex = bgStart - 1;
     let bgFrame: Buffer | undefined;
     let written = 0;
+    // The time of the fg frame just read (its decoder reports it before handing the frame over), and of the last one written.
+    let fgTime = NaN;
+    let lastTime = -Infinity;
     try {
-      const fgFrames = readFramesFrom({ file: al.fg.file, from, total: al.fg.frameCount, fps: al.fg.fps, filter: fgFilter || undefined, pixFmt: 'yuv420p', width: paste.width, height: paste.height, signal: o.signal, what: 'decoding fg for rendering' });
+      const fgFrames = readFramesFrom({
+        file: al.fg.file, from, total: al.fg.frameCount, fps: al.fg.fps, filter: fgFilter || undefined, pixFmt: 'yuv420p', width: paste.width, height: paste.height, signal: o.signal, what: 'decoding fg for rendering',
+        ...(timed ? { onTime: (t: number) => (fgTime = t) } : {}),
+      });
       for await (const f of fgFrames) {
         // fg is authoritative: a frame past the map's end (damaged tail decoded differently) reuses the last mapping.
         const i = from + written;
@@ -396,6 +412,11 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
           const sized = box.width === c.width && box.height === c.height ? f : resampleYuv420(f, c.width, c.height, box.width, box.height);
           pasteYuv420(canvas, here, sized, o.smooth ? featherRamps(here, o.margin ?? 8) : undefined);
         } else pasteYuv420(canvas, g, f, ramps);
+        if (timed) {
+          // A frame whose time could not be read goes at fg's average rate; times only ever increase.
+          lastTime = Math.max(Number.isFinite(fgTime) ? fgTime : i / al.fg.fps, lastTime + 1e-6);
+          await encoder.write(mkvFrameHead(lastTime, canvas.length));
+        }
         await encoder.write(canvas);
         written++;
         if (written % 8 === 0) o.onProgress?.(Math.min(1, written / want));
