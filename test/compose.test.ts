@@ -194,6 +194,25 @@ describe('compose', () => {
     assert.ok(Math.abs(info.duration - fgInfo.duration) < 0.1, `duration follows fg: ${info.duration} vs ${fgInfo.duration}`);
   });
 
+  it("keeps fg's sound with its pictures when the video starts after the sound", async () => {
+    // A beep at 1.5 s of the file's time; the video starts 0.5 s in (a recorder's or a cut's offset),
+    // so the beep belongs under fg's picture 1.0 s after its first: where the render must put it.
+    const { bg, fg: silent } = await synthPair(BG, CROP);
+    const dir = await tempDir('compose-lead');
+    const fg = path.join(dir, 'late.mp4');
+    const beep = 'aevalsrc=exprs=if(between(t\\,1.5\\,1.6)\\,sin(2*PI*1000*t)\\,0):s=48000:d=3';
+    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', beep, '-itsoffset', '0.5', '-i', silent, '-map', '0:a', '-map', '1:v', '-c:v', 'copy', '-c:a', 'aac', fg], { file: fg, what: 'muxing' });
+    const fgInfo = await probe(fg);
+    assert.ok(Math.abs(fgInfo.lead - 0.5) < 0.01, `the video starts 0.5 s after the sound (${fgInfo.lead})`);
+    const al = await align(bg, fg);
+    const r = await compose(al, { output: path.join(dir, 'out.mp4'), crf: 12, preset: 'veryfast' });
+    assert.equal(r.audio, 'fg');
+    const { stdout } = await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-i', r.output, '-map', '0:a', '-ac', '1', '-ar', '8000', '-f', 'f32le', 'pipe:1'], { file: r.output, what: 'decoding the sound' });
+    const pcm = new Float32Array(new Uint8Array(stdout).buffer, 0, stdout.length >> 2);
+    const onset = pcm.findIndex((v) => Math.abs(v) > 0.2) / 8000;
+    assert.ok(Math.abs(onset - 1.0) < 0.03, `the beep 1.0 s after the first picture (at ${onset.toFixed(3)} s)`);
+  });
+
   it('refuses an unwritable output before aligning and leaves no partial file', async () => {
     const { bg, fg } = await synthPair(BG, CROP);
     const al = await align(bg, fg);

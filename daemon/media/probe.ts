@@ -24,7 +24,11 @@ export interface ProbeInfo {
    */
   indexedFrames?: number;
   duration: number;
-  startTime: number;
+  /**
+   * Seconds from the file's start (its earliest stream, where ffmpeg's reads count from) to the
+   * video's first frame: how long the file's own sound plays before its first picture.
+   */
+  lead: number;
   rotation: number;
   vfr: boolean;
   audio: { codec: string; sampleRate: number; channels: number } | null;
@@ -128,7 +132,7 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
     frameCount,
     indexedFrames: image ? undefined : Number(v.nb_frames) || undefined,
     duration: image ? 0 : duration,
-    startTime: Number(v.start_time ?? json.format?.start_time ?? 0) || 0,
+    lead: image ? 0 : Math.max(0, (Number(v.start_time) || 0) - (Number(json.format?.start_time ?? v.start_time) || 0)),
     rotation,
     vfr,
     audio: a ? { codec: a.codec_name ?? 'unknown', sampleRate: Number(a.sample_rate) || 0, channels: a.channels ?? 0 } : null,

@@ -4,7 +4,7 @@ import { CHUNK_MARK } from '../../../protocol/project';
 import { commitRename, dropTemp, partialPath, sweepPartials } from '../../core/atomic';
 import { cancelled, VidkompyError } from '../../core/errors';
 import { ffmpegPath, runTool } from '../../media/ffmpeg';
-import { OUTPUT_TAG } from '../../media/probe';
+import { OUTPUT_TAG, probe } from '../../media/probe';
 import type { Alignment } from '../result';
 import { audioPlan, CHUNK_ENCODER_REASON, geometry, prepareOutput, type ComposeOptions, type ComposeResult, type FrameRange } from './compose';
 
@@ -117,7 +117,7 @@ export async function joinChunks(al: Alignment, chunks: { file: string; range: F
   const covered = chunks.every((c, k) => c.range.from === (k ? chunks[k - 1].range.to : 0)) && chunks.at(-1)?.range.to === nF;
   if (!covered) throw new VidkompyError('INTERNAL', `${o.output}: the chunks do not cover fg's ${nF} frames in order`, o.output);
   await checkChunks(chunks, o.signal);
-  const audio = audioPlan(al, o.audio ?? 'auto', nF);
+  const audio = audioPlan(al, o.audio ?? 'auto', nF, (await probe(al.fg.file, o.signal)).lead);
   const out = await prepareOutput(o.output, [al.bg.file, al.fg.file], o);
   const list = partialPath(path.join(path.dirname(out.final), `.${path.basename(out.final)}.concat.txt`));
   try {

@@ -252,10 +252,14 @@ export async function prepareOutput(
   return { final, temp, format };
 }
 
-/** Audio input arguments and filter for the chosen source. */
-export function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number): { source: 'fg' | 'bg' | 'none'; args: string[]; filter?: string } {
+/**
+ * Audio input arguments and filter for the chosen source. `lead`: fg's probed lead, the seconds its
+ * own sound plays before its first picture; the render starts at that picture, so fg's sound is
+ * taken from there (else it would run that much ahead of the pictures).
+ */
+export function audioPlan(al: Alignment, choice: AudioChoice, fgFrames: number, lead = 0): { source: 'fg' | 'bg' | 'none'; args: string[]; filter?: string } {
   const wantFg = choice === 'fg' || (choice === 'auto' && al.fg.hasAudio);
-  if (wantFg && al.fg.hasAudio) return { source: 'fg', args: ['-i', ffmpegPath(al.fg.file)] };
+  if (wantFg && al.fg.hasAudio) return { source: 'fg', args: [...(lead > 0 ? ['-ss', lead.toFixed(6)] : []), '-i', ffmpegPath(al.fg.file)] };
   if (choice === 'fg') throw new VidkompyError('BAD_ARGS', `${al.fg.file}: has no audio`, al.fg.file, { kind: 'options', verb: 'use', options: ['audio'], to: 'bg or none' });
   if (choice === 'none' || !al.bg.hasAudio) {
     if (choice === 'bg') throw new VidkompyError('BAD_ARGS', `${al.bg.file}: has no audio`, al.bg.file, { kind: 'options', verb: 'use', options: ['audio'], to: 'fg or none' });
@@ -337,7 +341,9 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
     const map = al.temporal.bgFrameForFg;
     const nF = map.length;
     const want = to - from;
-    const audio = chunk ? { source: 'none' as const, args: [] } : audioPlan(al, o.audio ?? 'auto', nF);
+    // fg's first picture, in the file's own time: the render's time 0 (see audioPlan).
+    const lead = chunk ? 0 : (await probe(al.fg.file, o.signal)).lead;
+    const audio = chunk ? { source: 'none' as const, args: [] } : audioPlan(al, o.audio ?? 'auto', nF, lead);
     const { fgCrop: c } = g;
     // A tracked window's fg is decoded at its own size and resized here, frame by frame.
     const tracked = al.spatial.placement === 'tracked';
@@ -414,7 +420,7 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
         } else pasteYuv420(canvas, g, f, ramps);
         if (timed) {
           // A frame whose time could not be read goes at fg's average rate; times only ever increase.
-          lastTime = Math.max(Number.isFinite(fgTime) ? fgTime : i / al.fg.fps, lastTime + 1e-6);
+          lastTime = Math.max(Number.isFinite(fgTime) ? fgTime - lead : i / al.fg.fps, lastTime + 1e-6);
           await encoder.write(mkvFrameHead(lastTime, canvas.length));
         }
         await encoder.write(canvas);
