@@ -3,6 +3,7 @@ import { VidkompyError } from './core/errors';
 import { embeddingKind } from './embed/descriptor';
 import { TRUST_THRESHOLD } from './engine/trust';
 import { align as alignWith, locate, hashKind, pixelsKind, type AlignOptions, type Alignment, type DescriptorKind, type Located } from './engine';
+import { pixelShapes, probe } from './media/probe';
 
 /**
  * The aligner as every front end uses it (CLI, project jobs, benchmarks): the engine with each
@@ -61,6 +62,9 @@ export async function align(bgFile: string, fgFile: string, o: AlignRequest = {}
   const al = await alignWith(bgFile, fgFile, { ...rest, descriptor: features && descriptorKind(features, { model, cacheDir }) }, located);
   const trust = al.trust;
   if (trust?.verdict !== 'unsure') return al;
+  // Asked only of an unsure alignment: a pair stored with differently shaped pixels cannot match.
+  const shapes = pixelShapes(...(await Promise.all([probe(bgFile, o.signal), probe(fgFile, o.signal)])));
+  if (shapes) trust.reasons.unshift(shapes);
   if (trust.problem !== 'ambiguous' && al.spatial.method === 'auto' && (await swapped(bgFile, fgFile, al, o.signal))) {
     trust.problem = 'swapped';
     trust.reasons.unshift('bg appears inside fg');

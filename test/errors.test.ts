@@ -84,6 +84,14 @@ describe('bad input gets a clear error and loses nothing', () => {
     await expectFailure(['--bg', SAMPLE, '--fg', other], /fg was not found inside bg/, other);
   });
 
+  it('a bg with non-square pixels: says so, and how to re-export it', async () => {
+    // The sample squeezed to three quarters of its width and flagged 4:3 (as HDV and anamorphic DV
+    // are stored): shown at its size, it is the picture fg was cut from, but stored it is not.
+    const squeezed = path.join(dir, 'anamorphic.mp4');
+    await ff(['-i', SAMPLE, '-vf', 'scale=540:404,setsar=4/3', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', squeezed]);
+    await expectFailure(['--bg', squeezed, '--fg', fg], /their pixels differ in shape \(bg's 1\.333× as wide as tall, fg's square\).*setsar=1/, fg);
+  });
+
   it('an unwritable output path fails at once', async () => {
     const file = path.join(dir, 'a-file');
     await fs.writeFile(file, 'x');

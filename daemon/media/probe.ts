@@ -30,6 +30,11 @@ export interface ProbeInfo {
    */
   lead: number;
   rotation: number;
+  /**
+   * A stored pixel's width over its height as displayed (1: square; 4:3 in HDV's 1440×1080).
+   * Pictures are compared as stored, so a pair whose pixel shapes differ cannot be matched.
+   */
+  sar: number;
   vfr: boolean;
   audio: { codec: string; sampleRate: number; channels: number } | null;
 }
@@ -42,6 +47,7 @@ interface FfStream {
   pix_fmt?: string;
   r_frame_rate?: string;
   avg_frame_rate?: string;
+  sample_aspect_ratio?: string;
   nb_read_packets?: string;
   nb_frames?: string;
   duration?: string;
@@ -76,6 +82,27 @@ function rate(s: string | undefined): number {
   if (!s) return 0;
   const [n, d] = s.split('/').map(Number);
   return d ? n / d : n || 0;
+}
+
+/**
+ * Why bg and fg cannot match where their pixels differ in shape (pictures are compared as stored:
+ * one stretched against the other matches at no single scale), with the re-export that fixes it;
+ * undefined where the shapes agree within 1%.
+ */
+export function pixelShapes(bg: Pick<ProbeInfo, 'sar'>, fg: Pick<ProbeInfo, 'sar'>): string | undefined {
+  if (Math.abs(Math.log(bg.sar / fg.sar)) <= 0.01) return undefined;
+  const shape = (v: Pick<ProbeInfo, 'sar'>) => (v.sar === 1 ? 'square' : `${v.sar.toFixed(3)}× as wide as tall`);
+  return (
+    `their pixels differ in shape (bg's ${shape(bg)}, fg's ${shape(fg)}), which vidkompy does not compensate: ` +
+    're-export the one with non-square pixels with square ones (ffmpeg -vf scale=iw*sar:ih,setsar=1)'
+  );
+}
+
+/** ffprobe's "4:3" as 4/3; absent, unknown ("0:1", "N/A") or absurd: square. */
+function ratio(s: string | undefined): number {
+  const [n, d] = (s ?? '').split(':').map(Number);
+  const r = n / d;
+  return r > 0.1 && r < 10 ? r : 1;
 }
 
 export async function probe(file: string, signal?: AbortSignal): Promise<ProbeInfo> {
@@ -134,6 +161,8 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
     duration: image ? 0 : duration,
     lead: image ? 0 : Math.max(0, (Number(v.start_time) || 0) - (Number(json.format?.start_time ?? v.start_time) || 0)),
     rotation,
+    // Rotated a quarter turn, a pixel's displayed shape turns with it.
+    sar: image ? 1 : swap ? 1 / ratio(v.sample_aspect_ratio) : ratio(v.sample_aspect_ratio),
     vfr,
     audio: a ? { codec: a.codec_name ?? 'unknown', sampleRate: Number(a.sample_rate) || 0, channels: a.channels ?? 0 } : null,
   };
