@@ -109,7 +109,7 @@ describe('the vidkompy command', () => {
     assert.ok(validate(JSON.parse(await fs.readFile(alFile, 'utf8'))));
   });
 
-  it('find locates an image inside an image and a video inside a video', async () => {
+  it('find locates an image inside an image, an image inside a video and a video inside a video', async () => {
     const full = path.join(dir, 'frame.png');
     const part = path.join(dir, 'part.png');
     const ff = (args: string[]) => runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...args], { file: 'fixture', what: 'fixture' });
@@ -120,6 +120,19 @@ describe('the vidkompy command', () => {
     const j = JSON.parse(r.out);
     assert.deepEqual([j.x, j.y, j.scale], [333, 177, 1]);
     assert.ok(j.confidence > 0.95);
+    // The still is one moment of the video: found on that very frame, not on a sampled neighbour.
+    const inVideo = await runBin(['find', part, SAMPLE, '--json']);
+    assert.equal(inVideo.code, 0, inVideo.err);
+    const k = JSON.parse(inVideo.out);
+    assert.deepEqual([k.x, k.y, k.scale], [333, 177, 1], inVideo.out);
+    assert.ok(k.confidence > 0.98, inVideo.out);
+    // And composed: one frame over its moment (a still has no speed for the trust figure to doubt).
+    const still = await cli('comp', '--bg', SAMPLE, '--fg', part, '-o', path.join(dir, 'still.mp4'), '--json', '-q');
+    assert.equal(still.code, 0, still.err);
+    const c = JSON.parse(still.out);
+    assert.equal(c.frames, 1);
+    assert.deepEqual([c.spatial.x, c.spatial.y, c.spatial.scale, c.trust.verdict], [333, 177, 1, 'sure']);
+    assert.equal(c.offsetSeconds, 2, 'frame 50 of the 25 fps sample');
 
     const v = await cli('align', fg, SAMPLE);
     assert.equal(v.code, 0, v.err);

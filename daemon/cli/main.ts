@@ -251,6 +251,8 @@ function trackEnd(t: NonNullable<Alignment['spatial']['track']>): string {
   return `x=${x} y=${y} scale=${scale} at fg frame ${f}`;
 }
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 function describe(al: Alignment): string {
   const s = al.spatial;
   const t = al.temporal;
@@ -258,7 +260,8 @@ function describe(al: Alignment): string {
     (s.placement === 'tracked' && s.track
       ? `fg's window moves over bg: placement tracked, ${s.track.keys.length} keyframes from x=${s.x} y=${s.y} scale=${s.scale} to ${trackEnd(s.track)} (confidence ${s.confidence.toFixed(2)}); `
       : `fg at x=${s.x} y=${s.y} scale=${s.scale} (confidence ${s.confidence.toFixed(2)}); `) +
-    `bg offset ${t.offsetSeconds.toFixed(3)} s, speed ${t.speed.toFixed(4)}, ${t.engine} engine on ${t.features ?? DEFAULT_FEATURES}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
+    // A still fg (one frame) has a moment in bg but no speed.
+    `bg offset ${t.offsetSeconds.toFixed(3)} s${t.bgFrameForFg.length > 1 ? `, speed ${t.speed.toFixed(4)}` : ''}, ${t.engine} engine on ${t.features ?? DEFAULT_FEATURES}${t.provider ? ` (ONNX on ${t.provider.toUpperCase()})` : ''}, mean confidence ${t.meanConfidence.toFixed(2)}` +
     (t.cuts?.length ? `; cuts at fg frames ${t.cuts.map((c) => c.fg).join(', ')}` : '') +
     (al.trust
       ? `; trust ${al.trust.score.toFixed(2)} (${al.trust.verdict}${al.trust.verdict === 'unsure' ? `, forced: ${al.trust.reasons.join('; ')}` : ''})`
@@ -343,7 +346,7 @@ async function cmdComp(v: Values, io: Io, p: Progress): Promise<void> {
     const trust = savedTrust(al.trust);
     io.out(JSON.stringify({ output, width, height, frames, audio, spatial: al.spatial, offsetSeconds, speed, trust, timings, ...hw }));
   } else {
-    io.out(`wrote ${output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}): ${describe(al)}`);
+    io.out(`wrote ${output} (${r.width}x${r.height}, ${plural(r.frames, 'frame')}, audio: ${r.audio}): ${describe(al)}`);
     if (v.verbose) io.out(`timings (s): ${JSON.stringify({ ...al.timings, render: Number(r.seconds.toFixed(3)) })}`);
   }
 }
@@ -368,7 +371,8 @@ async function cmdFind(v: Values, io: Io, p: Progress, positionals: string[]): P
   // Between two videos a frame matched only roughly in time can pull the placement a pixel or two
   // (a pan looks like a shift): align them in time, which refines the placement on exact pairs.
   // find reports where fg fits best, sure or not: nothing is rendered from it.
-  if (l.fg.frameCount > 1 && l.bg.frameCount > 1 && l.method === 'auto') r = (await align(bg, fg, { ...opts, force: true }, l)).spatial;
+  // A still fg is one moment of bg: aligned in time, it is placed on that very frame.
+  if (l.bg.frameCount > 1 && l.method === 'auto') r = (await align(bg, fg, { ...opts, force: true }, l)).spatial;
   p.done();
   const out = {
     x: Number(r.x.toFixed(2)),
@@ -461,7 +465,7 @@ async function cmdRun(v: Values, io: Io, p: Progress, positionals: string[]): Pr
     );
   } else {
     io.out(
-      `wrote ${r.output} (${r.width}x${r.height}, ${r.frames} frames, audio: ${r.audio}) with ${cached ? 'the saved' : 'a new'} alignment ${project.alignmentFile}: ${describe(al)}`,
+      `wrote ${r.output} (${r.width}x${r.height}, ${plural(r.frames, 'frame')}, audio: ${r.audio}) with ${cached ? 'the saved' : 'a new'} alignment ${project.alignmentFile}: ${describe(al)}`,
     );
   }
 }

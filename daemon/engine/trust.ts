@@ -105,7 +105,8 @@ export function trustSignals(
   return {
     ncc: Number.isFinite(loc.placement.score) ? loc.placement.score : null,
     placedWidth: loc.content.width * loc.placement.scale,
-    speed: tm.cuts ? null : tm.slope / nominal,
+    // A single frame (a still fg) has no speed to judge.
+    speed: tm.cuts || nF < 2 ? null : tm.slope / nominal,
     pile,
     meanConfidence: conf / Math.max(1, nF),
     ...(top && p0
