@@ -55,16 +55,37 @@ function checkRequest(o: AlignRequest): void {
   }
 }
 
+/**
+ * Whether fg is bg's picture flipped left to right (a mirrored re-upload): fg's samples flipped are
+ * found in bg with a clear NCC. Asked only when fg was not found or not trusted.
+ */
+async function mirrored(bgFile: string, fgFile: string, signal?: AbortSignal): Promise<boolean> {
+  const back = await locate(bgFile, fgFile, { mirror: true, signal }).catch(() => undefined);
+  return !!back && back.placement.score >= MIRROR_NCC;
+}
+
+const MIRROR_NCC = 0.9;
+const MIRRORED = "fg is bg's picture flipped left to right: re-export fg flipped back (ffmpeg -vf hflip)";
+
 /** Aligns fg to bg in space and time. `located`: a spatial step already done with the same options. */
 export async function align(bgFile: string, fgFile: string, o: AlignRequest = {}, located?: Located): Promise<Alignment> {
   checkRequest(o);
   const { features, model, cacheDir, force, ...rest } = o;
-  const al = await alignWith(bgFile, fgFile, { ...rest, descriptor: features && descriptorKind(features, { model, cacheDir }) }, located);
+  let al: Alignment;
+  try {
+    al = await alignWith(bgFile, fgFile, { ...rest, descriptor: features && descriptorKind(features, { model, cacheDir }) }, located);
+  } catch (e) {
+    if (e instanceof VidkompyError && e.code === 'NOT_FOUND' && !o.signal?.aborted && (await mirrored(bgFile, fgFile, o.signal))) {
+      throw new VidkompyError('NOT_FOUND', `${e.problem}; ${MIRRORED}`, e.file);
+    }
+    throw e;
+  }
   const trust = al.trust;
   if (trust?.verdict !== 'unsure') return al;
-  // Asked only of an unsure alignment: a pair stored with differently shaped pixels cannot match.
+  // Asked only of an unsure alignment: a pair stored with differently shaped pixels, or fg mirrored, cannot match.
   const shapes = pixelShapes(...(await Promise.all([probe(bgFile, o.signal), probe(fgFile, o.signal)])));
   if (shapes) trust.reasons.unshift(shapes);
+  else if (al.spatial.method === 'auto' && (await mirrored(bgFile, fgFile, o.signal))) trust.reasons.unshift(MIRRORED);
   if (trust.problem !== 'ambiguous' && al.spatial.method === 'auto' && (await swapped(bgFile, fgFile, al, o.signal))) {
     trust.problem = 'swapped';
     trust.reasons.unshift('bg appears inside fg');

@@ -16,7 +16,7 @@ let dir: string;
 let fg: string;
 const ff = (args: string[]) => runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...args], { file: 'test fixture', what: 'making a fixture' });
 
-async function expectFailure(args: string[], pattern: RegExp, file: string): Promise<void> {
+async function expectFailure(args: string[], pattern: RegExp, file: string): Promise<string> {
   const out = path.join(dir, `out-${Math.random().toString(36).slice(2)}.mp4`);
   const r = await cli('comp', ...args, '-o', out, '-q');
   assert.equal(r.code, 1, `exit code 1: ${r.err}`);
@@ -25,6 +25,7 @@ async function expectFailure(args: string[], pattern: RegExp, file: string): Pro
   assert.equal(r.err.trim().split('\n').length, 1, `one line: ${r.err}`);
   const left = (await fs.readdir(dir)).filter((f) => f.startsWith('out-') || f.includes('partial'));
   assert.deepEqual(left, [], 'no output or partial output left behind');
+  return r.err;
 }
 
 describe('bad input gets a clear error and loses nothing', () => {
@@ -81,7 +82,14 @@ describe('bad input gets a clear error and loses nothing', () => {
 
   it('fg not found in bg', async () => {
     const other = await synthBg({ width: 320, height: 180, fps: 25, duration: 2 });
-    await expectFailure(['--bg', SAMPLE, '--fg', other], /fg was not found inside bg/, other);
+    const err = await expectFailure(['--bg', SAMPLE, '--fg', other], /fg was not found inside bg/, other);
+    assert.doesNotMatch(err, /flipped|pixels differ/, 'no hint where none applies');
+  });
+
+  it('a mirrored fg: says so, and how to flip it back', async () => {
+    const flipped = path.join(dir, 'mirrored.mp4');
+    await ff(['-i', fg, '-vf', 'hflip', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', flipped]);
+    await expectFailure(['--bg', SAMPLE, '--fg', flipped], /fg is bg's picture flipped left to right: re-export fg flipped back \(ffmpeg -vf hflip\)/, flipped);
   });
 
   it('a bg with non-square pixels: says so, and how to re-export it', async () => {

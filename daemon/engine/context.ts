@@ -14,6 +14,8 @@ export interface SpatialOptions {
   scale?: number;
   /** Only consider scale 1 (fg is a crop of bg at the same resolution). */
   unscaled?: boolean;
+  /** fg's samples flipped left to right: only to tell a mirrored fg when fg was not found (daemon/align.ts). */
+  mirror?: boolean;
   signal?: AbortSignal;
   onProgress?: (stage: Stage, fraction: number) => void;
 }

@@ -43,7 +43,7 @@ export async function locate(
   // Both videos are sampled at once: two decoders keep two cores busy.
   const bgP = manual ? undefined : sampleFrames(bg, BG_SAMPLES, sw, sh, o.signal);
   bgP?.catch(() => undefined);
-  const fgS = await sampleFrames(fg, FG_SAMPLES, fg.width, fg.height, o.signal);
+  const fgS = await sampleFrames(fg, FG_SAMPLES, fg.width, fg.height, o.signal, o.mirror);
   const content = contentRect(fgS.frames, fg.width, fg.height);
   onContent?.(bg, fg, content);
   const bgS = await bgP;
