@@ -85,7 +85,8 @@ export async function align(bgFile: string, fgFile: string, o: AlignRequest = {}
   // Asked only of an unsure alignment: a pair stored with differently shaped pixels, or fg mirrored, cannot match.
   const shapes = pixelShapes(...(await Promise.all([probe(bgFile, o.signal), probe(fgFile, o.signal)])));
   if (shapes) trust.reasons.unshift(shapes);
-  else if (al.spatial.method === 'auto' && (await mirrored(bgFile, fgFile, o.signal))) trust.reasons.unshift(MIRRORED);
+  // Not where fg's picture was found clearly: then it is not mirrored.
+  else if (al.spatial.method === 'auto' && al.spatial.confidence < MIRROR_NCC && (await mirrored(bgFile, fgFile, o.signal))) trust.reasons.unshift(MIRRORED);
   if (trust.problem !== 'ambiguous' && al.spatial.method === 'auto' && (await swapped(bgFile, fgFile, al, o.signal))) {
     trust.problem = 'swapped';
     trust.reasons.unshift('bg appears inside fg');

@@ -11,7 +11,7 @@ import { pasteBox, type Rect } from '../../core/geometry';
 import { commitRename, dropTemp, partialPath, sweepPartials } from '../../core/atomic';
 import { type AudioChoice, type CanvasMode, type Preset } from '../../../protocol/project';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
-import { probe } from '../../media/probe';
+import { probe, type ProbeInfo } from '../../media/probe';
 import { placedAt, type Alignment } from '../result';
 
 /**
@@ -321,9 +321,9 @@ function rangeOf(al: Alignment, o: ComposeOptions): FrameRange {
  * container's index is the yardstick. One frame of slack: some muxers index a trailing packet that
  * decodes to no frame. A split render asks before it starts; a whole one after it has decoded.
  */
-export async function checkDecodedAll(al: Alignment, decoded: number, o: Pick<ComposeOptions, 'force' | 'signal'>): Promise<void> {
+export async function checkDecodedAll(al: Alignment, decoded: number, o: Pick<ComposeOptions, 'force' | 'signal'>, probed?: ProbeInfo): Promise<void> {
   if (o.force) return;
-  const fgProbe = await probe(al.fg.file, o.signal);
+  const fgProbe = probed ?? (await probe(al.fg.file, o.signal));
   const promised = Math.max(al.temporal.bgFrameForFg.length, fgProbe.frameCount, fgProbe.indexedFrames ?? 0);
   if (decoded >= promised - 1) return;
   const why = `${al.fg.file}: only ${decoded} of ${promised} frames could be decoded (the file ends early or is damaged); re-export it`;
@@ -341,8 +341,10 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
     const map = al.temporal.bgFrameForFg;
     const nF = map.length;
     const want = to - from;
-    // fg's first picture, in the file's own time: the render's time 0 (see audioPlan).
-    const lead = chunk ? 0 : (await probe(al.fg.file, o.signal)).lead;
+    // fg's first picture, in the file's own time: the render's time 0 (see audioPlan). The same
+    // probe tells at the end whether fg decoded whole (checkDecodedAll).
+    const fgProbe = chunk ? undefined : await probe(al.fg.file, o.signal);
+    const lead = fgProbe?.lead ?? 0;
     const audio = chunk ? { source: 'none' as const, args: [] } : audioPlan(al, o.audio ?? 'auto', nF, lead);
     const { fgCrop: c } = g;
     // A tracked window's fg is decoded at its own size and resized here, frame by frame.
@@ -436,7 +438,7 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
     if (chunk && written < want) {
       throw new VidkompyError('DECODE', `${al.fg.file}: only ${written} of fg's frames ${from}–${to - 1} could be decoded (the file ends early or is damaged); re-export it`, al.fg.file);
     }
-    if (!chunk) await checkDecodedAll(al, written, o);
+    if (!chunk) await checkDecodedAll(al, written, o, fgProbe);
     await encoder.finish();
     encoder = undefined;
     commitRename(out.temp, out.final, out.final, { signal: o.signal, commit: o.commit });
