@@ -56,13 +56,16 @@ function checkRequest(o: AlignRequest): void {
 }
 
 /**
- * Whether fg is bg's picture flipped left to right (a mirrored re-upload): fg's samples flipped are
- * found in bg with a clear NCC. Asked only when fg was not found or not trusted.
+ * Whether `inner` is found inside `outer` with an NCC of at least `ncc` (its samples flipped left to
+ * right with `mirror`): the second looks the unsure paths take, at another reading of the pair.
  */
-async function mirrored(bgFile: string, fgFile: string, signal?: AbortSignal): Promise<boolean> {
-  const back = await locate(bgFile, fgFile, { mirror: true, signal }).catch(() => undefined);
-  return !!back && back.placement.score >= MIRROR_NCC;
+async function foundAs(outer: string, inner: string, ncc: number, o: { mirror?: boolean; signal?: AbortSignal }): Promise<boolean> {
+  const l = await locate(outer, inner, o).catch(() => undefined);
+  return !!l && l.placement.score >= ncc;
 }
+
+/** Whether fg is bg's picture flipped left to right (a mirrored re-upload). Asked only when fg was not found or not trusted. */
+const mirrored = (bgFile: string, fgFile: string, signal?: AbortSignal) => foundAs(bgFile, fgFile, MIRROR_NCC, { mirror: true, signal });
 
 const MIRROR_NCC = 0.9;
 const MIRRORED = "fg is bg's picture flipped left to right: re-export fg flipped back (ffmpeg -vf hflip)";
@@ -102,8 +105,7 @@ export async function align(bgFile: string, fgFile: string, o: AlignRequest = {}
  */
 async function swapped(bgFile: string, fgFile: string, al: Alignment, signal?: AbortSignal): Promise<boolean> {
   if (al.fg.contentRect.width * al.fg.contentRect.height <= al.bg.width * al.bg.height) return false;
-  const back = await locate(fgFile, bgFile, { signal }).catch(() => undefined);
-  return !!back && back.placement.score >= SWAP_NCC;
+  return foundAs(fgFile, bgFile, SWAP_NCC, { signal });
 }
 
 /** NCC of bg found inside fg that says the two were given the wrong way round. */

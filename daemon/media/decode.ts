@@ -31,13 +31,15 @@ export async function sampleFrames(
   signal?: AbortSignal,
   flip = false,
 ): Promise<Sampled> {
-  const scale = `${flip ? ',hflip' : ''}${width === info.width && height === info.height ? '' : `,scale=${width}:${height}:flags=area,format=gray`}`;
+  const scaled = width !== info.width || height !== info.height;
+  // What follows the sampling select: the flip, then the scale to the samples' size.
+  const after = `${flip ? ',hflip' : ''}${scaled ? `,scale=${width}:${height}:flags=area,format=gray` : ''}`;
   const collect = async (inputArgs: string[], step: number) => {
     const frames: Uint8Array[] = [];
     const times: number[] = [];
-    const filter = `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${step.toFixed(4)})${scale}`;
+    const filter = `select=isnan(prev_selected_t)+gte(t-prev_selected_t\\,${step.toFixed(4)})${after}`;
     const what = `sampling frames of ${info.file}`;
-    for await (const f of readFrames({ file: info.file, inputArgs, filter, pixFmt: 'gray', width, height, maxFrames: count, onTime: (t) => times.push(t), signal, analysis: width !== info.width || height !== info.height, what })) {
+    for await (const f of readFrames({ file: info.file, inputArgs, filter, pixFmt: 'gray', width, height, maxFrames: count, onTime: (t) => times.push(t), signal, analysis: scaled, what })) {
       frames.push(f);
     }
     return { frames, times: times.length === frames.length ? times : frames.map((_, i) => i * step) };
