@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { align } from '../daemon/engine/align';
+import { chunkFile, joinChunks } from '../daemon/engine/render/chunks';
 import { compose, featherRamps, geometry, pasteYuv420 } from '../daemon/engine/render/compose';
 import type { Alignment } from '../daemon/engine/result';
 import { readFrames, runTool } from '../daemon/media/ffmpeg';
@@ -22,6 +23,50 @@ function mad(a: Buffer, aw: number, ax: number, ay: number, b: Buffer, bw: numbe
   let s = 0;
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) s += Math.abs(a[(ay + y) * aw + ax + x] - b[(by + y) * bw + bx + x]);
   return s / (w * h);
+}
+
+/**
+ * A variable-rate fg: three of every ten frames of a synthetic crop dropped, the others kept at
+ * their times (and the sound as it was), so its rate varies between 30 and 7.5 fps as a phone's or
+ * a screen recording's does; aligned, with the checks every render of it must pass.
+ */
+async function variableRate(name: string) {
+  const { bg, fg: even, truth } = await synthPair(BG, { ...CROP, audio: true });
+  const dir = await tempDir(name);
+  const fg = path.join(dir, 'vfr.mp4');
+  const drop = 'select=not(between(mod(n\\,10)\\,3\\,5))';
+  await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', even, '-vf', drop, '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', '-c:a', 'copy', fg], { file: fg, what: 'dropping frames' });
+  const kept = truth.bgFrameForFg.map((_, k) => k).filter((k) => k % 10 < 3 || k % 10 > 5);
+  const fgInfo = await probe(fg);
+  assert.ok(fgInfo.vfr, 'the test fg has a variable rate');
+  assert.equal(fgInfo.frameCount, kept.length);
+  const al = await align(bg, fg);
+  const times = async (file: string) => {
+    const { stdout } = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file], { file, what: 'listing frame times' });
+    return stdout.toString().split('\n').filter(Boolean).map((l) => Number(l.replace(',', '')));
+  };
+  /** Every fg frame once at fg's own time, showing fg over the right bg frame, with fg's sound and length. */
+  const check = async (out: string) => {
+    const [outT, fgT] = await Promise.all([times(out), times(fg)]);
+    assert.equal(outT.length, kept.length, 'every fg frame, none repeated');
+    const off = outT.map((t, i) => Math.abs(t - fgT[i]));
+    assert.ok(Math.max(...off) < 0.001, `each frame at fg's own time (largest difference ${Math.max(...off).toFixed(4)} s)`);
+    // The frame after a gap shows what fg shows there, over the bg frame of that moment.
+    const outF = await frames(out, 320, 180);
+    const fgF = await frames(fg, fgInfo.width, fgInfo.height);
+    const bgF = await frames(bg, 320, 180);
+    for (const i of [3, 10, kept.length - 1]) {
+      const under = mad(outF[i], 320, CROP.x, CROP.y, fgF[i], fgInfo.width, 0, 0, CROP.width, CROP.height);
+      assert.ok(under < 2.5, `frame ${i}: pixels under fg match fg (MAD ${under.toFixed(2)})`);
+      const j = truth.bgFrameForFg[kept[i]];
+      const around = mad(outF[i], 320, 0, 0, bgF[j], 320, 0, 0, 320, CROP.y - 2);
+      assert.ok(around < 2.5, `frame ${i}: pixels around fg match bg frame ${j} (MAD ${around.toFixed(2)})`);
+    }
+    const info = await probe(out);
+    assert.ok(info.audio, 'fg audio muxed');
+    assert.ok(Math.abs(info.duration - fgInfo.duration) < 0.1, `duration follows fg: ${info.duration} vs ${fgInfo.duration}`);
+  };
+  return { dir, al, kept, check };
 }
 
 /** Area-downscale a grey frame by an integer factor. */
@@ -154,44 +199,31 @@ describe('compose', () => {
   });
 
   it('keeps a variable-rate fg frame for frame at its own times, with its own sound', async () => {
-    // Three of every ten frames dropped, the others kept at their times (and the sound as it was):
-    // fg's rate varies between 30 and 7.5 fps, as a phone's or a screen recording's does.
-    const { bg, fg: even, truth } = await synthPair(BG, { ...CROP, audio: true });
-    const dir = await tempDir('compose-vfr');
-    const fg = path.join(dir, 'vfr.mp4');
-    const drop = 'select=not(between(mod(n\\,10)\\,3\\,5))';
-    await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-i', even, '-vf', drop, '-fps_mode', 'passthrough', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', '-c:a', 'copy', fg], { file: fg, what: 'dropping frames' });
-    const kept = truth.bgFrameForFg.map((_, k) => k).filter((k) => k % 10 < 3 || k % 10 > 5);
-    const fgInfo = await probe(fg);
-    assert.ok(fgInfo.vfr, 'the test fg has a variable rate');
-    assert.equal(fgInfo.frameCount, kept.length);
-    const al = await align(bg, fg);
-    const out = path.join(dir, 'out.mp4');
-    const r = await compose(al, { output: out, crf: 12, preset: 'veryfast' });
-    assert.equal(r.frames, kept.length);
+    const v = await variableRate('compose-vfr');
+    const out = path.join(v.dir, 'out.mp4');
+    const r = await compose(v.al, { output: out, crf: 12, preset: 'veryfast' });
+    assert.equal(r.frames, v.kept.length);
     assert.equal(r.audio, 'fg');
-    const times = async (file: string) => {
-      const { stdout } = await runTool('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file], { file, what: 'listing frame times' });
-      return stdout.toString().split('\n').filter(Boolean).map((l) => Number(l.replace(',', '')));
-    };
-    const [outT, fgT] = await Promise.all([times(out), times(fg)]);
-    assert.equal(outT.length, kept.length, 'every fg frame, none repeated');
-    const off = outT.map((t, i) => Math.abs(t - fgT[i]));
-    assert.ok(Math.max(...off) < 0.001, `each frame at fg's own time (largest difference ${Math.max(...off).toFixed(4)} s)`);
-    // The frame after a gap shows what fg shows there, over the bg frame of that moment.
-    const outF = await frames(out, 320, 180);
-    const fgF = await frames(fg, fgInfo.width, fgInfo.height);
-    const bgF = await frames(bg, 320, 180);
-    for (const i of [3, 10, kept.length - 1]) {
-      const under = mad(outF[i], 320, CROP.x, CROP.y, fgF[i], fgInfo.width, 0, 0, CROP.width, CROP.height);
-      assert.ok(under < 2.5, `frame ${i}: pixels under fg match fg (MAD ${under.toFixed(2)})`);
-      const j = truth.bgFrameForFg[kept[i]];
-      const around = mad(outF[i], 320, 0, 0, bgF[j], 320, 0, 0, 320, CROP.y - 2);
-      assert.ok(around < 2.5, `frame ${i}: pixels around fg match bg frame ${j} (MAD ${around.toFixed(2)})`);
+    await v.check(out);
+  });
+
+  it('keeps a variable-rate fg at its own times when the render is split into chunks and joined', async () => {
+    // Each chunk starts just after a gap (frame 11 is fg's 16th, 0.133 s after the 10th): a chunk
+    // that lasted its own frames would end a frame after its last and pull every later chunk early.
+    const v = await variableRate('compose-vfr-chunks');
+    const out = path.join(v.dir, 'out.mp4');
+    const nF = v.al.temporal.bgFrameForFg.length;
+    const ranges = [{ from: 0, to: 11 }, { from: 11, to: 31 }, { from: 31, to: nF }];
+    const chunks = [];
+    for (const [k, range] of ranges.entries()) {
+      const file = chunkFile(out, 'vfr', k);
+      const r = await compose(v.al, { output: file, frames: range, crf: 12, preset: 'veryfast' });
+      assert.equal(r.frames, range.to - range.from);
+      chunks.push({ file, range });
     }
-    const info = await probe(out);
-    assert.ok(info.audio, 'fg audio muxed');
-    assert.ok(Math.abs(info.duration - fgInfo.duration) < 0.1, `duration follows fg: ${info.duration} vs ${fgInfo.duration}`);
+    const r = await joinChunks(v.al, chunks, { output: out });
+    assert.equal(r.audio, 'fg');
+    await v.check(out);
   });
 
   it("keeps fg's sound with its pictures when the video starts after the sound", async () => {

@@ -4,16 +4,18 @@ import { CHUNK_MARK } from '../../../protocol/project';
 import { commitRename, dropTemp, partialPath, sweepPartials } from '../../core/atomic';
 import { cancelled, VidkompyError } from '../../core/errors';
 import { ffmpegPath, runTool } from '../../media/ffmpeg';
+import { frameTimes } from '../../media/seek';
 import { OUTPUT_TAG, probe } from '../../media/probe';
 import type { Alignment } from '../result';
-import { audioPlan, CHUNK_ENCODER_REASON, geometry, prepareOutput, type ComposeOptions, type ComposeResult, type FrameRange } from './compose';
+import { audioPlan, CHUNK_ENCODER_REASON, geometry, prepareOutput, renderLength, type ComposeOptions, type ComposeResult, type FrameRange } from './compose';
 
 /**
  * One long render split into time chunks that several workers render at once (compose with
  * `frames`), then joined without re-encoding: ffmpeg's concat demuxer copies the chunks' streams one
  * after another, and the sound is encoded once over the whole, as a whole render does. Each chunk
- * starts with its own keyframe and carries its frames at fg's rate from time 0, so the joined stream's
- * timestamps run on without a gap or a repeat.
+ * starts with its own keyframe and carries its frames from time 0, at fg's rate or (a variable-rate
+ * fg) at fg's own times, each chunk then lasting until the next one's first frame: the joined
+ * stream's timestamps run on without a gap or a repeat.
  */
 
 /** fg's frames in chunks of about `seconds` each; undefined when that makes fewer than two. */
@@ -123,7 +125,12 @@ export async function joinChunks(al: Alignment, chunks: { file: string; range: F
   try {
     // ffconcat quoting: inside '…', a quote is closed, escaped and reopened.
     const quoted = (f: string) => `'${ffmpegPath(f).replace(/'/g, "'\\''")}'`;
-    await fs.writeFile(list, `ffconcat version 1.0\n${chunks.map((c) => `file ${quoted(c.file)}\n`).join('')}`);
+    // A variable-rate fg's chunk lasts from its first frame's time to the next chunk's (fg's packet
+    // times, as the chunk's own frames were timed): its own length would end at its last frame's
+    // start, or a guess of that frame's duration, and shift every chunk after it.
+    const times = al.fg.vfr ? await frameTimes(al.fg.file, o.signal) : undefined;
+    const lasts = (k: number) => (times && times.length >= nF && k + 1 < chunks.length ? `duration ${(times[chunks[k + 1].range.from] - times[chunks[k].range.from]).toFixed(6)}\n` : '');
+    await fs.writeFile(list, `ffconcat version 1.0\n${chunks.map((c, k) => `file ${quoted(c.file)}\n${lasts(k)}`).join('')}`);
     const args = [
       '-nostdin', '-hide_banner', '-v', 'error', '-y',
       // -safe 0: the list names absolute file: paths, which safe mode refuses.
@@ -131,7 +138,7 @@ export async function joinChunks(al: Alignment, chunks: { file: string; range: F
       ...audio.args,
       '-map', '0:v:0', '-c:v', 'copy',
       ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
-      '-t', (nF / al.fg.fps).toFixed(6),
+      '-t', renderLength(al).toFixed(6),
       '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`,
       '-movflags', '+faststart', '-f', out.format, ffmpegPath(out.temp),
     ];

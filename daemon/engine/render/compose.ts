@@ -48,6 +48,11 @@ export interface ComposeOptions {
   frames?: FrameRange;
 }
 
+/** How long a whole render runs: a variable-rate fg's own duration, else its frames at its rate. */
+export function renderLength(al: Alignment): number {
+  return al.fg.vfr && al.fg.duration > 0 ? al.fg.duration : al.temporal.bgFrameForFg.length / al.fg.fps;
+}
+
 /** fg frames [from, to), as a full decode numbers them. */
 export interface FrameRange {
   from: number;
@@ -361,10 +366,10 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
         : undefined;
     const ramps = o.smooth ? featherRamps(g, o.margin ?? 8) : undefined;
     // A variable-rate fg keeps each frame's own time: the canvas goes to the encoder in Matroska
-    // with a time per frame (media/mkv.ts) instead of raw frames at one rate. Not for a chunk,
-    // which the join numbers by frames.
-    const timed = al.fg.vfr && !chunk;
-    const length = timed && al.fg.duration > 0 ? al.fg.duration : nF / al.fg.fps;
+    // with a time per frame (media/mkv.ts) instead of raw frames at one rate. A chunk's times
+    // start at its own first frame: the join puts each chunk where its first frame belongs.
+    const timed = al.fg.vfr;
+    let zero = chunk ? undefined : lead;
     const args = [
       ...(timed ? ['-f', 'matroska'] : ['-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${g.width}x${g.height}`, '-framerate', al.fg.fpsRational]),
       '-i', 'pipe:0',
@@ -373,7 +378,7 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
       ...(audio.source === 'none' ? [] : ['-map', '1:a:0', ...(audio.filter ? ['-filter:a', audio.filter] : []), '-c:a', 'aac', '-b:a', '192k']),
       ...enc.args,
       // A chunk is a piece of a stream: its length is its frames, and the join writes the container's tag and index.
-      ...(chunk ? [] : ['-t', length.toFixed(6), '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`]),
+      ...(chunk ? [] : ['-t', renderLength(al).toFixed(6), '-metadata', `${OUTPUT_TAG.key}=${OUTPUT_TAG.value}`]),
       // Every frame at its time: no frame repeated or dropped to fit a constant rate.
       ...(timed ? ['-fps_mode', 'passthrough'] : []),
       ...threadArgs(),
@@ -395,7 +400,7 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
     try {
       const fgFrames = readFramesFrom({
         file: al.fg.file, from, total: al.fg.frameCount, fps: al.fg.fps, filter: fgFilter || undefined, pixFmt: 'yuv420p', width: paste.width, height: paste.height, signal: o.signal, what: 'decoding fg for rendering',
-        ...(timed ? { onTime: (t: number) => (fgTime = t) } : {}),
+        ...(timed ? { onTime: (t: number) => (fgTime = t), fullTimes: true } : {}),
       });
       for await (const f of fgFrames) {
         // fg is authoritative: a frame past the map's end (damaged tail decoded differently) reuses the last mapping.
@@ -422,7 +427,8 @@ async function composeWith(al: Alignment, o: ComposeOptions, enc: EncodeMethod):
         } else pasteYuv420(canvas, g, f, ramps);
         if (timed) {
           // A frame whose time could not be read goes at fg's average rate; times only ever increase.
-          lastTime = Math.max(Number.isFinite(fgTime) ? fgTime - lead : i / al.fg.fps, lastTime + 1e-6);
+          zero ??= Number.isFinite(fgTime) ? fgTime : from / al.fg.fps;
+          lastTime = Math.max(Number.isFinite(fgTime) ? fgTime - zero : (i - from) / al.fg.fps, lastTime + 1e-6);
           await encoder.write(mkvFrameHead(lastTime, canvas.length));
         }
         await encoder.write(canvas);
