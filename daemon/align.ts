@@ -3,7 +3,6 @@ import { VidkompyError } from './core/errors';
 import { embeddingKind } from './embed/descriptor';
 import { TRUST_THRESHOLD } from './engine/trust';
 import { align as alignWith, locate, hashKind, pixelsKind, type AlignOptions, type Alignment, type DescriptorKind, type Located } from './engine';
-import { pixelShapes, probe } from './media/probe';
 
 /**
  * The aligner as every front end uses it (CLI, project jobs, benchmarks): the engine with each
@@ -85,11 +84,8 @@ export async function align(bgFile: string, fgFile: string, o: AlignRequest = {}
   }
   const trust = al.trust;
   if (trust?.verdict !== 'unsure') return al;
-  // Asked only of an unsure alignment: a pair stored with differently shaped pixels, or fg mirrored, cannot match.
-  const shapes = pixelShapes(...(await Promise.all([probe(bgFile, o.signal), probe(fgFile, o.signal)])));
-  if (shapes) trust.reasons.unshift(shapes);
-  // Not where fg's picture was found clearly: then it is not mirrored.
-  else if (al.spatial.method === 'auto' && al.spatial.confidence < MIRROR_NCC && (await mirrored(bgFile, fgFile, o.signal))) trust.reasons.unshift(MIRRORED);
+  // Asked only of an unsure alignment, and not where fg's picture was found clearly: a mirrored fg cannot match.
+  if (al.spatial.method === 'auto' && al.spatial.confidence < MIRROR_NCC && (await mirrored(bgFile, fgFile, o.signal))) trust.reasons.unshift(MIRRORED);
   if (trust.problem !== 'ambiguous' && al.spatial.method === 'auto' && (await swapped(bgFile, fgFile, al, o.signal))) {
     trust.problem = 'swapped';
     trust.reasons.unshift('bg appears inside fg');

@@ -3,7 +3,7 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import Ajv from 'ajv';
-import { runTool } from '../daemon/media/ffmpeg';
+import { readFrames, runTool, withSquarePixels } from '../daemon/media/ffmpeg';
 import { probe } from '../daemon/media/probe';
 import { tools } from '../daemon/media/tools';
 import { cli, runBin } from './support/cli';
@@ -15,6 +15,7 @@ const validate = new Ajv({ allErrors: true }).compile(schema);
 let dir: string;
 let fg: string;
 const CROP = { x: 150, y: 90, width: 352, height: 224 };
+const round3 = (v: number) => Math.round(v * 1000) / 1000;
 
 describe('the vidkompy command', () => {
   before(async () => {
@@ -137,6 +138,49 @@ describe('the vidkompy command', () => {
     const v = await cli('align', fg, SAMPLE);
     assert.equal(v.code, 0, v.err);
     assert.match(v.out, /^x=150 y=90 scale=1 confidence=0\.9\d\d/);
+  });
+
+  it('an anamorphic bg (stored squeezed, flagged 4:3) is aligned and rendered as shown, with square pixels', async () => {
+    // The sample squeezed to three quarters of its width and flagged 4:3, as HDV and anamorphic DV
+    // and DVDs are stored; fg a crop of the sample as shown, with square pixels.
+    const x264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16'];
+    const ff = (args: string[]) => runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...args], { file: 'fixture', what: 'fixture' });
+    const squeezed = path.join(dir, 'anamorphic.mp4');
+    await ff(['-i', SAMPLE, '-vf', 'scale=540:404,setsar=4/3', ...x264, squeezed]);
+    const info = await probe(squeezed);
+    assert.deepEqual([info.width, info.height, round3(info.sar)], [720, 404, 1.333], 'probed as shown');
+    // Found where it is found in the user's own re-export with square pixels (what the refusal
+    // used to ask for), at the crop.
+    const square = path.join(dir, 'square.mp4');
+    await ff(['-i', squeezed, '-vf', 'scale=iw*sar:ih,setsar=1', ...x264, square]);
+    const found = async (bg: string) => {
+      const r = await cli('find', fg, bg, '--json');
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out) as { x: number; y: number; scale: number; confidence: number };
+    };
+    const [a, b] = [await found(squeezed), await found(square)];
+    assert.deepEqual([a.x, a.y, a.scale], [b.x, b.y, b.scale]);
+    assert.ok(Math.abs(a.x - CROP.x) <= 1.5 && Math.abs(a.y - CROP.y) <= 1.5 && Math.abs(a.scale - 1) < 0.01, JSON.stringify(a));
+    assert.ok(a.confidence > 0.95, JSON.stringify(a));
+    // Rendered as shown: bg's shape, square pixels, every fg frame.
+    const out = path.join(dir, 'anamorphic-out.mp4');
+    const r = await cli('comp', '--bg', squeezed, '--fg', fg, '-o', out, '--bg-size', '--json', '-q');
+    assert.equal(r.code, 0, r.err);
+    const c = JSON.parse(r.out);
+    assert.equal(c.trust.verdict, 'sure');
+    const o = await probe(out);
+    assert.deepEqual([o.width, o.height, o.sar, o.frameCount], [720, 404, 1, 120]);
+    // A decode that no probe in this process preceded (a render from a saved alignment on a worker)
+    // delivers the picture as shown too: every frame at 720×404, not 540×404 bytes read as fewer frames.
+    const copy = path.join(dir, 'anamorphic-copy.mp4');
+    await fs.copyFile(squeezed, copy);
+    let n = 0;
+    for await (const f of readFrames({ file: copy, pixFmt: 'gray', width: 720, height: 404 })) n += f.length === 720 * 404 ? 1 : 0;
+    assert.equal(n, info.frameCount);
+    // The stretch goes after the frame picks, before whatever looks at the picture.
+    const shown = { width: 720, height: 404, sar: 4 / 3, rotation: 0 };
+    assert.equal(withSquarePixels('select=between(t\\,1\\,2),crop=10:10:0:0', shown), 'select=between(t\\,1\\,2),scale=720:404:flags=bicubic,setsar=1,crop=10:10:0:0');
+    assert.equal(withSquarePixels('crop=10:10:0:0', { ...shown, width: 540, sar: 1 }), 'crop=10:10:0:0');
   });
 
   it('accepts the Python tool\'s underscore flags and a manual placement', async () => {

@@ -83,21 +83,13 @@ describe('bad input gets a clear error and loses nothing', () => {
   it('fg not found in bg', async () => {
     const other = await synthBg({ width: 320, height: 180, fps: 25, duration: 2 });
     const err = await expectFailure(['--bg', SAMPLE, '--fg', other], /fg was not found inside bg/, other);
-    assert.doesNotMatch(err, /flipped|pixels differ/, 'no hint where none applies');
+    assert.doesNotMatch(err, /flipped/, 'no hint where none applies');
   });
 
   it('a mirrored fg: says so, and how to flip it back', async () => {
     const flipped = path.join(dir, 'mirrored.mp4');
     await ff(['-i', fg, '-vf', 'hflip', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', flipped]);
     await expectFailure(['--bg', SAMPLE, '--fg', flipped], /fg is bg's picture flipped left to right: re-export fg flipped back \(ffmpeg -vf hflip\)/, flipped);
-  });
-
-  it('a bg with non-square pixels: says so, and how to re-export it', async () => {
-    // The sample squeezed to three quarters of its width and flagged 4:3 (as HDV and anamorphic DV
-    // are stored): shown at its size, it is the picture fg was cut from, but stored it is not.
-    const squeezed = path.join(dir, 'anamorphic.mp4');
-    await ff(['-i', SAMPLE, '-vf', 'scale=540:404,setsar=4/3', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', squeezed]);
-    await expectFailure(['--bg', squeezed, '--fg', fg], /their pixels differ in shape \(bg's 1\.333× as wide as tall, fg's square\).*setsar=1/, fg);
   });
 
   it('an unwritable output path fails at once', async () => {

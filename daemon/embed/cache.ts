@@ -13,7 +13,7 @@ export { fileHash } from '../core/identity';
  */
 
 /** Bump when the entry format or the way embeddings are computed changes. */
-export const CACHE_VERSION = 3;
+export const CACHE_VERSION = 4;
 
 /** $XDG_CACHE_HOME/vidkompy, else ~/.cache/vidkompy. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -1,11 +1,16 @@
 import { promises as fs } from 'node:fs';
 import { fileNotFound, VidkompyError } from '../core/errors';
-import { ffmpegPath, runTool } from './ffmpeg';
+import { ffmpegPath, rememberShown, runTool } from './ffmpeg';
+import { shownOf, type StreamShape } from './picture';
 
 /** What the engine needs to know about a video (or a still image, which is a 1-frame video). */
 export interface ProbeInfo {
   file: string;
-  /** Display size: rotation already applied, as ffmpeg's decoder output is auto-rotated. */
+  /**
+   * The picture as shown, and as every decode delivers it: upright (ffmpeg's decoder output is
+   * auto-rotated) and with square pixels (an anamorphic picture stretched to its shown width; see
+   * media/picture.ts).
+   */
   width: number;
   height: number;
   codec: string;
@@ -30,32 +35,24 @@ export interface ProbeInfo {
    */
   lead: number;
   rotation: number;
-  /**
-   * A stored pixel's width over its height as displayed (1: square; 4:3 in HDV's 1440×1080).
-   * Pictures are compared as stored, so a pair whose pixel shapes differ cannot be matched.
-   */
+  /** A stored pixel's width over its height as shown (1: square; 4:3 in HDV's 1440×1080): decodes make it square. */
   sar: number;
   vfr: boolean;
   audio: { codec: string; sampleRate: number; channels: number } | null;
 }
 
-interface FfStream {
+interface FfStream extends StreamShape {
   codec_type?: string;
   codec_name?: string;
-  width?: number;
-  height?: number;
   pix_fmt?: string;
   r_frame_rate?: string;
   avg_frame_rate?: string;
-  sample_aspect_ratio?: string;
   nb_read_packets?: string;
   nb_frames?: string;
   duration?: string;
   start_time?: string;
   sample_rate?: string;
   channels?: number;
-  tags?: Record<string, string>;
-  side_data_list?: { rotation?: number }[];
   disposition?: { attached_pic?: number };
 }
 
@@ -82,27 +79,6 @@ function rate(s: string | undefined): number {
   if (!s) return 0;
   const [n, d] = s.split('/').map(Number);
   return d ? n / d : n || 0;
-}
-
-/**
- * Why bg and fg cannot match where their pixels differ in shape (pictures are compared as stored:
- * one stretched against the other matches at no single scale), with the re-export that fixes it;
- * undefined where the shapes agree within 1%.
- */
-export function pixelShapes(bg: Pick<ProbeInfo, 'sar'>, fg: Pick<ProbeInfo, 'sar'>): string | undefined {
-  if (Math.abs(Math.log(bg.sar / fg.sar)) <= 0.01) return undefined;
-  const shape = (v: Pick<ProbeInfo, 'sar'>) => (v.sar === 1 ? 'square' : `${v.sar.toFixed(3)}× as wide as tall`);
-  return (
-    `their pixels differ in shape (bg's ${shape(bg)}, fg's ${shape(fg)}), which vidkompy does not compensate: ` +
-    're-export the one with non-square pixels with square ones (ffmpeg -vf scale=iw*sar:ih,setsar=1)'
-  );
-}
-
-/** ffprobe's "4:3" as 4/3; absent, unknown ("0:1", "N/A") or absurd: square. */
-function ratio(s: string | undefined): number {
-  const [n, d] = (s ?? '').split(':').map(Number);
-  const r = n / d;
-  return r > 0.1 && r < 10 ? r : 1;
 }
 
 export async function probe(file: string, signal?: AbortSignal): Promise<ProbeInfo> {
@@ -132,10 +108,8 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
   if (frameCount === 0) {
     throw new VidkompyError('NO_FRAMES', `${file}: the video stream has no frames; re-export the video`, file);
   }
-  const tagRot = Number(v.tags?.rotate ?? 0) || 0;
-  const sideRot = v.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation ?? 0;
-  const rotation = (((Math.round(tagRot || -sideRot) % 360) + 360) % 360) as number;
-  const swap = rotation === 90 || rotation === 270;
+  const shown = shownOf(v, image);
+  rememberShown(file, st, shown);
   const nominalFps = rate(v.r_frame_rate);
   const duration = Number(v.duration ?? json.format?.duration ?? 0) || 0;
   let fps = rate(v.avg_frame_rate);
@@ -149,8 +123,8 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
   const vfr = !image && nominalFps > 0 && Math.abs(nominalFps - fps) / nominalFps > 0.01;
   return {
     file,
-    width: swap ? v.height ?? 0 : v.width ?? 0,
-    height: swap ? v.width ?? 0 : v.height ?? 0,
+    width: shown.width,
+    height: shown.height,
     codec: v.codec_name ?? 'unknown',
     pixFmt: v.pix_fmt ?? 'unknown',
     fps,
@@ -160,9 +134,8 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
     indexedFrames: image ? undefined : Number(v.nb_frames) || undefined,
     duration: image ? 0 : duration,
     lead: image ? 0 : Math.max(0, (Number(v.start_time) || 0) - (Number(json.format?.start_time ?? v.start_time) || 0)),
-    rotation,
-    // Rotated a quarter turn, a pixel's displayed shape turns with it.
-    sar: image ? 1 : swap ? 1 / ratio(v.sample_aspect_ratio) : ratio(v.sample_aspect_ratio),
+    rotation: shown.rotation,
+    sar: shown.sar,
     vfr,
     audio: a ? { codec: a.codec_name ?? 'unknown', sampleRate: Number(a.sample_rate) || 0, channels: a.channels ?? 0 } : null,
   };

@@ -2,7 +2,7 @@ import type { Rect } from '../../core/geometry';
 import { contentCorner } from '../../core/geometry';
 import { VidkompyError, throwIfAborted } from '../../core/errors';
 import { framesAt, sampleFrames, type Sampled } from '../../media/decode';
-import { pixelShapes, probe, type ProbeInfo } from '../../media/probe';
+import { probe, type ProbeInfo } from '../../media/probe';
 import type { Located, SpatialOptions } from '../context';
 import { crop, ncc, resize, toGray, type Gray } from '../image';
 import { contentRect } from './content';
@@ -103,8 +103,6 @@ export function notFound(fg: ProbeInfo, bg: ProbeInfo, content: Rect, p?: Placem
     );
   }
   const best = p ? ` (best match: NCC ${p.score.toFixed(2)} at x=${Math.round(p.x)}, y=${Math.round(p.y)}, scale ${p.scale.toFixed(3)})` : '';
-  const shapes = pixelShapes(bg, fg);
-  if (shapes) return new VidkompyError('NOT_FOUND', `${fg.file}: fg was not found inside bg ${bg.file}${best}, and ${shapes}`, fg.file);
   return new VidkompyError('NOT_FOUND', `${fg.file}: fg was not found inside bg ${bg.file}${best}`, fg.file, {
     kind: 'options',
     verb: 'give',
