@@ -3,7 +3,8 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import Ajv from 'ajv';
-import { readFrames, runTool, withSquarePixels } from '../daemon/media/ffmpeg';
+import { readFrames, runTool } from '../daemon/media/ffmpeg';
+import { asShown } from '../daemon/media/picture';
 import { probe } from '../daemon/media/probe';
 import { tools } from '../daemon/media/tools';
 import { cli, runBin } from './support/cli';
@@ -177,10 +178,51 @@ describe('the vidkompy command', () => {
     let n = 0;
     for await (const f of readFrames({ file: copy, pixFmt: 'gray', width: 720, height: 404 })) n += f.length === 720 * 404 ? 1 : 0;
     assert.equal(n, info.frameCount);
-    // The stretch goes after the frame picks, before whatever looks at the picture.
-    const shown = { width: 720, height: 404, sar: 4 / 3, rotation: 0 };
-    assert.equal(withSquarePixels('select=between(t\\,1\\,2),crop=10:10:0:0', shown), 'select=between(t\\,1\\,2),scale=720:404:flags=bicubic,setsar=1,crop=10:10:0:0');
-    assert.equal(withSquarePixels('crop=10:10:0:0', { ...shown, width: 540, sar: 1 }), 'crop=10:10:0:0');
+    // The stretch goes after the frame picks, before whatever looks at the picture; a deinterlacer
+    // before the picks, where it sees the frames either side.
+    const shown = { width: 720, height: 404, sar: 4 / 3, rotation: 0, interlaced: false };
+    const picks = 'select=between(t\\,1\\,2),crop=10:10:0:0';
+    assert.equal(asShown(picks, shown), 'select=between(t\\,1\\,2),scale=720:404:flags=bicubic,setsar=1,crop=10:10:0:0');
+    assert.equal(asShown(picks, { ...shown, interlaced: true }), 'bwdif=mode=send_frame:parity=auto:deint=interlaced,select=between(t\\,1\\,2),scale=720:404:flags=bicubic,setsar=1,crop=10:10:0:0');
+    assert.equal(asShown('crop=10:10:0:0', { ...shown, width: 540, sar: 1 }), 'crop=10:10:0:0');
+  });
+
+  it('an interlaced bg (two fields a moment apart, as broadcast and DVDs store it) is deinterlaced: aligned, and rendered without combing', async () => {
+    // 50 moments a second stored as 25 interlaced frames, each of two fields 20 ms apart; fg a
+    // progressive crop of the moments the top fields show.
+    const ff = (args: string[]) => runTool('ffmpeg', ['-nostdin', '-v', 'error', '-y', ...args], { file: 'fixture', what: 'fixture' });
+    const source = ['-f', 'lavfi', '-i', 'testsrc2=s=480x360:r=50:d=5'];
+    const bg = path.join(dir, 'interlaced.mp4');
+    await ff([...source, '-vf', 'tinterlace=mode=interleave_top,setfield=tff', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', '-flags', '+ildct+ilme', '-x264-params', 'tff=1', bg]);
+    const fgFile = path.join(dir, 'progressive.mp4');
+    await ff([...source, '-vf', 'select=not(mod(n\\,2)),setpts=N/25/TB,crop=200:120:160:200', '-r', '25', '-ss', '1', '-t', '3', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '12', fgFile]);
+    assert.equal((await probe(bg)).interlaced, true);
+    assert.equal((await probe(fgFile)).interlaced, false);
+    const out = path.join(dir, 'interlaced-out.mp4');
+    const r = await cli('comp', '--bg', bg, '--fg', fgFile, '-o', out, '--bg-size', '--json', '-q');
+    assert.equal(r.code, 0, r.err);
+    const c = JSON.parse(r.out);
+    assert.deepEqual([c.spatial.x, c.spatial.y, c.spatial.scale, c.offsetSeconds, c.trust.verdict], [160, 200, 1, 1, 'sure']);
+    // Combing over the whole picture: each line against the mean of its neighbours, over the same against lines two
+    // apart. Interlaced motion makes the first far larger (fields from different moments).
+    const combing = async (file: string) => {
+      const { stdout } = await runTool('ffmpeg', ['-nostdin', '-v', 'error', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], { file, what: 'decoding' });
+      const w = 480;
+      const h = 360;
+      let near = 0;
+      let far = 0;
+      for (let f = 0; f + w * h <= stdout.length; f += w * h)
+        for (let y = 2; y < h - 2; y++)
+          for (let x = 0; x < w; x++) {
+            const p = (k: number) => stdout[f + (y + k) * w + x];
+            near += Math.abs(p(0) - (p(-1) + p(1)) / 2);
+            far += Math.abs(p(0) - (p(-2) + p(2)) / 2);
+          }
+      return near / far;
+    };
+    const [stored, rendered] = [await combing(bg), await combing(out)];
+    assert.ok(stored > 1, `the interlaced bg is combed where it moves (progressive testsrc2: 0.66) (${stored.toFixed(2)})`);
+    assert.ok(rendered < 0.8, `the render's is not (${rendered.toFixed(2)}, stored ${stored.toFixed(2)})`);
   });
 
   it('accepts the Python tool\'s underscore flags and a manual placement', async () => {

@@ -6,7 +6,7 @@ import { cancelled, fileNotFound, VidkompyError } from '../core/errors';
 import { note } from '../core/notes';
 import type { Preset } from '../../protocol/project';
 import { recordDecode } from './decodestats';
-import { shownOf, squarePixels, type Shown, type StreamShape } from './picture';
+import { asShown, shownOf, type Shown, type StreamShape } from './picture';
 import { chooseDecoder, chooseEncoder, type DecodeMethod, type EncodeMethod, type RunOutcome } from './hwaccel';
 import { REAPER_SOURCE } from './reaper';
 import { sharedThreadArgs, threadArgs, tools } from './tools';
@@ -411,7 +411,7 @@ async function shownFor(file: string): Promise<Shown | undefined> {
   }
   let p = shownCache.get(key);
   if (!p) {
-    const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio:stream_tags=rotate:stream_side_data=rotation', '-of', 'json', ffmpegPath(file)];
+    const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio,field_order:stream_tags=rotate:stream_side_data=rotation', '-of', 'json', ffmpegPath(file)];
     p = runTool('ffprobe', args, { file, what: 'probing' }).then(
       ({ stdout }) => {
         const v = (JSON.parse(stdout.toString('utf8')) as { streams?: StreamShape[] }).streams?.[0];
@@ -424,24 +424,10 @@ async function shownFor(file: string): Promise<Shown | undefined> {
   return p;
 }
 
-/**
- * `filter` with the picture's pixels made square first, where they are not: after the leading
- * frame picks (select, trim: they do not look at the picture, and the frames they drop are then
- * never stretched), before anything that does.
- */
-export function withSquarePixels(filter: string | undefined, shown: Shown | undefined): string | undefined {
-  const square = shown && squarePixels(shown);
-  if (!square) return filter;
-  const parts = filter ? filter.split(/(?<!\\),/) : [];
-  let k = 0;
-  while (k < parts.length && /^(select|trim)=/.test(parts[k])) k++;
-  return [...parts.slice(0, k), square, ...parts.slice(k)].join(',');
-}
-
 /** One ffmpeg decode; the first `skip` frames are decoded but not handed over (a resumed read). */
 async function* decodeOnce(o: FrameStreamOptions, method: DecodeMethod, skip: number): AsyncGenerator<Buffer> {
   const size = frameBytes(o.pixFmt, o.width, o.height);
-  const filters = [withSquarePixels(o.filter, await shownFor(o.file)), o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
+  const filters = [asShown(o.filter, await shownFor(o.file)), o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
   const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.analysis ? ['-skip_loop_filter', 'all'] : []),
     ...method.args, ...(o.inputArgs ?? []), ...(o.analysis ? sharedThreadArgs() : threadArgs()),
     '-i', ffmpegPath(o.file), '-map', '0:v:0', '-an', '-sn', '-dn'];

@@ -1,9 +1,10 @@
 /**
- * A video's picture as vidkompy sees it: upright (ffmpeg's decoder output is auto-rotated) and
- * with square pixels. Anamorphic video (DVDs, DV, HDV's 1440×1080) stores pixels wider or narrower
- * than tall; every decode stretches it to its shown width first (squarePixels), so a DVD bg and a
- * square-pixel HD fg are compared, placed and rendered as they look. Pure: probe.ts and the
- * decoder (ffmpeg.ts) both read a stream's entries through it.
+ * A video's picture as vidkompy sees it, as a player shows it: upright (ffmpeg's decoder output is
+ * auto-rotated), whole frames (an interlaced picture deinterlaced) and square pixels (anamorphic
+ * video, DVDs, DV, HDV's 1440×1080, stretched to its shown width). Every decode applies it
+ * (asShown), so a DVD or broadcast bg and a progressive square-pixel HD fg are compared, placed and
+ * rendered as they look, and a render carries no combing. Pure: probe.ts and the decoder
+ * (ffmpeg.ts) both read a stream's entries through it.
  */
 
 /** The stream entries of ffprobe's JSON that say how the picture is shown. */
@@ -13,6 +14,7 @@ export interface StreamShape {
   sample_aspect_ratio?: string;
   tags?: Record<string, string>;
   side_data_list?: { rotation?: number }[];
+  field_order?: string;
 }
 
 export interface Shown {
@@ -23,6 +25,8 @@ export interface Shown {
   sar: number;
   /** Clockwise degrees the decoder turns the stored picture. */
   rotation: number;
+  /** Stored as two fields a moment apart (field order tt/bb/tb/bt): decodes deinterlace it. */
+  interlaced: boolean;
 }
 
 /** Pixel shapes within this fraction of square are taken as square (1:1 written as 0.999 by some muxers). */
@@ -45,13 +49,27 @@ export function shownOf(v: StreamShape, image = false): Shown {
   const h = (swap ? v.width : v.height) ?? 0;
   // Rotated a quarter turn, a pixel's shown shape turns with it.
   const sar = image ? 1 : swap ? 1 / ratio(v.sample_aspect_ratio) : ratio(v.sample_aspect_ratio);
-  if (Math.abs(Math.log(sar)) <= SQUARE_WITHIN) return { width: w, height: h, sar: 1, rotation };
+  const interlaced = !image && /^(tt|bb|tb|bt)$/.test(v.field_order ?? '');
+  if (Math.abs(Math.log(sar)) <= SQUARE_WITHIN) return { width: w, height: h, sar: 1, rotation, interlaced };
   // Stretched (or narrowed) across, as players show it: the height, and so the lines, stay; even,
   // so the 4:2:0 render needs no padding for it.
-  return { width: Math.max(2, 2 * Math.round((w * sar) / 2)), height: h, sar, rotation };
+  return { width: Math.max(2, 2 * Math.round((w * sar) / 2)), height: h, sar, rotation, interlaced };
 }
 
-/** The filter that makes a decoded picture's pixels square (first in a decode's chain), if they are not. */
-export function squarePixels(s: Shown): string | undefined {
-  return s.sar === 1 ? undefined : `scale=${s.width}:${s.height}:flags=bicubic,setsar=1`;
+/**
+ * A decode's `filter` with the picture made as shown. The deinterlacer comes first, where it sees
+ * the frames as decoded, one after another (it reads the fields of the frames either side; one per
+ * frame, times kept, so frame counts and numbers stay those of the stream; only frames flagged
+ * interlaced, so a film DVD's progressive frames pass untouched). The stretch comes after the
+ * leading frame picks (select, trim: they do not look at the picture, and the frames they drop are
+ * then never stretched), before anything that does.
+ */
+export function asShown(filter: string | undefined, s: Shown | undefined): string | undefined {
+  if (!s || (s.sar === 1 && !s.interlaced)) return filter;
+  const parts = filter ? filter.split(/(?<!\\),/) : [];
+  let k = 0;
+  while (k < parts.length && /^(select|trim)=/.test(parts[k])) k++;
+  const deint = s.interlaced ? ['bwdif=mode=send_frame:parity=auto:deint=interlaced'] : [];
+  const square = s.sar === 1 ? [] : [`scale=${s.width}:${s.height}:flags=bicubic,setsar=1`];
+  return [...deint, ...parts.slice(0, k), ...square, ...parts.slice(k)].join(',');
 }

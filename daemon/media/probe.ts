@@ -8,8 +8,8 @@ export interface ProbeInfo {
   file: string;
   /**
    * The picture as shown, and as every decode delivers it: upright (ffmpeg's decoder output is
-   * auto-rotated) and with square pixels (an anamorphic picture stretched to its shown width; see
-   * media/picture.ts).
+   * auto-rotated), deinterlaced where stored interlaced, and with square pixels (an anamorphic
+   * picture stretched to its shown width; see media/picture.ts).
    */
   width: number;
   height: number;
@@ -37,6 +37,8 @@ export interface ProbeInfo {
   rotation: number;
   /** A stored pixel's width over its height as shown (1: square; 4:3 in HDV's 1440×1080): decodes make it square. */
   sar: number;
+  /** Stored interlaced (two fields a moment apart): decodes deinterlace it. */
+  interlaced: boolean;
   vfr: boolean;
   audio: { codec: string; sampleRate: number; channels: number } | null;
 }
@@ -136,6 +138,7 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
     lead: image ? 0 : Math.max(0, (Number(v.start_time) || 0) - (Number(json.format?.start_time ?? v.start_time) || 0)),
     rotation: shown.rotation,
     sar: shown.sar,
+    interlaced: shown.interlaced,
     vfr,
     audio: a ? { codec: a.codec_name ?? 'unknown', sampleRate: Number(a.sample_rate) || 0, channels: a.channels ?? 0 } : null,
   };
