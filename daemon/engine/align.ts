@@ -14,7 +14,7 @@ import { summary, type Alignment } from './result';
 import { judge, spreadMoves, trustSignals } from './trust';
 import { jointRefine } from './spatial/joint';
 import { fixedScale, locate, MIN_SPATIAL_SCORE, notFound, regions } from './spatial/locate';
-import { cornerDistance, placementSpread, type PlacementSpread } from './spatial/moving';
+import { cornerDistance, placementSpread, type Corners, type PlacementSpread } from './spatial/moving';
 import { fitOnMatched, placementOnMatched, support } from './spatial/hypotheses';
 import { refine, type Placement } from './spatial/search';
 import type { Rect } from '../core/geometry';
@@ -296,6 +296,14 @@ async function alignPinned(bgFile: string, fgFile: string, o: AlignOptions, loca
       const t = performance.now();
       o.onProgress?.('refine', 0);
       track = await trackPlacement(ctx, matched, placement, fixedScale(o));
+      if (mode === 'auto' && !plan.move && staysPut(track.keys, content)) {
+        // Tracked because the fixed alignment's pairs put fg in different places, yet the track
+        // does not move: that alignment had settled on the wrong moments (a near-static shot
+        // trades place for time: balle-jbart's excerpt was placed 3, 5 px off at 0.28× speed), and
+        // the track, free to move, found the one place. Aligned again from there, placement fixed.
+        const at = placementAt(track.keys, Math.floor(fg.frameCount / 2));
+        return alignPinned(bgFile, fgFile, { ...o, placement: 'fixed' }, { ...loc, placement: { x: at.x, y: at.y, scale: at.scale, score: track.score } }, plan);
+      }
       // Pins are facts, not evidence: the trajectory is bent through each (spatial/pins.ts).
       if (plan.pins.length) track = { ...track, ...pinKeys(track.keys, plan.pins, content) };
       matched = track.matched;
@@ -447,7 +455,12 @@ function nearUnity(p: Placement, loc: Located, o: AlignOptions): boolean {
   return fixedScale(o) === undefined && p.scale !== 1 && Math.abs(p.scale - 1) < 0.02 && fits;
 }
 
+/** A tracked window whose every keyframe is the same hypothesis as its first (below). */
+function staysPut(keys: readonly Corners[], content: Rect): boolean {
+  return keys.every((k) => !distinct(k, keys[0], content));
+}
+
 /** Two placements of a w×h fg content are different hypotheses when fg's corners land over a pixel apart. */
-function distinct(a: Placement, b: Placement, content: Rect): boolean {
+function distinct(a: Corners, b: Corners, content: Rect): boolean {
   return cornerDistance(a, b, content.width, content.height) > 1.5;
 }

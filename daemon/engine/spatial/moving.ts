@@ -81,8 +81,11 @@ export function placementSpread(pairs: RefinePair[], picks: number[], joint: Pla
   return { places, spread, fit, ...(agreed ? { elsewhere: best } : {}) };
 }
 
+/** What places fg's corners: where and at what scale. */
+export type Corners = Pick<Placement, 'x' | 'y' | 'scale'> & Partial<Placement>;
+
 /** Largest distance between the corresponding corners of two placements of a w×h fg, bg px. */
-export function cornerDistance(a: Placement, b: Placement, w: number, h: number): number {
+export function cornerDistance(a: Corners, b: Corners, w: number, h: number): number {
   let d = 0;
   for (const [u, v] of [
     [0, 0],
