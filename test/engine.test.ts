@@ -61,7 +61,8 @@ describe('probe', () => {
     ['vtest.avi', 768, 576, 10, 795, false],
     ['cockatoo.mp4', 1280, 720, 20, 280, true],
     ['diver.mov', 640, 480, 25, 351, true],
-    ['balle-jbart.mp4', 720, 576, 25, 255, true],
+    // Stored 720×576 with 16:15 pixels (PAL 4:3): shown, and decoded, 768×576.
+    ['balle-jbart.mp4', 768, 576, 25, 255, true],
     ['chaplin.mp4', 640, 360, 25, 241, true],
   ];
   for (const [name, w, h, fps, frames, audio] of table) {
