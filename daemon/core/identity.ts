@@ -33,6 +33,8 @@ export async function fileIdentity(file: string): Promise<string> {
 
 export interface FileMemo<T> {
   (file: string): Promise<T>;
+  /** Remembers what is already known of a file version (found on the way to something else). */
+  remember(k: StatKey, value: T): void;
 }
 
 /**
@@ -42,10 +44,17 @@ export interface FileMemo<T> {
  */
 export function memoByFile<T>(limit: number, compute: (file: string) => Promise<T>, retry: (e: unknown) => boolean = () => true): FileMemo<T> {
   const memo = new Map<string, Promise<T>>();
-  return async (file) => {
+  const keyOf = (k: StatKey) => `${k.file}\0${k.size}\0${k.mtimeMs}`;
+  // Re-inserted on every use: the Map's first entry is then the one used longest ago.
+  const keep = (key: string, p: Promise<T>) => {
+    memo.delete(key);
+    memo.set(key, p);
+    while (memo.size > limit) memo.delete(memo.keys().next().value as string);
+  };
+  const memoized = async (file: string) => {
     const k = await statKey(file);
     if (!k) return compute(path.resolve(file));
-    const key = `${k.file}\0${k.size}\0${k.mtimeMs}`;
+    const key = keyOf(k);
     let p = memo.get(key);
     if (!p) {
       p = compute(k.file);
@@ -53,12 +62,10 @@ export function memoByFile<T>(limit: number, compute: (file: string) => Promise<
         if (retry(e)) memo.delete(key);
       });
     }
-    // Re-inserted on every use: the Map's first entry is then the one used longest ago.
-    memo.delete(key);
-    memo.set(key, p);
-    while (memo.size > limit) memo.delete(memo.keys().next().value as string);
+    keep(key, p);
     return p;
   };
+  return Object.assign(memoized, { remember: (k: StatKey, value: T) => keep(keyOf(k), Promise.resolve(value)) });
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { promises as fs, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { liveTemps, watchTemps } from '../core/atomic';
 import { cancelled, fileNotFound, VidkompyError } from '../core/errors';
+import { memoByFile } from '../core/identity';
 import { note } from '../core/notes';
 import type { Preset } from '../../protocol/project';
 import { recordDecode } from './decodestats';
@@ -380,54 +381,26 @@ export async function* readFrames(o: FrameStreamOptions): AsyncGenerator<Buffer>
   yield* decodeOnce(o, CPU_DECODE, yielded);
 }
 
-/** How each file version's picture is shown (probe's finding, or a quick look of the decoder's own). */
-const shownCache = new Map<string, Promise<Shown | undefined>>();
-const SHOWN_FILES = 64;
-
-const versionKey = (file: string, st: { size: number; mtimeMs: number }) => `${path.resolve(file)}\0${st.size}\0${st.mtimeMs}`;
-
-function keepShown(key: string, p: Promise<Shown | undefined>): void {
-  shownCache.delete(key);
-  shownCache.set(key, p);
-  if (shownCache.size > SHOWN_FILES) shownCache.delete(shownCache.keys().next().value!);
-}
-
-/** What probe found of how `file` (this version of it) is shown: its decodes need not look again. */
-export function rememberShown(file: string, st: { size: number; mtimeMs: number }, shown: Shown): void {
-  keepShown(versionKey(file, st), Promise.resolve(shown));
-}
-
 /**
- * How `file` is shown, for a decode that was not preceded by a probe in this process (a render
- * from a saved alignment, a worker): the stream's shape entries only. Undefined where that fails:
- * the decode itself then reports what is wrong with the file.
+ * How `file` (this version of it) is shown: probe's finding (shownBy.remember), else, for a decode
+ * that no probe in this process preceded (a render from a saved alignment, a worker), the stream's
+ * shape entries only. Undefined where that fails: the decode itself then reports what is wrong.
  */
-async function shownFor(file: string): Promise<Shown | undefined> {
-  let key: string;
+export const shownBy = memoByFile<Shown | undefined>(64, async (file) => {
+  const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio,field_order:stream_tags=rotate:stream_side_data=rotation', '-of', 'json', ffmpegPath(file)];
   try {
-    key = versionKey(file, await fs.stat(file));
+    const { stdout } = await runTool('ffprobe', args, { file, what: 'probing' });
+    const v = (JSON.parse(stdout.toString('utf8')) as { streams?: StreamShape[] }).streams?.[0];
+    return v ? shownOf(v) : undefined;
   } catch {
     return undefined;
   }
-  let p = shownCache.get(key);
-  if (!p) {
-    const args = ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height,sample_aspect_ratio,field_order:stream_tags=rotate:stream_side_data=rotation', '-of', 'json', ffmpegPath(file)];
-    p = runTool('ffprobe', args, { file, what: 'probing' }).then(
-      ({ stdout }) => {
-        const v = (JSON.parse(stdout.toString('utf8')) as { streams?: StreamShape[] }).streams?.[0];
-        return v ? shownOf(v) : undefined;
-      },
-      () => undefined,
-    );
-    keepShown(key, p);
-  }
-  return p;
-}
+});
 
 /** One ffmpeg decode; the first `skip` frames are decoded but not handed over (a resumed read). */
 async function* decodeOnce(o: FrameStreamOptions, method: DecodeMethod, skip: number): AsyncGenerator<Buffer> {
   const size = frameBytes(o.pixFmt, o.width, o.height);
-  const filters = [asShown(o.filter, await shownFor(o.file)), o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
+  const filters = [asShown(o.filter, await shownBy(o.file)), o.onTime ? 'showinfo' : undefined].filter(Boolean).join(',');
   const args = ['-nostdin', '-hide_banner', '-v', o.onTime ? 'info' : 'error', ...(o.analysis ? ['-skip_loop_filter', 'all'] : []),
     ...method.args, ...(o.inputArgs ?? []), ...(o.analysis ? sharedThreadArgs() : threadArgs()),
     '-i', ffmpegPath(o.file), '-map', '0:v:0', '-an', '-sn', '-dn'];

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { fileNotFound, VidkompyError } from '../core/errors';
-import { ffmpegPath, rememberShown, runTool } from './ffmpeg';
+import path from 'node:path';
+import { ffmpegPath, runTool, shownBy } from './ffmpeg';
 import { shownOf, type StreamShape } from './picture';
 
 /** What the engine needs to know about a video (or a still image, which is a 1-frame video). */
@@ -111,7 +112,7 @@ export async function probe(file: string, signal?: AbortSignal): Promise<ProbeIn
     throw new VidkompyError('NO_FRAMES', `${file}: the video stream has no frames; re-export the video`, file);
   }
   const shown = shownOf(v, image);
-  rememberShown(file, st, shown);
+  shownBy.remember({ file: path.resolve(file), size: st.size, mtimeMs: st.mtimeMs }, shown);
   const nominalFps = rate(v.r_frame_rate);
   const duration = Number(v.duration ?? json.format?.duration ?? 0) || 0;
   let fps = rate(v.avg_frame_rate);
